@@ -1,0 +1,177 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace InfoGpu.Devices;
+
+/// <summary>
+/// One compute device: either the SIMD <c>cpu</c> path or an ILGPU accelerator with its
+/// kernels. Every InfoGpu computation runs on one of these. Dispose it when done.
+/// </summary>
+/// <example>
+/// <code>
+/// using var device = ComputeDevice.Open(DeviceKind.Auto);
+/// var measures = new InformationMeasures(device);
+/// float[] h = measures.Entropy([0.2f, 0.8f, 0.5f, 0.5f], columns: 2, LogBase.Bits);
+/// </code>
+/// </example>
+public sealed class ComputeDevice : IDisposable
+{
+    private ComputeDevice(DeviceKind kind, IComputeBackend backend, DeviceInfo info, string? note)
+    {
+        Kind = kind;
+        Backend = backend;
+        Info = info;
+        FallbackNote = note;
+    }
+
+    /// <summary>The resolved kind (never <see cref="DeviceKind.Auto"/>).</summary>
+    public DeviceKind Kind { get; }
+
+    /// <summary>What the device is.</summary>
+    public DeviceInfo Info { get; }
+
+    /// <summary>When <c>auto</c> fell back past a device that failed to start, why; otherwise null.</summary>
+    public string? FallbackNote { get; }
+
+    internal IComputeBackend Backend { get; }
+
+    /// <summary>The ILGPU accelerator, for the kinds that have one; null for <c>cpu</c>.</summary>
+    internal Accelerator? Accelerator => (Backend as IlgpuBackend)?.Accelerator;
+
+    /// <summary>Opens the device named on the console or in <c>INFOGPU_ACCELERATOR</c> (null: the default).</summary>
+    public static ComputeDevice Open(string? kindName) =>
+        Open(kindName is null ? DeviceKinds.Default() : DeviceKinds.Parse(kindName));
+
+    /// <summary>
+    /// Opens a device of <paramref name="kind"/>. <c>auto</c> tries cuda, then opencl, then
+    /// cpu. An absent kind throws <see cref="InfoGpuException"/> naming the kinds present.
+    /// </summary>
+    public static ComputeDevice Open(DeviceKind kind)
+    {
+        if (kind == DeviceKind.Auto)
+            return OpenAuto();
+        return TryOpen(kind) ?? throw Absent(kind);
+    }
+
+    /// <summary>Opens a device of a concrete kind, or returns null when none is present; throws <see cref="DeviceStartException"/> when one is present but fails to start.</summary>
+    private static ComputeDevice? TryOpen(DeviceKind kind) => kind switch
+    {
+        DeviceKind.Cpu => new ComputeDevice(DeviceKind.Cpu, new CpuBackend(), CpuBackend.Describe(), null),
+        DeviceKind.IlgpuCpu => OpenIlgpu(kind, b => b.CPU(), ctx => ctx.GetCPUDevices().Count > 0 ? ctx.GetCPUDevice(0) : null),
+        DeviceKind.Cuda => OpenIlgpu(kind, b => b.Cuda(), ctx => ctx.GetCudaDevices().Count > 0 ? ctx.GetCudaDevice(0) : null),
+        DeviceKind.OpenCL => OpenIlgpu(kind, b => b.OpenCL(), ctx => ctx.GetCLDevices().Count > 0 ? ctx.GetCLDevice(0) : null),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    private static ComputeDevice OpenAuto()
+    {
+        var notes = new List<string>();
+        foreach (var k in new[] { DeviceKind.Cuda, DeviceKind.OpenCL })
+        {
+            try
+            {
+                if (TryOpen(k) is ComputeDevice device)
+                    return notes.Count == 0 ? device : device.WithNote(string.Join("; ", notes));
+            }
+            catch (DeviceStartException e)
+            {
+                notes.Add(e.Message);
+            }
+        }
+        var cpu = Open(DeviceKind.Cpu);
+        return notes.Count == 0 ? cpu : cpu.WithNote(string.Join("; ", notes) + "; falling back to cpu");
+    }
+
+    private ComputeDevice WithNote(string note) => new(Kind, Backend, Info, note);
+
+    /// <summary>Every device present on this machine, one entry per kind found.</summary>
+    public static IReadOnlyList<DeviceInfo> Available()
+    {
+        var list = new List<DeviceInfo> { CpuBackend.Describe() };
+        foreach (var kind in new[] { DeviceKind.IlgpuCpu, DeviceKind.Cuda, DeviceKind.OpenCL })
+        {
+            try
+            {
+                using var device = TryOpen(kind);
+                if (device is not null)
+                    list.Add(device.Info);
+            }
+            catch (DeviceStartException)
+            {
+                // present but failing: not usable, so not listed
+            }
+        }
+        return list;
+    }
+
+    private static InfoGpuException Absent(DeviceKind kind)
+    {
+        var present = Available().Select(d => d.Kind);
+        return new InfoGpuException(
+            $"accelerator '{DeviceKinds.Name(kind)}' is not present on this machine; present: {string.Join(", ", present)}");
+    }
+
+    private static ComputeDevice? OpenIlgpu(DeviceKind kind, Func<Context.Builder, Context.Builder> configure, Func<Context, Device?> pick)
+    {
+        Context? context = null;
+        try
+        {
+            // EnableAlgorithms maps MathF and group reductions to device intrinsics; without it
+            // PTX compilation of MathF.Exp fails while the CPU accelerator hides the mistake.
+            context = Context.Create(b => configure(b).EnableAlgorithms().Optimize(OptimizationLevel.O1));
+            var device = pick(context);
+            // ILGPU substitutes a CPU device when no GPU of the kind qualifies: only accept the
+            // device type that was asked for.
+            var expected = kind switch
+            {
+                DeviceKind.Cuda => AcceleratorType.Cuda,
+                DeviceKind.OpenCL => AcceleratorType.OpenCL,
+                _ => AcceleratorType.CPU,
+            };
+            if (device is null || device.AcceleratorType != expected)
+            {
+                context.Dispose();
+                return null;
+            }
+            var accelerator = device is CPUDevice cpu
+                ? cpu.CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel)
+                : device.CreateAccelerator(context);
+            var info = new DeviceInfo(
+                DeviceKinds.Name(kind),
+                accelerator.Name,
+                accelerator.AcceleratorType == AcceleratorType.CPU ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : accelerator.MemorySize,
+                accelerator.WarpSize,
+                accelerator.MaxNumThreadsPerGroup);
+            return new ComputeDevice(kind, new IlgpuBackend(context, accelerator, info), info, null);
+        }
+        catch (Exception e) when (e is not InfoGpuException)
+        {
+            context?.Dispose();
+            throw new DeviceStartException(
+                $"accelerator '{DeviceKinds.Name(kind)}' failed to start: {e.Message.Split('\n')[0]}", e);
+        }
+    }
+
+    public void Dispose() => Backend.Dispose();
+}
+
+/// <summary>A device that is present but failed to start (driver or out-of-memory trouble).</summary>
+public sealed class DeviceStartException : InfoGpuException
+{
+    public DeviceStartException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    public DeviceStartException()
+    {
+    }
+
+    public DeviceStartException(string message)
+        : base(message)
+    {
+    }
+}

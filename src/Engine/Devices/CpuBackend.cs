@@ -1,0 +1,44 @@
+using System.Runtime.Intrinsics;
+using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
+
+namespace InfoGpu.Devices;
+
+/// <summary>The <c>cpu</c> backend: SIMD C# kernels on the calling process's threads.</summary>
+internal sealed partial class CpuBackend : IComputeBackend
+{
+    public static DeviceInfo Describe() => new(
+        "cpu",
+        $"{Environment.ProcessorCount}-core x86-64 SIMD ({SimdBits()}-bit)",
+        GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+        SimdBits() / 32,
+        Environment.ProcessorCount,
+        SimdBits(),
+        Environment.ProcessorCount);
+
+    private static int SimdBits() =>
+        Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 32;
+
+    public void RowReduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term)
+        where TTerm : struct, IRowTerm =>
+        CpuRowKernels.RowReduce(p, q, result, rows, cols, scale, term);
+
+    public void LogitLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, Span<float> losses, int rows, int cols, float epsilon, int mode) =>
+        CpuRowKernels.LogitLoss(logits, targets, losses, rows, cols, epsilon, mode);
+
+    public void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols, bool logOutput) =>
+        CpuRowKernels.Softmax(x, y, rows, cols, logOutput);
+
+    public void JointEntropies(ReadOnlySpan<float> tables, Span<float> result, int count, int nx, int ny, float scale) =>
+        CpuTableKernels.JointEntropies(tables, result, count, nx, ny, scale);
+
+    public void JointCounts(ReadOnlySpan<int> x, ReadOnlySpan<int> y, Span<int> counts, int nx, int ny) =>
+        CpuTableKernels.JointCounts(x, y, counts, ny);
+
+    public void SelfInformation(ReadOnlySpan<float> p, Span<float> result, float scale) =>
+        CpuTableKernels.SelfInformation(p, result, scale);
+
+    public void Dispose()
+    {
+    }
+}

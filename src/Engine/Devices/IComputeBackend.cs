@@ -1,0 +1,30 @@
+using InfoGpu.Kernels;
+
+namespace InfoGpu.Devices;
+
+/// <summary>
+/// The operations every backend implements; algorithms are written once against these.
+/// Spans are host memory: each call uploads, runs and downloads, and returns when the
+/// result is in <c>destination</c> (it synchronizes with the device).
+/// </summary>
+internal partial interface IComputeBackend : IDisposable
+{
+    /// <summary>result[r] = scale * sum_j term(p[r, j], q[r, j]).</summary>
+    void RowReduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term)
+        where TTerm : struct, IRowTerm;
+
+    /// <summary>Per-row losses from logits (<see cref="LogitMath"/> modes).</summary>
+    void LogitLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, Span<float> losses, int rows, int cols, float epsilon, int mode);
+
+    /// <summary>Row-wise softmax, or log-softmax.</summary>
+    void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols, bool logOutput);
+
+    /// <summary>For each nx-by-ny table: H(X), H(Y), H(X,Y) times scale, three floats per table.</summary>
+    void JointEntropies(ReadOnlySpan<float> tables, Span<float> result, int count, int nx, int ny, float scale);
+
+    /// <summary>counts[x_i * ny + y_i] += 1 for every sample; counts is nx * ny and is overwritten.</summary>
+    void JointCounts(ReadOnlySpan<int> x, ReadOnlySpan<int> y, Span<int> counts, int nx, int ny);
+
+    /// <summary>result[i] = -scale ln p[i].</summary>
+    void SelfInformation(ReadOnlySpan<float> p, Span<float> result, float scale);
+}

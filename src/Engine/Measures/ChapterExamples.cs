@@ -1,0 +1,171 @@
+namespace InfoGpu.Measures;
+
+/// <summary>Whether a computation uses the float32 device path or the float64 host path.</summary>
+public enum Precision
+{
+    Single,
+    Double,
+}
+
+/// <summary>
+/// The worked examples of the information-theory chapter, each computed from its inputs
+/// (the inputs of ../shared/reference/seed_values.json) on the device (float32) or in float64.
+/// </summary>
+public static class ChapterExamples
+{
+    /// <summary>The chapter's joint table of X (rows) and Y (columns).</summary>
+    public static readonly double[] JointTable = [0.2, 0.1, 0.15, 0.55];
+
+    /// <summary>The weather (0 sunny, 1 rainy) and umbrella samples, repeated 10 times.</summary>
+    public static readonly int[] Weather = [0, 0, 0, 0, 1, 1, 1, 1, 0, 1];
+
+    public static readonly int[] Umbrella = [0, 0, 0, 1, 1, 1, 1, 1, 0, 1];
+
+    public const int WeatherRepeat = 10;
+
+    public static readonly double[] GoodLogits = [1, 3.5, 0.5, 0.8];
+
+    public static readonly double[] BadLogits = [2, 0.5, 1.5, 1];
+
+    public const int LogitTarget = 1;
+
+    /// <summary>The label-smoothing logits (float32 values), 4 rows of 3 classes.</summary>
+    public static readonly float[] SmoothingLogits =
+    [
+        0.6733807325363159f, 0.25761881470680237f, 0.46892473101615906f,
+        0.46066606044769287f, -2.2457127571105957f, -0.37265658378601074f,
+        4.416402816772461f, -1.275994062423706f, 0.9233144521713257f,
+        0.5347017645835876f, 1.0698093175888062f, 1.618714451789856f,
+    ];
+
+    public static readonly int[] SmoothingTargets = [0, 1, 2, 1];
+
+    public const double ClipEpsilon = 1e-10;
+
+    /// <summary>x = linspace(-5, 5, 1000); N(mean, 1) density on x normalized to sum 1.</summary>
+    public static double[] GaussianGrid(double mean)
+    {
+        const int n = 1000;
+        var p = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double x = -5 + 10.0 * i / (n - 1);
+            p[i] = Math.Exp(-0.5 * (x - mean) * (x - mean)) / Math.Sqrt(2 * Math.PI);
+            sum += p[i];
+        }
+        for (int i = 0; i < n; i++)
+            p[i] /= sum;
+        return p;
+    }
+
+    /// <summary>conf = linspace(0.1, 0.99, 50)[index].</summary>
+    public static double Confidence(int index) => 0.1 + (0.99 - 0.1) * index / 49;
+
+    /// <summary>Logits log([c, (1 - c) / 2, (1 - c) / 2]) whose softmax puts confidence c on class 0.</summary>
+    public static double[] ConfidenceLogits(double c) => [Math.Log(c), Math.Log((1 - c) / 2), Math.Log((1 - c) / 2)];
+
+    /// <summary>Every example, in the reference's key order.</summary>
+    public static IReadOnlyList<KeyValuePair<string, double>> Compute(InformationMeasures? device, Precision precision)
+    {
+        if (precision == Precision.Single && device is null)
+            throw new ArgumentNullException(nameof(device), "the float32 path needs a device");
+        var e = precision == Precision.Double ? (IExampleMath)new Exact() : new OnDevice(device!);
+        var bits = LogBase.Bits;
+        var nats = LogBase.Nats;
+        var joint = e.Joint(JointTable, 2, 2, bits);
+        var gp = GaussianGrid(0);
+        var gq = GaussianGrid(1);
+        var weather = Repeat(Weather, WeatherRepeat);
+        var umbrella = Repeat(Umbrella, WeatherRepeat);
+        var lsLogits = SmoothingLogits.Select(v => (double)v).ToArray();
+        var list = new List<KeyValuePair<string, double>>
+        {
+            new("binary_entropy_max_bits", e.Entropy([0.5, 0.5], bits)),
+            new("joint_H_X_bits", joint.HX),
+            new("joint_H_Y_bits", joint.HY),
+            new("joint_H_XY_bits", joint.HXY),
+            new("joint_H_X_given_Y_bits", joint.HXGivenY),
+            new("joint_H_Y_given_X_bits", joint.HYGivenX),
+            new("joint_I_XY_bits", joint.MutualInformation),
+            new("gauss_KL_pq_nats_clipped", e.Kl(gp, gq, ClipEpsilon)),
+            new("gauss_KL_qp_nats_clipped", e.Kl(gq, gp, ClipEpsilon)),
+            new("gauss_KL_pq_nats_exact", e.Kl(gp, gq, null)),
+            new("gauss_KL_qp_nats_exact", e.Kl(gq, gp, null)),
+            new("gauss_JS_nats_clipped", e.Js(gp, gq, ClipEpsilon)),
+            new("gauss_JS_nats_exact", e.Js(gp, gq, null)),
+            new("ce_good_logits_nats", e.LogitLoss(GoodLogits, [LogitTarget], 4, LabelSmoothing.None)),
+            new("ce_bad_logits_nats", e.LogitLoss(BadLogits, [LogitTarget], 4, LabelSmoothing.None)),
+            new("mi_weather_umbrella_bits", e.MutualInformation(weather, umbrella, bits)),
+            new("entropy_fair_die_bits", e.Entropy(Enumerable.Repeat(1.0 / 6, 6).ToArray(), bits)),
+            new("entropy_coin_0.8_bits", e.Entropy([0.8, 0.2], bits)),
+            new("kl_gauss_N01_to_N2var2_nats", InformationMeasures64.GaussianKl(0, 1, 2, Math.Sqrt(2))),
+            new("kl_gauss_N01_to_N2sd2_nats", InformationMeasures64.GaussianKl(0, 1, 2, 2)),
+            new("ls_plain_ce_nats", e.LogitLoss(lsLogits, SmoothingTargets, 3, LabelSmoothing.None)),
+            new("ls_0.1_textbook_nats", e.LogitLoss(lsLogits, SmoothingTargets, 3, LabelSmoothing.OtherClasses(0.1))),
+            new("ls_0.3_textbook_nats", e.LogitLoss(lsLogits, SmoothingTargets, 3, LabelSmoothing.OtherClasses(0.3))),
+            new("ls_0.1_torch_nats", e.LogitLoss(lsLogits, SmoothingTargets, 3, LabelSmoothing.Uniform(0.1))),
+            new("ls_0.3_torch_nats", e.LogitLoss(lsLogits, SmoothingTargets, 3, LabelSmoothing.Uniform(0.3))),
+        };
+        foreach (int index in new[] { 20, 40, 49 })
+        {
+            string key = index switch { 20 => "0.5", 40 => "0.9", _ => "0.99" };
+            list.Add(new($"confidence_loss_at_{key}_nats", e.LogitLoss(ConfidenceLogits(Confidence(index)), [0], 3, LabelSmoothing.None)));
+        }
+        return list;
+    }
+
+    private static int[] Repeat(int[] values, int times) =>
+        Enumerable.Range(0, times).SelectMany(_ => values).ToArray();
+
+    private interface IExampleMath
+    {
+        double Entropy(double[] p, LogBase b);
+
+        JointInformation Joint(double[] table, int nx, int ny, LogBase b);
+
+        double Kl(double[] p, double[] q, double? epsilon);
+
+        double Js(double[] p, double[] q, double? epsilon);
+
+        double LogitLoss(double[] logits, int[] targets, int classes, LabelSmoothing smoothing);
+
+        double MutualInformation(int[] x, int[] y, LogBase b);
+    }
+
+    private sealed class Exact : IExampleMath
+    {
+        public double Entropy(double[] p, LogBase b) => InformationMeasures64.Entropy(p, b);
+
+        public JointInformation Joint(double[] table, int nx, int ny, LogBase b) => InformationMeasures64.Joint(table, nx, ny, b);
+
+        public double Kl(double[] p, double[] q, double? epsilon) => InformationMeasures64.KlDivergence(p, q, LogBase.Nats, epsilon);
+
+        public double Js(double[] p, double[] q, double? epsilon) => InformationMeasures64.JensenShannon(p, q, LogBase.Nats, epsilon);
+
+        public double LogitLoss(double[] logits, int[] targets, int classes, LabelSmoothing smoothing) =>
+            InformationMeasures64.CrossEntropyLoss(logits, targets, classes, smoothing);
+
+        public double MutualInformation(int[] x, int[] y, LogBase b) => InformationMeasures64.MutualInformation(x, y, b).MutualInformation;
+    }
+
+    private sealed class OnDevice(InformationMeasures m) : IExampleMath
+    {
+        public double Entropy(double[] p, LogBase b) => m.Entropy(F(p), p.Length, b)[0];
+
+        public JointInformation Joint(double[] table, int nx, int ny, LogBase b) => m.Joint(F(table), nx, ny, b)[0];
+
+        public double Kl(double[] p, double[] q, double? epsilon) =>
+            m.KlDivergence(F(p), F(q), p.Length, LogBase.Nats, (float?)epsilon)[0];
+
+        public double Js(double[] p, double[] q, double? epsilon) =>
+            m.JensenShannon(F(p), F(q), p.Length, LogBase.Nats, (float?)epsilon)[0];
+
+        public double LogitLoss(double[] logits, int[] targets, int classes, LabelSmoothing smoothing) =>
+            m.CrossEntropyLoss(F(logits), targets, classes, smoothing);
+
+        public double MutualInformation(int[] x, int[] y, LogBase b) => m.MutualInformation(x, y, b).MutualInformation;
+
+        private static float[] F(double[] v) => v.Select(x => (float)x).ToArray();
+    }
+}

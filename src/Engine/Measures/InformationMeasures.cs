@@ -1,0 +1,237 @@
+using InfoGpu.Devices;
+using InfoGpu.Kernels;
+
+namespace InfoGpu.Measures;
+
+/// <summary>
+/// Information measures as batched float32 reductions on a <see cref="ComputeDevice"/>:
+/// one distribution per row of a row-major matrix, many rows per call, one result per row.
+/// Each call validates its input, runs on the device and returns when the results are on
+/// the host. Summation order is fixed, so results repeat bit for bit on one backend.
+/// </summary>
+/// <remarks>
+/// Conventions: 0 log 0 = 0; KL(p||q) = +inf where q = 0 &lt; p (exact) unless an epsilon
+/// selects the textbook's clipped variant; logits go through log-sum-exp.
+/// </remarks>
+public sealed class InformationMeasures
+{
+    private readonly IComputeBackend backend;
+
+    public InformationMeasures(ComputeDevice device) => backend = device.Backend;
+
+    /// <summary>Self-information -log_b p of each probability (+inf at p = 0).</summary>
+    public float[] SelfInformation(ReadOnlySpan<float> p, LogBase logBase)
+    {
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (!(p[i] >= 0 && p[i] <= 1))
+                throw new InfoGpuException($"self-information: p[{i}] = {Distributions.Fmt(p[i])} is not a probability in [0, 1]");
+        }
+        var result = new float[p.Length];
+        backend.SelfInformation(p, result, (float)logBase.Scale);
+        return result;
+    }
+
+    /// <summary>Entropy H(p) = -sum_j p_j log_b p_j of each row.</summary>
+    public float[] Entropy(ReadOnlySpan<float> rows, int columns, LogBase logBase, DistributionOptions? options = null)
+    {
+        var result = new float[RowCount(rows.Length, columns, "entropy")];
+        Entropy(rows, columns, result, logBase, options);
+        return result;
+    }
+
+    /// <summary>Entropy of each row into <paramref name="destination"/> (one value per row).</summary>
+    public void Entropy(ReadOnlySpan<float> rows, int columns, Span<float> destination, LogBase logBase, DistributionOptions? options = null)
+    {
+        var p = Distributions.Check(rows, columns, "entropy", options);
+        Reduce(p, p, columns, destination, logBase, new EntropyTerm());
+    }
+
+    /// <summary>Cross-entropy H(p, q) = -sum_j p_j log_b q_j of each row pair (+inf where q = 0 &lt; p).</summary>
+    public float[] CrossEntropy(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, DistributionOptions? options = null)
+    {
+        Pair(p, q, columns, "cross-entropy", options, out var cp, out var cq);
+        return Reduce(cp, cq, columns, logBase, new CrossEntropyTerm());
+    }
+
+    /// <summary>
+    /// KL(p || q) = sum_j p_j log_b(p_j / q_j) of each row pair. Exact (+inf where q = 0 &lt; p)
+    /// when <paramref name="epsilon"/> is null; otherwise the textbook's variant with p and q
+    /// clipped to [epsilon, 1] and not renormalized.
+    /// </summary>
+    public float[] KlDivergence(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, float? epsilon = null, DistributionOptions? options = null)
+    {
+        Pair(p, q, columns, "KL divergence", options, out var cp, out var cq);
+        return epsilon is float e
+            ? Reduce(cp, cq, columns, logBase, new KlClippedTerm(CheckEpsilon(e)))
+            : Reduce(cp, cq, columns, logBase, new KlTerm());
+    }
+
+    /// <summary>
+    /// Jensen-Shannon divergence (KL(p||m) + KL(q||m)) / 2 with m = (p + q) / 2; with an
+    /// epsilon, the clipped KL of the textbook's code.
+    /// </summary>
+    public float[] JensenShannon(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, float? epsilon = null, DistributionOptions? options = null)
+    {
+        Pair(p, q, columns, "Jensen-Shannon", options, out var cp, out var cq);
+        return epsilon is float e
+            ? Reduce(cp, cq, columns, logBase, new JsClippedTerm(CheckEpsilon(e)))
+            : Reduce(cp, cq, columns, logBase, new JsTerm());
+    }
+
+    /// <summary>The Jensen-Shannon distance: the square root of the divergence (as scipy's <c>jensenshannon</c>).</summary>
+    public float[] JensenShannonDistance(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, float? epsilon = null, DistributionOptions? options = null)
+    {
+        var js = JensenShannon(p, q, columns, logBase, epsilon, options);
+        for (int i = 0; i < js.Length; i++)
+            js[i] = MathF.Sqrt(MathF.Max(js[i], 0f));
+        return js;
+    }
+
+    /// <summary>
+    /// H(X), H(Y), H(X,Y) and what follows (conditional entropies, mutual information) of each
+    /// nx-by-ny joint table (tables stored one after another, row-major, rows are X).
+    /// </summary>
+    public JointInformation[] Joint(ReadOnlySpan<float> tables, int nx, int ny, LogBase logBase, DistributionOptions? options = null)
+    {
+        if (nx <= 0 || ny <= 0)
+            throw new InfoGpuException($"joint table: dimensions must be positive (got {nx}x{ny})");
+        var t = Distributions.Check(tables, nx * ny, "joint table", options);
+        int count = t.Length / (nx * ny);
+        var h = new float[3 * count];
+        backend.JointEntropies(t, h, count, nx, ny, (float)logBase.Scale);
+        var result = new JointInformation[count];
+        for (int i = 0; i < count; i++)
+            result[i] = new JointInformation(h[3 * i], h[3 * i + 1], h[3 * i + 2]);
+        return result;
+    }
+
+    /// <summary>
+    /// Plug-in entropies and mutual information of paired discrete samples: the joint counts
+    /// are built on the device, then reduced as a joint table.
+    /// </summary>
+    public JointInformation MutualInformation(ReadOnlySpan<int> x, ReadOnlySpan<int> y, LogBase logBase)
+    {
+        var (cx, nx) = Samples.Encode(x, "x");
+        var (cy, ny) = Samples.Encode(y, "y");
+        Samples.CheckPaired(x.Length, y.Length);
+        var counts = new int[nx * ny];
+        backend.JointCounts(cx, cy, counts, nx, ny);
+        var table = new float[counts.Length];
+        float inv = 1f / x.Length;
+        for (int i = 0; i < table.Length; i++)
+            table[i] = counts[i] * inv;
+        var h = new float[3];
+        backend.JointEntropies(table, h, 1, nx, ny, (float)logBase.Scale);
+        return new JointInformation(h[0], h[1], h[2]);
+    }
+
+    /// <summary>Row-wise softmax exp(x_j - lse(x)), computed through log-sum-exp.</summary>
+    public float[] Softmax(ReadOnlySpan<float> logits, int columns) => SoftmaxCore(logits, columns, false);
+
+    /// <summary>Row-wise log-softmax x_j - lse(x).</summary>
+    public float[] LogSoftmax(ReadOnlySpan<float> logits, int columns) => SoftmaxCore(logits, columns, true);
+
+    /// <summary>Per-row cross-entropy from logits and integer class targets, optionally label-smoothed.</summary>
+    public float[] CrossEntropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int columns, LabelSmoothing smoothing = default)
+    {
+        int rows = RowCount(logits.Length, columns, "cross-entropy from logits");
+        Distributions.Finite(logits, columns, "logits");
+        Samples.CheckTargets(targets, rows, columns);
+        smoothing.Validate(columns);
+        var losses = new float[rows];
+        backend.LogitLoss(logits, targets, losses, rows, columns, (float)smoothing.Epsilon, smoothing.Mode);
+        return losses;
+    }
+
+    /// <summary>Mean cross-entropy over the batch, as PyTorch's <c>F.cross_entropy</c> (reduction mean).</summary>
+    public double CrossEntropyLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int columns, LabelSmoothing smoothing = default) =>
+        Mean(CrossEntropyFromLogits(logits, targets, columns, smoothing));
+
+    /// <summary>
+    /// KL-divergence loss with batchmean reduction, as PyTorch's <c>F.kl_div(input, target,
+    /// reduction="batchmean")</c>: sum over rows of sum_j target_j (ln target_j - input_j), over rows.
+    /// The input is log-probabilities, the target probabilities.
+    /// </summary>
+    public double KlDivLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, int columns, DistributionOptions? options = null)
+    {
+        Distributions.SameShape(input.Length, target.Length, "KL-div loss");
+        int rows = RowCount(input.Length, columns, "KL-div loss");
+        for (int i = 0; i < input.Length; i++)
+        {
+            if (float.IsNaN(input[i]) || input[i] > 0)
+                throw Distributions.Bad("KL-div loss input", i / columns, $"entry {i % columns} is {Distributions.Fmt(input[i])}; the input must be log-probabilities (<= 0)");
+        }
+        var t = Distributions.Check(target, columns, "KL-div loss target", options);
+        var perRow = new float[rows];
+        backend.RowReduce(t, input, perRow, rows, columns, 1f, new KlDivLossTerm());
+        double sum = 0;
+        foreach (float v in perRow)
+            sum += v;
+        return rows == 0 ? 0 : sum / rows;
+    }
+
+    /// <summary>KL(N(mu, diag(exp(logvar))) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)) per row.</summary>
+    public float[] GaussianKl(ReadOnlySpan<float> mu, ReadOnlySpan<float> logVariance, int columns)
+    {
+        Distributions.SameShape(mu.Length, logVariance.Length, "Gaussian KL");
+        int rows = RowCount(mu.Length, columns, "Gaussian KL");
+        Distributions.Finite(mu, columns, "Gaussian KL mu");
+        Distributions.Finite(logVariance, columns, "Gaussian KL log-variance");
+        var result = new float[rows];
+        backend.RowReduce(mu, logVariance, result, rows, columns, 1f, new GaussianKlTerm());
+        return result;
+    }
+
+    private float[] SoftmaxCore(ReadOnlySpan<float> logits, int columns, bool log)
+    {
+        int rows = RowCount(logits.Length, columns, "softmax");
+        Distributions.Finite(logits, columns, "logits");
+        var y = new float[logits.Length];
+        backend.Softmax(logits, y, rows, columns, log);
+        return y;
+    }
+
+    private float[] Reduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, TTerm term)
+        where TTerm : struct, IRowTerm
+    {
+        var result = new float[p.Length / columns];
+        Reduce(p, q, columns, result, logBase, term);
+        return result;
+    }
+
+    private void Reduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, Span<float> destination, LogBase logBase, TTerm term)
+        where TTerm : struct, IRowTerm
+    {
+        int rows = p.Length / columns;
+        if (destination.Length < rows)
+            throw new InfoGpuException($"destination holds {destination.Length} values but there are {rows} rows");
+        backend.RowReduce(p, q, destination[..rows], rows, columns, (float)logBase.Scale, term);
+    }
+
+    private static void Pair(
+        ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, string what, DistributionOptions? options,
+        out ReadOnlySpan<float> checkedP, out ReadOnlySpan<float> checkedQ)
+    {
+        Distributions.SameShape(p.Length, q.Length, what);
+        checkedP = Distributions.Check(p, columns, what + " p", options);
+        checkedQ = Distributions.Check(q, columns, what + " q", options);
+    }
+
+    private static int RowCount(int length, int columns, string what)
+    {
+        Distributions.Shape(length, columns, what);
+        return length / columns;
+    }
+
+    private static float CheckEpsilon(float e) =>
+        e > 0 && e < 1 ? e : throw new InfoGpuException($"epsilon {e} is out of range: use 0 < epsilon < 1 (the textbook uses 1e-10)");
+
+    internal static double Mean(ReadOnlySpan<float> values)
+    {
+        double sum = 0;
+        foreach (float v in values)
+            sum += v;
+        return values.Length == 0 ? 0 : sum / values.Length;
+    }
+}

@@ -1,0 +1,91 @@
+using InfoGpu.Host.Commands;
+
+namespace InfoGpu.Host.Cli;
+
+/// <summary>Dispatches argv to a command and turns failures into one-line errors and exit codes.</summary>
+internal static class CommandLine
+{
+    public static IReadOnlyList<ICommand> Commands { get; } =
+    [
+        new DevicesCommand(),
+        .. MeasureCommands.All,
+    ];
+
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            if (argv.Length == 0 || argv[0] is "--help" or "-h" or "help")
+            {
+                stdout.Write(Help.Overview(Commands));
+                return argv.Length == 0 ? 2 : 0;
+            }
+            var (command, rest) = Find(argv);
+            if (command is null)
+            {
+                string group = string.Join(' ', argv.TakeWhile(a => !a.StartsWith('-')).Take(2));
+                var under = Commands.Where(c => c.Spec.Path.StartsWith(argv[0] + " ", StringComparison.Ordinal)).ToList();
+                if (under.Count > 0)
+                {
+                    if (argv.Length == 1 || argv[1] is "--help" or "-h")
+                    {
+                        stdout.Write(Help.Overview(under));
+                        return argv.Length == 1 ? 2 : 0;
+                    }
+                    throw new UsageException($"unknown command '{group}'; try: {string.Join(", ", under.Select(c => c.Spec.Path))}");
+                }
+                throw new UsageException($"unknown command '{argv[0]}'; run 'infogpu --help' for the list");
+            }
+            if (rest.Contains("--help") || rest.Contains("-h"))
+            {
+                stdout.Write(Help.For(command.Spec));
+                return 0;
+            }
+            var args = Args.Parse(command.Spec, rest);
+            return command.Run(new CommandContext(args, stdout, stderr));
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (InfoGpuException e)
+        {
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (OutOfMemoryException)
+        {
+            stderr.WriteLine("error: out of memory; use a smaller input or batch");
+            return 1;
+        }
+    }
+
+    private static (ICommand? Command, string[] Remaining) Find(string[] argv)
+    {
+        ICommand? best = null;
+        int used = 0;
+        foreach (var c in Commands)
+        {
+            var words = c.Spec.Path.Split(' ');
+            if (words.Length <= argv.Length && words.Length > used && words.Select((w, i) => argv[i] == w).All(b => b))
+            {
+                best = c;
+                used = words.Length;
+            }
+        }
+        return (best, argv[used..]);
+    }
+
+    private static string OneLine(string s) => s.Replace('\n', ' ').Replace('\r', ' ');
+}

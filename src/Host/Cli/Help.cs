@@ -1,0 +1,45 @@
+using System.Text;
+
+namespace InfoGpu.Host.Cli;
+
+/// <summary>Help text for the command list and for each command.</summary>
+internal static class Help
+{
+    public static string Overview(IEnumerable<ICommand> commands)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("infogpu: information theory, Boltzmann machines and VAEs on CUDA, OpenCL or the CPU");
+        sb.AppendLine();
+        sb.AppendLine("usage: infogpu <command> [options]   (infogpu <command> --help for its options)");
+        sb.AppendLine();
+        sb.AppendLine("commands:");
+        var list = commands.ToList();
+        int width = list.Max(c => c.Spec.Path.Length);
+        foreach (var c in list)
+            sb.AppendLine($"  {c.Spec.Path.PadRight(width)}  {c.Spec.Summary}");
+        return sb.ToString();
+    }
+
+    public static string For(CommandSpec spec)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"infogpu {spec.Path}: {spec.Summary}");
+        sb.AppendLine();
+        sb.AppendLine($"usage: infogpu {spec.Path} {spec.Usage}");
+        sb.AppendLine();
+        sb.AppendLine("options:");
+        var all = spec.Options.Concat(CommandSpec.Common).ToList();
+        var heads = all.Select(o => o.Value is null ? $"--{o.Name}" : $"--{o.Name} {o.Value}").ToList();
+        int width = heads.Max(h => h.Length);
+        for (int i = 0; i < all.Count; i++)
+            sb.AppendLine($"  {heads[i].PadRight(width)}  {all[i].Help}");
+        if (spec.Examples.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("examples:");
+            foreach (var e in spec.Examples)
+                sb.AppendLine($"  {e}");
+        }
+        return sb.ToString();
+    }
+}

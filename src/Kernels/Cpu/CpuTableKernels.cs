@@ -1,0 +1,53 @@
+using System.Numerics.Tensors;
+
+namespace InfoGpu.Kernels.Cpu;
+
+/// <summary>CPU kernels for joint tables, sample counts and element-wise information.</summary>
+public static class CpuTableKernels
+{
+    /// <summary>For each nx-by-ny table: H(X), H(Y), H(X,Y) (float64 accumulation) times scale.</summary>
+    public static void JointEntropies(ReadOnlySpan<float> tables, Span<float> result, int count, int nx, int ny, float scale)
+    {
+        int cells = nx * ny;
+        var col = new double[ny];
+        for (int t = 0; t < count; t++)
+        {
+            var table = tables.Slice(t * cells, cells);
+            Array.Clear(col);
+            double hx = 0, hxy = 0;
+            for (int i = 0; i < nx; i++)
+            {
+                double r = 0;
+                for (int j = 0; j < ny; j++)
+                {
+                    float v = table[i * ny + j];
+                    r += v;
+                    col[j] += v;
+                    hxy -= ScalarMath.XLogX((double)v);
+                }
+                hx -= ScalarMath.XLogX(r);
+            }
+            double hy = 0;
+            for (int j = 0; j < ny; j++)
+                hy -= ScalarMath.XLogX(col[j]);
+            result[3 * t] = (float)(scale * hx);
+            result[3 * t + 1] = (float)(scale * hy);
+            result[3 * t + 2] = (float)(scale * hxy);
+        }
+    }
+
+    /// <summary>counts[x_i * ny + y_i] += 1; counts is cleared first.</summary>
+    public static void JointCounts(ReadOnlySpan<int> x, ReadOnlySpan<int> y, Span<int> counts, int ny)
+    {
+        counts.Clear();
+        for (int i = 0; i < x.Length; i++)
+            counts[x[i] * ny + y[i]]++;
+    }
+
+    /// <summary>result[i] = -scale ln p[i].</summary>
+    public static void SelfInformation(ReadOnlySpan<float> p, Span<float> result, float scale)
+    {
+        TensorPrimitives.Log(p, result);
+        TensorPrimitives.Multiply(result, -scale, result);
+    }
+}

@@ -1,0 +1,139 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace InfoGpu.Kernels.Gpu;
+
+/// <summary>
+/// Row-wise ILGPU kernels: one group per row, threads stride over the columns, then a
+/// fixed-order tree in shared memory, so a result is bit-identical from run to run.
+/// Launch with grid = rows, group = a power of two, dynamic shared memory = group floats.
+/// </summary>
+public static class RowKernels
+{
+    /// <summary>result[r] = scale * sum_j term(p[r, j], q[r, j]).</summary>
+    public static void RowReduceKernel<TTerm>(
+        ArrayView<float> p, ArrayView<float> q, ArrayView<float> result, int cols, float scale, TTerm term)
+        where TTerm : struct, IRowTerm
+    {
+        var shared = SharedMemory.GetDynamic<float>();
+        int row = Grid.IdxX;
+        long start = (long)row * cols;
+        float acc = 0f;
+        for (int j = Group.IdxX; j < cols; j += Group.DimX)
+            acc += term.Apply(p[start + j], q[start + j]);
+        float total = GroupReduce.Sum(shared, acc);
+        if (Group.IdxX == 0)
+            result[row] = scale * total;
+    }
+
+    /// <summary>
+    /// Per-row loss from logits: plain cross-entropy (mode 0), label smoothing with eps/(K-1)
+    /// on the wrong classes (mode 1) or eps/K over all classes (mode 2). See <see cref="LogitMath.Loss(float, float, int, float, int)"/>.
+    /// </summary>
+    public static void LogitLossKernel(
+        ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> losses, int cols, float epsilon, int mode)
+    {
+        var shared = SharedMemory.GetDynamic<float>();
+        int row = Grid.IdxX;
+        long start = (long)row * cols;
+        float m = float.NegativeInfinity;
+        for (int j = Group.IdxX; j < cols; j += Group.DimX)
+            m = XMathMax(m, logits[start + j]);
+        float max = GroupReduce.Max(shared, m);
+        float e = 0f, ties = 0f;
+        for (int j = Group.IdxX; j < cols; j += Group.DimX)
+        {
+            float d = logits[start + j] - max;
+            if (d < 0f)
+                e += MathF.Exp(d);
+            else
+                ties += 1f;
+        }
+        float rest = GroupReduce.Sum(shared, e);
+        float lse = LogitMath.LogSumExp(max, rest, GroupReduce.Sum(shared, ties));
+        float s = 0f;
+        if (mode != 0)
+        {
+            for (int j = Group.IdxX; j < cols; j += Group.DimX)
+                s += lse - logits[start + j];
+            s = GroupReduce.Sum(shared, s);
+        }
+        if (Group.IdxX == 0)
+        {
+            float nllTarget = lse - logits[start + targets[row]];
+            losses[row] = LogitMath.Loss(nllTarget, s, cols, epsilon, mode);
+        }
+    }
+
+    /// <summary>y[r, :] = softmax(x[r, :]) or, with <paramref name="logOutput"/> != 0, log-softmax.</summary>
+    public static void SoftmaxKernel(ArrayView<float> x, ArrayView<float> y, int cols, int logOutput)
+    {
+        var shared = SharedMemory.GetDynamic<float>();
+        int row = Grid.IdxX;
+        long start = (long)row * cols;
+        float m = float.NegativeInfinity;
+        for (int j = Group.IdxX; j < cols; j += Group.DimX)
+            m = XMathMax(m, x[start + j]);
+        float max = GroupReduce.Max(shared, m);
+        float e = 0f;
+        for (int j = Group.IdxX; j < cols; j += Group.DimX)
+            e += MathF.Exp(x[start + j] - max);
+        float sum = GroupReduce.Sum(shared, e);
+        float logSum = MathF.Log(sum);
+        for (int j = Group.IdxX; j < cols; j += Group.DimX)
+        {
+            float z = x[start + j] - max;
+            y[start + j] = logOutput != 0 ? z - logSum : MathF.Exp(z) / sum;
+        }
+    }
+
+    /// <summary>
+    /// For each nx-by-ny joint table t: result[3t] = H(X) (row marginals), result[3t+1] = H(Y)
+    /// (column marginals), result[3t+2] = H(X, Y), each times <paramref name="scale"/>.
+    /// </summary>
+    public static void JointEntropiesKernel(ArrayView<float> tables, ArrayView<float> result, int nx, int ny, float scale)
+    {
+        var shared = SharedMemory.GetDynamic<float>();
+        int t = Grid.IdxX;
+        long start = (long)t * nx * ny;
+        float hx = 0f;
+        for (int i = Group.IdxX; i < nx; i += Group.DimX)
+        {
+            float r = 0f;
+            for (int j = 0; j < ny; j++)
+                r += tables[start + (long)i * ny + j];
+            hx -= ScalarMath.XLogX(r);
+        }
+        float hy = 0f;
+        for (int j = Group.IdxX; j < ny; j += Group.DimX)
+        {
+            float c = 0f;
+            for (int i = 0; i < nx; i++)
+                c += tables[start + (long)i * ny + j];
+            hy -= ScalarMath.XLogX(c);
+        }
+        float hxy = 0f;
+        int cells = nx * ny;
+        for (int k = Group.IdxX; k < cells; k += Group.DimX)
+            hxy -= ScalarMath.XLogX(tables[start + k]);
+        hx = GroupReduce.Sum(shared, hx);
+        hy = GroupReduce.Sum(shared, hy);
+        hxy = GroupReduce.Sum(shared, hxy);
+        if (Group.IdxX == 0)
+        {
+            result[3 * t] = scale * hx;
+            result[3 * t + 1] = scale * hy;
+            result[3 * t + 2] = scale * hxy;
+        }
+    }
+
+    /// <summary>counts[x[i] * ny + y[i]] += 1 for every sample i (integer atomics: order cannot show).</summary>
+    public static void JointCountKernel(Index1D i, ArrayView<int> x, ArrayView<int> y, ArrayView<int> counts, int ny) =>
+        Atomic.Add(ref counts[x[i] * ny + y[i]], 1);
+
+    /// <summary>out[i] = -scale * ln p[i] (self-information; +inf at p = 0).</summary>
+    public static void SelfInformationKernel(Index1D i, ArrayView<float> p, ArrayView<float> result, float scale) =>
+        result[i] = -scale * MathF.Log(p[i]);
+
+    private static float XMathMax(float a, float b) => a > b ? a : b;
+}
