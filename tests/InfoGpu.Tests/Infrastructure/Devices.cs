@@ -1,0 +1,49 @@
+using InfoGpu.Devices;
+
+namespace InfoGpu.Tests.Infrastructure;
+
+/// <summary>
+/// Devices shared by the whole test run (opening an ILGPU context costs about half a second).
+/// ILGPU accelerators are not safe for concurrent launches, so tests take the lock of the
+/// device they use through <see cref="Use{T}"/>.
+/// </summary>
+internal static class TestDevices
+{
+    private static readonly Lazy<ComputeDevice> CpuDevice = new(() => ComputeDevice.Open(DeviceKind.Cpu));
+    private static readonly Lazy<ComputeDevice> IlgpuCpuDevice = new(() => ComputeDevice.Open(DeviceKind.IlgpuCpu));
+    private static readonly Lazy<ComputeDevice?> CudaDevice = new(() => TryOpen(DeviceKind.Cuda));
+
+    /// <summary>Kinds every test machine has: the SIMD path and the ILGPU kernels on the CPU accelerator.</summary>
+    public static TheoryData<string> Kinds => new() { "cpu", "ilgpu-cpu" };
+
+    public static ComputeDevice Get(string kind) => kind switch
+    {
+        "cpu" => CpuDevice.Value,
+        "ilgpu-cpu" => IlgpuCpuDevice.Value,
+        "cuda" => CudaDevice.Value ?? throw new InvalidOperationException("no CUDA device"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>The CUDA device when this machine has one, else null (tests then skip with a reason).</summary>
+    public static ComputeDevice? Cuda => CudaDevice.Value;
+
+    /// <summary>Runs <paramref name="body"/> holding the device's lock.</summary>
+    public static T Use<T>(string kind, Func<ComputeDevice, T> body)
+    {
+        var device = Get(kind);
+        lock (device)
+            return body(device);
+    }
+
+    private static ComputeDevice? TryOpen(DeviceKind kind)
+    {
+        try
+        {
+            return ComputeDevice.Open(kind);
+        }
+        catch (InfoGpuException)
+        {
+            return null;
+        }
+    }
+}
