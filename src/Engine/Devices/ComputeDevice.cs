@@ -155,6 +155,24 @@ public sealed class ComputeDevice : IDisposable
         }
     }
 
+    /// <summary>
+    /// Allocates a zeroed buffer of <paramref name="length"/> elements on this device. A size
+    /// that cannot fit is refused before allocation, with the bytes needed and available.
+    /// </summary>
+    public DeviceBuffer<T> Allocate<T>(long length)
+        where T : unmanaged
+    {
+        if (length < 0)
+            throw new ArgumentOutOfRangeException(nameof(length), "length must be >= 0");
+        long bytes = length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        if (bytes > Info.MemoryBytes || (Kind == DeviceKind.Cpu && length > Array.MaxLength))
+        {
+            throw new InfoGpuException(
+                $"cannot allocate {bytes:N0} bytes on {Info.Kind} ({Info.Name}): {Info.MemoryBytes:N0} bytes available; use smaller sizes or batches");
+        }
+        return new DeviceBuffer<T>(this, length);
+    }
+
     public void Dispose() => Backend.Dispose();
 }
 

@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace InfoGpu.Devices;
+
+/// <summary>
+/// A 1-D array that lives on a device: a managed array for the <c>cpu</c> backend (the
+/// kernels use it in place), an ILGPU buffer for the others. Training code keeps its
+/// parameters, batches and workspaces in these so that a step copies nothing.
+/// Made by <see cref="ComputeDevice.Allocate{T}(long)"/>; dispose it before the device.
+/// </summary>
+public sealed class DeviceBuffer<T> : IDisposable
+    where T : unmanaged
+{
+    private readonly T[]? host;
+    private MemoryBuffer1D<T, Stride1D.Dense>? buffer;
+
+    internal DeviceBuffer(ComputeDevice device, long length)
+    {
+        Device = device;
+        Length = length;
+        if (device.Accelerator is Accelerator accelerator)
+        {
+            buffer = accelerator.Allocate1D<T>(Math.Max(length, 1));
+            buffer.MemSetToZero();
+            accelerator.Synchronize();
+        }
+        else
+        {
+            host = new T[length];
+        }
+    }
+
+    public ComputeDevice Device { get; }
+
+    public long Length { get; }
+
+    /// <summary>The backing array of a <c>cpu</c> buffer (null on ILGPU devices).</summary>
+    internal T[]? HostArray => host;
+
+    /// <summary>The elements of a <c>cpu</c> buffer; throws on ILGPU devices.</summary>
+    internal Span<T> Span => host ?? throw new InvalidOperationException("not a cpu buffer");
+
+    /// <summary>The ILGPU view of the buffer (length <see cref="Length"/>); throws on the cpu backend.</summary>
+    internal ArrayView<T> View =>
+        (buffer ?? throw new InvalidOperationException("not an ILGPU buffer")).View.SubView(0, Math.Max(Length, 1));
+
+    /// <summary>Copies host data into the start of the buffer (synchronizes).</summary>
+    public void CopyFrom(ReadOnlySpan<T> source, long offset = 0)
+    {
+        CheckRange(offset, source.Length);
+        if (host is not null)
+        {
+            source.CopyTo(host.AsSpan((int)offset));
+        }
+        else if (source.Length > 0)
+        {
+            View.SubView(offset, source.Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        }
+    }
+
+    /// <summary>Copies the buffer (from <paramref name="offset"/>) into host memory (synchronizes).</summary>
+    public void CopyTo(Span<T> destination, long offset = 0)
+    {
+        CheckRange(offset, destination.Length);
+        if (host is not null)
+        {
+            host.AsSpan((int)offset, destination.Length).CopyTo(destination);
+        }
+        else if (destination.Length > 0)
+        {
+            Device.Accelerator!.Synchronize();
+            View.SubView(offset, destination.Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+        }
+    }
+
+    /// <summary>The whole buffer as a new host array (synchronizes).</summary>
+    public T[] ToArray()
+    {
+        var result = new T[Length];
+        CopyTo(result);
+        return result;
+    }
+
+    /// <summary>Sets every element to zero.</summary>
+    public void Clear()
+    {
+        if (host is not null)
+            Array.Clear(host);
+        else
+            buffer!.MemSetToZero();
+    }
+
+    private void CheckRange(long offset, int count)
+    {
+        if (offset < 0 || offset + count > Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"range [{offset}, {offset + count}) is outside a buffer of {Length} elements");
+    }
+
+    public void Dispose()
+    {
+        buffer?.Dispose();
+        buffer = null;
+    }
+}
