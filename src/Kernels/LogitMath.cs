@@ -45,11 +45,12 @@ public static class LogitMath
     }
 
     /// <summary>
-    /// log sum_j exp(x_j) from the row maximum, the sum of exp(x_j - max) over the entries
-    /// below the maximum, and the number of entries equal to it: max + log1p(rest + ties - 1).
+    /// log sum_j exp(x_j - max) from the sum of exp(x_j - max) over the entries below the
+    /// maximum and the number of entries equal to it: log1p(rest + ties - 1). Callers add
+    /// (max - x_t) to it, never max to it, so no precision is lost to a large max.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float LogSumExp(float max, float restSum, float ties) => max + Log1p(restSum + (ties - 1f));
+    public static float LogSumExpShifted(float restSum, float ties) => Log1p(restSum + (ties - 1f));
 
     /// <summary>Float64 form of <see cref="Loss(float, float, int, float, int)"/>.</summary>
     public static double Loss(double nllTarget, double sumNll, int classes, double epsilon, int mode)

@@ -62,11 +62,12 @@ public static unsafe class CpuRowKernels
             For(rows, (long)rows * cols, r =>
             {
                 float* x = (float*)args.X + (long)r * cols;
-                float lse = AccurateLogSumExp(x, cols);
+                float max = Max(x, cols);
+                float logSum = ShiftedLogSumExp(x, cols, max);
                 double sumNll = 0;
                 if (mode != LogitMath.Plain)
                 {
-                    var vl = Vector256.Create(lse);
+                    var vl = Vector256.Create(max);
                     var a0 = Vector256<double>.Zero;
                     var a1 = Vector256<double>.Zero;
                     int j = 0;
@@ -78,9 +79,10 @@ public static unsafe class CpuRowKernels
                     }
                     sumNll = Vector256.Sum(a0 + a1);
                     for (; j < cols; j++)
-                        sumNll += lse - x[j];
+                        sumNll += max - x[j];
+                    sumNll += (double)cols * logSum;
                 }
-                float nllTarget = lse - x[((int*)args.T)[r]];
+                float nllTarget = (max - x[((int*)args.T)[r]]) + logSum;
                 ((float*)args.L)[r] = LogitMath.Loss(nllTarget, (float)sumNll, cols, epsilon, mode);
             });
         }
@@ -103,12 +105,12 @@ public static unsafe class CpuRowKernels
                 int j = 0;
                 if (logOutput)
                 {
-                    float shift = max + MathF.Log(sum);
-                    var vs = Vector256.Create(shift);
+                    float logSum = MathF.Log(sum);
+                    var vs = Vector256.Create(logSum);
                     for (; j + 8 <= cols; j += 8)
-                        (Vector256.Load(xr + j) - vs).Store(yr + j);
+                        (Vector256.Load(xr + j) - vm - vs).Store(yr + j);
                     for (; j < cols; j++)
-                        yr[j] = xr[j] - shift;
+                        yr[j] = (xr[j] - max) - logSum;
                 }
                 else
                 {
@@ -131,10 +133,9 @@ public static unsafe class CpuRowKernels
         return max + MathF.Log(SumExp(x, cols, max));
     }
 
-    /// <summary>log sum exp through <see cref="LogitMath.LogSumExp(float, float, float)"/>: accurate when one entry dominates.</summary>
-    public static float AccurateLogSumExp(float* x, int cols)
+    /// <summary>log sum_j exp(x_j - max) through <see cref="LogitMath.LogSumExpShifted"/>: accurate when one entry dominates.</summary>
+    public static float ShiftedLogSumExp(float* x, int cols, float max)
     {
-        float max = Max(x, cols);
         var vm = Vector256.Create(max);
         var a0 = Vector256<double>.Zero;
         var a1 = Vector256<double>.Zero;
@@ -159,7 +160,7 @@ public static unsafe class CpuRowKernels
             else
                 ties += 1f;
         }
-        return LogitMath.LogSumExp(max, (float)rest, ties);
+        return LogitMath.LogSumExpShifted((float)rest, ties);
     }
 
     private static float Max(float* x, int cols)

@@ -50,17 +50,17 @@ public static class RowKernels
                 ties += 1f;
         }
         float rest = GroupReduce.Sum(shared, e);
-        float lse = LogitMath.LogSumExp(max, rest, GroupReduce.Sum(shared, ties));
+        float logSum = LogitMath.LogSumExpShifted(rest, GroupReduce.Sum(shared, ties));
         float s = 0f;
         if (mode != 0)
         {
             for (int j = Group.IdxX; j < cols; j += Group.DimX)
-                s += lse - logits[start + j];
-            s = GroupReduce.Sum(shared, s);
+                s += max - logits[start + j];
+            s = GroupReduce.Sum(shared, s) + cols * logSum;
         }
         if (Group.IdxX == 0)
         {
-            float nllTarget = lse - logits[start + targets[row]];
+            float nllTarget = (max - logits[start + targets[row]]) + logSum;
             losses[row] = LogitMath.Loss(nllTarget, s, cols, epsilon, mode);
         }
     }
