@@ -69,7 +69,7 @@ public static class Philox
     /// <summary>Maps 32 random bits to a float in the open interval (0, 1): (k + 1/2) 2^-23, k in [0, 2^23).</summary>
     /// <remarks>Every value is exactly representable; the extremes are 2^-24 and 1 - 2^-24, never 0 or 1.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float ToUniform(uint bits) => ((bits >> 9) + 0.5f) * (1.0f / 8388608.0f);
+    public static float ToUniform(uint bits) => ((int)(bits >> 9) + 0.5f) * (1.0f / 8388608.0f); // int, not uint: an unsigned conversion goes through float64 in IL
 
     /// <summary>Uniform number <paramref name="index"/> of a stream, in (0, 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
