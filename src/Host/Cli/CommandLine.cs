@@ -8,6 +8,7 @@ internal static class CommandLine
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
         new DevicesCommand(),
+        new BenchCommand(),
         .. MeasureCommands.All,
     ];
 

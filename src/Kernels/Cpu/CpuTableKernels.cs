@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace InfoGpu.Kernels.Cpu;
 
@@ -47,7 +47,11 @@ public static class CpuTableKernels
     /// <summary>result[i] = -scale ln p[i].</summary>
     public static void SelfInformation(ReadOnlySpan<float> p, Span<float> result, float scale)
     {
-        TensorPrimitives.Log(p, result);
-        TensorPrimitives.Multiply(result, -scale, result);
+        var s = Vector256.Create(-scale);
+        int i = 0;
+        for (; i + 8 <= p.Length; i += 8)
+            (Vector256.Log(Vector256.Create(p.Slice(i, 8))) * s).CopyTo(result.Slice(i, 8));
+        for (; i < p.Length; i++)
+            result[i] = -scale * MathF.Log(p[i]);
     }
 }
