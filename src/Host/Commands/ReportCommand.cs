@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using InfoGpu.Host.Cli;
+using InfoGpu.Host.Output;
+using InfoGpu.Host.Report;
+using InfoGpu.Measures;
+
+namespace InfoGpu.Host.Commands;
+
+/// <summary><c>infogpu report</c>: the whole chapter computed and drawn into one HTML file.</summary>
+internal sealed class ReportCommand : ICommand
+{
+    public CommandSpec Spec { get; } = new(
+        "report",
+        "run the chapter end to end and write report.html (self-contained), report.json and the figures",
+        "[--data DIR] [--out DIR] [--quick] [--accelerator KIND] [--json]",
+        [
+            new("data", "DIR", "IDX folder (Fashion-MNIST layout); default: the Debian dataset, else the embedded subset"),
+            new("out", "DIR", "output folder (default: out/report)"),
+            new("quick", null, "smaller runs (about a minute on 2 cores)"),
+            CommandSpec.Accelerator,
+        ],
+        ["infogpu report", "infogpu report --quick --out /tmp/report", "infogpu report --json --accelerator cuda"]);
+
+    public int Run(CommandContext context)
+    {
+        string dir = Path.GetFullPath(context.Args.Get("out") ?? Path.Combine("out", "report"));
+        Directory.CreateDirectory(dir);
+        using var device = DeviceOption.Open(context);
+        var settings = new ReportSettings(dir, context.Args.Get("data"), context.Args.Has("quick"), context);
+        var report = new ReportDocument("InfoGpu: information theory, Boltzmann machines and VAEs");
+        report.Meta["device"] = $"{device.Info.Kind} ({device.Info.Name})";
+        report.Meta["mode"] = settings.Quick ? "quick" : "full";
+        report.Meta["generated"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        var total = Stopwatch.StartNew();
+        foreach (var (name, section) in ReportSections.All)
+        {
+            context.Note($"[{total.Elapsed:mm\\:ss}] {name} ...");
+            section(device, settings, report);
+        }
+        report.Meta["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
+        report.Write(dir);
+        context.Note($"[{total.Elapsed:mm\\:ss}] wrote {Path.Combine(dir, "report.html")}");
+        if (context.Args.Json)
+        {
+            var json = report.ToJson();
+            json["html"] = Path.Combine(dir, "report.html");
+            Json.Write(context.Out, json);
+        }
+        else
+        {
+            context.Out.WriteLine(Path.Combine(dir, "report.html"));
+        }
+        return 0;
+    }
+}
+
+/// <summary>What every report section gets.</summary>
+internal sealed record ReportSettings(string Directory, string? DataDirectory, bool Quick, CommandContext Context);
+
+/// <summary>The report's sections, in order.</summary>
+internal static class ReportSections
+{
+    public delegate void Section(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report);
+
+    public static IReadOnlyList<(string Name, Section Run)> All { get; } =
+    [
+        ("information measures", Measures),
+    ];
+
+    private static void Measures(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
+    {
+        var s = report.Add("measures", "Information measures: the chapter's worked examples");
+        s.Paragraphs.Add("Each example computed on the device in float32 and on the host in float64.");
+        var m = new InformationMeasures(device);
+        var single = ChapterExamples.Compute(m, Precision.Single);
+        var exact = ChapterExamples.Compute(null, Precision.Double);
+        var table = new ReportTable("Worked examples", ["example", "float32 (device)", "float64 (host)", "relative difference"], []);
+        var json = new JsonObject();
+        for (int i = 0; i < exact.Count; i++)
+        {
+            double e = exact[i].Value, f = single[i].Value;
+            table.Rows.Add([exact[i].Key, f, e, e == 0 ? Math.Abs(f) : Math.Abs(f - e) / Math.Abs(e)]);
+            json[exact[i].Key] = Json.Number(e);
+        }
+        s.Tables.Add(table);
+        s.Json["examples"] = json;
+        ExamplesCommand.WritePlots(m, settings.Directory, settings.Context);
+        s.Figures.Add(new ReportFigure("binary_entropy.png", "Binary entropy H(p) in bits: maximal at p = 0.5"));
+        s.Figures.Add(new ReportFigure("confidence_loss.png", "Cross-entropy of a correct prediction against its confidence"));
+    }
+}
