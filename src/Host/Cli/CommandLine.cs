@@ -48,7 +48,7 @@ internal static class CommandLine
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"error: {e.Message}");
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
             return 2;
         }
         catch (InfoGpuException e)
@@ -89,5 +89,6 @@ internal static class CommandLine
         return (best, argv[used..]);
     }
 
-    private static string OneLine(string s) => s.Replace('\n', ' ').Replace('\r', ' ');
+    /// <summary>Errors are one line: control characters (a newline inside a user's value, say) become spaces.</summary>
+    private static string OneLine(string s) => string.Concat(s.Select(c => char.IsControl(c) ? ' ' : c));
 }
