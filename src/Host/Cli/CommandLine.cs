@@ -11,6 +11,7 @@ internal static class CommandLine
         new BenchCommand(),
         new ReportCommand(),
         .. MeasureCommands.All,
+        .. BmCommands.All,
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)

@@ -1,0 +1,24 @@
+using ILGPU;
+using ILGPU.Runtime;
+using InfoGpu.Kernels.Gpu;
+
+namespace InfoGpu.Devices;
+
+internal sealed partial class IlgpuBackend
+{
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong>? boltzmannGibbsKernel;
+    private Action<Index2D, ArrayView<float>, ArrayView<float>, int, int>? pairStatisticsKernel;
+
+    public void BoltzmannGibbs(DeviceBuffer<float> states, DeviceBuffer<float> weights, DeviceBuffer<float> biases, int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream)
+    {
+        boltzmannGibbsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong>(BoltzmannKernels.GibbsKernel);
+        if (chains > 0 && steps > 0)
+            boltzmannGibbsKernel(chains, states.View, weights.View, biases.View, units, clamped, steps, stepOffset, seed, stream);
+    }
+
+    public void BoltzmannPairStatistics(DeviceBuffer<float> states, DeviceBuffer<float> result, int units, int chains)
+    {
+        pairStatisticsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int>(BoltzmannKernels.PairStatisticsKernel);
+        pairStatisticsKernel(new Index2D(units, units), states.View, result.View, units, chains);
+    }
+}
