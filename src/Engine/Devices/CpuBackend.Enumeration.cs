@@ -1,0 +1,9 @@
+using InfoGpu.Kernels.Cpu;
+
+namespace InfoGpu.Devices;
+
+internal sealed partial class CpuBackend
+{
+    public double EnumerateLogPartition(float[] m, float[] d, float[] e, int n, int k) =>
+        CpuRbmEnumeration.LogSumExp(m, d, e, n, k);
+}

@@ -1,0 +1,10 @@
+namespace InfoGpu.Devices;
+
+internal partial interface IComputeBackend
+{
+    /// <summary>
+    /// log sum_u exp(d.u + sum_i softplus(e_i + (u M)_i)) over the 2^n configurations u of an RBM layer
+    /// (M is n x k row-major, d has n entries, e has k). Float64 on the host side.
+    /// </summary>
+    double EnumerateLogPartition(float[] m, float[] d, float[] e, int n, int k);
+}
