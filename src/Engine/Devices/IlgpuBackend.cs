@@ -156,6 +156,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         foreach (var buffer in scratch.Values)
             buffer.Dispose();
         scratch.Clear();
+        gemmDummy?.Dispose();
         Accelerator.Dispose();
         context.Dispose();
     }

@@ -1,0 +1,31 @@
+using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
+using InfoGpu.LinearAlgebra;
+
+namespace InfoGpu.Devices;
+
+internal sealed partial class CpuBackend
+{
+    public unsafe void Gemm(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue)
+    {
+        fixed (float* pa = a.HostArray, pb = b.HostArray, pc = c.HostArray)
+        fixed (float* p1 = epilogue.Bias?.HostArray, p2 = epilogue.Bias2?.HostArray, ps = epilogue.Samples?.HostArray)
+        {
+            var e = new CpuGemmEpilogue
+            {
+                Alpha = epilogue.Alpha,
+                Beta = epilogue.Beta,
+                Bias1 = p1,
+                Scale1 = epilogue.BiasScale,
+                Bias2 = p2,
+                Scale2 = epilogue.Bias2Scale,
+                Activation = (int)epilogue.Activation,
+                Samples = ps,
+                Seed = epilogue.Seed,
+                Stream = epilogue.Stream,
+                Offset = epilogue.SampleOffset,
+            };
+            CpuGemm.Multiply(layout, pa + aOffset, pb + bOffset, pc + cOffset, m, n, k, e);
+        }
+    }
+}

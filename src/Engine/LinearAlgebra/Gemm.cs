@@ -1,0 +1,55 @@
+using InfoGpu.Devices;
+using InfoGpu.Kernels;
+
+namespace InfoGpu.LinearAlgebra;
+
+/// <summary>A row-major matrix view into a device buffer: rows x cols starting at an offset.</summary>
+public readonly record struct MatrixView(DeviceBuffer<float> Buffer, int Rows, int Cols, long Offset = 0)
+{
+    public long Length => (long)Rows * Cols;
+
+    public static implicit operator MatrixView((DeviceBuffer<float> Buffer, int Rows, int Cols) m) => new(m.Buffer, m.Rows, m.Cols);
+}
+
+/// <summary>
+/// Single-precision matrix products on a device with a fused epilogue: the building block of
+/// the RBM half-sweeps, their gradients, AIS and the VAE's layers.
+/// </summary>
+/// <remarks>
+/// C = epilogue(op(A) op(B)) with op per <see cref="GemmLayout"/>: NN = A B, NT = A B^T,
+/// TN = A^T B. The call returns when the work is queued (ILGPU) or done (cpu); copying a
+/// result to the host synchronizes.
+/// </remarks>
+public static class Gemm
+{
+    /// <summary>Runs C = epilogue(op(A) op(B)); checks the shapes and says which do not fit.</summary>
+    public static void Multiply(GemmLayout layout, MatrixView a, MatrixView b, MatrixView c, in GemmEpilogue epilogue)
+    {
+        int m = c.Rows, n = c.Cols;
+        int am = layout == GemmLayout.TN ? a.Cols : a.Rows;
+        int ak = layout == GemmLayout.TN ? a.Rows : a.Cols;
+        int bk = layout == GemmLayout.NT ? b.Cols : b.Rows;
+        int bn = layout == GemmLayout.NT ? b.Rows : b.Cols;
+        if (am != m || bn != n || ak != bk)
+        {
+            throw new InfoGpuException(
+                $"cannot multiply ({layout}): op(A) is {am}x{ak}, op(B) is {bk}x{bn}, C is {m}x{n}; op(A) must be m x k, op(B) k x n and C m x n");
+        }
+        CheckRange(a, "A");
+        CheckRange(b, "B");
+        CheckRange(c, "C");
+        if (epilogue.Bias is { } bias && bias.Length < n)
+            throw new InfoGpuException($"bias has {bias.Length} values for {n} columns");
+        if (epilogue.Bias2 is { } bias2 && bias2.Length < n)
+            throw new InfoGpuException($"second bias has {bias2.Length} values for {n} columns");
+        if (epilogue.Samples is { } s && s.Length < (long)m * n)
+            throw new InfoGpuException($"sample buffer has {s.Length} values for a {m}x{n} result");
+        c.Buffer.Device.Backend.Gemm(layout, a.Buffer, a.Offset, b.Buffer, b.Offset, c.Buffer, c.Offset, m, n, ak, epilogue);
+    }
+
+    private static void CheckRange(MatrixView v, string name)
+    {
+        if (v.Offset < 0 || v.Offset + v.Length > v.Buffer.Length)
+            throw new InfoGpuException($"{name}: a {v.Rows}x{v.Cols} matrix at offset {v.Offset} does not fit a buffer of {v.Buffer.Length} values");
+    }
+}
