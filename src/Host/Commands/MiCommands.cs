@@ -12,31 +12,8 @@ internal static class MiCommands
 {
     public static IReadOnlyList<ICommand> All { get; } = [new Select()];
 
-    /// <summary>Features and target read from a CSV file, with their names.</summary>
-    internal sealed record MiData(double[] Features, int Rows, string[] Names, double[] Target, string TargetName);
-
     /// <summary>Reads a CSV: every column but <paramref name="targetColumn"/> (null: the last) is a feature.</summary>
-    internal static MiData Load(string path, string? targetColumn)
-    {
-        var table = CsvTable.Read(path);
-        if (table.Rows.Count == 0)
-            throw new InfoGpuException($"{path}: no data rows; the file needs a header and rows of numbers");
-        if (table.Columns < 2)
-            throw new InfoGpuException($"{path}: {table.Columns} column; need at least one feature column and a target column");
-        int t = targetColumn is null ? table.Columns - 1 : table.ColumnIndex(targetColumn);
-        int[] featureColumns = Enumerable.Range(0, table.Columns).Where(c => c != t).ToArray();
-        int n = table.Rows.Count, f = featureColumns.Length;
-        var x = new double[n * f];
-        var y = new double[n];
-        for (int r = 0; r < n; r++)
-        {
-            for (int c = 0; c < f; c++)
-                x[r * f + c] = table.Number(r, featureColumns[c]);
-            y[r] = table.Number(r, t);
-        }
-        string Name(int c) => table.Header?[c] ?? c.ToString(CultureInfo.InvariantCulture);
-        return new MiData(x, n, featureColumns.Select(Name).ToArray(), y, Name(t));
-    }
+    internal static FeatureTable Load(string path, string? targetColumn) => FeatureTable.FromCsv(CsvTable.Read(path), targetColumn);
 
     private sealed class Select : ICommand
     {
