@@ -87,8 +87,7 @@ public sealed class MutualInformationSelector
             for (int f = 0; f < featureCount; f++)
                 columns[(long)f * samples + i] = features[i * featureCount + f];
         }
-        for (int c = 0; c < continuous.Length; c++)
-            Preprocess(columns.AsSpan(continuous[c] * samples, samples), options, 0, c, continuous.Length);
+        Parallel.For(0, continuous.Length, c => Preprocess(columns.AsSpan(continuous[c] * samples, samples), options, 0, c));
 
         string method = ChooseMethod(device.Kind, samples, options.Search);
         var scores = new double[featureCount];
@@ -109,7 +108,7 @@ public sealed class MutualInformationSelector
         else
         {
             var y = target.ToArray();
-            Preprocess(y, options, 1, 0, 1);
+            Preprocess(y, options, 1, 0);
             RegressionScores(columns, samples, continuous, y, k, method, psi, scores);
             for (int f = 0; f < featureCount; f++)
             {
@@ -125,6 +124,13 @@ public sealed class MutualInformationSelector
         int[] ranking = Rank(scores);
         int top = Math.Min(options.Top, featureCount);
         return new MutualInformationResult(scores, ranking, ranking[..top], discrete, method, samples, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+    }
+
+    /// <summary>Scores every feature of a table against its target. Synchronizes with the device.</summary>
+    public MutualInformationResult Select(InfoGpu.Data.FeatureTable data, MutualInformationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return Select(data.Features, data.Rows, data.Names.Length, data.Target, options);
     }
 
     /// <summary>Feature indices by descending score; equal scores keep column order.</summary>
@@ -165,7 +171,8 @@ public sealed class MutualInformationSelector
     }
 
     /// <summary>Scale by the population standard deviation (no centring), then add the tie-breaking noise.</summary>
-    private static void Preprocess(Span<double> x, MutualInformationOptions options, ulong stream, int column, int columns)
+    /// <remarks>Noise of column c, row i is Philox normal number c * n + i of (seed, stream).</remarks>
+    private static void Preprocess(Span<double> x, MutualInformationOptions options, ulong stream, int column)
     {
         double mean = 0;
         foreach (double v in x)
@@ -186,8 +193,24 @@ public sealed class MutualInformationSelector
         if (!options.Noise)
             return;
         double amplitude = 1e-10 * Math.Max(1, absMean / x.Length);
+        long offset = (long)column * x.Length;
         for (int i = 0; i < x.Length; i++)
-            x[i] += amplitude * Philox.Normal(options.Seed, stream, (ulong)((long)i * columns + column));
+        {
+            long index = offset + i;
+            // One Philox block gives the cosine and sine branch of a Box-Muller pair.
+            var b = Philox.Block(options.Seed, stream, (ulong)index >> 1);
+            float u1 = Philox.ToUniform(b.X0), u2 = Philox.ToUniform(b.X1);
+            if ((index & 1) == 0)
+            {
+                x[i] += amplitude * Philox.BoxMuller(u1, u2, false);
+                if (i + 1 < x.Length)
+                    x[++i] += amplitude * Philox.BoxMuller(u1, u2, true);
+            }
+            else
+            {
+                x[i] += amplitude * Philox.BoxMuller(u1, u2, true);
+            }
+        }
     }
 
     /// <summary>Class codes 0..classes-1 of the distinct values, in ascending value order.</summary>

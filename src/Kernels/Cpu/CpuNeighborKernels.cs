@@ -90,12 +90,14 @@ public static class CpuNeighborKernels
         var fill = (int[])start.Clone();
         var classValues = new double[n];
         var classSample = new int[n];
+        var position = new int[n];
         for (int p = 0; p < n; p++)
         {
             int s = order[p];
             int q = fill[labels[s]]++;
             classValues[q] = sorted[p];
             classSample[q] = s;
+            position[s] = p;
         }
         for (int c = 0; c < classes; c++)
         {
@@ -105,7 +107,7 @@ public static class CpuNeighborKernels
             {
                 int s = classSample[lo + p];
                 double r = KthSorted(values, p, k[s]);
-                counts[s] = CountInside(sorted, values[p], r);
+                counts[s] = CountInsideFrom(sorted, position[s], r);
             }
         }
     }
@@ -162,6 +164,65 @@ public static class CpuNeighborKernels
                 a = mid + 1;
         }
         return a - first;
+    }
+
+    /// <summary>
+    /// #{ j : |sorted[j] - sorted[p]| inside r }, searching outwards from p with doubling steps,
+    /// then bisecting the last step: O(log m) for m samples inside, with local memory access.
+    /// </summary>
+    public static int CountInsideFrom(ReadOnlySpan<double> sorted, int p, double r)
+    {
+        double x = sorted[p];
+        // left: the smallest index whose value is within r below x (indices below p have value <= x)
+        int inside = p, step = 1;
+        while (true)
+        {
+            int probe = p - step;
+            if (probe < 0 || !Inside(x - sorted[probe], r))
+            {
+                int lo = Math.Max(probe, -1) + 1;
+                int hi = inside;
+                while (lo < hi)
+                {
+                    int mid = (lo + hi) >>> 1;
+                    if (Inside(x - sorted[mid], r))
+                        hi = mid;
+                    else
+                        lo = mid + 1;
+                }
+                inside = lo;
+                break;
+            }
+            inside = probe;
+            step <<= 1;
+        }
+        int first = inside;
+        // right: one past the largest index whose value is within r above x
+        int last = p;
+        step = 1;
+        int n = sorted.Length;
+        while (true)
+        {
+            int probe = p + step;
+            if (probe >= n || !Inside(sorted[probe] - x, r))
+            {
+                int lo = last + 1;
+                int hi = Math.Min(probe, n);
+                while (lo < hi)
+                {
+                    int mid = (lo + hi) >>> 1;
+                    if (Inside(sorted[mid] - x, r))
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                last = lo - 1;
+                break;
+            }
+            last = probe;
+            step <<= 1;
+        }
+        return last - first + 1;
     }
 
     // ---------------------------------------------------------------- continuous vs continuous (KSG)
@@ -234,7 +295,7 @@ public static class CpuNeighborKernels
             }
             double radius = b[k - 1];
             int s = xOrder[p];
-            nx[s] = CountInside(xs, xi, radius);
+            nx[s] = CountInsideFrom(xs, p, radius);
             ny[s] = CountInside(ySorted, yi, radius);
         }
     }
