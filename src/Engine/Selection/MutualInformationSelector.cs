@@ -82,10 +82,15 @@ public sealed class MutualInformationSelector
 
         // Feature-major columns; continuous ones scaled (and noised) as scikit-learn does.
         var columns = new double[(long)featureCount * samples];
-        for (int i = 0; i < samples; i++)
+        const int block = 64;
+        for (int i0 = 0; i0 < samples; i0 += block)
         {
+            int i1 = Math.Min(samples, i0 + block);
             for (int f = 0; f < featureCount; f++)
-                columns[(long)f * samples + i] = features[i * featureCount + f];
+            {
+                for (int i = i0; i < i1; i++)
+                    columns[(long)f * samples + i] = features[i * featureCount + f];
+            }
         }
         Parallel.For(0, continuous.Length, c => Preprocess(columns.AsSpan(continuous[c] * samples, samples), options, 0, c));
 
@@ -171,7 +176,6 @@ public sealed class MutualInformationSelector
     }
 
     /// <summary>Scale by the population standard deviation (no centring), then add the tie-breaking noise.</summary>
-    /// <remarks>Noise of column c, row i is Philox normal number c * n + i of (seed, stream).</remarks>
     private static void Preprocess(Span<double> x, MutualInformationOptions options, ulong stream, int column)
     {
         double mean = 0;
@@ -193,24 +197,30 @@ public sealed class MutualInformationSelector
         if (!options.Noise)
             return;
         double amplitude = 1e-10 * Math.Max(1, absMean / x.Length);
-        long offset = (long)column * x.Length;
-        for (int i = 0; i < x.Length; i++)
+        // Column c, row i takes normal number 4 * (c * ceil(n / 4) + i / 4) + i % 4 of (seed, stream):
+        // one Philox block gives two Box-Muller pairs.
+        long blocks = (x.Length + 3) / 4;
+        for (int i = 0; i < x.Length; i += 4)
         {
-            long index = offset + i;
-            // One Philox block gives the cosine and sine branch of a Box-Muller pair.
-            var b = Philox.Block(options.Seed, stream, (ulong)index >> 1);
-            float u1 = Philox.ToUniform(b.X0), u2 = Philox.ToUniform(b.X1);
-            if ((index & 1) == 0)
-            {
-                x[i] += amplitude * Philox.BoxMuller(u1, u2, false);
-                if (i + 1 < x.Length)
-                    x[++i] += amplitude * Philox.BoxMuller(u1, u2, true);
-            }
-            else
-            {
-                x[i] += amplitude * Philox.BoxMuller(u1, u2, true);
-            }
+            var b = Philox.Block(options.Seed, stream, (ulong)((long)column * blocks + i / 4));
+            var (s0, c0) = BoxMullerPair(Philox.ToUniform(b.X0), Philox.ToUniform(b.X1));
+            var (s1, c1) = BoxMullerPair(Philox.ToUniform(b.X2), Philox.ToUniform(b.X3));
+            x[i] += amplitude * c0;
+            if (i + 1 < x.Length)
+                x[i + 1] += amplitude * s0;
+            if (i + 2 < x.Length)
+                x[i + 2] += amplitude * c1;
+            if (i + 3 < x.Length)
+                x[i + 3] += amplitude * s1;
         }
+    }
+
+    /// <summary>Both Box-Muller normals of two uniforms: r sin(2 pi u2), r cos(2 pi u2) with r = sqrt(-2 ln u1).</summary>
+    private static (double Sin, double Cos) BoxMullerPair(float u1, float u2)
+    {
+        double r = Math.Sqrt(-2.0 * Math.Log(u1));
+        var (sin, cos) = Math.SinCos(2 * Math.PI * u2);
+        return (r * sin, r * cos);
     }
 
     /// <summary>Class codes 0..classes-1 of the distinct values, in ascending value order.</summary>
@@ -250,12 +260,20 @@ public sealed class MutualInformationSelector
             keptK[p] = Math.Min(k, classSize[l] - 1);
             constant += (psi[keptK[p]] - psi[classSize[l]]) / m;
         }
-        var values = new double[(long)continuous.Length * m];
-        for (int c = 0; c < continuous.Length; c++)
+        double[] values;
+        if (m == n && continuous.Length * n == columns.Length)
         {
-            var column = columns.AsSpan(continuous[c] * n, n);
-            for (int p = 0; p < m; p++)
-                values[(long)c * m + p] = column[kept[p]];
+            values = columns; // nothing dropped, every feature continuous: use the columns as they are
+        }
+        else
+        {
+            values = new double[(long)continuous.Length * m];
+            for (int c = 0; c < continuous.Length; c++)
+            {
+                var column = columns.AsSpan(continuous[c] * n, n);
+                for (int p = 0; p < m; p++)
+                    values[(long)c * m + p] = column[kept[p]];
+            }
         }
         var counts = new int[values.Length];
         if (method == "brute")
@@ -361,11 +379,8 @@ public sealed class MutualInformationSelector
 
     private static int[] SortOrder(ReadOnlySpan<double> values)
     {
-        var keys = values.ToArray();
-        var order = new int[keys.Length];
-        for (int i = 0; i < order.Length; i++)
-            order[i] = i;
-        Array.Sort(keys, order);
+        var order = new int[values.Length];
+        CpuNeighborKernels.SortOrder(values, order, new double[values.Length]);
         return order;
     }
 }

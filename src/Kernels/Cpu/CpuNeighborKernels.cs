@@ -14,6 +14,59 @@ namespace InfoGpu.Kernels.Cpu;
 /// </remarks>
 public static class CpuNeighborKernels
 {
+    /// <summary>
+    /// order = a permutation sorting <paramref name="values"/> ascending (ties in index order),
+    /// sorted = the values in that order: LSD radix sort on the order-preserving 64-bit image of
+    /// each double, 11 bits per pass, passes whose digit is the same for every value skipped.
+    /// </summary>
+    public static void SortOrder(ReadOnlySpan<double> values, Span<int> order, Span<double> sorted)
+    {
+        int n = values.Length;
+        const int bits = 11, buckets = 1 << bits, passes = (64 + bits - 1) / bits;
+        var keys = new ulong[n];
+        var keys2 = new ulong[n];
+        var index = new int[n];
+        var index2 = new int[n];
+        var histogram = new int[passes * buckets];
+        for (int i = 0; i < n; i++)
+        {
+            ulong u = BitConverter.DoubleToUInt64Bits(values[i]);
+            ulong key = (u >> 63) != 0 ? ~u : u | 0x8000000000000000UL;
+            keys[i] = key;
+            index[i] = i;
+            for (int p = 0; p < passes; p++)
+                histogram[p * buckets + (int)((key >> (p * bits)) & (buckets - 1))]++;
+        }
+        for (int p = 0; p < passes; p++)
+        {
+            var h = histogram.AsSpan(p * buckets, buckets);
+            int shift = p * bits;
+            if (h[(int)((keys[0] >> shift) & (buckets - 1))] == n)
+                continue; // every value has the same digit here
+            int sum = 0;
+            for (int b = 0; b < buckets; b++)
+            {
+                int c = h[b];
+                h[b] = sum;
+                sum += c;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                ulong key = keys[i];
+                int dst = h[(int)((key >> shift) & (buckets - 1))]++;
+                keys2[dst] = key;
+                index2[dst] = index[i];
+            }
+            (keys, keys2) = (keys2, keys);
+            (index, index2) = (index2, index);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            order[i] = index[i];
+            sorted[i] = values[index[i]];
+        }
+    }
+
     /// <summary>True when a sample at distance <paramref name="d"/> is inside the (open) radius <paramref name="r"/>.</summary>
     public static bool Inside(double d, double r) => d < r || d == 0;
 
