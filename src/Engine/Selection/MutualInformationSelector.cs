@@ -282,12 +282,13 @@ public sealed class MutualInformationSelector
         }
         else
         {
-            Parallel.For(0, continuous.Length, c =>
+            Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
             {
                 var column = values.AsSpan(c * m, m);
-                var order = SortOrder(column);
-                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts.AsSpan(c * m, m));
-            });
+                var order = CpuNeighborKernels.SortOrder(column, ws);
+                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts.AsSpan(c * m, m), ws);
+                return ws;
+            }, _ => { });
         }
         for (int c = 0; c < continuous.Length; c++)
         {
@@ -315,11 +316,12 @@ public sealed class MutualInformationSelector
         {
             var ySorted = (double[])y.Clone();
             Array.Sort(ySorted);
-            Parallel.For(0, continuous.Length, c =>
+            Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
             {
                 var column = values.AsSpan(c * n, n);
-                CpuNeighborKernels.JointCountsSorted(column, y, k, SortOrder(column), ySorted, nx.AsSpan(c * n, n), ny.AsSpan(c * n, n));
-            });
+                CpuNeighborKernels.JointCountsSorted(column, y, k, CpuNeighborKernels.SortOrder(column, ws), ySorted, nx.AsSpan(c * n, n), ny.AsSpan(c * n, n), ws);
+                return ws;
+            }, _ => { });
         }
         for (int c = 0; c < continuous.Length; c++)
         {

@@ -14,20 +14,62 @@ namespace InfoGpu.Kernels.Cpu;
 /// </remarks>
 public static class CpuNeighborKernels
 {
+    /// <summary>Scratch arrays for the sorted searches, reused from feature to feature by one thread (no large allocations per feature).</summary>
+    public sealed class Workspace
+    {
+        internal ulong[] Keys = [], Keys2 = [];
+        internal int[] Index = [], Index2 = [], Histogram = [], ClassSample = [], Position = [], Order = [];
+        internal double[] Sorted = [], ClassValues = [], Xs = [], Ys = [];
+
+        /// <summary>Grows every array to at least <paramref name="n"/> entries.</summary>
+        public Workspace Ensure(int n)
+        {
+            if (Keys.Length >= n)
+                return this;
+            Keys = new ulong[n];
+            Keys2 = new ulong[n];
+            Index = new int[n];
+            Index2 = new int[n];
+            ClassSample = new int[n];
+            Position = new int[n];
+            Order = new int[n];
+            Sorted = new double[n];
+            ClassValues = new double[n];
+            Xs = new double[n];
+            Ys = new double[n];
+            return this;
+        }
+
+        /// <summary>The sort order of the last <see cref="SortOrder(ReadOnlySpan{double}, Workspace)"/> call.</summary>
+        public ReadOnlySpan<int> LastOrder(int n) => Order.AsSpan(0, n);
+    }
+
+    /// <summary>Sorts <paramref name="values"/> into the workspace; returns the order (valid until the next call).</summary>
+    public static ReadOnlySpan<int> SortOrder(ReadOnlySpan<double> values, Workspace workspace)
+    {
+        workspace.Ensure(values.Length);
+        SortOrder(values, workspace.Order.AsSpan(0, values.Length), workspace.Sorted.AsSpan(0, values.Length), workspace);
+        return workspace.Order.AsSpan(0, values.Length);
+    }
+
     /// <summary>
     /// order = a permutation sorting <paramref name="values"/> ascending (ties in index order),
     /// sorted = the values in that order: LSD radix sort on the order-preserving 64-bit image of
     /// each double, 11 bits per pass, passes whose digit is the same for every value skipped.
     /// </summary>
-    public static void SortOrder(ReadOnlySpan<double> values, Span<int> order, Span<double> sorted)
+    public static void SortOrder(ReadOnlySpan<double> values, Span<int> order, Span<double> sorted, Workspace? workspace = null)
     {
         int n = values.Length;
         const int bits = 11, buckets = 1 << bits, passes = (64 + bits - 1) / bits;
-        var keys = new ulong[n];
-        var keys2 = new ulong[n];
-        var index = new int[n];
-        var index2 = new int[n];
-        var histogram = new int[passes * buckets];
+        workspace = (workspace ?? new Workspace()).Ensure(n);
+        if (workspace.Histogram.Length < passes * buckets)
+            workspace.Histogram = new int[passes * buckets];
+        var keys = workspace.Keys;
+        var keys2 = workspace.Keys2;
+        var index = workspace.Index;
+        var index2 = workspace.Index2;
+        var histogram = workspace.Histogram;
+        Array.Clear(histogram);
         for (int i = 0; i < n; i++)
         {
             ulong u = BitConverter.DoubleToUInt64Bits(values[i]);
@@ -128,10 +170,11 @@ public static class CpuNeighborKernels
     /// The same counts as <see cref="ClassCountsBrute"/> by sorted order. <paramref name="order"/> is
     /// a permutation sorting x ascending (its ties in any order).
     /// </summary>
-    public static void ClassCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<int> order, int classes, Span<int> counts)
+    public static void ClassCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<int> order, int classes, Span<int> counts, Workspace? workspace = null)
     {
         int n = x.Length;
-        var sorted = new double[n];
+        workspace = (workspace ?? new Workspace()).Ensure(n);
+        var sorted = workspace.Sorted;
         for (int p = 0; p < n; p++)
             sorted[p] = x[order[p]];
         // Per-class sorted values and the sample each came from (a stable split of the sorted order).
@@ -141,9 +184,9 @@ public static class CpuNeighborKernels
         for (int c = 0; c < classes; c++)
             start[c + 1] += start[c];
         var fill = (int[])start.Clone();
-        var classValues = new double[n];
-        var classSample = new int[n];
-        var position = new int[n];
+        var classValues = workspace.ClassValues;
+        var classSample = workspace.ClassSample;
+        var position = workspace.Position;
         for (int p = 0; p < n; p++)
         {
             int s = order[p];
@@ -160,7 +203,7 @@ public static class CpuNeighborKernels
             {
                 int s = classSample[lo + p];
                 double r = KthSorted(values, p, k[s]);
-                counts[s] = CountInsideFrom(sorted, position[s], r);
+                counts[s] = CountInsideFrom(sorted.AsSpan(0, n), position[s], r);
             }
         }
     }
@@ -318,11 +361,12 @@ public static class CpuNeighborKernels
     /// outwards from i until |dx| alone reaches the current k-th distance, counts by binary search.
     /// <paramref name="xOrder"/> sorts x, <paramref name="ySorted"/> is y sorted ascending.
     /// </summary>
-    public static void JointCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<int> xOrder, ReadOnlySpan<double> ySorted, Span<int> nx, Span<int> ny)
+    public static void JointCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<int> xOrder, ReadOnlySpan<double> ySorted, Span<int> nx, Span<int> ny, Workspace? workspace = null)
     {
         int n = x.Length;
-        var xs = new double[n];
-        var ys = new double[n];
+        workspace = (workspace ?? new Workspace()).Ensure(n);
+        var xs = workspace.Xs;
+        var ys = workspace.Ys;
         for (int p = 0; p < n; p++)
         {
             xs[p] = x[xOrder[p]];
@@ -348,7 +392,7 @@ public static class CpuNeighborKernels
             }
             double radius = b[k - 1];
             int s = xOrder[p];
-            nx[s] = CountInsideFrom(xs, p, radius);
+            nx[s] = CountInsideFrom(xs.AsSpan(0, n), p, radius);
             ny[s] = CountInside(ySorted, yi, radius);
         }
     }
