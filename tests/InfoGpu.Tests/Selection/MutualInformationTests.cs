@@ -209,6 +209,16 @@ public class MutualInformationTests
     }
 
     [Fact]
+    public void AutoSearchIsSortedOnCpuAndBruteOnGpusUpToTheLimit()
+    {
+        Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cpu, 1000, NeighborSearch.Auto));
+        Assert.Equal("brute", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, 50_000, NeighborSearch.Auto));
+        Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, MutualInformationSelector.BruteForceLimit + 1, NeighborSearch.Auto));
+        Assert.Equal("brute", MutualInformationSelector.ChooseMethod(DeviceKind.Cpu, 1000, NeighborSearch.Brute));
+        Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, 10, NeighborSearch.Sorted));
+    }
+
+    [Fact]
     public void DigammaMatchesKnownValues()
     {
         Tolerance.Close(-SpecialFunctions.EulerGamma, SpecialFunctions.Digamma(1.0), 0, 4e-15, "psi(1)");
