@@ -25,8 +25,9 @@ namespace InfoGpu.Selection;
 /// <para>Discrete feature, discrete target: the contingency-table MI sum p(x,y) ln(p(x,y) / (p(x) p(y))).
 /// Discrete feature, continuous target: Ross with the roles exchanged. Every score is clipped at 0, in nats.</para>
 /// <para>Searches: brute force runs on the device (float32 pairs hi + lo on ILGPU, float64 on
-/// <c>cpu</c>), one launch for all continuous features; sorted order runs on the host in float64.
-/// Digamma sums are float64 on the host, from the integer counts.</para>
+/// <c>cpu</c>), one launch for all continuous features, and the digamma sums of its counts on the
+/// device too (float32 pairs carrying about 48 bits from a float64 table; one sum per feature
+/// comes back); sorted order runs on the host in float64, digamma sums in float64.</para>
 /// </remarks>
 public sealed class MutualInformationSelector
 {
@@ -287,28 +288,29 @@ public sealed class MutualInformationSelector
                     values[(long)c * m + p] = column[kept[p]];
             }
         }
-        var counts = new int[values.Length];
+        var sums = new double[continuous.Length];
         if (method == "brute")
         {
-            device.Backend.ClassNeighborCounts(values, keptLabels, keptK, counts, continuous.Length, m);
+            // counts and their digamma sums on the device; only one sum per feature comes back
+            device.Backend.ClassNeighborDigammaSums(values, keptLabels, keptK, psi, sums, continuous.Length, m);
         }
         else
         {
             Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
             {
                 var column = values.AsSpan(c * m, m);
+                var counts = ws.Counts(m);
                 var order = CpuNeighborKernels.SortOrder(column, ws);
-                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts.AsSpan(c * m, m), ws);
+                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts, ws);
+                double sum = 0;
+                foreach (int count in counts)
+                    sum += psi[count];
+                sums[c] = sum;
                 return ws;
             }, _ => { });
         }
         for (int c = 0; c < continuous.Length; c++)
-        {
-            double sum = 0;
-            for (int p = 0; p < m; p++)
-                sum += psi[counts[(long)c * m + p]];
-            scores[continuous[c]] = constant - sum / m;
-        }
+            scores[continuous[c]] = constant - sums[c] / m;
     }
 
     private void RegressionScores(double[] columns, int n, int[] continuous, double[] y, int k, string method, double[] psi, double[] scores)
@@ -318,11 +320,10 @@ public sealed class MutualInformationSelector
         var values = new double[(long)continuous.Length * n];
         for (int c = 0; c < continuous.Length; c++)
             columns.AsSpan(continuous[c] * n, n).CopyTo(values.AsSpan(c * n, n));
-        var nx = new int[values.Length];
-        var ny = new int[values.Length];
+        var sums = new double[continuous.Length];
         if (method == "brute")
         {
-            device.Backend.JointNeighborCounts(values, y, k, nx, ny, continuous.Length, n);
+            device.Backend.JointNeighborDigammaSums(values, y, k, psi, sums, continuous.Length, n);
         }
         else
         {
@@ -331,17 +332,18 @@ public sealed class MutualInformationSelector
             Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
             {
                 var column = values.AsSpan(c * n, n);
-                CpuNeighborKernels.JointCountsSorted(column, y, k, CpuNeighborKernels.SortOrder(column, ws), ySorted, nx.AsSpan(c * n, n), ny.AsSpan(c * n, n), ws);
+                var nx = ws.Counts(n);
+                var ny = new int[n];
+                CpuNeighborKernels.JointCountsSorted(column, y, k, CpuNeighborKernels.SortOrder(column, ws), ySorted, nx, ny, ws);
+                double sum = 0;
+                for (int i = 0; i < n; i++)
+                    sum += psi[nx[i]] + psi[ny[i]];
+                sums[c] = sum;
                 return ws;
             }, _ => { });
         }
         for (int c = 0; c < continuous.Length; c++)
-        {
-            double sum = 0;
-            for (int i = 0; i < n; i++)
-                sum += psi[nx[(long)c * n + i]] + psi[ny[(long)c * n + i]];
-            scores[continuous[c]] = psi[n] + psi[k] - sum / n;
-        }
+            scores[continuous[c]] = psi[n] + psi[k] - sums[c] / n;
     }
 
     /// <summary>Ross's estimate for one continuous variable against discrete codes, sorted search on the host.</summary>

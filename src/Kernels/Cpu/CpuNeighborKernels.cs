@@ -40,6 +40,16 @@ public static class CpuNeighborKernels
             return this;
         }
 
+        private int[] counts = [];
+
+        /// <summary>A count array of <paramref name="n"/> entries owned by this workspace.</summary>
+        public Span<int> Counts(int n)
+        {
+            if (counts.Length < n)
+                counts = new int[n];
+            return counts.AsSpan(0, n);
+        }
+
         /// <summary>The sort order of the last <see cref="SortOrder(ReadOnlySpan{double}, Workspace)"/> call.</summary>
         public ReadOnlySpan<int> LastOrder(int n) => Order.AsSpan(0, n);
     }
