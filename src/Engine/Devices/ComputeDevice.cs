@@ -173,6 +173,9 @@ public sealed class ComputeDevice : IDisposable
         return new DeviceBuffer<T>(this, length);
     }
 
+    /// <summary>Waits until every queued kernel has finished (a no-op on <c>cpu</c>, whose calls return when done).</summary>
+    public void Synchronize() => Accelerator?.Synchronize();
+
     public void Dispose() => Backend.Dispose();
 }
 
