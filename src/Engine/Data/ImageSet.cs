@@ -17,7 +17,7 @@ public sealed class ImageSet
     /// <param name="labels">One class label per image, or null.</param>
     /// <param name="source">Where the images came from, for <see cref="Source"/> and error messages.</param>
     /// <exception cref="ArgumentNullException"><paramref name="images"/> is null.</exception>
-    /// <exception cref="InfoGpuException">The sizes are negative or zero, <paramref name="images"/> does not hold count x rows x cols values, or the labels are not one per image.</exception>
+    /// <exception cref="InfoGpuException"><paramref name="count"/> is negative, <paramref name="rows"/> or <paramref name="cols"/> is below 1, <paramref name="images"/> does not hold count x rows x cols values, or <paramref name="labels"/> is not one per image.</exception>
     public ImageSet(float[] images, int count, int rows, int cols, byte[]? labels, string source)
     {
         ArgumentNullException.ThrowIfNull(images);
