@@ -41,6 +41,8 @@ public sealed class MutualInformationSelector
 
     private readonly ComputeDevice device;
 
+    /// <summary>A selector whose searches run on <paramref name="device"/> (not owned: keep it open while selecting).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="device"/> is null.</exception>
     public MutualInformationSelector(ComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
