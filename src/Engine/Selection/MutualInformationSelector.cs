@@ -335,7 +335,7 @@ public sealed class MutualInformationSelector
             {
                 var column = values.AsSpan(c * n, n);
                 var nx = ws.Counts(n);
-                var ny = new int[n];
+                var ny = ws.Counts2(n);
                 CpuNeighborKernels.JointCountsSorted(column, y, k, CpuNeighborKernels.SortOrder(column, ws), ySorted, nx, ny, ws);
                 double sum = 0;
                 for (int i = 0; i < n; i++)

@@ -41,6 +41,7 @@ public static class CpuNeighborKernels
         }
 
         private int[] counts = [];
+        private int[] counts2 = [];
 
         /// <summary>A count array of <paramref name="n"/> entries owned by this workspace.</summary>
         public Span<int> Counts(int n)
@@ -48,6 +49,14 @@ public static class CpuNeighborKernels
             if (counts.Length < n)
                 counts = new int[n];
             return counts.AsSpan(0, n);
+        }
+
+        /// <summary>A second count array of <paramref name="n"/> entries, distinct from <see cref="Counts"/>.</summary>
+        public Span<int> Counts2(int n)
+        {
+            if (counts2.Length < n)
+                counts2 = new int[n];
+            return counts2.AsSpan(0, n);
         }
 
         /// <summary>The sort order of the last <see cref="SortOrder(ReadOnlySpan{double}, Workspace)"/> call.</summary>
