@@ -14,7 +14,7 @@ namespace InfoGpu.Restricted;
 /// PCD), with the model's rows stacked above the data rows in the buffers V ((C + B) x nv) and
 /// H ((C + B) x nh):
 /// <list type="number">
-/// <item>gather the batch (rows of a Philox permutation of the epoch) into V;</item>
+/// <item>gather the batch (rows of <see cref="Data.Shuffle.Permutation"/>(n, seed, epoch)) into V;</item>
 /// <item>positive half-sweep, one GEMM: H_data = sigmoid(V_data W + c), and for CD the hidden samples;</item>
 /// <item>k Gibbs steps, one GEMM per half-sweep (h -> v uses W transposed without a copy, layout NT),
 ///       each with the sigmoid + Bernoulli epilogue; the model's statistics use the binary visible
@@ -30,7 +30,6 @@ public sealed class RbmTrainer : IDisposable
 {
     private const ulong SampleStream = 41;
     private const ulong ChainInitStream = 44;
-    private const ulong OrderStream = 45;
 
     private readonly ComputeDevice device;
     private readonly Rbm rbm;
@@ -204,23 +203,9 @@ public sealed class RbmTrainer : IDisposable
     {
         if (orderEpoch == epoch)
             return;
-        EpochOrder(rows, options.Seed, (ulong)epoch, hostOrder);
+        Data.Shuffle.Permute(hostOrder, options.Seed, (ulong)epoch);
         order.CopyFrom(hostOrder);
         orderEpoch = epoch;
-    }
-
-    /// <summary>The data order of an epoch: a Fisher-Yates shuffle driven by Philox (seed, stream 45, epoch).</summary>
-    internal static void EpochOrder(int n, ulong seed, ulong epoch, int[] into)
-    {
-        for (int i = 0; i < n; i++)
-            into[i] = i;
-        ulong stream = OrderStream + (epoch << 8);
-        for (int i = n - 1; i > 0; i--)
-        {
-            float u = Philox.Uniform(seed, stream, (ulong)i);
-            int j = Math.Min(i, (int)(u * (i + 1)));
-            (into[i], into[j]) = (into[j], into[i]);
-        }
     }
 
     private void TrainStep(int start, int size, float momentum)
@@ -317,13 +302,17 @@ public sealed class RbmTrainer : IDisposable
     private InfoGpuException Diverged(int epoch, string what) => new(
         $"RBM training diverged in epoch {epoch} (by step {Step}, {StepInEpoch} of the epoch): {what}; the last good checkpoint is kept; lower --lr or raise --weight-decay");
 
+    /// <summary>The persistent chains' visible states (rows of nv values), or null for CD (synchronizes).</summary>
+    public float[]? CaptureChains() =>
+        options.Sampler == RbmSamplerKind.Pcd ? stackV.ToArray().AsSpan(0, chains * nv).ToArray() : null;
+
     internal RbmTrainingState CaptureState()
     {
         SyncModel();
         return new RbmTrainingState(
             rbm.Weights.ToArray(), rbm.VisibleBias.ToArray(), rbm.HiddenBias.ToArray(),
             vw.ToArray(), vb.ToArray(), vc.ToArray(), q.ToArray(),
-            options.Sampler == RbmSamplerKind.Pcd ? stackV.ToArray().AsSpan(0, chains * nv).ToArray() : null,
+            CaptureChains(),
             Epoch, StepInEpoch, Step, Draws);
     }
 

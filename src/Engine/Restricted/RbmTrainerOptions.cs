@@ -61,12 +61,14 @@ public sealed record RbmTrainerOptions
     /// <summary>The momentum of a (1-based) epoch.</summary>
     public double MomentumAt(int epoch) => epoch <= MomentumSwitchEpochs ? InitialMomentum : FinalMomentum;
 
-    internal bool Sparse => SparsityCost > 0 && SparsityTarget > 0;
+    /// <summary>Whether the sparsity penalty is on.</summary>
+    public bool Sparse => SparsityCost > 0 && SparsityTarget > 0;
 
     /// <summary>The number of persistent chains in use.</summary>
     public int ChainCount => Chains > 0 ? Chains : BatchSize;
 
-    internal void Validate()
+    /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
+    public void Validate()
     {
         static void Fail(string m) => throw new InfoGpuException("RBM training: " + m);
         if (K < 1)
