@@ -17,7 +17,14 @@ public static class RbmSampler
     /// <paramref name="start"/> (rows of nv binary values; empty: Bernoulli(1/2) visibles) and
     /// returns the last visible probabilities p(v | h), rows of nv values (the mean images).
     /// </summary>
-    public static float[] Sample(ComputeDevice device, Rbm rbm, int chains, int steps, ulong seed, ReadOnlySpan<float> start = default)
+    public static float[] Sample(ComputeDevice device, Rbm rbm, int chains, int steps, ulong seed, ReadOnlySpan<float> start = default) =>
+        Run(device, rbm, chains, steps, seed, start).Probabilities;
+
+    /// <summary>As <see cref="Sample"/>, but returns the last binary visible states (to continue the chains later).</summary>
+    public static float[] SampleStates(ComputeDevice device, Rbm rbm, int chains, int steps, ulong seed, ReadOnlySpan<float> start = default) =>
+        Run(device, rbm, chains, steps, seed, start).States;
+
+    private static (float[] Probabilities, float[] States) Run(ComputeDevice device, Rbm rbm, int chains, int steps, ulong seed, ReadOnlySpan<float> start)
     {
         if (chains < 1 || steps < 1)
             throw new InfoGpuException($"sampling needs at least one chain and one step (got {chains} chains, {steps} steps)");
@@ -54,6 +61,6 @@ public static class RbmSampler
             Gemm.Multiply(GemmLayout.NT, (h, chains, nh), (w, nv, nh), (pv, chains, nv), new GemmEpilogue { Bias = b, Activation = GemmActivation.Sigmoid, Samples = v, Seed = seed, Stream = Stream, SampleOffset = draws });
             draws += vn;
         }
-        return pv.ToArray();
+        return (pv.ToArray(), v.ToArray());
     }
 }

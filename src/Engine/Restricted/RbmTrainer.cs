@@ -126,6 +126,9 @@ public sealed class RbmTrainer : IDisposable
     /// <summary>Philox draws used so far (the position of the sampling stream).</summary>
     public long Draws { get; private set; }
 
+    /// <summary>For tests: <see cref="TrainEpoch"/> stops (as if cancelled) after this many steps.</summary>
+    internal int StopAfterSteps { get; set; } = -1;
+
     /// <summary>Steps per epoch: ceil(training images / batch).</summary>
     public int StepsPerEpoch => (rows + batch - 1) / batch;
 
@@ -148,9 +151,10 @@ public sealed class RbmTrainer : IDisposable
         float momentum = (float)options.MomentumAt(epoch);
         int steps = StepsPerEpoch;
         var sw = Stopwatch.StartNew();
+        int done = 0;
         while (StepInEpoch < steps)
         {
-            if (cancel.IsCancellationRequested)
+            if (cancel.IsCancellationRequested || done++ == StopAfterSteps)
             {
                 Synchronize();
                 return null;
