@@ -22,7 +22,7 @@ internal static class RbmSuite
         var train = ds.Train.Binarized();
         var test = ds.Test.Take(1000).Binarized();
         int epochs = Math.Max(1, Math.Min(repeat, 3));
-        string[] common = ["--hidden", "500", "--batch", "100", "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--eval-every", "0", .. limit is int l ? new[] { "--limit", l.ToString(CultureInfo.InvariantCulture) } : []];
+        string[] common = ["--hidden", "500", "--batch", "100", "--seed", "1", "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--eval-every", "0", .. limit is int l ? new[] { "--limit", l.ToString(CultureInfo.InvariantCulture) } : []];
         foreach (var (name, kind, k) in new[] { ("CD-1", RbmSamplerKind.Cd, 1), ("CD-10", RbmSamplerKind.Cd, 10), ("PCD-1", RbmSamplerKind.Pcd, 1) })
         {
             int steps = (train.Count + Batch - 1) / Batch;
@@ -32,7 +32,7 @@ internal static class RbmSuite
             var torch = new PeerSpec("pytorch-rbm", "torch_rbm.py", [.. common, "--sampler", kind == RbmSamplerKind.Pcd ? "pcd" : "cd", "--k", k.ToString(CultureInfo.InvariantCulture)], MedianSeconds);
             yield return new BenchCase("rbm", $"{name} epoch {train.Count}x784x500", () => EpochSeconds(device, train, test, kind, k, epochs), flops, PeakKind.Flops, torch);
         }
-        var sklearn = new PeerSpec("sklearn-bernoullirbm", "sklearn_rbm.py", ["--hidden", "500", "--batch", "100", "--epochs", "1", "--eval-every", "0", "--dtype", "float32", "--api", "fit-loop", .. limit is int m ? new[] { "--limit", m.ToString(CultureInfo.InvariantCulture) } : []], MedianSeconds);
+        var sklearn = new PeerSpec("sklearn-bernoullirbm", "sklearn_rbm.py", ["--hidden", "500", "--seed", "1", "--batch", "100", "--epochs", "1", "--eval-every", "0", "--dtype", "float32", "--api", "fit-loop", .. limit is int m ? new[] { "--limit", m.ToString(CultureInfo.InvariantCulture) } : []], MedianSeconds);
         int st = (train.Count + Batch - 1) / Batch;
         yield return new BenchCase("rbm", $"PCD-1 epoch {train.Count}x784x500 (vs sklearn)", () => EpochSeconds(device, train, test, RbmSamplerKind.Pcd, 1, 1), st * 2.0 * Batch * train.Pixels * Hidden * 6, PeakKind.Flops, sklearn);
     }
