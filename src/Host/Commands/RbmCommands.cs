@@ -11,7 +11,7 @@ namespace InfoGpu.Host.Commands;
 /// <summary><c>infogpu rbm train</c>: a Bernoulli RBM on binarized Fashion-MNIST by CD-k or PCD.</summary>
 internal static class RbmCommands
 {
-    public static IReadOnlyList<ICommand> All { get; } = [new Train()];
+    public static IReadOnlyList<ICommand> All { get; } = [new Train(), new Eval()];
 
     private const string ModelFile = "model.safetensors";
 
@@ -190,6 +190,89 @@ internal static class RbmCommands
         }
 
         private static string F(double v, int digits) => v.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    }
+
+    private sealed class Eval : ICommand
+    {
+        public CommandSpec Spec { get; } = new(
+            "rbm eval",
+            "log partition function (AIS, or exact for few hidden units) and log-likelihoods of a trained RBM",
+            "--model M [--data DIR] [--exact] [--ais-runs 100] [--ais-betas 14500] [--seed 1] [--limit N] [--accelerator KIND] [--json]",
+            [
+                new("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder)"),
+                new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
+                new("exact", null, "also enumerate the hidden configurations for the exact log Z (at most 24 hidden units)"),
+                new("ais-runs", "R", "parallel AIS runs (default 100)"),
+                new("ais-betas", "K", "intermediate distributions, the paper's schedule scaled (default 14500)"),
+                new("seed", "S", "seed of the AIS runs and of the pseudo-log-likelihood's pixels (default 1)"),
+                new("limit", "N", "use the first N training and min(N, 10000) test images"),
+                CommandSpec.Accelerator,
+            ],
+            ["infogpu rbm eval --model out/rbm/model.safetensors", "infogpu rbm eval --model out/small --exact --ais-betas 5000 --json"]);
+
+        public int Run(CommandContext context)
+        {
+            var a = context.Args;
+            string model = a.Require("model");
+            if (Directory.Exists(model))
+                model = Path.Combine(model, ModelFile);
+            if (!File.Exists(model))
+                throw new InfoGpuException($"--model {model}: no such file; give a model.safetensors written by 'infogpu rbm train'");
+            int runs = a.GetInt("ais-runs", 100), betas = a.GetInt("ais-betas", 14_500), seed = a.GetInt("seed", 1);
+            if (runs < 2 || betas < 3 || seed < 0)
+                throw new UsageException("--ais-runs must be >= 2, --ais-betas >= 3 and --seed >= 0");
+            var rbm = RbmCheckpoint.LoadModel(model);
+            var data = FashionMnist.Load(a.Get("data"), a.Has("limit") ? a.GetInt("limit", 0) : null);
+            var train = data.Train.Binarized();
+            var test = data.Test.Binarized();
+            if (train.Pixels != rbm.Visible)
+                throw new InfoGpuException($"the model has {rbm.Visible} visible units but the images have {train.Pixels} pixels");
+            using var device = DeviceOption.Open(context);
+            context.Note($"model {model}: {rbm.Visible} visible x {rbm.Hidden} hidden; data: {data.Description}");
+            double? exact = null;
+            if (a.Has("exact"))
+                exact = Evaluation.RbmExactLikelihood.LogPartitionByHidden(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
+            context.Note($"AIS: {runs} runs x {betas} intermediate distributions ...");
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var ais = Evaluation.RbmAis.LogPartition(device, rbm, Evaluation.RbmAis.BaseRateBiases(train.PixelMeans()), runs, Evaluation.RbmAis.Schedule(betas), (ulong)seed);
+            double aisSeconds = sw.Elapsed.TotalSeconds;
+            using var ev = new RbmEvaluator(device, rbm.Visible, rbm.Hidden);
+            var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, rbm.Visible, test.Count);
+            var testScores = ev.Evaluate(rbm, test.Images, flips);
+            var trainScores = ev.Evaluate(rbm, train.Images);
+            double testLl = -testScores.MeanFreeEnergy - ais.LogZ, trainLl = -trainScores.MeanFreeEnergy - ais.LogZ;
+            if (a.Json)
+            {
+                Json.Write(context.Out, new JsonObject
+                {
+                    ["log_z"] = Json.Number(ais.LogZ),
+                    ["log_z_stderr"] = Json.Number(ais.StandardError),
+                    ["log_z_low_3sigma"] = Json.Number(ais.LogZLow),
+                    ["log_z_high_3sigma"] = Json.Number(ais.LogZHigh),
+                    ["log_z_exact"] = exact is double e ? Json.Number(e) : null,
+                    ["test_log_likelihood"] = Json.Number(testLl),
+                    ["train_log_likelihood"] = Json.Number(trainLl),
+                    ["test_log_likelihood_exact"] = exact is double e2 ? Json.Number(-testScores.MeanFreeEnergy - e2) : null,
+                    ["pseudo_log_likelihood"] = Json.Number(testScores.PseudoLogLikelihood),
+                    ["reconstruction_error"] = Json.Number(testScores.ReconstructionError),
+                    ["ais_runs"] = runs,
+                    ["ais_betas"] = betas,
+                    ["ais_seconds"] = Json.Number(aisSeconds),
+                    ["model"] = model,
+                });
+            }
+            else
+            {
+                context.Out.WriteLine(FormattableString.Invariant($"log Z (AIS, {runs} runs x {betas} betas): {ais.LogZ:F4} +- {ais.StandardError:F4}  (3-sigma interval [{ais.LogZLow:F4}, {ais.LogZHigh:F4}], {aisSeconds:F1} s)"));
+                if (exact is double ex)
+                    context.Out.WriteLine(FormattableString.Invariant($"log Z (exact): {ex:F4}"));
+                context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood: {testLl:F3} nats per image ({test.Count} images); train: {trainLl:F3}"));
+                if (exact is double ex2)
+                    context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood with the exact log Z: {-testScores.MeanFreeEnergy - ex2:F3}"));
+                context.Out.WriteLine(FormattableString.Invariant($"pseudo-log-likelihood: {testScores.PseudoLogLikelihood:F3}; reconstruction error: {testScores.ReconstructionError:F3}"));
+            }
+            return 0;
+        }
     }
 
     internal static RbmTrainerOptions ParseOptions(Args a)
