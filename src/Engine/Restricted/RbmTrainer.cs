@@ -15,7 +15,8 @@ namespace InfoGpu.Restricted;
 /// H ((C + B) x nh):
 /// <list type="number">
 /// <item>gather the batch (rows of <see cref="Data.Shuffle.Permutation"/>(n, seed, epoch)) into V;</item>
-/// <item>positive half-sweep, one GEMM: H_data = sigmoid(V_data W + c), and for CD the hidden samples;</item>
+/// <item>positive half-sweep, one GEMM: H_data = sigmoid(V_data W + c), and for CD the hidden samples
+///       (for PCD the same GEMM covers the chains' first v -> h: one pass over W for both);</item>
 /// <item>k Gibbs steps, one GEMM per half-sweep (h -> v uses W transposed without a copy, layout NT),
 ///       each with the sigmoid + Bernoulli epilogue; the model's statistics use the binary visible
 ///       sample and the hidden probabilities;</item>
@@ -85,7 +86,7 @@ public sealed class RbmTrainer : IDisposable
         q = device.Allocate<float>(nh);
         stackV = device.Allocate<float>((long)stackRows * nv);
         stackH = device.Allocate<float>((long)stackRows * nh);
-        hiddenSamples = device.Allocate<float>((long)Math.Max(batch, chains) * nh);
+        hiddenSamples = device.Allocate<float>((long)stackRows * nh);
         visibleProbabilities = device.Allocate<float>((long)chains * nv);
         gradient = device.Allocate<float>((long)nv * nh);
         sumsV = device.Allocate<float>(2L * nv);
@@ -219,11 +220,11 @@ public sealed class RbmTrainer : IDisposable
         long dataV = (long)cm * nv, dataH = (long)cm * nh;
         be.RbmGatherRows(train, order, stackV, start, size, nv, dataV);
 
-        // Positive phase: p(h | data), and for CD the hidden samples that start the chains.
         bool cd = options.Sampler == RbmSamplerKind.Cd;
-        Gemm.Multiply(GemmLayout.NN, new MatrixView(stackV, size, nv, dataV), (w, nv, nh), new MatrixView(stackH, size, nh, dataH), Sigmoid(c, cd ? hiddenSamples : null, (long)size * nh));
         if (cd)
         {
+            // Positive phase: p(h | data) and the hidden samples that start the chains.
+            Gemm.Multiply(GemmLayout.NN, new MatrixView(stackV, size, nv, dataV), (w, nv, nh), new MatrixView(stackH, size, nh, dataH), Sigmoid(c, hiddenSamples, (long)size * nh));
             for (int t = 0; t < options.K; t++)
             {
                 Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), Sigmoid(b, stackV, (long)cm * nv));
@@ -233,9 +234,13 @@ public sealed class RbmTrainer : IDisposable
         }
         else
         {
+            // The chains' first v -> h and the positive phase share one GEMM over the whole stack
+            // (the data rows' samples are not used).
+            Gemm.Multiply(GemmLayout.NN, (stackV, cm + size, nv), (w, nv, nh), (stackH, cm + size, nh), Sigmoid(c, hiddenSamples, (long)(cm + size) * nh));
             for (int t = 0; t < options.K; t++)
             {
-                Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, hiddenSamples, (long)cm * nh));
+                if (t > 0)
+                    Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, hiddenSamples, (long)cm * nh));
                 Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), Sigmoid(b, stackV, (long)cm * nv));
             }
             Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, null, 0));
