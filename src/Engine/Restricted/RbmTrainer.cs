@@ -151,6 +151,7 @@ public sealed class RbmTrainer : IDisposable
         PrepareOrder(epoch);
         float momentum = (float)options.MomentumAt(epoch);
         int steps = StepsPerEpoch;
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         int done = 0;
         while (StepInEpoch < steps)
@@ -169,11 +170,12 @@ public sealed class RbmTrainer : IDisposable
         }
         Synchronize();
         double seconds = sw.Elapsed.TotalSeconds;
+        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         StepInEpoch = 0;
         Epoch = epoch;
         CheckParameters(epoch);
         SyncModel();
-        return Monitor(epoch, seconds, momentum);
+        return Monitor(epoch, seconds, momentum) with { CpuSeconds = cpuSeconds };
     }
 
     /// <summary>Copies the device parameters into <see cref="Model"/> (synchronizes).</summary>

@@ -112,4 +112,8 @@ public sealed record RbmEpochMetrics(
     double PseudoLogLikelihoodAllBits,
     double MeanFreeEnergyTrain,
     double MeanFreeEnergyTest,
-    double FreeEnergyGap);
+    double FreeEnergyGap)
+{
+    /// <summary>Processor seconds of this process (all threads) during the epoch's updates: with <see cref="Seconds"/>, shows how much of the machine the run got.</summary>
+    public double CpuSeconds { get; init; }
+}

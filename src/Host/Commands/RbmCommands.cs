@@ -161,6 +161,7 @@ internal static class RbmCommands
                         ["epoch"] = m.Epoch,
                         ["seconds"] = Json.Number(m.Seconds),
                         ["samples_per_s"] = Json.Number(m.SamplesPerSecond),
+                        ["cpu_seconds"] = Json.Number(m.CpuSeconds),
                         ["momentum"] = Json.Number(m.Momentum),
                         ["reconstruction_error"] = Json.Number(m.ReconstructionError),
                         ["pseudo_log_likelihood"] = Json.Number(m.PseudoLogLikelihood),

@@ -35,6 +35,24 @@ public class RbmAisTests
         Assert.True(double.IsFinite(RbmAis.MeanLogLikelihood(rbm, ds.Test.Binarized().Images, ais.LogZ)));
     }
 
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void AisOnATinyRbmMatchesEnumerationOnEveryBackend(string kind)
+    {
+        // 8 visible, 4 hidden, weights of scale 0.5: 256 runs over 20 betas (few launches: the ILGPU
+        // CPU accelerator simulates every thread) estimate log Z with a standard error of a few
+        // hundredths; the bound 0.15 nats allows for that and the short schedule's bias.
+        var rbm = new Rbm(8, 4);
+        RbmKernelTests.Random(32, 91, 0.5).CopyTo(rbm.Weights, 0);
+        RbmKernelTests.Random(8, 92, 0.5).CopyTo(rbm.VisibleBias, 0);
+        RbmKernelTests.Random(4, 93, 0.5).CopyTo(rbm.HiddenBias, 0);
+        double exact = RbmExactLikelihood.LogPartitionByVisible(TestDevices.Get("cpu"), rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
+        var baseRate = RbmAis.BaseRateBiases(Enumerable.Repeat(0.4f, 8).ToArray());
+        var ais = TestDevices.Use(kind, d => RbmAis.LogPartition(d, rbm, baseRate, runs: 256, betas: RbmAis.Schedule(20), seed: 3));
+        Assert.True(Math.Abs(ais.LogZ - exact) < 0.15, $"{kind}: AIS log Z {ais.LogZ:F4} (stderr {ais.StandardError:F4}) vs exact {exact:F4}");
+    }
+
     [Fact]
     public void ScheduleFollowsThePaper()
     {
