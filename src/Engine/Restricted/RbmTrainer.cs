@@ -287,16 +287,20 @@ public sealed class RbmTrainer : IDisposable
 
     private void CheckParameters(int epoch)
     {
-        foreach (var (name, buffer) in new[] { ("W", w), ("b", b), ("c", c) })
+        Check(epoch, "W", w);
+        Check(epoch, "b", b);
+        Check(epoch, "c", c);
+    }
+
+    private void Check(int epoch, string name, DeviceBuffer<float> buffer)
+    {
+        var span = hostCheck.AsSpan(0, (int)buffer.Length);
+        buffer.CopyTo(span);
+        int bad = IndexOfNonFinite(span);
+        if (bad >= 0)
         {
-            var span = hostCheck.AsSpan(0, (int)buffer.Length);
-            buffer.CopyTo(span);
-            int bad = IndexOfNonFinite(span);
-            if (bad >= 0)
-            {
-                string at = name == "W" ? $"W[{bad / nh}, {bad % nh}]" : $"{name}[{bad}]";
-                throw Diverged(epoch, $"{at} = {span[bad]}");
-            }
+            string at = name == "W" ? $"W[{bad / nh}, {bad % nh}]" : $"{name}[{bad}]";
+            throw Diverged(epoch, $"{at} = {span[bad]}");
         }
     }
 
