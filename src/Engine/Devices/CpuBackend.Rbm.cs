@@ -26,9 +26,3 @@ internal sealed partial class CpuBackend
     public void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits) =>
         CpuRbmKernels.FlipFreeEnergy(v.HostArray!, act.HostArray!, weights.HostArray!, visibleBias.HostArray!, flips.HostArray!, result.HostArray!, pairs, nv, nh, allBits);
 }
-
-internal sealed partial class CpuBackend
-{
-    public void RbmAisStep(DeviceBuffer<float> act, DeviceBuffer<float> v, DeviceBuffer<float> biasDiff, DeviceBuffer<float> logW, DeviceBuffer<float> carry, DeviceBuffer<float> hidden, int runs, int nv, int nh, float beta, float previous, ulong seed, ulong stream, long offset) =>
-        CpuRbmAis.AisStep(act.HostArray!, v.HostArray!, biasDiff.HostArray!, logW.HostArray!, carry.HostArray!, hidden.HostArray!, runs, nv, nh, beta, previous, seed, stream, offset);
-}

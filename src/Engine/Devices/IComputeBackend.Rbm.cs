@@ -25,9 +25,3 @@ internal partial interface IComputeBackend
     /// <summary>F(v with one bit flipped) - F(v) for each pair (see RbmKernels.FlipFreeEnergyKernel).</summary>
     void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits);
 }
-
-internal partial interface IComputeBackend
-{
-    /// <summary>One annealed-importance-sampling step of every run (RbmAisKernels.AisStepKernel).</summary>
-    void RbmAisStep(DeviceBuffer<float> act, DeviceBuffer<float> v, DeviceBuffer<float> biasDiff, DeviceBuffer<float> logW, DeviceBuffer<float> carry, DeviceBuffer<float> hidden, int runs, int nv, int nh, float beta, float previous, ulong seed, ulong stream, long offset);
-}

@@ -62,15 +62,3 @@ internal sealed partial class IlgpuBackend
             rbmFlipKernel(pairs, v.View, act.View, weights.View, visibleBias.View, flips.View, result.View, nv, nh, allBits ? 1 : 0);
     }
 }
-
-internal sealed partial class IlgpuBackend
-{
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, ulong, ulong, long>? rbmAisKernel;
-
-    public void RbmAisStep(DeviceBuffer<float> act, DeviceBuffer<float> v, DeviceBuffer<float> biasDiff, DeviceBuffer<float> logW, DeviceBuffer<float> carry, DeviceBuffer<float> hidden, int runs, int nv, int nh, float beta, float previous, ulong seed, ulong stream, long offset)
-    {
-        rbmAisKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, ulong, ulong, long>(RbmAisKernels.AisStepKernel);
-        if (runs > 0)
-            rbmAisKernel(runs, act.View, v.View, biasDiff.View, logW.View, carry.View, hidden.View, nv, nh, beta, previous, seed, stream, offset);
-    }
-}

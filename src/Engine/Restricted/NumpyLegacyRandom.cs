@@ -15,6 +15,7 @@ public sealed class NumpyLegacyRandom
     private readonly uint[] mt = new uint[N];
     private int index;
 
+    /// <summary>Seeds the generator as numpy's RandomState(seed) does for an integer seed (init_genrand).</summary>
     public NumpyLegacyRandom(uint seed)
     {
         mt[0] = seed;

@@ -17,6 +17,7 @@ public sealed class Rbm
     /// <summary>Philox stream of the weight initialization.</summary>
     internal const ulong InitStream = 31;
 
+    /// <summary>An RBM of the given sizes with all parameters zero.</summary>
     public Rbm(int visible, int hidden)
     {
         if (visible < 1 || hidden < 1)
@@ -30,8 +31,10 @@ public sealed class Rbm
         HiddenBias = new float[hidden];
     }
 
+    /// <summary>Visible units (rows of W).</summary>
     public int Visible { get; }
 
+    /// <summary>Hidden units (columns of W).</summary>
     public int Hidden { get; }
 
     /// <summary>nv x nh row-major.</summary>

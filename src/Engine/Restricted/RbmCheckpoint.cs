@@ -13,6 +13,7 @@ namespace InfoGpu.Restricted;
 /// </summary>
 public static class RbmCheckpoint
 {
+    /// <summary>The metadata "format" value of RBM checkpoints.</summary>
     public const string Format = "infogpu-rbm-1";
 
     private static readonly JsonSerializerOptions JsonOptions = new()

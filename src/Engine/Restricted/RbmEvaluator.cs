@@ -28,6 +28,7 @@ public sealed class RbmEvaluator : IDisposable
     private readonly DeviceBuffer<int> flips;
     private readonly float[] hostEnergy, hostError, hostFlipped;
 
+    /// <summary>Allocates the buffers for chunks of <paramref name="chunkRows"/> images.</summary>
     public RbmEvaluator(ComputeDevice device, int visible, int hidden, int chunkRows = 1000)
     {
         this.device = device;
@@ -132,6 +133,7 @@ public sealed class RbmEvaluator : IDisposable
     /// <summary>log sigmoid(x) in float64, stable.</summary>
     private static double LogSigmoid(double x) => -ScalarMath.Softplus(-x);
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         flips.Dispose();

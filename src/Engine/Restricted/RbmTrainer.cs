@@ -369,6 +369,7 @@ public sealed class RbmTrainer : IDisposable
         orderEpoch = -1;
     }
 
+    /// <summary>Frees the device buffers, in reverse order of allocation.</summary>
     public void Dispose()
     {
         evaluator.Dispose();

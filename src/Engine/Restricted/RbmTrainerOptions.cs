@@ -13,11 +13,13 @@ public enum RbmSamplerKind
 /// <summary>Settings of RBM training (defaults follow Hinton's practical guide and the issue).</summary>
 public sealed record RbmTrainerOptions
 {
+    /// <summary>CD-k or PCD-k.</summary>
     public RbmSamplerKind Sampler { get; init; } = RbmSamplerKind.Cd;
 
     /// <summary>Gibbs steps per update (k of CD-k / PCD-k), at least 1.</summary>
     public int K { get; init; } = 1;
 
+    /// <summary>Step size of the momentum updates.</summary>
     public double LearningRate { get; init; } = 0.05;
 
     /// <summary>Momentum of the first <see cref="MomentumSwitchEpochs"/> epochs.</summary>
@@ -26,6 +28,7 @@ public sealed record RbmTrainerOptions
     /// <summary>Momentum afterwards.</summary>
     public double FinalMomentum { get; init; } = 0.9;
 
+    /// <summary>Epochs that use <see cref="InitialMomentum"/>.</summary>
     public int MomentumSwitchEpochs { get; init; } = 5;
 
     /// <summary>L2 penalty on the weights only (not the biases).</summary>
@@ -40,10 +43,13 @@ public sealed record RbmTrainerOptions
     /// <summary>Decay of the running mean q of the hidden activations (0.9 to 0.99).</summary>
     public double SparsityDecay { get; init; } = 0.95;
 
+    /// <summary>Mini-batch size (the last batch of an epoch may be smaller).</summary>
     public int BatchSize { get; init; } = 100;
 
+    /// <summary>Passes over the training set (used by the console and the checkpoint config).</summary>
     public int Epochs { get; init; } = 10;
 
+    /// <summary>Philox seed of the data order and sampling, and of the monitored pixels.</summary>
     public ulong Seed { get; init; } = 1;
 
     /// <summary>Persistent chains of PCD; 0: as many as the batch.</summary>

@@ -12,6 +12,7 @@ internal static class CommandLine
         new ReportCommand(),
         .. MeasureCommands.All,
         .. BmCommands.All,
+        .. MiCommands.All,
         .. RbmCommands.All,
     ];
 

@@ -234,9 +234,9 @@ internal static class RbmCommands
             if (a.Has("exact"))
                 exact = Evaluation.RbmExactLikelihood.LogPartitionByHidden(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
             context.Note($"AIS: {runs} runs x {betas} intermediate distributions ...");
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            var ais = Evaluation.RbmAis.LogPartition(device, rbm, Evaluation.RbmAis.BaseRateBiases(train.PixelMeans()), runs, Evaluation.RbmAis.Schedule(betas), (ulong)seed);
-            double aisSeconds = sw.Elapsed.TotalSeconds;
+            var baseBias = Evaluation.AnnealedImportanceSampling.BaseRateBiases(train.Images, train.Count, rbm.Visible);
+            var ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed));
+            double aisSeconds = ais.Seconds;
             using var ev = new RbmEvaluator(device, rbm.Visible, rbm.Hidden);
             var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, rbm.Visible, test.Count);
             var testScores = ev.Evaluate(rbm, test.Images, flips);
@@ -247,7 +247,7 @@ internal static class RbmCommands
                 Json.Write(context.Out, new JsonObject
                 {
                     ["log_z"] = Json.Number(ais.LogZ),
-                    ["log_z_stderr"] = Json.Number(ais.StandardError),
+                    ["log_z_stderr"] = Json.Number(ais.LogZStdErr),
                     ["log_z_low_3sigma"] = Json.Number(ais.LogZLow),
                     ["log_z_high_3sigma"] = Json.Number(ais.LogZHigh),
                     ["log_z_exact"] = exact is double e ? Json.Number(e) : null,
@@ -264,7 +264,7 @@ internal static class RbmCommands
             }
             else
             {
-                context.Out.WriteLine(FormattableString.Invariant($"log Z (AIS, {runs} runs x {betas} betas): {ais.LogZ:F4} +- {ais.StandardError:F4}  (3-sigma interval [{ais.LogZLow:F4}, {ais.LogZHigh:F4}], {aisSeconds:F1} s)"));
+                context.Out.WriteLine(FormattableString.Invariant($"log Z (AIS, {runs} runs x {betas} betas): {ais.LogZ:F4} +- {ais.LogZStdErr:F4}  (3-sigma interval [{ais.LogZLow:F4}, {ais.LogZHigh:F4}], {aisSeconds:F1} s)"));
                 if (exact is double ex)
                     context.Out.WriteLine(FormattableString.Invariant($"log Z (exact): {ex:F4}"));
                 context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood: {testLl:F3} nats per image ({test.Count} images); train: {trainLl:F3}"));

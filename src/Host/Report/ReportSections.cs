@@ -15,6 +15,7 @@ internal static partial class ReportSections
     [
         ("information measures", Measures),
         ("general Boltzmann machine", GeneralBoltzmann),
+        ("mutual information", MutualInformation),
         ("restricted Boltzmann machines", Rbm),
     ];
 

@@ -147,30 +147,3 @@ public static unsafe class CpuRbmKernels
     }
 }
 
-/// <summary>The CPU path of <see cref="Gpu.RbmAisKernels"/>.</summary>
-public static class CpuRbmAis
-{
-    /// <summary>See <see cref="Gpu.RbmAisKernels.AisStepKernel"/>; runs in parallel.</summary>
-    public static void AisStep(float[] act, float[] v, float[] biasDiff, float[] logW, float[] carry, float[] hidden, int runs, int nv, int nh, float beta, float previous, ulong seed, ulong stream, long offset)
-    {
-        CpuRowKernels.For(runs, (long)runs * nh * 16, r =>
-        {
-            float lin = 0f;
-            int vr = r * nv;
-            for (int i = 0; i < nv; i++)
-                lin += biasDiff[i] * v[vr + i];
-            float inc = (beta - previous) * lin;
-            int ar = r * nh;
-            for (int j = 0; j < nh; j++)
-            {
-                float a = act[ar + j];
-                inc += ScalarMath.Softplus(beta * a) - ScalarMath.Softplus(previous * a);
-                hidden[ar + j] = Philox.Uniform(seed, stream, (ulong)(offset + ar + j)) < ScalarMath.Sigmoid(beta * a) ? 1f : 0f;
-            }
-            float y = inc - carry[r];
-            float t = logW[r] + y;
-            carry[r] = (t - logW[r]) - y;
-            logW[r] = t;
-        });
-    }
-}

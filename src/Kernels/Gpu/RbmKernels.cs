@@ -120,33 +120,3 @@ public static class RbmKernels
     }
 }
 
-/// <summary>Annealed importance sampling of an RBM (formulas in the engine's RbmAis; CPU twin <see cref="Cpu.CpuRbmAis"/>).</summary>
-public static class RbmAisKernels
-{
-    /// <summary>
-    /// One AIS step for run r, from act = c + v W of its current visible state: adds
-    /// (beta - prev) (b - b_A).v + sum_j (softplus(beta a_j) - softplus(prev a_j)) to log w (Kahan
-    /// summation with the compensation in <paramref name="carry"/>), then draws h_j ~ Bernoulli(sigmoid(beta a_j))
-    /// from Philox (seed, stream, offset + r nh + j).
-    /// </summary>
-    public static void AisStepKernel(Index1D r, ArrayView<float> act, ArrayView<float> v, ArrayView<float> biasDiff, ArrayView<float> logW, ArrayView<float> carry, ArrayView<float> hidden, int nv, int nh, float beta, float previous, ulong seed, ulong stream, long offset)
-    {
-        float inc = 0f;
-        long vr = (long)r.X * nv;
-        float lin = 0f;
-        for (int i = 0; i < nv; i++)
-            lin += biasDiff[i] * v[vr + i];
-        inc += (beta - previous) * lin;
-        long ar = (long)r.X * nh;
-        for (int j = 0; j < nh; j++)
-        {
-            float a = act[ar + j];
-            inc += ScalarMath.Softplus(beta * a) - ScalarMath.Softplus(previous * a);
-            hidden[ar + j] = Philox.Uniform(seed, stream, (ulong)(offset + ar + j)) < ScalarMath.Sigmoid(beta * a) ? 1f : 0f;
-        }
-        float y = inc - carry[r];
-        float t = logW[r] + y;
-        carry[r] = (t - logW[r]) - y;
-        logW[r] = t;
-    }
-}
