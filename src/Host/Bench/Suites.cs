@@ -11,5 +11,6 @@ internal static class Suites
     {
         ["measures"] = MeasuresSuite.Cases,
         ["mi"] = MiSuite.Cases,
+        ["rbm"] = RbmSuite.Cases,
     };
 }
