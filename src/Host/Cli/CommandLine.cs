@@ -14,6 +14,7 @@ internal static class CommandLine
         .. BmCommands.All,
         .. MiCommands.All,
         .. RbmCommands.All,
+        new RbmCompareCommand(),
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
