@@ -1,0 +1,199 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace InfoGpu.Checkpoints;
+
+/// <summary>
+/// The safetensors format: an 8-byte little-endian header length, a JSON header (dtype, shape
+/// and byte range of each tensor, and string metadata), then the tensor bytes. Files are
+/// written to a temporary name, flushed to disk and renamed, so a file on disk is always
+/// whole; the metadata carries the SHA-256 of the tensor bytes and of the other metadata, so a
+/// flipped byte or a truncated file is reported as corrupt rather than loaded.
+/// </summary>
+public static class SafeTensors
+{
+    public const string ChecksumKey = "sha256";
+
+    private static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)
+    {
+        ["F32"] = 4, ["F64"] = 8, ["I32"] = 4, ["I64"] = 8, ["U8"] = 1, ["F16"] = 2, ["BF16"] = 2, ["I8"] = 1, ["I16"] = 2, ["U16"] = 2, ["U32"] = 4, ["U64"] = 8, ["BOOL"] = 1,
+    };
+
+    /// <summary>Writes the set atomically (temporary file, flush, rename) with its checksum.</summary>
+    public static void Write(string path, TensorSet set)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(set);
+        var names = set.Tensors.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var metadata = set.Metadata.Where(kv => kv.Key != ChecksumKey).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        metadata.Add(new(ChecksumKey, Checksum(names.Select(n => (n, set.Tensors[n])), metadata)));
+
+        using var headerBuffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(headerBuffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("__metadata__");
+            foreach (var (k, v) in metadata)
+                w.WriteString(k, v);
+            w.WriteEndObject();
+            long offset = 0;
+            foreach (string n in names)
+            {
+                var t = set.Tensors[n];
+                w.WriteStartObject(n);
+                w.WriteString("dtype", t.DType);
+                w.WriteStartArray("shape");
+                foreach (long d in t.Shape)
+                    w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                w.WriteNumberValue(offset + t.Data.LongLength);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                offset += t.Data.LongLength;
+            }
+            w.WriteEndObject();
+        }
+        // Pad the header with spaces to a multiple of 8 bytes, as the format recommends.
+        while (headerBuffer.Length % 8 != 0)
+            headerBuffer.WriteByte((byte)' ');
+
+        string full = Path.GetFullPath(path);
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is not null)
+            Directory.CreateDirectory(dir);
+        string tmp = full + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                Span<byte> len = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)headerBuffer.Length);
+                f.Write(len);
+                headerBuffer.Position = 0;
+                headerBuffer.CopyTo(f);
+                foreach (string n in names)
+                    f.Write(set.Tensors[n].Data);
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            throw new InfoGpuException($"cannot write checkpoint {path}: {e.Message}", e);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>Reads and verifies a file; a damaged one is an <see cref="InfoGpuException"/> that says how.</summary>
+    public static TensorSet Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InfoGpuException($"cannot read checkpoint {path}: {e.Message}", e);
+        }
+        return Parse(bytes, path);
+    }
+
+    /// <summary>Parses and verifies safetensors bytes; <paramref name="name"/> names them in errors.</summary>
+    public static TensorSet Parse(ReadOnlySpan<byte> bytes, string name)
+    {
+        string Corrupt(string why) => $"checkpoint {name} is corrupt: {why}";
+        if (bytes.Length < 8)
+            throw new InfoGpuException(Corrupt($"truncated ({bytes.Length} bytes)"));
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLength < 2 || headerLength > 100_000_000)
+            throw new InfoGpuException($"checkpoint {name} is not a safetensors file (header length {headerLength})");
+        if ((ulong)bytes.Length < 8 + headerLength)
+            throw new InfoGpuException(Corrupt($"truncated (header of {headerLength} bytes, file of {bytes.Length})"));
+        var data = bytes[(8 + (int)headerLength)..];
+        var set = new TensorSet { Source = $"checkpoint {name}" };
+        var ranges = new List<(string Name, long Start, long End)>();
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes.Slice(8, (int)headerLength).ToArray());
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InfoGpuException($"checkpoint {name} is not a safetensors file (header is not a JSON object)");
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (p.Name == "__metadata__")
+                {
+                    foreach (var m in p.Value.EnumerateObject())
+                        set.Metadata[m.Name] = m.Value.GetString() ?? throw new InfoGpuException(Corrupt($"metadata '{m.Name}' is not a string"));
+                    continue;
+                }
+                string dtype = p.Value.GetProperty("dtype").GetString() ?? "";
+                if (!ElementSizes.TryGetValue(dtype, out int size))
+                    throw new InfoGpuException(Corrupt($"tensor '{p.Name}' has unknown dtype '{dtype}'"));
+                var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                var offs = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                if (offs.Length != 2 || offs[0] < 0 || offs[1] < offs[0] || shape.Any(d => d < 0))
+                    throw new InfoGpuException(Corrupt($"tensor '{p.Name}' has invalid offsets or shape"));
+                long count = 1;
+                foreach (long d in shape)
+                    count = d == 0 ? 0 : (count > long.MaxValue / Math.Max(1, d) ? -1 : count * d);
+                if (count < 0 || count * size != offs[1] - offs[0])
+                    throw new InfoGpuException(Corrupt($"tensor '{p.Name}' shape [{string.Join(", ", shape)}] does not match its {offs[1] - offs[0]} bytes"));
+                if (offs[1] > data.Length)
+                    throw new InfoGpuException(Corrupt($"truncated (tensor '{p.Name}' ends at byte {offs[1]} of {data.Length})"));
+                ranges.Add((p.Name, offs[0], offs[1]));
+                set.Add(p.Name, new Tensor(dtype, shape, data[(int)offs[0]..(int)offs[1]].ToArray()));
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or ArgumentException or DecoderFallbackException)
+        {
+            throw new InfoGpuException(Corrupt($"unreadable header ({e.GetType().Name})"), e);
+        }
+        if (!set.Metadata.TryGetValue(ChecksumKey, out var expected))
+            throw new InfoGpuException($"checkpoint {name} has no checksum; it was not written by InfoGpu");
+        var names = set.Tensors.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var meta = set.Metadata.Where(kv => kv.Key != ChecksumKey).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        if (Checksum(names.Select(n => (n, set.Tensors[n])), meta) != expected)
+            throw new InfoGpuException(Corrupt("checksum mismatch"));
+        set.Metadata.Remove(ChecksumKey);
+        return set;
+    }
+
+    /// <summary>SHA-256 over the metadata, then each tensor's name, dtype, shape and bytes, in name order.</summary>
+    private static string Checksum(IEnumerable<(string Name, Tensor Tensor)> tensors, IEnumerable<KeyValuePair<string, string>> metadata)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (k, v) in metadata)
+            h.AppendData(Encoding.UTF8.GetBytes($"{k}\u0000{v}\u0000"));
+        foreach (var (n, t) in tensors)
+        {
+            h.AppendData(Encoding.UTF8.GetBytes($"{n}\u0000{t.DType}\u0000{string.Join(",", t.Shape)}\u0000"));
+            h.AppendData(t.Data);
+        }
+        return Convert.ToHexStringLower(h.GetHashAndReset());
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,214 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace InfoGpu.Data;
+
+/// <summary>
+/// Reader of the IDX format of MNIST-style datasets (raw or gzip): images (magic 0x00000803,
+/// unsigned bytes, count x rows x cols) and labels (magic 0x00000801, count). Every defect is
+/// a one-line <see cref="InfoGpuException"/> naming the file and what is wrong.
+/// </summary>
+public static class IdxFile
+{
+    private const int ImageMagic = 0x00000803;
+    private const int LabelMagic = 0x00000801;
+
+    /// <summary>The largest image count accepted (guards against a corrupt header asking for terabytes).</summary>
+    private const long MaxBytes = 1L << 31;
+
+    /// <summary>Reads images (and labels, when given), keeping the first <paramref name="limit"/> when set.</summary>
+    public static ImageSet ReadImages(string imagesPath, string? labelsPath = null, int? limit = null)
+    {
+        ArgumentNullException.ThrowIfNull(imagesPath);
+        using var stream = Open(imagesPath);
+        return ReadImages(stream, imagesPath, labelsPath is null ? null : ReadLabels(labelsPath), limit);
+    }
+
+    /// <summary>Reads images from a stream (raw or gzip); <paramref name="name"/> names it in errors.</summary>
+    public static ImageSet ReadImages(Stream stream, string name, byte[]? labels = null, int? limit = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var input = Decompressed(stream, name);
+        Span<byte> header = stackalloc byte[16];
+        ReadExactly(input, header, name, "header");
+        int magic = BinaryPrimitives.ReadInt32BigEndian(header);
+        if (magic == LabelMagic)
+            throw new InfoGpuException($"{name} is an IDX label file, not an image file; pass the *-images-idx3-ubyte file");
+        if (magic != ImageMagic)
+            throw new InfoGpuException($"{name} is not an IDX image file: magic number 0x{magic:X8}, expected 0x{ImageMagic:X8}");
+        int count = BinaryPrimitives.ReadInt32BigEndian(header[4..]);
+        int rows = BinaryPrimitives.ReadInt32BigEndian(header[8..]);
+        int cols = BinaryPrimitives.ReadInt32BigEndian(header[12..]);
+        if (count < 0 || rows < 1 || cols < 1 || rows > 65536 || cols > 65536 || (long)count * rows * cols > MaxBytes)
+            throw new InfoGpuException($"{name}: IDX header has impossible dimensions {count} x {rows} x {cols}");
+        if (labels is not null && labels.Length != count)
+            throw new InfoGpuException($"{name} has {count} images but its label file has {labels.Length} labels");
+        int keep = limit is int l ? Math.Clamp(l, 0, count) : count;
+        int pixels = rows * cols;
+        var bytes = ReadAll(input, (long)keep * pixels, name, $"pixels (header says {count} images of {rows}x{cols})");
+        var images = new float[bytes.Length];
+        for (int i = 0; i < bytes.Length; i++)
+            images[i] = bytes[i] / 255f; // exactly byte / 255 in float32, as numpy computes it
+        return new ImageSet(images, keep, rows, cols, labels?.AsSpan(0, keep).ToArray(), name);
+    }
+
+    /// <summary>Reads an IDX label file.</summary>
+    public static byte[] ReadLabels(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = Open(path);
+        return ReadLabels(stream, path);
+    }
+
+    /// <summary>Reads labels from a stream (raw or gzip).</summary>
+    public static byte[] ReadLabels(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var input = Decompressed(stream, name);
+        Span<byte> header = stackalloc byte[8];
+        ReadExactly(input, header, name, "header");
+        int magic = BinaryPrimitives.ReadInt32BigEndian(header);
+        if (magic != LabelMagic)
+            throw new InfoGpuException($"{name} is not an IDX label file: magic number 0x{magic:X8}, expected 0x{LabelMagic:X8}");
+        int count = BinaryPrimitives.ReadInt32BigEndian(header[4..]);
+        if (count < 0)
+            throw new InfoGpuException($"{name}: IDX header has an impossible label count {count}");
+        return ReadAll(input, count, name, $"labels (header says {count})");
+    }
+
+    /// <summary>The path with or without ".gz", whichever exists.</summary>
+    public static string? Find(string directory, string baseName)
+    {
+        foreach (string candidate in new[] { baseName, baseName + ".gz" })
+        {
+            string p = Path.Combine(directory, candidate);
+            if (File.Exists(p))
+                return p;
+        }
+        return null;
+    }
+
+    private static FileStream Open(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InfoGpuException($"cannot read {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Wraps a gzip stream (detected by its 1F 8B signature) or returns the raw stream.</summary>
+    private static Stream Decompressed(Stream stream, string name)
+    {
+        var buffered = new BufferedStream(stream, 1 << 16);
+        Span<byte> sig = stackalloc byte[2];
+        int got = 0;
+        while (got < 2)
+        {
+            int r = buffered.Read(sig[got..]);
+            if (r == 0)
+                break;
+            got += r;
+        }
+        if (got < 2)
+            throw new InfoGpuException($"{name} is truncated: {got} bytes, shorter than an IDX header");
+        var prefix = new MemoryStream(sig[..got].ToArray());
+        var joined = new ConcatStream(prefix, buffered);
+        return sig[0] == 0x1F && sig[1] == 0x8B ? new GZipStream(joined, CompressionMode.Decompress) : joined;
+    }
+
+    /// <summary>
+    /// Reads exactly <paramref name="length"/> bytes, growing the buffer only as data arrives, so
+    /// a corrupt header that promises gigabytes fails as "truncated" instead of allocating them.
+    /// </summary>
+    private static byte[] ReadAll(Stream s, long length, string name, string what)
+    {
+        using var collected = new MemoryStream((int)Math.Min(length, 1 << 24));
+        var chunk = new byte[1 << 16];
+        long total = 0;
+        try
+        {
+            while (total < length)
+            {
+                int r = s.Read(chunk, 0, (int)Math.Min(chunk.Length, length - total));
+                if (r == 0)
+                    break;
+                collected.Write(chunk, 0, r);
+                total += r;
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InfoGpuException($"{name} is corrupt: the gzip stream is damaged ({e.Message})", e);
+        }
+        if (total < length)
+            throw new InfoGpuException($"{name} is truncated: {total} of {length} bytes of its {what}");
+        return collected.Length == collected.Capacity ? collected.GetBuffer() : collected.ToArray();
+    }
+
+    private static void ReadExactly(Stream s, Span<byte> buffer, string name, string what)
+    {
+        int total = 0;
+        try
+        {
+            while (total < buffer.Length)
+            {
+                int r = s.Read(buffer[total..]);
+                if (r == 0)
+                    break;
+                total += r;
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InfoGpuException($"{name} is corrupt: the gzip stream is damaged ({e.Message})", e);
+        }
+        if (total < buffer.Length)
+            throw new InfoGpuException($"{name} is truncated: {total} of {buffer.Length} bytes of its {what}");
+    }
+
+    /// <summary>Two streams read one after the other (the sniffed prefix, then the rest).</summary>
+    private sealed class ConcatStream(Stream first, Stream second) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int r = first.Read(buffer);
+            return r > 0 ? r : second.Read(buffer);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                first.Dispose();
+                second.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

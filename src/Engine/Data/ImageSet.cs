@@ -1,0 +1,89 @@
+using InfoGpu.Kernels;
+
+namespace InfoGpu.Data;
+
+/// <summary>
+/// Grayscale images held on the host: <see cref="Count"/> images of <see cref="Rows"/> x
+/// <see cref="Cols"/> pixels, row-major in <see cref="Images"/> with values in [0, 1]
+/// (byte / 255), and optional class labels.
+/// </summary>
+public sealed class ImageSet
+{
+    public ImageSet(float[] images, int count, int rows, int cols, byte[]? labels, string source)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (count < 0 || rows < 1 || cols < 1 || images.LongLength != (long)count * rows * cols)
+            throw new InfoGpuException($"{source}: {images.LongLength} pixel values do not make {count} images of {rows}x{cols}");
+        if (labels is not null && labels.Length != count)
+            throw new InfoGpuException($"{source}: {labels.Length} labels for {count} images");
+        Images = images;
+        Count = count;
+        Rows = rows;
+        Cols = cols;
+        Labels = labels;
+        Source = source;
+    }
+
+    public int Count { get; }
+
+    public int Rows { get; }
+
+    public int Cols { get; }
+
+    public int Pixels => Rows * Cols;
+
+    /// <summary>Count x Pixels values in [0, 1], row-major.</summary>
+    public float[] Images { get; }
+
+    public byte[]? Labels { get; }
+
+    /// <summary>Where the images came from (a path, or "embedded subset").</summary>
+    public string Source { get; }
+
+    /// <summary>The pixels of image <paramref name="index"/>.</summary>
+    public ReadOnlySpan<float> Image(int index) => Images.AsSpan(index * Pixels, Pixels);
+
+    /// <summary>The first <paramref name="count"/> images (all of them when there are fewer).</summary>
+    public ImageSet Take(int count)
+    {
+        if (count < 0)
+            throw new InfoGpuException($"cannot take {count} images; give a count >= 0");
+        if (count >= Count)
+            return this;
+        return new ImageSet(Images.AsSpan(0, count * Pixels).ToArray(), count, Rows, Cols, Labels?.AsSpan(0, count).ToArray(), Source);
+    }
+
+    /// <summary>Images whose pixels are 1 where the intensity exceeds the threshold, else 0.</summary>
+    public ImageSet Binarized(float threshold = 0.5f)
+    {
+        var x = new float[Images.Length];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = Images[i] > threshold ? 1f : 0f;
+        return new ImageSet(x, Count, Rows, Cols, Labels, Source);
+    }
+
+    /// <summary>Stochastic binarization: each pixel is 1 with probability equal to its intensity (Philox stream 0x1D5).</summary>
+    public ImageSet SampleBinarized(ulong seed)
+    {
+        var x = new float[Images.Length];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = Philox.Uniform(seed, 0x1D5, (ulong)i) < Images[i] ? 1f : 0f;
+        return new ImageSet(x, Count, Rows, Cols, Labels, Source);
+    }
+
+    /// <summary>The mean of each pixel over the images (float64 sums).</summary>
+    public float[] PixelMeans()
+    {
+        var sums = new double[Pixels];
+        for (int n = 0; n < Count; n++)
+        {
+            var img = Image(n);
+            for (int i = 0; i < sums.Length; i++)
+                sums[i] += img[i];
+        }
+        var means = new float[Pixels];
+        for (int i = 0; i < means.Length; i++)
+            means[i] = Count == 0 ? 0f : (float)(sums[i] / Count);
+        return means;
+    }
+}
