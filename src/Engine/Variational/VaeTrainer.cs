@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using InfoGpu.Data;
 using InfoGpu.Devices;
 using InfoGpu.Kernels;
 
@@ -51,7 +52,7 @@ public readonly record struct VaeEpoch(int Epoch, double Seconds, double TrainLo
 /// </summary>
 public sealed partial class VaeTrainer : IDisposable
 {
-    internal const ulong TrainStream = 21, TestStream = 22, ShuffleStream = 23;
+    internal const ulong TrainStream = 21, TestStream = 22;
 
     private readonly ComputeDevice device;
     private readonly VaeNetwork net;
@@ -60,7 +61,9 @@ public sealed partial class VaeTrainer : IDisposable
     private readonly DeviceBuffer<float>[] m, v;
     private readonly float[] hostRecon, hostKl;
     private readonly int[] hostIndex;
-    private int[] order = [];
+    private readonly int[] order;
+    private bool orderReady;
+    private int orderEpoch = -1;
     private long step;
     private int epoch;
     private int epochStep;
@@ -100,11 +103,24 @@ public sealed partial class VaeTrainer : IDisposable
         hostRecon = new float[options.BatchSize];
         hostKl = new float[options.BatchSize];
         hostIndex = new int[options.BatchSize];
+        order = new int[TrainCount];
     }
+
+    /// <summary>Prepares training on a data set's training and test images (see the other constructor).</summary>
+    public VaeTrainer(ComputeDevice device, Vae vae, Dataset data, VaeTrainerOptions options)
+        : this(device, vae, CheckPixels(data, vae).Train.Images, data.Test.Images, options)
+    {
+    }
+
+    private static Dataset CheckPixels(Dataset data, Vae vae) =>
+        data.Train.Pixels == vae.Input ? data : throw new InfoGpuException($"the images have {data.Train.Pixels} pixels but the VAE has {vae.Input} inputs");
 
     public Vae Vae { get; }
 
-    public VaeTrainerOptions Options { get; }
+    public VaeTrainerOptions Options { get; private set; }
+
+    /// <summary>Sets the number of epochs the run aims for (kept in checkpoints), e.g. to extend a resumed run.</summary>
+    public void SetEpochs(int epochs) => Options = Options with { Epochs = epochs >= 1 ? epochs : throw new InfoGpuException($"epochs must be >= 1 (got {epochs})") };
 
     public int TrainCount { get; }
 
@@ -134,7 +150,7 @@ public sealed partial class VaeTrainer : IDisposable
         if (Options.Binarize)
         {
             for (int i = 0; i < a.Length; i++)
-                a[i] = a[i] >= 0.5f ? 1f : 0f;
+                a[i] = a[i] > 0.5f ? 1f : 0f;
         }
         return a;
     }
@@ -148,8 +164,12 @@ public sealed partial class VaeTrainer : IDisposable
     public VaeEpoch TrainEpoch(CancellationToken cancel = default)
     {
         int batch = Options.BatchSize, d = Vae.Input, l = Vae.Latent;
-        if (order.Length != TrainCount || epochStep == 0)
-            order = Permutation(TrainCount, Options.Seed, (ulong)epoch);
+        if (!orderReady || (epochStep == 0 && orderEpoch != epoch))
+        {
+            orderEpoch = epoch;
+            Shuffle.Permute(order, Options.Seed, (ulong)epoch);
+            orderReady = true;
+        }
         int batches = (TrainCount + batch - 1) / batch;
         float beta = (float)Options.Beta;
         var sw = Stopwatch.StartNew();
@@ -268,21 +288,6 @@ public sealed partial class VaeTrainer : IDisposable
             }
         }
         return new InfoGpuException($"VAE training diverged at step {step + 1} (epoch {epoch + 1}, batch {epochStep + 1}): {what} has NaN or infinite values; lower --lr or --beta");
-    }
-
-    /// <summary>Philox Fisher-Yates shuffle of 0..n-1, a pure function of (seed, epoch).</summary>
-    internal static int[] Permutation(int n, ulong seed, ulong epochIndex)
-    {
-        var p = new int[n];
-        for (int i = 0; i < n; i++)
-            p[i] = i;
-        for (int i = n - 1; i > 0; i--)
-        {
-            float u = Philox.Uniform(seed, ShuffleStream + (epochIndex << 8), (ulong)i);
-            int j = Math.Min(i, (int)(u * (i + 1)));
-            (p[i], p[j]) = (p[j], p[i]);
-        }
-        return p;
     }
 
     public void Dispose()

@@ -12,6 +12,7 @@ internal static class CommandLine
         new ReportCommand(),
         .. MeasureCommands.All,
         .. BmCommands.All,
+        .. VaeCommands.All,
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
