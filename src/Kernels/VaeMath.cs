@@ -5,8 +5,13 @@ namespace InfoGpu.Kernels;
 /// <summary>Scalar arguments of the Adam update (PyTorch's formula; see <see cref="VaeMath.Adam"/>).</summary>
 public struct AdamArgs
 {
-    public float Beta1;
+    /// <summary>1 - beta1, rounded from float64 (as PyTorch passes the scalar).</summary>
+    public float OneMinusBeta1;
+
     public float Beta2;
+
+    /// <summary>1 - beta2, rounded from float64.</summary>
+    public float OneMinusBeta2;
 
     /// <summary>lr / (1 - beta1^t).</summary>
     public float StepSize;
@@ -61,8 +66,8 @@ public static class VaeMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Adam(ref float p, float g, ref float m, ref float v, in AdamArgs a)
     {
-        m += (1f - a.Beta1) * (g - m);
-        v = v * a.Beta2 + (1f - a.Beta2) * g * g;
+        m += a.OneMinusBeta1 * (g - m);
+        v = v * a.Beta2 + a.OneMinusBeta2 * g * g;
         float denom = MathF.Sqrt(v) / a.Bias2Sqrt + a.Epsilon;
         p -= a.StepSize * (m / denom);
     }

@@ -256,8 +256,9 @@ public sealed partial class VaeTrainer : IDisposable
         const double b1 = 0.9, b2 = 0.999;
         var args = new AdamArgs
         {
-            Beta1 = (float)b1,
+            OneMinusBeta1 = (float)(1 - b1),
             Beta2 = (float)b2,
+            OneMinusBeta2 = (float)(1 - b2),
             StepSize = (float)(Options.LearningRate / (1 - Math.Pow(b1, step))),
             Bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(b2, step)),
             Epsilon = 1e-8f,

@@ -194,9 +194,9 @@ public static unsafe class CpuVaeKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AdamRange(float* p, float* g, float* m, float* v, int n, in AdamArgs a)
     {
-        var b1 = Vector256.Create(1f - a.Beta1);
+        var b1 = Vector256.Create(a.OneMinusBeta1);
         var b2 = Vector256.Create(a.Beta2);
-        var c2 = Vector256.Create(1f - a.Beta2);
+        var c2 = Vector256.Create(a.OneMinusBeta2);
         var bc = Vector256.Create(a.Bias2Sqrt);
         var eps = Vector256.Create(a.Epsilon);
         var step = Vector256.Create(a.StepSize);
