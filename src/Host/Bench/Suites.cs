@@ -10,5 +10,6 @@ internal static class Suites
     public static IReadOnlyDictionary<string, Factory> All { get; } = new Dictionary<string, Factory>
     {
         ["measures"] = MeasuresSuite.Cases,
+        ["vae"] = VaeSuite.Cases,
     };
 }

@@ -15,6 +15,7 @@ internal static partial class ReportSections
     [
         ("information measures", Measures),
         ("general Boltzmann machine", GeneralBoltzmann),
+        ("variational autoencoder", Vae),
     ];
 
     private static void GeneralBoltzmann(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
