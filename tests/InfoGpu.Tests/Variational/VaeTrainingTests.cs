@@ -171,6 +171,20 @@ public class VaeTrainingTests
     }
 
     [Fact]
+    public void NonFiniteLossStopsTrainingNamingStepAndTensor()
+    {
+        var vae = Model();
+        vae.Tensors[7].Values[3] = float.NaN; // fc4.bias: the logits go NaN, the encoder stays finite
+        var e = Assert.Throws<InfoGpuException>(() => TestDevices.Use("cpu", d =>
+        {
+            using var t = new VaeTrainer(d, vae, Small.Value, Options);
+            return t.TrainEpoch();
+        }));
+        Assert.Contains("step 1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("decoder logits", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BadDataIsRefusedWithAMessage()
     {
         var e = Assert.Throws<InfoGpuException>(() => TestDevices.Use("cpu", d => new VaeTrainer(d, Vae.Create(4, 3, 2, 1), new float[] { 0, 0.5f, 3, 1 }, [], new VaeTrainerOptions())));
