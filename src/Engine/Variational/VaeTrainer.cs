@@ -84,8 +84,8 @@ public sealed partial class VaeTrainer : IDisposable
             throw new InfoGpuException($"VAE training data: {trainImages.Length} values do not make rows of {d} pixels");
         if (testImages.Length % d != 0)
             throw new InfoGpuException($"VAE test data: {testImages.Length} values do not make rows of {d} pixels");
-        Check(trainImages, "training");
-        Check(testImages, "test");
+        Check(trainImages, d, "training");
+        Check(testImages, d, "test");
         this.device = device;
         Vae = vae;
         Options = options;
@@ -135,12 +135,12 @@ public sealed partial class VaeTrainer : IDisposable
     /// <summary>The device this trainer runs on.</summary>
     public ComputeDevice Device => device;
 
-    private static void Check(ReadOnlySpan<float> x, string what)
+    private static void Check(ReadOnlySpan<float> x, int pixels, string what)
     {
         for (int i = 0; i < x.Length; i++)
         {
             if (!(x[i] >= 0f && x[i] <= 1f))
-                throw new InfoGpuException($"VAE {what} data: value {x[i]} at index {i} (image {i}) is outside [0, 1]; scale pixels by 1/255");
+                throw new InfoGpuException($"VAE {what} data: value {x[i]} of image {i / pixels} (pixel {i % pixels}) is outside [0, 1]; scale pixels by 1/255");
         }
     }
 
