@@ -72,6 +72,10 @@ internal static class VaePlots
             var t = plot.Add.Text(FormattableString.Invariant($"beta {p.Beta:G3}"), p.Rate, p.Distortion);
             t.LabelFontSize = 12;
         }
+        // Room for the labels right of the points.
+        double lo = points.Min(p => p.Rate), hi = points.Max(p => p.Rate), span = Math.Max(hi - lo, 1e-3);
+        double dlo = points.Min(p => p.Distortion), dhi = points.Max(p => p.Distortion), dspan = Math.Max(dhi - dlo, 1e-3);
+        plot.Axes.SetLimits(lo - 0.08 * span, hi + 0.2 * span, dlo - 0.1 * dspan, dhi + 0.1 * dspan);
         plot.Title("Rate-distortion of beta-VAEs (test set)");
         plot.XLabel("rate: KL(q(z|x) || p(z)) (nats per image)");
         plot.YLabel("distortion: -E log p(x|z) (nats per image)");
