@@ -6,16 +6,19 @@ namespace InfoGpu;
 /// </summary>
 public class InfoGpuException : Exception
 {
+    /// <summary>Creates the exception with a one-line message that says what is wrong and what to do.</summary>
     public InfoGpuException(string message)
         : base(message)
     {
     }
 
+    /// <summary>Creates the exception with a one-line message and the error that caused it.</summary>
     public InfoGpuException(string message, Exception inner)
         : base(message, inner)
     {
     }
 
+    /// <summary>Creates the exception with the default message.</summary>
     public InfoGpuException()
     {
     }

@@ -18,8 +18,13 @@ public enum GemmLayout
 /// <summary>The activation applied by a GEMM epilogue.</summary>
 public enum GemmActivation
 {
+    /// <summary>No activation: the result is the scaled sum itself.</summary>
     None = 0,
+
+    /// <summary>ReLU, max(x, 0).</summary>
     Relu = 1,
+
+    /// <summary>The logistic sigmoid 1 / (1 + exp(-x)).</summary>
     Sigmoid = 2,
 }
 

@@ -27,16 +27,7 @@ public class RowReductionBenchmarks
     [Params(10, 784, 1031)]
     public int Columns { get; set; }
 
-    public static IEnumerable<string> Accelerators()
-    {
-        yield return "cpu";
-        yield return "ilgpu-cpu";
-        foreach (var d in ComputeDevice.Available())
-        {
-            if (d.Kind is "cuda" or "opencl")
-                yield return d.Kind;
-        }
-    }
+    public static IEnumerable<string> Accelerators() => BenchAccelerators.All();
 
     [GlobalSetup]
     public void Setup()

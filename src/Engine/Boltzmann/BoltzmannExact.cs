@@ -78,6 +78,12 @@ public static class BoltzmannExact
         return k;
     }
 
+    /// <summary>
+    /// log(sum_i exp(x_i)) in float64, computed as max + log(sum_i exp(x_i - max)) so that it
+    /// neither overflows nor underflows; -inf for an empty span or when every entry is -inf.
+    /// </summary>
+    /// <param name="x">The terms, typically log-probabilities or negative energies.</param>
+    /// <returns>The log of the sum of the exponentials, in the same units as <paramref name="x"/> (nats for natural logs).</returns>
     public static double LogSumExp(ReadOnlySpan<double> x)
     {
         double max = double.NegativeInfinity;

@@ -10,6 +10,10 @@ namespace InfoGpu.Boltzmann;
 /// <remarks>Energy E(s) = -sum_i a_i s_i - sum_{i&lt;j} W_ij s_i s_j; p(s) = exp(-E(s)) / Z.</remarks>
 public sealed class BoltzmannMachine
 {
+    /// <summary>Creates a machine with all weights and biases zero.</summary>
+    /// <param name="visible">Visible units (at least 1); they are units 0 .. visible - 1.</param>
+    /// <param name="hidden">Hidden units (0 or more); they are units visible .. visible + hidden - 1.</param>
+    /// <exception cref="InfoGpuException"><paramref name="visible"/> &lt; 1 or <paramref name="hidden"/> &lt; 0.</exception>
     public BoltzmannMachine(int visible, int hidden)
     {
         if (visible < 1 || hidden < 0)
@@ -20,10 +24,13 @@ public sealed class BoltzmannMachine
         Biases = new double[Units];
     }
 
+    /// <summary>Number of visible units: units 0 .. Visible - 1 of a state, the ones data rows give.</summary>
     public int Visible { get; }
 
+    /// <summary>Number of hidden units (may be 0): units Visible .. Units - 1 of a state.</summary>
     public int Hidden { get; }
 
+    /// <summary>All units, <see cref="Visible"/> + <see cref="Hidden"/>: the length of a full state and the side of <see cref="Weights"/>.</summary>
     public int Units => Visible + Hidden;
 
     /// <summary>W, row-major Units x Units, symmetric, zero diagonal.</summary>
@@ -32,6 +39,10 @@ public sealed class BoltzmannMachine
     /// <summary>a, one per unit.</summary>
     public double[] Biases { get; }
 
+    /// <summary>
+    /// W_ij, read from <see cref="Weights"/>[i * Units + j]; equal to W_ji, and 0 when i == j.
+    /// The indices are only checked by the array bounds, so give 0 &lt;= i, j &lt; <see cref="Units"/>.
+    /// </summary>
     public double Weight(int i, int j) => Weights[i * Units + j];
 
     /// <summary>Sets W_ij = W_ji = value (i != j).</summary>

@@ -55,6 +55,17 @@ public sealed class BoltzmannTrainer : IDisposable
     private bool negativeReady;
     private int epoch;
 
+    /// <summary>
+    /// Prepares training: copies the data and allocates on <paramref name="device"/> the weights
+    /// (Units x Units), biases (Units), the positive chains (rows x PositiveChains x Units), the
+    /// negative chains (NegativeChains x Units) and a Units x Units statistics buffer, all float32.
+    /// <see cref="TrainEpoch"/> then updates <paramref name="machine"/> in place.
+    /// </summary>
+    /// <param name="device">Where the Gibbs sweeps run; it must outlive the trainer.</param>
+    /// <param name="machine">The machine to learn; its current weights and biases are the starting point.</param>
+    /// <param name="data">Training rows of <see cref="BoltzmannMachine.Visible"/> values each, row-major, every value 0 or 1.</param>
+    /// <param name="options">Learning settings, validated here.</param>
+    /// <exception cref="InfoGpuException">The options are out of range, the data is empty, not whole rows or not binary, or a buffer does not fit on the device.</exception>
     public BoltzmannTrainer(ComputeDevice device, BoltzmannMachine machine, ReadOnlySpan<float> data, BoltzmannTrainingOptions options)
     {
         options.Validate();
@@ -201,6 +212,7 @@ public sealed class BoltzmannTrainer : IDisposable
         return s.ToArray();
     }
 
+    /// <summary>Frees the device buffers made by the constructor (the machine keeps what it learned). Dispose the trainer before its device.</summary>
     public void Dispose()
     {
         stats.Dispose();

@@ -15,6 +15,12 @@ namespace InfoGpu.Checkpoints;
 /// </summary>
 public static class SafeTensors
 {
+    /// <summary>
+    /// The metadata key under which <see cref="Write"/> stores the SHA-256 (lowercase hex) of the
+    /// other metadata and of every tensor's name, dtype, shape and bytes; <see cref="Read"/> refuses
+    /// a file without it or whose contents do not match it (<see cref="InfoGpuException"/>) and
+    /// removes it from the set it returns. A value set by the caller under this key is replaced.
+    /// </summary>
     public const string ChecksumKey = "sha256";
 
     private static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)

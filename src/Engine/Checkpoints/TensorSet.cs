@@ -19,10 +19,15 @@ public sealed class TensorSet
     /// <summary>Where the set was read from, for error messages ("checkpoint" when built in memory).</summary>
     public string Source { get; init; } = "checkpoint";
 
+    /// <summary>The tensors by name (ordinal, case-sensitive names).</summary>
     public IReadOnlyDictionary<string, Tensor> Tensors => tensors;
 
+    /// <summary>True when the set holds a tensor named <paramref name="name"/> (ordinal comparison).</summary>
     public bool Contains(string name) => tensors.ContainsKey(name);
 
+    /// <summary>Adds <paramref name="tensor"/> under <paramref name="name"/>, replacing a tensor of that name.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> or <paramref name="tensor"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or <c>__metadata__</c>, which the format reserves.</exception>
     public void Add(string name, Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -32,20 +37,48 @@ public sealed class TensorSet
         tensors[name] = tensor;
     }
 
+    /// <summary>Adds (or replaces) a F32 tensor: a little-endian copy of <paramref name="values"/> (float32) with the given shape.</summary>
+    /// <param name="name">Tensor name; not empty and not <c>__metadata__</c>.</param>
+    /// <param name="values">The elements, row-major (last dimension fastest).</param>
+    /// <param name="shape">The dimensions; none means one dimension of <c>values.Length</c>.</param>
+    /// <exception cref="ArgumentException">The product of <paramref name="shape"/> is not <c>values.Length</c>, or the name is invalid.</exception>
     public void Add(string name, float[] values, params int[] shape) => Add(name, Pack("F32", values, shape));
 
+    /// <summary>Adds (or replaces) a F64 tensor: a little-endian copy of <paramref name="values"/> (float64) with the given shape.</summary>
+    /// <param name="name">Tensor name; not empty and not <c>__metadata__</c>.</param>
+    /// <param name="values">The elements, row-major (last dimension fastest).</param>
+    /// <param name="shape">The dimensions; none means one dimension of <c>values.Length</c>.</param>
+    /// <exception cref="ArgumentException">The product of <paramref name="shape"/> is not <c>values.Length</c>, or the name is invalid.</exception>
     public void Add(string name, double[] values, params int[] shape) => Add(name, Pack("F64", values, shape));
 
+    /// <summary>Adds (or replaces) a I32 tensor: a little-endian copy of <paramref name="values"/> (int32) with the given shape.</summary>
+    /// <param name="name">Tensor name; not empty and not <c>__metadata__</c>.</param>
+    /// <param name="values">The elements, row-major (last dimension fastest).</param>
+    /// <param name="shape">The dimensions; none means one dimension of <c>values.Length</c>.</param>
+    /// <exception cref="ArgumentException">The product of <paramref name="shape"/> is not <c>values.Length</c>, or the name is invalid.</exception>
     public void Add(string name, int[] values, params int[] shape) => Add(name, Pack("I32", values, shape));
 
+    /// <summary>Adds (or replaces) a I64 tensor: a little-endian copy of <paramref name="values"/> (int64) with the given shape.</summary>
+    /// <param name="name">Tensor name; not empty and not <c>__metadata__</c>.</param>
+    /// <param name="values">The elements, row-major (last dimension fastest).</param>
+    /// <param name="shape">The dimensions; none means one dimension of <c>values.Length</c>.</param>
+    /// <exception cref="ArgumentException">The product of <paramref name="shape"/> is not <c>values.Length</c>, or the name is invalid.</exception>
     public void Add(string name, long[] values, params int[] shape) => Add(name, Pack("I64", values, shape));
 
+    /// <summary>The elements of the F32 tensor <paramref name="name"/> as a new flat array, row-major in its shape.</summary>
+    /// <exception cref="InfoGpuException">The set has no tensor of that name, or its dtype is not F32; the message names the source and the tensor.</exception>
     public float[] GetFloat(string name) => Unpack<float>(name, "F32");
 
+    /// <summary>The elements of the F64 tensor <paramref name="name"/> as a new flat array, row-major in its shape.</summary>
+    /// <exception cref="InfoGpuException">The set has no tensor of that name, or its dtype is not F64; the message names the source and the tensor.</exception>
     public double[] GetDouble(string name) => Unpack<double>(name, "F64");
 
+    /// <summary>The elements of the I32 tensor <paramref name="name"/> as a new flat array, row-major in its shape.</summary>
+    /// <exception cref="InfoGpuException">The set has no tensor of that name, or its dtype is not I32; the message names the source and the tensor.</exception>
     public int[] GetInt32(string name) => Unpack<int>(name, "I32");
 
+    /// <summary>The elements of the I64 tensor <paramref name="name"/> as a new flat array, row-major in its shape.</summary>
+    /// <exception cref="InfoGpuException">The set has no tensor of that name, or its dtype is not I64; the message names the source and the tensor.</exception>
     public long[] GetInt64(string name) => Unpack<long>(name, "I64");
 
     /// <summary>The metadata value, or an error naming the key.</summary>

@@ -17,6 +17,7 @@ public sealed class CsvTable
         LineNumbers = lineNumbers;
     }
 
+    /// <summary>The path given to <see cref="Read"/> or <see cref="Parse"/>; used in error messages.</summary>
     public string Path { get; }
 
     /// <summary>Column names, or null when the file has no header line.</summary>
@@ -28,6 +29,7 @@ public sealed class CsvTable
     /// <summary>The 1-based line number of each data row, for error messages.</summary>
     public IReadOnlyList<int> LineNumbers { get; }
 
+    /// <summary>Fields per row: the width of the first data row, else of the header, else 0 for an empty file.</summary>
     public int Columns => Rows.Count > 0 ? Rows[0].Length : Header?.Length ?? 0;
 
     /// <summary>Reads a CSV file; throws <see cref="InfoGpuException"/> for a missing file or ragged rows.</summary>

@@ -12,11 +12,16 @@ public sealed record Dataset(ImageSet Train, ImageSet Test, string Description);
 /// </summary>
 public static class FashionMnist
 {
+    /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package puts the IDX files; <see cref="Load"/> without a folder uses it when it holds the training images.</summary>
     public const string DebianDirectory = "/usr/share/datasets/fashion-mnist";
 
+    /// <summary>File name (without <c>.gz</c>) of the training images, IDX3 unsigned bytes (60,000 images of 28 x 28 in the full set).</summary>
     public const string TrainImages = "train-images-idx3-ubyte";
+    /// <summary>File name (without <c>.gz</c>) of the training labels, IDX1 unsigned bytes (classes 0-9).</summary>
     public const string TrainLabels = "train-labels-idx1-ubyte";
+    /// <summary>File name (without <c>.gz</c>) of the test images, IDX3 unsigned bytes (10,000 images of 28 x 28 in the full set).</summary>
     public const string TestImages = "t10k-images-idx3-ubyte";
+    /// <summary>File name (without <c>.gz</c>) of the test labels, IDX1 unsigned bytes (classes 0-9).</summary>
     public const string TestLabels = "t10k-labels-idx1-ubyte";
 
     private const string ResourcePrefix = "InfoGpu.Data.FashionMnistSubset.";

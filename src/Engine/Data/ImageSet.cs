@@ -9,6 +9,15 @@ namespace InfoGpu.Data;
 /// </summary>
 public sealed class ImageSet
 {
+    /// <summary>Wraps images held on the host; the arrays are kept, not copied, and pixel values are not checked.</summary>
+    /// <param name="images"><paramref name="count"/> x rows x cols values, row-major (image, then row, then column), normally in [0, 1].</param>
+    /// <param name="count">Number of images (0 or more).</param>
+    /// <param name="rows">Image height in pixels (at least 1).</param>
+    /// <param name="cols">Image width in pixels (at least 1).</param>
+    /// <param name="labels">One class label per image, or null.</param>
+    /// <param name="source">Where the images came from, for <see cref="Source"/> and error messages.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="images"/> is null.</exception>
+    /// <exception cref="InfoGpuException"><paramref name="count"/> is negative, <paramref name="rows"/> or <paramref name="cols"/> is below 1, <paramref name="images"/> does not hold count x rows x cols values, or <paramref name="labels"/> is not one per image.</exception>
     public ImageSet(float[] images, int count, int rows, int cols, byte[]? labels, string source)
     {
         ArgumentNullException.ThrowIfNull(images);
@@ -24,17 +33,22 @@ public sealed class ImageSet
         Source = source;
     }
 
+    /// <summary>Number of images.</summary>
     public int Count { get; }
 
+    /// <summary>Image height in pixels.</summary>
     public int Rows { get; }
 
+    /// <summary>Image width in pixels.</summary>
     public int Cols { get; }
 
+    /// <summary>Values per image, <see cref="Rows"/> x <see cref="Cols"/>.</summary>
     public int Pixels => Rows * Cols;
 
     /// <summary>Count x Pixels values in [0, 1], row-major.</summary>
     public float[] Images { get; }
 
+    /// <summary>One class label per image (0-9 for Fashion-MNIST), or null when the set has none.</summary>
     public byte[]? Labels { get; }
 
     /// <summary>Where the images came from (a path, or "embedded subset").</summary>

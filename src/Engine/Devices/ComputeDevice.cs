@@ -173,21 +173,32 @@ public sealed class ComputeDevice : IDisposable
         return new DeviceBuffer<T>(this, length);
     }
 
+    /// <summary>Waits until every queued kernel has finished (a no-op on <c>cpu</c>, whose calls return when done).</summary>
+    public void Synchronize() => Accelerator?.Synchronize();
+
+    /// <summary>
+    /// Releases the device: for the ILGPU kinds its scratch buffers, accelerator and context (a
+    /// no-op for <c>cpu</c>). Dispose every <see cref="DeviceBuffer{T}"/> and object that uses
+    /// the device first.
+    /// </summary>
     public void Dispose() => Backend.Dispose();
 }
 
 /// <summary>A device that is present but failed to start (driver or out-of-memory trouble).</summary>
 public sealed class DeviceStartException : InfoGpuException
 {
+    /// <summary>Creates the exception with a one-line message and the driver or runtime error that caused it.</summary>
     public DeviceStartException(string message, Exception inner)
         : base(message, inner)
     {
     }
 
+    /// <summary>Creates the exception with the default message.</summary>
     public DeviceStartException()
     {
     }
 
+    /// <summary>Creates the exception with a one-line message.</summary>
     public DeviceStartException(string message)
         : base(message)
     {

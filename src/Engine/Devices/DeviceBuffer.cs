@@ -32,8 +32,10 @@ public sealed class DeviceBuffer<T> : IDisposable
         }
     }
 
+    /// <summary>The device that allocated the buffer and on which it can be used.</summary>
     public ComputeDevice Device { get; }
 
+    /// <summary>Number of elements of <typeparamref name="T"/> (may be 0).</summary>
     public long Length { get; }
 
     /// <summary>The backing array of a <c>cpu</c> buffer (null on ILGPU devices).</summary>
@@ -98,6 +100,10 @@ public sealed class DeviceBuffer<T> : IDisposable
             throw new ArgumentOutOfRangeException(nameof(offset), $"range [{offset}, {offset + count}) is outside a buffer of {Length} elements");
     }
 
+    /// <summary>
+    /// Frees the device memory of an ILGPU buffer (calling it again does nothing); a <c>cpu</c>
+    /// buffer's array is left to the garbage collector. Do not use the buffer afterwards.
+    /// </summary>
     public void Dispose()
     {
         buffer?.Dispose();

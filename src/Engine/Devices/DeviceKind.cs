@@ -48,6 +48,10 @@ public static class DeviceKinds
             $"unknown accelerator '{name}': use one of {string.Join(", ", Names)}");
     }
 
+    /// <summary>Parses a console name (<c>auto</c>, <c>cuda</c>, <c>opencl</c>, <c>cpu</c>, <c>ilgpu-cpu</c>; case and surrounding spaces ignored).</summary>
+    /// <param name="name">The name, or null.</param>
+    /// <param name="kind">The kind when the name is known; <see cref="DeviceKind.Auto"/> otherwise.</param>
+    /// <returns>False for null or an unknown name.</returns>
     public static bool TryParse(string? name, out DeviceKind kind)
     {
         switch (name?.Trim().ToLowerInvariant())

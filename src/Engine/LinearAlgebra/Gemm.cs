@@ -6,8 +6,11 @@ namespace InfoGpu.LinearAlgebra;
 /// <summary>A row-major matrix view into a device buffer: rows x cols starting at an offset.</summary>
 public readonly record struct MatrixView(DeviceBuffer<float> Buffer, int Rows, int Cols, long Offset = 0)
 {
+    /// <summary>Elements covered, <see cref="Rows"/> x <see cref="Cols"/>, starting at <see cref="Offset"/> of <see cref="Buffer"/>.</summary>
     public long Length => (long)Rows * Cols;
 
+    /// <summary>A rows x cols view at offset 0 of the buffer; the fit is checked by <see cref="Gemm.Multiply"/>.</summary>
+    /// <param name="m">The buffer and the matrix shape.</param>
     public static implicit operator MatrixView((DeviceBuffer<float> Buffer, int Rows, int Cols) m) => new(m.Buffer, m.Rows, m.Cols);
 }
 

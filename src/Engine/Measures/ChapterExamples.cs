@@ -3,7 +3,9 @@ namespace InfoGpu.Measures;
 /// <summary>Whether a computation uses the float32 device path or the float64 host path.</summary>
 public enum Precision
 {
+    /// <summary>float32 on a device, through <see cref="InformationMeasures"/>.</summary>
     Single,
+    /// <summary>float64 on the host, through <c>InformationMeasures64</c>.</summary>
     Double,
 }
 
@@ -16,17 +18,22 @@ public static class ChapterExamples
     /// <summary>The chapter's joint table of X (rows) and Y (columns).</summary>
     public static readonly double[] JointTable = [0.2, 0.1, 0.15, 0.55];
 
-    /// <summary>The weather (0 sunny, 1 rainy) and umbrella samples, repeated 10 times.</summary>
+    /// <summary>The weather samples (0 sunny, 1 rainy) of the mutual-information example, repeated <see cref="WeatherRepeat"/> times.</summary>
     public static readonly int[] Weather = [0, 0, 0, 0, 1, 1, 1, 1, 0, 1];
 
+    /// <summary>The umbrella samples (0 no umbrella, 1 umbrella), paired element by element with <see cref="Weather"/>.</summary>
     public static readonly int[] Umbrella = [0, 0, 0, 1, 1, 1, 1, 1, 0, 1];
 
+    /// <summary>How many times <see cref="Weather"/> and <see cref="Umbrella"/> are repeated to make the samples of the mutual-information example (100 pairs).</summary>
     public const int WeatherRepeat = 10;
 
+    /// <summary>Logits over 4 classes that favour the true class <see cref="LogitTarget"/> (the low cross-entropy example).</summary>
     public static readonly double[] GoodLogits = [1, 3.5, 0.5, 0.8];
 
+    /// <summary>Logits over 4 classes that favour class 0 over the true class <see cref="LogitTarget"/> (the high cross-entropy example).</summary>
     public static readonly double[] BadLogits = [2, 0.5, 1.5, 1];
 
+    /// <summary>The true class of the <see cref="GoodLogits"/> and <see cref="BadLogits"/> examples.</summary>
     public const int LogitTarget = 1;
 
     /// <summary>The label-smoothing logits (float32 values), 4 rows of 3 classes.</summary>
@@ -38,8 +45,10 @@ public static class ChapterExamples
         0.5347017645835876f, 1.0698093175888062f, 1.618714451789856f,
     ];
 
+    /// <summary>The true class of each of the 4 rows of <see cref="SmoothingLogits"/>.</summary>
     public static readonly int[] SmoothingTargets = [0, 1, 2, 1];
 
+    /// <summary>The textbook's clipping epsilon for KL and Jensen-Shannon: p and q clipped to [1e-10, 1].</summary>
     public const double ClipEpsilon = 1e-10;
 
     /// <summary>x = linspace(-5, 5, 1000); N(mean, 1) density on x normalized to sum 1.</summary>

@@ -14,8 +14,10 @@ public sealed record DistributionOptions(bool Normalize = false, double SumToler
     /// <summary>Default tolerance for float64 rows.</summary>
     public const double Float64Tolerance = 1e-9;
 
+    /// <summary>Check without normalizing, tolerance <see cref="Float32Tolerance"/>: what the float32 measures use when given null.</summary>
     public static DistributionOptions Default { get; } = new();
 
+    /// <summary>Check without normalizing, tolerance <see cref="Float64Tolerance"/>: what the float64 measures use when given null.</summary>
     public static DistributionOptions Default64 { get; } = new(false, Float64Tolerance);
 }
 

@@ -17,6 +17,8 @@ public sealed class InformationMeasures
 {
     private readonly IComputeBackend backend;
 
+    /// <summary>Measures that run on <paramref name="device"/>. The device is not owned: keep it open while this object is used and dispose it yourself.</summary>
+    /// <param name="device">An open device (not null).</param>
     public InformationMeasures(ComputeDevice device) => backend = device.Backend;
 
     /// <summary>Self-information -log_b p of each probability (+inf at p = 0).</summary>

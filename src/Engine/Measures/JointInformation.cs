@@ -32,10 +32,15 @@ public enum LabelSmoothingKind
 /// <summary>A label-smoothing setting: the convention and epsilon in [0, 1).</summary>
 public readonly record struct LabelSmoothing(LabelSmoothingKind Kind, double Epsilon)
 {
+    /// <summary>No smoothing (also the default value): plain cross-entropy against the target class.</summary>
     public static LabelSmoothing None => default;
 
+    /// <summary>The textbook's convention: 1 - epsilon on the target class, epsilon / (K - 1) on each of the K - 1 others.</summary>
+    /// <param name="epsilon">Smoothing mass in [0, 1); checked when a loss is computed (with K &gt;= 2), which throws <see cref="InfoGpuException"/> otherwise.</param>
     public static LabelSmoothing OtherClasses(double epsilon) => new(LabelSmoothingKind.OtherClasses, epsilon);
 
+    /// <summary>PyTorch's <c>label_smoothing</c>: (1 - epsilon) one-hot + epsilon / K on every class.</summary>
+    /// <param name="epsilon">Smoothing mass in [0, 1); checked when a loss is computed, which throws <see cref="InfoGpuException"/> otherwise.</param>
     public static LabelSmoothing Uniform(double epsilon) => new(LabelSmoothingKind.Uniform, epsilon);
 
     internal int Mode => Kind switch

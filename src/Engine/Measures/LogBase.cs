@@ -53,5 +53,6 @@ public readonly record struct LogBase
         _ => $"log{Value.ToString("G4", CultureInfo.InvariantCulture)} units",
     };
 
+    /// <summary>The unit name, as <see cref="Unit"/>: "bits", "nats", "bans" or "log{base} units".</summary>
     public override string ToString() => Unit;
 }

@@ -34,10 +34,13 @@ public sealed class Vae
         ];
     }
 
+    /// <summary>Pixels per image (D).</summary>
     public int Input { get; }
 
+    /// <summary>Hidden units of the encoder and of the decoder (H).</summary>
     public int Hidden { get; }
 
+    /// <summary>Latent dimensions (L).</summary>
     public int Latent { get; }
 
     /// <summary>The parameters in a fixed order: fc1, fc2 (mu and log-variance heads), fc3, fc4; weight then bias.</summary>

@@ -60,6 +60,7 @@ public sealed class VaeAnalysis : IDisposable
         hostStats = new float[capacity * 2 * vae.Latent];
     }
 
+    /// <summary>The model evaluated.</summary>
     public Vae Vae { get; }
 
     /// <summary>Number of images.</summary>
@@ -318,5 +319,6 @@ public sealed class VaeAnalysis : IDisposable
         return x;
     }
 
+    /// <summary>Frees the device workspaces.</summary>
     public void Dispose() => net.Dispose();
 }

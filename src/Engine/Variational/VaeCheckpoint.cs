@@ -15,6 +15,7 @@ namespace InfoGpu.Variational;
 /// </summary>
 public static class VaeCheckpoint
 {
+    /// <summary>The metadata 'format' value of VAE checkpoints.</summary>
     public const string Format = "infogpu-vae-1";
 
     /// <summary>Writes the model alone (no optimizer state), as <c>vae eval</c> reads it.</summary>

@@ -115,15 +115,19 @@ public sealed partial class VaeTrainer : IDisposable
     private static Dataset CheckPixels(Dataset data, Vae vae) =>
         data.Train.Pixels == vae.Input ? data : throw new InfoGpuException($"the images have {data.Train.Pixels} pixels but the VAE has {vae.Input} inputs");
 
+    /// <summary>The model trained (its host parameters are refreshed at each epoch's end and by <see cref="Synchronize"/>).</summary>
     public Vae Vae { get; }
 
+    /// <summary>The settings.</summary>
     public VaeTrainerOptions Options { get; private set; }
 
     /// <summary>Sets the number of epochs the run aims for (kept in checkpoints), e.g. to extend a resumed run.</summary>
     public void SetEpochs(int epochs) => Options = Options with { Epochs = epochs >= 1 ? epochs : throw new InfoGpuException($"epochs must be >= 1 (got {epochs})") };
 
+    /// <summary>Training images.</summary>
     public int TrainCount { get; }
 
+    /// <summary>Test images.</summary>
     public int TestCount { get; }
 
     /// <summary>Completed epochs.</summary>
@@ -291,6 +295,7 @@ public sealed partial class VaeTrainer : IDisposable
         return new InfoGpuException($"VAE training diverged at step {step + 1} (epoch {epoch + 1}, batch {epochStep + 1}): {what} has NaN or infinite values; lower --lr or --beta");
     }
 
+    /// <summary>Frees the device buffers in reverse order of allocation.</summary>
     public void Dispose()
     {
         for (int t = v.Length - 1; t >= 0; t--)

@@ -11,5 +11,6 @@ internal static class Suites
     {
         ["measures"] = MeasuresSuite.Cases,
         ["vae"] = VaeSuite.Cases,
+        ["mi"] = MiSuite.Cases,
     };
 }

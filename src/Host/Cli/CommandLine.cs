@@ -13,6 +13,7 @@ internal static class CommandLine
         .. MeasureCommands.All,
         .. BmCommands.All,
         .. VaeCommands.All,
+        .. MiCommands.All,
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)

@@ -16,6 +16,7 @@ internal static partial class ReportSections
         ("information measures", Measures),
         ("general Boltzmann machine", GeneralBoltzmann),
         ("variational autoencoder", Vae),
+        ("mutual information", MutualInformation),
     ];
 
     private static void GeneralBoltzmann(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)

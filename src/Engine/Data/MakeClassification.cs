@@ -1,0 +1,53 @@
+using System.IO.Compression;
+
+namespace InfoGpu.Data;
+
+/// <summary>Tabular features and a target, row-major, with column names.</summary>
+/// <param name="Features">Rows x Names.Length values, row-major.</param>
+/// <param name="Rows">Number of rows.</param>
+/// <param name="Names">Feature column names.</param>
+/// <param name="Target">One target value per row.</param>
+/// <param name="TargetName">Name of the target column.</param>
+public sealed record FeatureTable(double[] Features, int Rows, string[] Names, double[] Target, string TargetName)
+{
+    /// <summary>Splits a CSV table: every column but <paramref name="targetColumn"/> (name or 0-based number; null: the last) is a feature.</summary>
+    public static FeatureTable FromCsv(CsvTable table, string? targetColumn)
+    {
+        if (table.Rows.Count == 0)
+            throw new InfoGpuException($"{table.Path}: no data rows; the file needs a header and rows of numbers");
+        if (table.Columns < 2)
+            throw new InfoGpuException($"{table.Path}: {table.Columns} column; need at least one feature column and a target column");
+        int t = targetColumn is null ? table.Columns - 1 : table.ColumnIndex(targetColumn);
+        int[] featureColumns = Enumerable.Range(0, table.Columns).Where(c => c != t).ToArray();
+        int n = table.Rows.Count, f = featureColumns.Length;
+        var x = new double[n * f];
+        var y = new double[n];
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < f; c++)
+                x[r * f + c] = table.Number(r, featureColumns[c]);
+            y[r] = table.Number(r, t);
+        }
+        string Name(int c) => table.Header?[c] ?? c.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new FeatureTable(x, n, featureColumns.Select(Name).ToArray(), y, Name(t));
+    }
+}
+
+/// <summary>The embedded make_classification data set (1000 rows, 20 features, binary label y).</summary>
+public static class MakeClassification
+{
+    private const string Resource = "InfoGpu.Data.MakeClassification.make_classification_1000x20.csv.gz";
+
+    /// <summary>scikit-learn's make_classification(1000, 20, n_informative=5, n_redundant=5, random_state=42), label last.</summary>
+    public static FeatureTable LoadEmbedded()
+    {
+        using var stream = typeof(MakeClassification).Assembly.GetManifestResourceStream(Resource)
+            ?? throw new InfoGpuException($"embedded resource {Resource} is missing from this build");
+        using var gzip = new GZipStream(stream, CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        var lines = new List<string>();
+        while (reader.ReadLine() is string line)
+            lines.Add(line);
+        return FeatureTable.FromCsv(CsvTable.Parse("make_classification_1000x20.csv (embedded)", lines), null);
+    }
+}

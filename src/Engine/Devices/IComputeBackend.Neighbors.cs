@@ -1,0 +1,18 @@
+namespace InfoGpu.Devices;
+
+internal partial interface IComputeBackend
+{
+    /// <summary>
+    /// Ross's neighbour counts by brute force for <paramref name="features"/> features stored
+    /// feature-major (values[f * samples + i]), all against the same class labels (codes):
+    /// counts[f * samples + i] = samples within the distance of sample i's k[i]-th neighbour in its class.
+    /// See <see cref="Kernels.Cpu.CpuNeighborKernels"/> for the radius convention.
+    /// </summary>
+    void ClassNeighborCounts(ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, Span<int> counts, int features, int samples);
+
+    /// <summary>
+    /// KSG neighbour counts by brute force for features stored feature-major against one target
+    /// <paramref name="y"/>: nx, ny[f * samples + i] = samples within the max-norm k-th neighbour distance in x, in y.
+    /// </summary>
+    void JointNeighborCounts(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny, int features, int samples);
+}

@@ -1,0 +1,373 @@
+using System.Diagnostics;
+using InfoGpu.Devices;
+using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
+
+namespace InfoGpu.Selection;
+
+/// <summary>
+/// Mutual-information feature selection with scikit-learn's estimators
+/// (<c>mutual_info_classif</c> and <c>mutual_info_regression</c>) on one device.
+/// </summary>
+/// <remarks>
+/// <para>Preprocessing, as scikit-learn: each continuous column (and a continuous target) is divided
+/// by its standard deviation (population, no centring; 1 when it is 0), then, unless
+/// <see cref="MutualInformationOptions.Noise"/> is off, 1e-10 * max(1, mean|x|) * N(0, 1) is added
+/// (Philox normals of the seed; stream 0 for features, stream 1 for the target).</para>
+/// <para>Continuous feature, discrete target (Ross 2014): samples whose class has one member are
+/// dropped (N samples left); k_i = min(k, N_c - 1) for a sample of class c with N_c members;
+/// r_i = distance to the k_i-th nearest neighbour of the same class; m_i = samples of any class
+/// within r_i (itself included, radius open as scikit-learn's nextafter(r, 0));
+/// I = psi(N) + &lt;psi(k_i)&gt; - &lt;psi(N_c)&gt; - &lt;psi(m_i)&gt;.</para>
+/// <para>Continuous feature, continuous target (Kraskov et al. 2004, first algorithm, max-norm):
+/// r_i = k-th neighbour distance in max(|dx|, |dy|); n_x,i, n_y,i = samples within r_i in x, in y
+/// (itself included); I = psi(n) + psi(k) - &lt;psi(n_x,i)&gt; - &lt;psi(n_y,i)&gt;.</para>
+/// <para>Discrete feature, discrete target: the contingency-table MI sum p(x,y) ln(p(x,y) / (p(x) p(y))).
+/// Discrete feature, continuous target: Ross with the roles exchanged. Every score is clipped at 0, in nats.</para>
+/// <para>Searches: brute force runs on the device (float32 pairs hi + lo on ILGPU, float64 on
+/// <c>cpu</c>), one launch for all continuous features; sorted order runs on the host in float64.
+/// Digamma sums are float64 on the host, from the integer counts.</para>
+/// </remarks>
+public sealed class MutualInformationSelector
+{
+    /// <summary>Up to this many samples <see cref="NeighborSearch.Auto"/> uses brute force on a GPU.</summary>
+    public const int BruteForceLimit = 150_000;
+
+    /// <summary>Largest accepted k.</summary>
+    public const int MaxNeighbors = 64;
+
+    private const double MachineEpsilon = 2.220446049250313e-16;
+
+    private readonly ComputeDevice device;
+
+    /// <summary>A selector whose searches run on <paramref name="device"/> (not owned: keep it open while selecting).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="device"/> is null.</exception>
+    public MutualInformationSelector(ComputeDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        this.device = device;
+    }
+
+    /// <summary>The search <paramref name="search"/> resolves to on a device of <paramref name="kind"/> for <paramref name="samples"/> rows: "brute" or "sorted".</summary>
+    public static string ChooseMethod(DeviceKind kind, int samples, NeighborSearch search) => search switch
+    {
+        NeighborSearch.Brute => "brute",
+        NeighborSearch.Sorted => "sorted",
+        // On the cpu backend sorting is O(n log n) against brute force's O(n^2): it wins from a
+        // few dozen rows on. On a GPU brute force wins up to about BruteForceLimit rows. The
+        // ILGPU CPU accelerator simulates every thread (4 minutes for 1000 x 20 on 2 cores):
+        // its kernels run only on small inputs unless asked for.
+        _ => kind switch
+        {
+            DeviceKind.Cpu => samples <= 32 ? "brute" : "sorted",
+            DeviceKind.IlgpuCpu => samples <= 256 ? "brute" : "sorted",
+            _ => samples <= BruteForceLimit ? "brute" : "sorted",
+        },
+    };
+
+    /// <summary>Scores every feature column against the target. Synchronizes with the device.</summary>
+    /// <param name="features">samples x featureCount, row-major.</param>
+    /// <param name="samples">Rows.</param>
+    /// <param name="featureCount">Feature columns.</param>
+    /// <param name="target">One value per row: integer class labels, or a continuous value with <see cref="MutualInformationOptions.Regression"/>.</param>
+    /// <param name="options">Settings (null: scikit-learn's defaults, classification).</param>
+    public MutualInformationResult Select(ReadOnlySpan<double> features, int samples, int featureCount, ReadOnlySpan<double> target, MutualInformationOptions? options = null)
+    {
+        options ??= new MutualInformationOptions();
+        long t0 = Stopwatch.GetTimestamp();
+        Validate(features, samples, featureCount, target, options);
+        int k = options.Neighbors;
+        var discrete = new bool[featureCount];
+        foreach (int d in options.DiscreteFeatures ?? [])
+            discrete[d] = true;
+        int[] continuous = Enumerable.Range(0, featureCount).Where(f => !discrete[f]).ToArray();
+
+        // Feature-major columns; continuous ones scaled (and noised) as scikit-learn does.
+        var columns = new double[(long)featureCount * samples];
+        for (int i = 0; i < samples; i++)
+        {
+            for (int f = 0; f < featureCount; f++)
+                columns[(long)f * samples + i] = features[i * featureCount + f];
+        }
+        Parallel.For(0, continuous.Length, c => Preprocess(columns.AsSpan(continuous[c] * samples, samples), options, 0, c));
+
+        string method = ChooseMethod(device.Kind, samples, options.Search);
+        var scores = new double[featureCount];
+        var psi = SpecialFunctions.DigammaTable(samples + 1);
+        if (!options.Regression)
+        {
+            var (labels, classes) = Codes(target);
+            ClassificationScores(columns, samples, continuous, labels, classes, k, method, psi, scores);
+            for (int f = 0; f < featureCount; f++)
+            {
+                if (discrete[f])
+                {
+                    var (codes, levels) = Codes(columns.AsSpan(f * samples, samples));
+                    scores[f] = ContingencyMi(codes, levels, labels, classes);
+                }
+            }
+        }
+        else
+        {
+            var y = target.ToArray();
+            Preprocess(y, options, 1, 0);
+            RegressionScores(columns, samples, continuous, y, k, method, psi, scores);
+            for (int f = 0; f < featureCount; f++)
+            {
+                if (discrete[f])
+                {
+                    var (codes, levels) = Codes(columns.AsSpan(f * samples, samples));
+                    scores[f] = RossSorted(y, codes, levels, k, psi);
+                }
+            }
+        }
+        for (int f = 0; f < featureCount; f++)
+            scores[f] = Math.Max(0, scores[f]);
+        int[] ranking = Rank(scores);
+        int top = Math.Min(options.Top, featureCount);
+        return new MutualInformationResult(scores, ranking, ranking[..top], discrete, method, samples, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+    }
+
+    /// <summary>Scores every feature of a table against its target. Synchronizes with the device.</summary>
+    public MutualInformationResult Select(InfoGpu.Data.FeatureTable data, MutualInformationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return Select(data.Features, data.Rows, data.Names.Length, data.Target, options);
+    }
+
+    /// <summary>Feature indices by descending score; equal scores keep column order.</summary>
+    public static int[] Rank(IReadOnlyList<double> scores) =>
+        Enumerable.Range(0, scores.Count).OrderByDescending(f => scores[f]).ThenBy(f => f).ToArray();
+
+    private static void Validate(ReadOnlySpan<double> features, int samples, int featureCount, ReadOnlySpan<double> target, MutualInformationOptions options)
+    {
+        if (options.Neighbors < 1 || options.Neighbors > MaxNeighbors)
+            throw new InfoGpuException($"neighbors = {options.Neighbors}: use a value from 1 to {MaxNeighbors} (scikit-learn's default is 3)");
+        if (options.Top < 0)
+            throw new InfoGpuException($"top = {options.Top}: use 0 or more features");
+        if (featureCount < 1)
+            throw new InfoGpuException("no feature columns: the data needs at least one column besides the target");
+        if (samples <= options.Neighbors)
+            throw new InfoGpuException($"{samples} rows: need more rows than neighbors ({options.Neighbors})");
+        if (features.Length != (long)samples * featureCount)
+            throw new InfoGpuException($"features hold {features.Length} values, expected rows x columns = {samples} x {featureCount}");
+        if (target.Length != samples)
+            throw new InfoGpuException($"the target has {target.Length} values for {samples} rows: give one target value per row");
+        foreach (int d in options.DiscreteFeatures ?? [])
+        {
+            if (d < 0 || d >= featureCount)
+                throw new InfoGpuException($"discrete feature index {d} is out of range: features are numbered 0 to {featureCount - 1}");
+        }
+        for (int i = 0; i < features.Length; i++)
+        {
+            if (!double.IsFinite(features[i]))
+                throw new InfoGpuException($"feature {i % featureCount} of row {i / featureCount} is {features[i]}: every value must be finite (drop or impute such rows)");
+        }
+        for (int i = 0; i < samples; i++)
+        {
+            if (!double.IsFinite(target[i]))
+                throw new InfoGpuException($"the target of row {i} is {target[i]}: every target value must be finite");
+            if (!options.Regression && target[i] != Math.Round(target[i]))
+                throw new InfoGpuException($"the target of row {i} is {target[i]}, not a class label: classification needs integer labels (use regression for a continuous target)");
+        }
+    }
+
+    /// <summary>Scale by the population standard deviation (no centring), then add the tie-breaking noise.</summary>
+    /// <remarks>Noise of column c, row i is Philox normal number c * n + i of (seed, stream).</remarks>
+    private static void Preprocess(Span<double> x, MutualInformationOptions options, ulong stream, int column)
+    {
+        double mean = 0;
+        foreach (double v in x)
+            mean += v;
+        mean /= x.Length;
+        double ss = 0;
+        foreach (double v in x)
+            ss += (v - mean) * (v - mean);
+        double std = Math.Sqrt(ss / x.Length);
+        if (std < 10 * MachineEpsilon)
+            std = 1;
+        double absMean = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] /= std;
+            absMean += Math.Abs(x[i]);
+        }
+        if (!options.Noise)
+            return;
+        double amplitude = 1e-10 * Math.Max(1, absMean / x.Length);
+        long offset = (long)column * x.Length;
+        for (int i = 0; i < x.Length; i++)
+        {
+            long index = offset + i;
+            // One Philox block gives the cosine and sine branch of a Box-Muller pair.
+            var b = Philox.Block(options.Seed, stream, (ulong)index >> 1);
+            float u1 = Philox.ToUniform(b.X0), u2 = Philox.ToUniform(b.X1);
+            if ((index & 1) == 0)
+            {
+                x[i] += amplitude * Philox.BoxMuller(u1, u2, false);
+                if (i + 1 < x.Length)
+                    x[++i] += amplitude * Philox.BoxMuller(u1, u2, true);
+            }
+            else
+            {
+                x[i] += amplitude * Philox.BoxMuller(u1, u2, true);
+            }
+        }
+    }
+
+    /// <summary>Class codes 0..classes-1 of the distinct values, in ascending value order.</summary>
+    private static (int[] Codes, int Count) Codes(ReadOnlySpan<double> values)
+    {
+        var distinct = new SortedSet<double>();
+        foreach (double v in values)
+            distinct.Add(v);
+        var map = new Dictionary<double, int>();
+        foreach (double v in distinct)
+            map[v] = map.Count;
+        var codes = new int[values.Length];
+        for (int i = 0; i < values.Length; i++)
+            codes[i] = map[values[i]];
+        return (codes, map.Count);
+    }
+
+    private void ClassificationScores(double[] columns, int n, int[] continuous, int[] labels, int classes, int k, string method, double[] psi, double[] scores)
+    {
+        if (continuous.Length == 0)
+            return;
+        var classSize = new int[classes];
+        foreach (int l in labels)
+            classSize[l]++;
+        // Samples alone in their class carry no neighbour information: scikit-learn drops them.
+        int[] kept = Enumerable.Range(0, n).Where(i => classSize[labels[i]] > 1).ToArray();
+        int m = kept.Length;
+        if (m == 0)
+            return;
+        var keptLabels = new int[m];
+        var keptK = new int[m];
+        double constant = psi[m];
+        for (int p = 0; p < m; p++)
+        {
+            int l = labels[kept[p]];
+            keptLabels[p] = l;
+            keptK[p] = Math.Min(k, classSize[l] - 1);
+            constant += (psi[keptK[p]] - psi[classSize[l]]) / m;
+        }
+        var values = new double[(long)continuous.Length * m];
+        for (int c = 0; c < continuous.Length; c++)
+        {
+            var column = columns.AsSpan(continuous[c] * n, n);
+            for (int p = 0; p < m; p++)
+                values[(long)c * m + p] = column[kept[p]];
+        }
+        var counts = new int[values.Length];
+        if (method == "brute")
+        {
+            device.Backend.ClassNeighborCounts(values, keptLabels, keptK, counts, continuous.Length, m);
+        }
+        else
+        {
+            Parallel.For(0, continuous.Length, c =>
+            {
+                var column = values.AsSpan(c * m, m);
+                var order = SortOrder(column);
+                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts.AsSpan(c * m, m));
+            });
+        }
+        for (int c = 0; c < continuous.Length; c++)
+        {
+            double sum = 0;
+            for (int p = 0; p < m; p++)
+                sum += psi[counts[(long)c * m + p]];
+            scores[continuous[c]] = constant - sum / m;
+        }
+    }
+
+    private void RegressionScores(double[] columns, int n, int[] continuous, double[] y, int k, string method, double[] psi, double[] scores)
+    {
+        if (continuous.Length == 0)
+            return;
+        var values = new double[(long)continuous.Length * n];
+        for (int c = 0; c < continuous.Length; c++)
+            columns.AsSpan(continuous[c] * n, n).CopyTo(values.AsSpan(c * n, n));
+        var nx = new int[values.Length];
+        var ny = new int[values.Length];
+        if (method == "brute")
+        {
+            device.Backend.JointNeighborCounts(values, y, k, nx, ny, continuous.Length, n);
+        }
+        else
+        {
+            var ySorted = (double[])y.Clone();
+            Array.Sort(ySorted);
+            Parallel.For(0, continuous.Length, c =>
+            {
+                var column = values.AsSpan(c * n, n);
+                CpuNeighborKernels.JointCountsSorted(column, y, k, SortOrder(column), ySorted, nx.AsSpan(c * n, n), ny.AsSpan(c * n, n));
+            });
+        }
+        for (int c = 0; c < continuous.Length; c++)
+        {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+                sum += psi[nx[(long)c * n + i]] + psi[ny[(long)c * n + i]];
+            scores[continuous[c]] = psi[n] + psi[k] - sum / n;
+        }
+    }
+
+    /// <summary>Ross's estimate for one continuous variable against discrete codes, sorted search on the host.</summary>
+    private static double RossSorted(double[] c, int[] codes, int classes, int k, double[] psi)
+    {
+        var classSize = new int[classes];
+        foreach (int l in codes)
+            classSize[l]++;
+        int[] kept = Enumerable.Range(0, c.Length).Where(i => classSize[codes[i]] > 1).ToArray();
+        int m = kept.Length;
+        if (m == 0)
+            return 0;
+        var values = kept.Select(i => c[i]).ToArray();
+        var labels = kept.Select(i => codes[i]).ToArray();
+        var kk = labels.Select(l => Math.Min(k, classSize[l] - 1)).ToArray();
+        var counts = new int[m];
+        CpuNeighborKernels.ClassCountsSorted(values, labels, kk, SortOrder(values), classes, counts);
+        double sum = psi[m];
+        for (int p = 0; p < m; p++)
+            sum += (psi[kk[p]] - psi[classSize[labels[p]]] - psi[counts[p]]) / m;
+        return sum;
+    }
+
+    /// <summary>The contingency-table MI of two code vectors, in nats.</summary>
+    internal static double ContingencyMi(int[] x, int nx, int[] y, int ny)
+    {
+        int n = x.Length;
+        var joint = new long[(long)nx * ny];
+        var px = new long[nx];
+        var py = new long[ny];
+        for (int i = 0; i < n; i++)
+        {
+            joint[(long)x[i] * ny + y[i]]++;
+            px[x[i]]++;
+            py[y[i]]++;
+        }
+        double mi = 0;
+        for (int a = 0; a < nx; a++)
+        {
+            for (int b = 0; b < ny; b++)
+            {
+                long c = joint[(long)a * ny + b];
+                if (c > 0)
+                    mi += (double)c / n * Math.Log((double)c * n / ((double)px[a] * py[b]));
+            }
+        }
+        return Math.Max(0, mi);
+    }
+
+    private static int[] SortOrder(ReadOnlySpan<double> values)
+    {
+        var keys = values.ToArray();
+        var order = new int[keys.Length];
+        for (int i = 0; i < order.Length; i++)
+            order[i] = i;
+        Array.Sort(keys, order);
+        return order;
+    }
+}

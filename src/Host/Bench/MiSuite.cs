@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using InfoGpu.Data;
+using InfoGpu.Devices;
+using InfoGpu.Kernels;
+using InfoGpu.Selection;
+
+namespace InfoGpu.Host.Bench;
+
+/// <summary>
+/// Mutual-information feature ranking (mutual_info_classif, k = 3, noise on) against scikit-learn
+/// (../shared/peers/sklearn_mi.py) on make_classification data of 1000x20, 10000x50 and 50000x100.
+/// The peer writes the inputs (<c>--make R,C --write-csv</c>) once into a cache folder; both sides
+/// then read the same CSV. Work is counted as the input's bytes, so the fraction of peak only says
+/// how far from memory-bound the estimator is.
+/// </summary>
+internal static class MiSuite
+{
+    private static readonly (int Rows, int Cols)[] Sizes = [(1000, 20), (10_000, 50), (50_000, 100)];
+
+    public static IEnumerable<BenchCase> Cases(ComputeDevice device, bool quick, int repeat)
+    {
+        var selector = new MutualInformationSelector(device);
+        foreach (var (rows, cols) in quick ? Sizes[..2] : Sizes)
+        {
+            string size = string.Create(CultureInfo.InvariantCulture, $"{rows}x{cols}");
+            var (data, csv) = Input(rows, cols);
+            var method = MutualInformationSelector.ChooseMethod(device.Kind, rows, NeighborSearch.Auto);
+            yield return new BenchCase(
+                "mi",
+                $"mutual_info_classif {size} ({method})",
+                () => Timing.Median(() => selector.Select(data.Features, data.Rows, data.Names.Length, data.Target), repeat),
+                8.0 * rows * cols,
+                PeakKind.Bandwidth,
+                csv is null ? null : new PeerSpec(
+                    "sklearn-mutual-info",
+                    "sklearn_mi.py",
+                    ["--csv", csv, "--target-last", "--top-k", "5", "--repeat", repeat.ToString(CultureInfo.InvariantCulture)],
+                    j => j["seconds"]?.GetValue<double>()));
+        }
+    }
+
+    /// <summary>The peer's make_classification CSV (generated once into the cache), or, without the peer, Philox data and no CSV.</summary>
+    private static (FeatureTable Data, string? Csv) Input(int rows, int cols)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "infogpu-bench");
+        Directory.CreateDirectory(dir);
+        string csv = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"mi_{rows}x{cols}.csv"));
+        if (!File.Exists(csv))
+        {
+            var make = new PeerSpec("sklearn-mutual-info", "sklearn_mi.py",
+                ["--make", string.Create(CultureInfo.InvariantCulture, $"{rows},{cols}"), "--write-csv", csv, "--make-only"], _ => null);
+            var (_, problem) = PeerRunner.Run(make, 1, TimeSpan.FromMinutes(10));
+            if (problem is not null || !File.Exists(csv))
+                return (Synthetic(rows, cols), null);
+        }
+        return (FeatureTable.FromCsv(CsvTable.Read(csv), null), csv);
+    }
+
+    /// <summary>Two classes; the first quarter of the features shifted by the class, the rest noise.</summary>
+    private static FeatureTable Synthetic(int rows, int cols)
+    {
+        var x = new double[rows * cols];
+        var y = new double[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            y[r] = Philox.Uniform(3, 0, (ulong)r) < 0.5 ? 0 : 1;
+            for (int c = 0; c < cols; c++)
+                x[r * cols + c] = Philox.Normal(3, 1, (ulong)((long)r * cols + c)) + (c < Math.Max(2, cols / 4) ? y[r] : 0);
+        }
+        return new FeatureTable(x, rows, Enumerable.Range(0, cols).Select(c => "x" + c.ToString(CultureInfo.InvariantCulture)).ToArray(), y, "y");
+    }
+}

@@ -1,0 +1,302 @@
+namespace InfoGpu.Kernels.Cpu;
+
+/// <summary>
+/// Nearest-neighbour counts for the mutual-information estimators, in float64 on the host.
+/// Two searches give the same counts: brute force (every pair, O(n^2) per feature) and a
+/// sorted-order search for one-dimensional features (sort once, find the k-th neighbour by
+/// expanding two pointers, count by binary search: O(n log n) per feature).
+/// </summary>
+/// <remarks>
+/// Radius convention (as scikit-learn's, which shrinks the k-th neighbour distance r to the next
+/// float towards 0 and counts distances &lt;= that): a sample j is counted when |x_j - x_i| &lt; r,
+/// or when the distance is 0. Counts include the sample itself. The k-th neighbour distance
+/// counts ties with their multiplicity.
+/// </remarks>
+public static class CpuNeighborKernels
+{
+    /// <summary>True when a sample at distance <paramref name="d"/> is inside the (open) radius <paramref name="r"/>.</summary>
+    public static bool Inside(double d, double r) => d < r || d == 0;
+
+    // ---------------------------------------------------------------- continuous vs discrete
+
+    /// <summary>
+    /// Ross's counts by brute force: for each sample i, r_i = distance to its k_i-th nearest
+    /// neighbour among the samples of its own class (itself excluded), and
+    /// counts[i] = #{ j : |x_j - x_i| inside r_i } over all samples (itself included).
+    /// </summary>
+    public static void ClassCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, Span<int> counts)
+    {
+        int n = x.Length;
+        Span<double> best = stackalloc double[64];
+        for (int i = 0; i < n; i++)
+        {
+            double r = KthInClassBrute(x, labels, i, k[i], best);
+            int m = 0;
+            double xi = x[i];
+            for (int j = 0; j < n; j++)
+            {
+                if (Inside(Math.Abs(x[j] - xi), r))
+                    m++;
+            }
+            counts[i] = m;
+        }
+    }
+
+    private static double KthInClassBrute(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, int i, int k, Span<double> scratch)
+    {
+        var best = scratch[..k];
+        best.Fill(double.PositiveInfinity);
+        double xi = x[i];
+        int li = labels[i];
+        for (int j = 0; j < x.Length; j++)
+        {
+            if (j == i || labels[j] != li)
+                continue;
+            Insert(best, Math.Abs(x[j] - xi));
+        }
+        return best[k - 1];
+    }
+
+    /// <summary>Keeps the k smallest values seen, ascending (ties keep their multiplicity).</summary>
+    private static void Insert(Span<double> best, double d)
+    {
+        int p = best.Length - 1;
+        if (!(d < best[p]))
+            return;
+        while (p > 0 && best[p - 1] > d)
+        {
+            best[p] = best[p - 1];
+            p--;
+        }
+        best[p] = d;
+    }
+
+    /// <summary>
+    /// The same counts as <see cref="ClassCountsBrute"/> by sorted order. <paramref name="order"/> is
+    /// a permutation sorting x ascending (its ties in any order).
+    /// </summary>
+    public static void ClassCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<int> order, int classes, Span<int> counts)
+    {
+        int n = x.Length;
+        var sorted = new double[n];
+        for (int p = 0; p < n; p++)
+            sorted[p] = x[order[p]];
+        // Per-class sorted values and the sample each came from (a stable split of the sorted order).
+        var start = new int[classes + 1];
+        for (int i = 0; i < n; i++)
+            start[labels[i] + 1]++;
+        for (int c = 0; c < classes; c++)
+            start[c + 1] += start[c];
+        var fill = (int[])start.Clone();
+        var classValues = new double[n];
+        var classSample = new int[n];
+        var position = new int[n];
+        for (int p = 0; p < n; p++)
+        {
+            int s = order[p];
+            int q = fill[labels[s]]++;
+            classValues[q] = sorted[p];
+            classSample[q] = s;
+            position[s] = p;
+        }
+        for (int c = 0; c < classes; c++)
+        {
+            int lo = start[c], hi = start[c + 1];
+            var values = classValues.AsSpan(lo, hi - lo);
+            for (int p = 0; p < values.Length; p++)
+            {
+                int s = classSample[lo + p];
+                double r = KthSorted(values, p, k[s]);
+                counts[s] = CountInsideFrom(sorted, position[s], r);
+            }
+        }
+    }
+
+    /// <summary>Distance from values[p] to its k-th nearest other entry of the ascending span (two pointers).</summary>
+    public static double KthSorted(ReadOnlySpan<double> values, int p, int k)
+    {
+        double x = values[p];
+        int l = p - 1, r = p + 1;
+        double d = double.PositiveInfinity;
+        for (int t = 0; t < k; t++)
+        {
+            double dl = l >= 0 ? x - values[l] : double.PositiveInfinity;
+            double dr = r < values.Length ? values[r] - x : double.PositiveInfinity;
+            if (dl <= dr)
+            {
+                d = dl;
+                l--;
+            }
+            else
+            {
+                d = dr;
+                r++;
+            }
+        }
+        return d;
+    }
+
+    /// <summary>#{ j : |sorted[j] - x| inside r } by two binary searches over the ascending span.</summary>
+    public static int CountInside(ReadOnlySpan<double> sorted, double x, double r)
+    {
+        // first index whose value is >= x or within r below x
+        int a = 0, b = sorted.Length;
+        while (a < b)
+        {
+            int mid = (a + b) >>> 1;
+            double v = sorted[mid];
+            if (v >= x || Inside(x - v, r))
+                b = mid;
+            else
+                a = mid + 1;
+        }
+        int first = a;
+        // first index whose value is above x and outside r
+        a = first;
+        b = sorted.Length;
+        while (a < b)
+        {
+            int mid = (a + b) >>> 1;
+            double v = sorted[mid];
+            if (v > x && !Inside(v - x, r))
+                b = mid;
+            else
+                a = mid + 1;
+        }
+        return a - first;
+    }
+
+    /// <summary>
+    /// #{ j : |sorted[j] - sorted[p]| inside r }, searching outwards from p with doubling steps,
+    /// then bisecting the last step: O(log m) for m samples inside, with local memory access.
+    /// </summary>
+    public static int CountInsideFrom(ReadOnlySpan<double> sorted, int p, double r)
+    {
+        double x = sorted[p];
+        // left: the smallest index whose value is within r below x (indices below p have value <= x)
+        int inside = p, step = 1;
+        while (true)
+        {
+            int probe = p - step;
+            if (probe < 0 || !Inside(x - sorted[probe], r))
+            {
+                int lo = Math.Max(probe, -1) + 1;
+                int hi = inside;
+                while (lo < hi)
+                {
+                    int mid = (lo + hi) >>> 1;
+                    if (Inside(x - sorted[mid], r))
+                        hi = mid;
+                    else
+                        lo = mid + 1;
+                }
+                inside = lo;
+                break;
+            }
+            inside = probe;
+            step <<= 1;
+        }
+        int first = inside;
+        // right: one past the largest index whose value is within r above x
+        int last = p;
+        step = 1;
+        int n = sorted.Length;
+        while (true)
+        {
+            int probe = p + step;
+            if (probe >= n || !Inside(sorted[probe] - x, r))
+            {
+                int lo = last + 1;
+                int hi = Math.Min(probe, n);
+                while (lo < hi)
+                {
+                    int mid = (lo + hi) >>> 1;
+                    if (Inside(sorted[mid] - x, r))
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                last = lo - 1;
+                break;
+            }
+            last = probe;
+            step <<= 1;
+        }
+        return last - first + 1;
+    }
+
+    // ---------------------------------------------------------------- continuous vs continuous (KSG)
+
+    /// <summary>
+    /// KSG (first algorithm, max-norm) by brute force: r_i = k-th nearest neighbour distance of
+    /// (x_i, y_i) in max(|dx|, |dy|), itself excluded; nx[i], ny[i] = samples with |dx|, |dy|
+    /// inside r_i (itself included).
+    /// </summary>
+    public static void JointCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny)
+    {
+        int n = x.Length;
+        Span<double> best = stackalloc double[64];
+        var b = best[..k];
+        for (int i = 0; i < n; i++)
+        {
+            b.Fill(double.PositiveInfinity);
+            double xi = x[i], yi = y[i];
+            for (int j = 0; j < n; j++)
+            {
+                if (j != i)
+                    Insert(b, Math.Max(Math.Abs(x[j] - xi), Math.Abs(y[j] - yi)));
+            }
+            double r = b[k - 1];
+            int cx = 0, cy = 0;
+            for (int j = 0; j < n; j++)
+            {
+                if (Inside(Math.Abs(x[j] - xi), r))
+                    cx++;
+                if (Inside(Math.Abs(y[j] - yi), r))
+                    cy++;
+            }
+            nx[i] = cx;
+            ny[i] = cy;
+        }
+    }
+
+    /// <summary>
+    /// The same counts as <see cref="JointCountsBrute"/> by sorted order: samples visited in x order
+    /// outwards from i until |dx| alone reaches the current k-th distance, counts by binary search.
+    /// <paramref name="xOrder"/> sorts x, <paramref name="ySorted"/> is y sorted ascending.
+    /// </summary>
+    public static void JointCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<int> xOrder, ReadOnlySpan<double> ySorted, Span<int> nx, Span<int> ny)
+    {
+        int n = x.Length;
+        var xs = new double[n];
+        var ys = new double[n];
+        for (int p = 0; p < n; p++)
+        {
+            xs[p] = x[xOrder[p]];
+            ys[p] = y[xOrder[p]];
+        }
+        Span<double> best = stackalloc double[64];
+        var b = best[..k];
+        for (int p = 0; p < n; p++)
+        {
+            b.Fill(double.PositiveInfinity);
+            double xi = xs[p], yi = ys[p];
+            int l = p - 1, r = p + 1;
+            while (true)
+            {
+                double dl = l >= 0 ? xi - xs[l] : double.PositiveInfinity;
+                double dr = r < n ? xs[r] - xi : double.PositiveInfinity;
+                double dx = Math.Min(dl, dr);
+                // every sample further out in x is at least dx away: it cannot lower the k-th distance
+                if (!(dx < b[k - 1]))
+                    break;
+                int j = dl <= dr ? l-- : r++;
+                Insert(b, Math.Max(dx, Math.Abs(ys[j] - yi)));
+            }
+            double radius = b[k - 1];
+            int s = xOrder[p];
+            nx[s] = CountInsideFrom(xs, p, radius);
+            ny[s] = CountInside(ySorted, yi, radius);
+        }
+    }
+}
