@@ -45,3 +45,28 @@ public readonly struct PairDistance
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PairDistance Max(PairDistance a, PairDistance b) => a.LessThan(b) ? b : a;
 }
+
+/// <summary>A float64-like sum carried as two float32s (Hi + Lo), for exact-enough reductions on devices without fast float64.</summary>
+public readonly struct FloatPairSum
+{
+    public readonly float Hi;
+    public readonly float Lo;
+
+    public FloatPairSum(float hi, float lo)
+    {
+        Hi = hi;
+        Lo = lo;
+    }
+
+    /// <summary>(Hi + Lo) + (bHi + bLo) with the rounding error of the leading sum kept (two-sum), renormalized.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FloatPairSum Add(float bHi, float bLo)
+    {
+        float s = Hi + bHi;
+        float v = s - Hi;
+        float error = (Hi - (s - v)) + (bHi - v);
+        error += Lo + bLo;
+        float hi = s + error;
+        return new FloatPairSum(hi, error - (hi - s));
+    }
+}

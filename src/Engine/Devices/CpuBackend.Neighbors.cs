@@ -26,4 +26,31 @@ internal sealed partial class CpuBackend
         cx.CopyTo(nx);
         cy.CopyTo(ny);
     }
+
+    public void ClassNeighborDigammaSums(ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples)
+    {
+        var counts = new int[(long)features * samples];
+        ClassNeighborCounts(values, labels, k, counts, features, samples);
+        for (int f = 0; f < features; f++)
+        {
+            double sum = 0;
+            foreach (int c in counts.AsSpan(f * samples, samples))
+                sum += psi[c];
+            sums[f] = sum;
+        }
+    }
+
+    public void JointNeighborDigammaSums(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples)
+    {
+        var nx = new int[(long)features * samples];
+        var ny = new int[(long)features * samples];
+        JointNeighborCounts(x, y, k, nx, ny, features, samples);
+        for (int f = 0; f < features; f++)
+        {
+            double sum = 0;
+            for (int i = f * samples; i < (f + 1) * samples; i++)
+                sum += psi[nx[i]] + psi[ny[i]];
+            sums[f] = sum;
+        }
+    }
 }

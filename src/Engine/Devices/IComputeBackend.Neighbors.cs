@@ -15,4 +15,13 @@ internal partial interface IComputeBackend
     /// <paramref name="y"/>: nx, ny[f * samples + i] = samples within the max-norm k-th neighbour distance in x, in y.
     /// </summary>
     void JointNeighborCounts(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny, int features, int samples);
+
+    /// <summary>
+    /// sums[f] = sum over samples i of psi[counts[f * samples + i]] for the counts of
+    /// <see cref="ClassNeighborCounts"/>, without the counts leaving the device.
+    /// </summary>
+    void ClassNeighborDigammaSums(ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples);
+
+    /// <summary>sums[f] = sum over samples i of psi[nx] + psi[ny] for the counts of <see cref="JointNeighborCounts"/>.</summary>
+    void JointNeighborDigammaSums(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples);
 }

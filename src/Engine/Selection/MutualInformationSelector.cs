@@ -25,8 +25,9 @@ namespace InfoGpu.Selection;
 /// <para>Discrete feature, discrete target: the contingency-table MI sum p(x,y) ln(p(x,y) / (p(x) p(y))).
 /// Discrete feature, continuous target: Ross with the roles exchanged. Every score is clipped at 0, in nats.</para>
 /// <para>Searches: brute force runs on the device (float32 pairs hi + lo on ILGPU, float64 on
-/// <c>cpu</c>), one launch for all continuous features; sorted order runs on the host in float64.
-/// Digamma sums are float64 on the host, from the integer counts.</para>
+/// <c>cpu</c>), one launch for all continuous features, and the digamma sums of its counts on the
+/// device too (float32 pairs carrying about 48 bits from a float64 table; one sum per feature
+/// comes back); sorted order runs on the host in float64, digamma sums in float64.</para>
 /// </remarks>
 public sealed class MutualInformationSelector
 {
@@ -84,11 +85,8 @@ public sealed class MutualInformationSelector
 
         // Feature-major columns; continuous ones scaled (and noised) as scikit-learn does.
         var columns = new double[(long)featureCount * samples];
-        for (int i = 0; i < samples; i++)
-        {
-            for (int f = 0; f < featureCount; f++)
-                columns[(long)f * samples + i] = features[i * featureCount + f];
-        }
+        const int block = 64;
+        Transpose(features, columns, samples, featureCount, block);
         Parallel.For(0, continuous.Length, c => Preprocess(columns.AsSpan(continuous[c] * samples, samples), options, 0, c));
 
         string method = ChooseMethod(device.Kind, samples, options.Search);
@@ -126,6 +124,25 @@ public sealed class MutualInformationSelector
         int[] ranking = Rank(scores);
         int top = Math.Min(options.Top, featureCount);
         return new MutualInformationResult(scores, ranking, ranking[..top], discrete, method, samples, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+    }
+
+    /// <summary>columns[f * samples + i] = features[i * featureCount + f], in blocks of rows, blocks in parallel.</summary>
+    private static unsafe void Transpose(ReadOnlySpan<double> features, double[] columns, int samples, int featureCount, int block)
+    {
+        fixed (double* pinned = features)
+        {
+            nint address = (nint)pinned; // the span stays pinned until every block is done
+            Parallel.For(0, (samples + block - 1) / block, b =>
+            {
+                var source = (double*)address;
+                int i0 = b * block, i1 = Math.Min(samples, i0 + block);
+                for (int f = 0; f < featureCount; f++)
+                {
+                    for (int i = i0; i < i1; i++)
+                        columns[(long)f * samples + i] = source[(long)i * featureCount + f];
+                }
+            });
+        }
     }
 
     /// <summary>Scores every feature of a table against its target. Synchronizes with the device.</summary>
@@ -173,7 +190,6 @@ public sealed class MutualInformationSelector
     }
 
     /// <summary>Scale by the population standard deviation (no centring), then add the tie-breaking noise.</summary>
-    /// <remarks>Noise of column c, row i is Philox normal number c * n + i of (seed, stream).</remarks>
     private static void Preprocess(Span<double> x, MutualInformationOptions options, ulong stream, int column)
     {
         double mean = 0;
@@ -195,24 +211,31 @@ public sealed class MutualInformationSelector
         if (!options.Noise)
             return;
         double amplitude = 1e-10 * Math.Max(1, absMean / x.Length);
-        long offset = (long)column * x.Length;
-        for (int i = 0; i < x.Length; i++)
+        // Column c, row i takes normal number 4 * (c * ceil(n / 4) + i / 4) + i % 4 of (seed, stream):
+        // one Philox block gives two Box-Muller pairs.
+        long blocks = (x.Length + 3) / 4;
+        for (int i = 0; i < x.Length; i += 4)
         {
-            long index = offset + i;
-            // One Philox block gives the cosine and sine branch of a Box-Muller pair.
-            var b = Philox.Block(options.Seed, stream, (ulong)index >> 1);
-            float u1 = Philox.ToUniform(b.X0), u2 = Philox.ToUniform(b.X1);
-            if ((index & 1) == 0)
-            {
-                x[i] += amplitude * Philox.BoxMuller(u1, u2, false);
-                if (i + 1 < x.Length)
-                    x[++i] += amplitude * Philox.BoxMuller(u1, u2, true);
-            }
-            else
-            {
-                x[i] += amplitude * Philox.BoxMuller(u1, u2, true);
-            }
+            var b = Philox.Block(options.Seed, stream, (ulong)((long)column * blocks + i / 4));
+            var (s0, c0) = BoxMullerPair(Philox.ToUniform(b.X0), Philox.ToUniform(b.X1));
+            var (s1, c1) = BoxMullerPair(Philox.ToUniform(b.X2), Philox.ToUniform(b.X3));
+            x[i] += amplitude * c0;
+            if (i + 1 < x.Length)
+                x[i + 1] += amplitude * s0;
+            if (i + 2 < x.Length)
+                x[i + 2] += amplitude * c1;
+            if (i + 3 < x.Length)
+                x[i + 3] += amplitude * s1;
         }
+    }
+
+    /// <summary>Both Box-Muller normals of two uniforms: r sin(2 pi u2), r cos(2 pi u2) with r = sqrt(-2 ln u1).</summary>
+    private static (float Sin, float Cos) BoxMullerPair(float u1, float u2)
+    {
+        // float32 is plenty for noise of relative size 1e-10
+        float r = MathF.Sqrt(-2f * MathF.Log(u1));
+        var (sin, cos) = MathF.SinCos(2f * MathF.PI * u2);
+        return (r * sin, r * cos);
     }
 
     /// <summary>Class codes 0..classes-1 of the distinct values, in ascending value order.</summary>
@@ -252,34 +275,44 @@ public sealed class MutualInformationSelector
             keptK[p] = Math.Min(k, classSize[l] - 1);
             constant += (psi[keptK[p]] - psi[classSize[l]]) / m;
         }
-        var values = new double[(long)continuous.Length * m];
-        for (int c = 0; c < continuous.Length; c++)
+        double[] values;
+        if (m == n && continuous.Length * n == columns.Length)
         {
-            var column = columns.AsSpan(continuous[c] * n, n);
-            for (int p = 0; p < m; p++)
-                values[(long)c * m + p] = column[kept[p]];
-        }
-        var counts = new int[values.Length];
-        if (method == "brute")
-        {
-            device.Backend.ClassNeighborCounts(values, keptLabels, keptK, counts, continuous.Length, m);
+            values = columns; // nothing dropped, every feature continuous: use the columns as they are
         }
         else
         {
-            Parallel.For(0, continuous.Length, c =>
+            values = new double[(long)continuous.Length * m];
+            for (int c = 0; c < continuous.Length; c++)
+            {
+                var column = columns.AsSpan(continuous[c] * n, n);
+                for (int p = 0; p < m; p++)
+                    values[(long)c * m + p] = column[kept[p]];
+            }
+        }
+        var sums = new double[continuous.Length];
+        if (method == "brute")
+        {
+            // counts and their digamma sums on the device; only one sum per feature comes back
+            device.Backend.ClassNeighborDigammaSums(values, keptLabels, keptK, psi, sums, continuous.Length, m);
+        }
+        else
+        {
+            Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
             {
                 var column = values.AsSpan(c * m, m);
-                var order = SortOrder(column);
-                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts.AsSpan(c * m, m));
-            });
+                var counts = ws.Counts(m);
+                var order = CpuNeighborKernels.SortOrder(column, ws);
+                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts, ws);
+                double sum = 0;
+                foreach (int count in counts)
+                    sum += psi[count];
+                sums[c] = sum;
+                return ws;
+            }, _ => { });
         }
         for (int c = 0; c < continuous.Length; c++)
-        {
-            double sum = 0;
-            for (int p = 0; p < m; p++)
-                sum += psi[counts[(long)c * m + p]];
-            scores[continuous[c]] = constant - sum / m;
-        }
+            scores[continuous[c]] = constant - sums[c] / m;
     }
 
     private void RegressionScores(double[] columns, int n, int[] continuous, double[] y, int k, string method, double[] psi, double[] scores)
@@ -289,29 +322,30 @@ public sealed class MutualInformationSelector
         var values = new double[(long)continuous.Length * n];
         for (int c = 0; c < continuous.Length; c++)
             columns.AsSpan(continuous[c] * n, n).CopyTo(values.AsSpan(c * n, n));
-        var nx = new int[values.Length];
-        var ny = new int[values.Length];
+        var sums = new double[continuous.Length];
         if (method == "brute")
         {
-            device.Backend.JointNeighborCounts(values, y, k, nx, ny, continuous.Length, n);
+            device.Backend.JointNeighborDigammaSums(values, y, k, psi, sums, continuous.Length, n);
         }
         else
         {
             var ySorted = (double[])y.Clone();
             Array.Sort(ySorted);
-            Parallel.For(0, continuous.Length, c =>
+            Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
             {
                 var column = values.AsSpan(c * n, n);
-                CpuNeighborKernels.JointCountsSorted(column, y, k, SortOrder(column), ySorted, nx.AsSpan(c * n, n), ny.AsSpan(c * n, n));
-            });
+                var nx = ws.Counts(n);
+                var ny = ws.Counts2(n);
+                CpuNeighborKernels.JointCountsSorted(column, y, k, CpuNeighborKernels.SortOrder(column, ws), ySorted, nx, ny, ws);
+                double sum = 0;
+                for (int i = 0; i < n; i++)
+                    sum += psi[nx[i]] + psi[ny[i]];
+                sums[c] = sum;
+                return ws;
+            }, _ => { });
         }
         for (int c = 0; c < continuous.Length; c++)
-        {
-            double sum = 0;
-            for (int i = 0; i < n; i++)
-                sum += psi[nx[(long)c * n + i]] + psi[ny[(long)c * n + i]];
-            scores[continuous[c]] = psi[n] + psi[k] - sum / n;
-        }
+            scores[continuous[c]] = psi[n] + psi[k] - sums[c] / n;
     }
 
     /// <summary>Ross's estimate for one continuous variable against discrete codes, sorted search on the host.</summary>
@@ -363,11 +397,8 @@ public sealed class MutualInformationSelector
 
     private static int[] SortOrder(ReadOnlySpan<double> values)
     {
-        var keys = values.ToArray();
-        var order = new int[keys.Length];
-        for (int i = 0; i < order.Length; i++)
-            order[i] = i;
-        Array.Sort(keys, order);
+        var order = new int[values.Length];
+        CpuNeighborKernels.SortOrder(values, order, new double[values.Length]);
         return order;
     }
 }

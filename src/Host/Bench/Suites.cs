@@ -12,5 +12,6 @@ internal static class Suites
         ["measures"] = MeasuresSuite.Cases,
         ["vae"] = VaeSuite.Cases,
         ["mi"] = MiSuite.Cases,
+        ["rbm"] = RbmSuite.Cases,
     };
 }

@@ -14,6 +14,7 @@ internal static class CommandLine
         .. BmCommands.All,
         .. VaeCommands.All,
         .. MiCommands.All,
+        .. RbmCommands.All,
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)

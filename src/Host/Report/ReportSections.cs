@@ -17,6 +17,7 @@ internal static partial class ReportSections
         ("general Boltzmann machine", GeneralBoltzmann),
         ("variational autoencoder", Vae),
         ("mutual information", MutualInformation),
+        ("restricted Boltzmann machines", Rbm),
     ];
 
     private static void GeneralBoltzmann(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)

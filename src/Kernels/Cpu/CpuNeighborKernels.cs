@@ -14,6 +14,120 @@ namespace InfoGpu.Kernels.Cpu;
 /// </remarks>
 public static class CpuNeighborKernels
 {
+    /// <summary>Scratch arrays for the sorted searches, reused from feature to feature by one thread (no large allocations per feature).</summary>
+    public sealed class Workspace
+    {
+        internal ulong[] Keys = [], Keys2 = [];
+        internal int[] Index = [], Index2 = [], Histogram = [], ClassSample = [], Position = [], Order = [];
+        internal double[] Sorted = [], ClassValues = [], Xs = [], Ys = [];
+
+        /// <summary>Grows every array to at least <paramref name="n"/> entries.</summary>
+        public Workspace Ensure(int n)
+        {
+            if (Keys.Length >= n)
+                return this;
+            Keys = new ulong[n];
+            Keys2 = new ulong[n];
+            Index = new int[n];
+            Index2 = new int[n];
+            ClassSample = new int[n];
+            Position = new int[n];
+            Order = new int[n];
+            Sorted = new double[n];
+            ClassValues = new double[n];
+            Xs = new double[n];
+            Ys = new double[n];
+            return this;
+        }
+
+        private int[] counts = [];
+        private int[] counts2 = [];
+
+        /// <summary>A count array of <paramref name="n"/> entries owned by this workspace.</summary>
+        public Span<int> Counts(int n)
+        {
+            if (counts.Length < n)
+                counts = new int[n];
+            return counts.AsSpan(0, n);
+        }
+
+        /// <summary>A second count array of <paramref name="n"/> entries, distinct from <see cref="Counts"/>.</summary>
+        public Span<int> Counts2(int n)
+        {
+            if (counts2.Length < n)
+                counts2 = new int[n];
+            return counts2.AsSpan(0, n);
+        }
+
+        /// <summary>The sort order of the last <see cref="SortOrder(ReadOnlySpan{double}, Workspace)"/> call.</summary>
+        public ReadOnlySpan<int> LastOrder(int n) => Order.AsSpan(0, n);
+    }
+
+    /// <summary>Sorts <paramref name="values"/> into the workspace; returns the order (valid until the next call).</summary>
+    public static ReadOnlySpan<int> SortOrder(ReadOnlySpan<double> values, Workspace workspace)
+    {
+        workspace.Ensure(values.Length);
+        SortOrder(values, workspace.Order.AsSpan(0, values.Length), workspace.Sorted.AsSpan(0, values.Length), workspace);
+        return workspace.Order.AsSpan(0, values.Length);
+    }
+
+    /// <summary>
+    /// order = a permutation sorting <paramref name="values"/> ascending (ties in index order),
+    /// sorted = the values in that order: LSD radix sort on the order-preserving 64-bit image of
+    /// each double, 11 bits per pass, passes whose digit is the same for every value skipped.
+    /// </summary>
+    public static void SortOrder(ReadOnlySpan<double> values, Span<int> order, Span<double> sorted, Workspace? workspace = null)
+    {
+        int n = values.Length;
+        const int bits = 11, buckets = 1 << bits, passes = (64 + bits - 1) / bits;
+        workspace = (workspace ?? new Workspace()).Ensure(n);
+        if (workspace.Histogram.Length < passes * buckets)
+            workspace.Histogram = new int[passes * buckets];
+        var keys = workspace.Keys;
+        var keys2 = workspace.Keys2;
+        var index = workspace.Index;
+        var index2 = workspace.Index2;
+        var histogram = workspace.Histogram;
+        Array.Clear(histogram);
+        for (int i = 0; i < n; i++)
+        {
+            ulong u = BitConverter.DoubleToUInt64Bits(values[i]);
+            ulong key = (u >> 63) != 0 ? ~u : u | 0x8000000000000000UL;
+            keys[i] = key;
+            index[i] = i;
+            for (int p = 0; p < passes; p++)
+                histogram[p * buckets + (int)((key >> (p * bits)) & (buckets - 1))]++;
+        }
+        for (int p = 0; p < passes; p++)
+        {
+            var h = histogram.AsSpan(p * buckets, buckets);
+            int shift = p * bits;
+            if (h[(int)((keys[0] >> shift) & (buckets - 1))] == n)
+                continue; // every value has the same digit here
+            int sum = 0;
+            for (int b = 0; b < buckets; b++)
+            {
+                int c = h[b];
+                h[b] = sum;
+                sum += c;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                ulong key = keys[i];
+                int dst = h[(int)((key >> shift) & (buckets - 1))]++;
+                keys2[dst] = key;
+                index2[dst] = index[i];
+            }
+            (keys, keys2) = (keys2, keys);
+            (index, index2) = (index2, index);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            order[i] = index[i];
+            sorted[i] = values[index[i]];
+        }
+    }
+
     /// <summary>True when a sample at distance <paramref name="d"/> is inside the (open) radius <paramref name="r"/>.</summary>
     public static bool Inside(double d, double r) => d < r || d == 0;
 
@@ -75,10 +189,11 @@ public static class CpuNeighborKernels
     /// The same counts as <see cref="ClassCountsBrute"/> by sorted order. <paramref name="order"/> is
     /// a permutation sorting x ascending (its ties in any order).
     /// </summary>
-    public static void ClassCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<int> order, int classes, Span<int> counts)
+    public static void ClassCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<int> order, int classes, Span<int> counts, Workspace? workspace = null)
     {
         int n = x.Length;
-        var sorted = new double[n];
+        workspace = (workspace ?? new Workspace()).Ensure(n);
+        var sorted = workspace.Sorted;
         for (int p = 0; p < n; p++)
             sorted[p] = x[order[p]];
         // Per-class sorted values and the sample each came from (a stable split of the sorted order).
@@ -88,9 +203,9 @@ public static class CpuNeighborKernels
         for (int c = 0; c < classes; c++)
             start[c + 1] += start[c];
         var fill = (int[])start.Clone();
-        var classValues = new double[n];
-        var classSample = new int[n];
-        var position = new int[n];
+        var classValues = workspace.ClassValues;
+        var classSample = workspace.ClassSample;
+        var position = workspace.Position;
         for (int p = 0; p < n; p++)
         {
             int s = order[p];
@@ -107,7 +222,7 @@ public static class CpuNeighborKernels
             {
                 int s = classSample[lo + p];
                 double r = KthSorted(values, p, k[s]);
-                counts[s] = CountInsideFrom(sorted, position[s], r);
+                counts[s] = CountInsideFrom(sorted.AsSpan(0, n), position[s], r);
             }
         }
     }
@@ -265,11 +380,12 @@ public static class CpuNeighborKernels
     /// outwards from i until |dx| alone reaches the current k-th distance, counts by binary search.
     /// <paramref name="xOrder"/> sorts x, <paramref name="ySorted"/> is y sorted ascending.
     /// </summary>
-    public static void JointCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<int> xOrder, ReadOnlySpan<double> ySorted, Span<int> nx, Span<int> ny)
+    public static void JointCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<int> xOrder, ReadOnlySpan<double> ySorted, Span<int> nx, Span<int> ny, Workspace? workspace = null)
     {
         int n = x.Length;
-        var xs = new double[n];
-        var ys = new double[n];
+        workspace = (workspace ?? new Workspace()).Ensure(n);
+        var xs = workspace.Xs;
+        var ys = workspace.Ys;
         for (int p = 0; p < n; p++)
         {
             xs[p] = x[xOrder[p]];
@@ -295,7 +411,7 @@ public static class CpuNeighborKernels
             }
             double radius = b[k - 1];
             int s = xOrder[p];
-            nx[s] = CountInsideFrom(xs, p, radius);
+            nx[s] = CountInsideFrom(xs.AsSpan(0, n), p, radius);
             ny[s] = CountInside(ySorted, yi, radius);
         }
     }

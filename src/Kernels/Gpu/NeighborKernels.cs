@@ -219,4 +219,48 @@ public static class NeighborKernels
             ny[rowBase + i] = insideY;
         }
     }
+
+    /// <summary>
+    /// sums[f] = sum over i of psi[a[f * n + i]] (+ psi[b[f * n + i]] when <paramref name="two"/> is 1),
+    /// psi given as float32 pairs and summed as <see cref="FloatPairSum"/> (about 48 bits): one
+    /// group per feature, a fixed-order tree in shared memory. Launch features groups of a
+    /// power-of-two size at most <see cref="MaxGroupSize"/>.
+    /// </summary>
+    public static void DigammaSumKernel(
+        ArrayView<int> a, ArrayView<int> b, ArrayView<float> psiHi, ArrayView<float> psiLo,
+        ArrayView<float> sumHi, ArrayView<float> sumLo, int n, int two)
+    {
+        var partialHi = SharedMemory.Allocate<float>(MaxGroupSize);
+        var partialLo = SharedMemory.Allocate<float>(MaxGroupSize);
+        long rowBase = (long)Grid.IdxX * n;
+        var sum = new FloatPairSum(0f, 0f);
+        for (int i = Group.IdxX; i < n; i += Group.DimX)
+        {
+            int c = a[rowBase + i];
+            sum = sum.Add(psiHi[c], psiLo[c]);
+            if (two != 0)
+            {
+                int d = b[rowBase + i];
+                sum = sum.Add(psiHi[d], psiLo[d]);
+            }
+        }
+        partialHi[Group.IdxX] = sum.Hi;
+        partialLo[Group.IdxX] = sum.Lo;
+        Group.Barrier();
+        for (int stride = Group.DimX / 2; stride > 0; stride >>= 1)
+        {
+            if (Group.IdxX < stride)
+            {
+                var merged = new FloatPairSum(partialHi[Group.IdxX], partialLo[Group.IdxX]).Add(partialHi[Group.IdxX + stride], partialLo[Group.IdxX + stride]);
+                partialHi[Group.IdxX] = merged.Hi;
+                partialLo[Group.IdxX] = merged.Lo;
+            }
+            Group.Barrier();
+        }
+        if (Group.IdxX == 0)
+        {
+            sumHi[Grid.IdxX] = partialHi[0];
+            sumLo[Grid.IdxX] = partialLo[0];
+        }
+    }
 }

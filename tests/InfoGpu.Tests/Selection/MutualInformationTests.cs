@@ -188,6 +188,36 @@ public class MutualInformationTests
         Tolerance.Close(-0.5 * Math.Log(1 - rho * rho), score, 0, 0.03, "KSG MI of correlated Gaussians");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(37)]
+    [InlineData(1031)]
+    public void RadixSortOrderSortsLikeArraySort(int n)
+    {
+        var v = new double[n];
+        for (int i = 0; i < n; i++)
+            v[i] = i % 7 == 0 ? Math.Round(Philox.Normal(9, 0, (ulong)i)) : i % 11 == 0 ? -0.0 : Philox.Normal(9, 0, (ulong)i) * Math.Pow(10, i % 5 - 2);
+        var order = new int[n];
+        var sorted = new double[n];
+        InfoGpu.Kernels.Cpu.CpuNeighborKernels.SortOrder(v, order, sorted);
+        var expected = v.OrderBy(a => a).ToArray();
+        Assert.Equal(expected, sorted);
+        Assert.Equal(Enumerable.Range(0, n), order.Order());
+        for (int i = 0; i < n; i++)
+            Assert.Equal(v[order[i]], sorted[i]);
+    }
+
+    [Fact]
+    public void AutoSearchIsSortedOnCpuAndBruteOnGpusUpToTheLimit()
+    {
+        Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cpu, 1000, NeighborSearch.Auto));
+        Assert.Equal("brute", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, 50_000, NeighborSearch.Auto));
+        Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, MutualInformationSelector.BruteForceLimit + 1, NeighborSearch.Auto));
+        Assert.Equal("brute", MutualInformationSelector.ChooseMethod(DeviceKind.Cpu, 1000, NeighborSearch.Brute));
+        Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, 10, NeighborSearch.Sorted));
+    }
+
     [Fact]
     public void DigammaMatchesKnownValues()
     {

@@ -1,0 +1,27 @@
+using InfoGpu.Kernels;
+
+namespace InfoGpu.Devices;
+
+internal partial interface IComputeBackend
+{
+    /// <summary>dst[dstOffset..] (count x cols) = rows order[start..start + count) of src (see RbmKernels.GatherRowsKernel).</summary>
+    void RbmGatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset);
+
+    /// <summary>Model and data column sums of a stacked block (model rows first), then the model rows scaled in place (RbmKernels.ColumnStatisticsKernel).</summary>
+    void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst);
+
+    /// <summary>Momentum update of W from the correlation difference, weight decay and the sparsity term.</summary>
+    void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args);
+
+    /// <summary>Momentum update of a bias vector of n units from its column sums; the hidden layer also updates q.</summary>
+    void RbmUpdateBias(DeviceBuffer<float> bias, DeviceBuffer<float> velocity, DeviceBuffer<float> sums, DeviceBuffer<float> q, int n, bool hidden, in RbmUpdateArgs args);
+
+    /// <summary>result[r] = -b.v_r - sum_j softplus(act[r, j]) for rows rows.</summary>
+    void RbmFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> visibleBias, DeviceBuffer<float> result, int rows, int nv, int nh);
+
+    /// <summary>result[r] = sum_i (v[r, i] - p[r, i])^2.</summary>
+    void RbmSquaredError(DeviceBuffer<float> v, DeviceBuffer<float> p, DeviceBuffer<float> result, int rows, int cols);
+
+    /// <summary>F(v with one bit flipped) - F(v) for each pair (see RbmKernels.FlipFreeEnergyKernel).</summary>
+    void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits);
+}

@@ -1,0 +1,399 @@
+using System.Diagnostics;
+using InfoGpu.Devices;
+using InfoGpu.Kernels;
+using InfoGpu.LinearAlgebra;
+
+namespace InfoGpu.Restricted;
+
+/// <summary>
+/// Trains an <see cref="Rbm"/> by CD-k or PCD-k on binary data, on one device. Every buffer
+/// is made here; a training step launches GEMMs and kernels and allocates nothing.
+/// </summary>
+/// <remarks>
+/// One step on a batch of B data rows and C chains (C = B for CD, the persistent chains for
+/// PCD), with the model's rows stacked above the data rows in the buffers V ((C + B) x nv) and
+/// H ((C + B) x nh):
+/// <list type="number">
+/// <item>gather the batch (rows of <see cref="Data.Shuffle.Permutation"/>(n, seed, epoch)) into V;</item>
+/// <item>positive half-sweep, one GEMM: H_data = sigmoid(V_data W + c), and for CD the hidden samples
+///       (for PCD the same GEMM covers the chains' first v -> h: one pass over W for both);</item>
+/// <item>k Gibbs steps, one GEMM per half-sweep (h -> v uses W transposed without a copy, layout NT),
+///       each with the sigmoid + Bernoulli epilogue; the model's statistics use the binary visible
+///       sample and the hidden probabilities;</item>
+/// <item>column sums of V and H (bias gradients), the model rows of H scaled by -B/C in place, and
+///       one TN GEMM of the stack: G = (V_data^T H_data - (B/C) V_model^T H_model) / B;</item>
+/// <item>the fused updates: momentum, weight decay on W, sparsity on c and W (Hinton's guide).</item>
+/// </list>
+/// Draws are Philox numbers (seed, stream 41, a running counter), so a run is reproducible on a
+/// backend and a checkpoint resumes it exactly. Calls that return figures synchronize with the device.
+/// </remarks>
+public sealed class RbmTrainer : IDisposable
+{
+    private const ulong SampleStream = 41;
+    private const ulong ChainInitStream = 44;
+
+    private readonly ComputeDevice device;
+    private readonly Rbm rbm;
+    private readonly RbmTrainerOptions options;
+    private readonly int nv, nh, rows, batch, chains, stackRows;
+    private readonly float[] testData, trainSubset;
+    private readonly int[] flipIndices;
+    private readonly DeviceBuffer<float> train, w, b, c, vw, vb, vc, q, stackV, stackH, hiddenSamples, visibleProbabilities, gradient, sumsV, sumsH;
+    private readonly DeviceBuffer<int> order;
+    private readonly RbmEvaluator evaluator;
+    private readonly float[] hostCheck;
+    private readonly int[] hostOrder;
+    private int orderEpoch = -1;
+
+    /// <param name="device">Where to train.</param>
+    /// <param name="rbm">The model; its arrays are the starting point and receive the trained values after each epoch.</param>
+    /// <param name="trainData">Training images, rows of <see cref="Rbm.Visible"/> binary values.</param>
+    /// <param name="testData">Held-out images for the monitors (null: the training data).</param>
+    /// <param name="options">Settings.</param>
+    public RbmTrainer(ComputeDevice device, Rbm rbm, ReadOnlySpan<float> trainData, ReadOnlySpan<float> testData, RbmTrainerOptions options)
+    {
+        options.Validate();
+        nv = rbm.Visible;
+        nh = rbm.Hidden;
+        if (trainData.Length == 0 || trainData.Length % nv != 0)
+            throw new InfoGpuException($"RBM training data: {trainData.Length} values do not make rows of {nv} visible units");
+        if (testData.Length % nv != 0)
+            throw new InfoGpuException($"RBM held-out data: {testData.Length} values do not make rows of {nv} visible units");
+        this.device = device;
+        this.rbm = rbm;
+        this.options = options;
+        rows = trainData.Length / nv;
+        batch = Math.Min(options.BatchSize, rows);
+        chains = options.Sampler == RbmSamplerKind.Pcd ? options.ChainCount : batch;
+        stackRows = chains + batch;
+
+        var test = testData.IsEmpty ? trainData : testData;
+        int testRows = test.Length / nv;
+        int monitor = options.MonitorRows > 0 ? Math.Min(options.MonitorRows, testRows) : testRows;
+        this.testData = test[..(monitor * nv)].ToArray();
+        trainSubset = trainData[..(Math.Min(monitor, rows) * nv)].ToArray();
+        flipIndices = new NumpyLegacyRandom((uint)options.Seed).RandInt(0, nv, monitor);
+
+        train = device.Allocate<float>(trainData.Length);
+        train.CopyFrom(trainData);
+        order = device.Allocate<int>(rows);
+        w = device.Allocate<float>((long)nv * nh);
+        b = device.Allocate<float>(nv);
+        c = device.Allocate<float>(nh);
+        vw = device.Allocate<float>((long)nv * nh);
+        vb = device.Allocate<float>(nv);
+        vc = device.Allocate<float>(nh);
+        q = device.Allocate<float>(nh);
+        stackV = device.Allocate<float>((long)stackRows * nv);
+        stackH = device.Allocate<float>((long)stackRows * nh);
+        hiddenSamples = device.Allocate<float>((long)stackRows * nh);
+        visibleProbabilities = device.Allocate<float>((long)chains * nv);
+        gradient = device.Allocate<float>((long)nv * nh);
+        sumsV = device.Allocate<float>(2L * nv);
+        sumsH = device.Allocate<float>(2L * nh);
+        evaluator = new RbmEvaluator(device, nv, nh, Math.Min(1000, Math.Max(monitor, options.AllBitsRows)));
+        hostCheck = new float[nv * nh];
+        hostOrder = new int[rows];
+
+        w.CopyFrom(rbm.Weights);
+        b.CopyFrom(rbm.VisibleBias);
+        c.CopyFrom(rbm.HiddenBias);
+        q.CopyFrom(Enumerable.Repeat((float)options.SparsityTarget, nh).ToArray());
+        if (options.Sampler == RbmSamplerKind.Pcd)
+        {
+            // Persistent chains start as Bernoulli(1/2) visibles in the model rows of the stack.
+            var init = new float[chains * nv];
+            for (int k = 0; k < init.Length; k++)
+                init[k] = Philox.Uniform(options.Seed, ChainInitStream, (ulong)k) < 0.5f ? 1f : 0f;
+            stackV.CopyFrom(init);
+        }
+    }
+
+    /// <summary>The settings.</summary>
+    public RbmTrainerOptions Options => options;
+
+    /// <summary>The model (updated after each epoch and by <see cref="SyncModel"/>).</summary>
+    public Rbm Model => rbm;
+
+    /// <summary>Epochs completed.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>Steps done in the current (unfinished) epoch; 0 between epochs.</summary>
+    public int StepInEpoch { get; private set; }
+
+    /// <summary>Updates done in all.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Philox draws used so far (the position of the sampling stream).</summary>
+    public long Draws { get; private set; }
+
+    /// <summary>For tests: <see cref="TrainEpoch"/> stops (as if cancelled) after this many steps.</summary>
+    internal int StopAfterSteps { get; set; } = -1;
+
+    /// <summary>Steps per epoch: ceil(training images / batch).</summary>
+    public int StepsPerEpoch => (rows + batch - 1) / batch;
+
+    /// <summary>Training images.</summary>
+    public int TrainingRows => rows;
+
+    /// <summary>The pixel indices flipped by the one-bit pseudo-log-likelihood (numpy's RandomState(seed).randint(0, D, n)).</summary>
+    public IReadOnlyList<int> FlipIndices => flipIndices;
+
+    /// <summary>
+    /// Runs the rest of the current epoch, then the monitors. Returns null when
+    /// <paramref name="cancel"/> stopped it between two steps (the state is consistent: call
+    /// <see cref="SyncModel"/> and checkpoint it). Throws <see cref="InfoGpuException"/> at the
+    /// first parameter or monitor that is NaN or infinite, naming the epoch, step and tensor.
+    /// </summary>
+    public RbmEpochMetrics? TrainEpoch(CancellationToken cancel = default)
+    {
+        int epoch = Epoch + 1;
+        PrepareOrder(epoch);
+        float momentum = (float)options.MomentumAt(epoch);
+        int steps = StepsPerEpoch;
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        int done = 0;
+        while (StepInEpoch < steps)
+        {
+            if (cancel.IsCancellationRequested || done++ == StopAfterSteps)
+            {
+                Synchronize();
+                return null;
+            }
+            int start = StepInEpoch * batch;
+            TrainStep(start, Math.Min(batch, rows - start), momentum);
+            StepInEpoch++;
+            Step++;
+            if (Step % options.CheckEvery == 0)
+                CheckParameters(epoch);
+        }
+        Synchronize();
+        double seconds = sw.Elapsed.TotalSeconds;
+        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        StepInEpoch = 0;
+        Epoch = epoch;
+        CheckParameters(epoch);
+        SyncModel();
+        return Monitor(epoch, seconds, momentum) with { CpuSeconds = cpuSeconds };
+    }
+
+    /// <summary>Copies the device parameters into <see cref="Model"/> (synchronizes).</summary>
+    public void SyncModel()
+    {
+        w.CopyTo(rbm.Weights);
+        b.CopyTo(rbm.VisibleBias);
+        c.CopyTo(rbm.HiddenBias);
+    }
+
+    /// <summary>The monitors of the current parameters (as after an epoch, with zero seconds).</summary>
+    public RbmEpochMetrics Monitor(int epoch, double seconds, double momentum)
+    {
+        var test = evaluator.Evaluate(w, b, c, testData, flipIndices);
+        var trainScores = evaluator.Evaluate(w, b, c, trainSubset, default);
+        double allBits = options.AllBitsRows > 0
+            ? evaluator.PseudoLogLikelihoodAllBits(w, b, c, testData.AsSpan(0, Math.Min(options.AllBitsRows, testData.Length / nv) * nv))
+            : double.NaN;
+        var m = new RbmEpochMetrics(
+            epoch, seconds, seconds > 0 ? rows / seconds : 0, momentum,
+            test.ReconstructionError, test.PseudoLogLikelihood, allBits,
+            trainScores.MeanFreeEnergy, test.MeanFreeEnergy, test.MeanFreeEnergy - trainScores.MeanFreeEnergy);
+        foreach (var (name, value) in new[] { ("reconstruction error", m.ReconstructionError), ("pseudo-log-likelihood", m.PseudoLogLikelihood), ("mean free energy", m.FreeEnergyGap) })
+        {
+            if (!double.IsFinite(value))
+                throw Diverged(epoch, $"the {name} is {value}");
+        }
+        return m;
+    }
+
+    private void PrepareOrder(int epoch)
+    {
+        if (orderEpoch == epoch)
+            return;
+        Data.Shuffle.Permute(hostOrder, options.Seed, (ulong)epoch);
+        order.CopyFrom(hostOrder);
+        orderEpoch = epoch;
+    }
+
+    private void TrainStep(int start, int size, float momentum)
+    {
+        var be = device.Backend;
+        int cm = options.Sampler == RbmSamplerKind.Pcd ? chains : size;
+        long dataV = (long)cm * nv, dataH = (long)cm * nh;
+        be.RbmGatherRows(train, order, stackV, start, size, nv, dataV);
+
+        bool cd = options.Sampler == RbmSamplerKind.Cd;
+        if (cd)
+        {
+            // Positive phase: p(h | data) and the hidden samples that start the chains.
+            Gemm.Multiply(GemmLayout.NN, new MatrixView(stackV, size, nv, dataV), (w, nv, nh), new MatrixView(stackH, size, nh, dataH), Sigmoid(c, hiddenSamples, (long)size * nh));
+            for (int t = 0; t < options.K; t++)
+            {
+                Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), Sigmoid(b, stackV, (long)cm * nv));
+                bool last = t + 1 == options.K;
+                Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, last ? null : hiddenSamples, (long)cm * nh));
+            }
+        }
+        else
+        {
+            // The chains' first v -> h and the positive phase share one GEMM over the whole stack
+            // (the data rows' samples are not used).
+            Gemm.Multiply(GemmLayout.NN, (stackV, cm + size, nv), (w, nv, nh), (stackH, cm + size, nh), Sigmoid(c, hiddenSamples, (long)(cm + size) * nh));
+            for (int t = 0; t < options.K; t++)
+            {
+                if (t > 0)
+                    Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, hiddenSamples, (long)cm * nh));
+                Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), Sigmoid(b, stackV, (long)cm * nv));
+            }
+            Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, null, 0));
+        }
+
+        // Statistics: bias sums, then one TN product of the stacks with the model rows negated.
+        int total = cm + size;
+        be.RbmColumnStatistics(stackV, 0, total, nv, cm, sumsV, 1f);
+        be.RbmColumnStatistics(stackH, 0, total, nh, cm, sumsH, -(float)size / cm);
+        Gemm.Multiply(GemmLayout.TN, (stackV, total, nv), (stackH, total, nh), (gradient, nv, nh), new GemmEpilogue { Alpha = 1f / size });
+
+        var u = new RbmUpdateArgs
+        {
+            Visible = nv,
+            Hidden = nh,
+            LearningRate = (float)options.LearningRate,
+            Momentum = momentum,
+            WeightDecay = (float)options.WeightDecay,
+            PositiveScale = 1f / size,
+            NegativeScale = 1f / cm,
+            SparsityTarget = (float)options.SparsityTarget,
+            SparsityCost = options.Sparse ? (float)options.SparsityCost : 0f,
+            SparsityDecay = (float)options.SparsityDecay,
+        };
+        be.RbmUpdateBias(c, vc, sumsH, q, nh, true, u);
+        be.RbmUpdateBias(b, vb, sumsV, q, nv, false, u);
+        be.RbmUpdateWeights(w, vw, gradient, sumsV, q, u);
+    }
+
+    /// <summary>Sigmoid epilogue with bias; with a sample buffer, Bernoulli draws from the next <paramref name="count"/> numbers of the stream.</summary>
+    private GemmEpilogue Sigmoid(DeviceBuffer<float> bias, DeviceBuffer<float>? samples, long count)
+    {
+        var e = new GemmEpilogue { Bias = bias, Activation = GemmActivation.Sigmoid };
+        if (samples is null)
+            return e;
+        e = e with { Samples = samples, Seed = options.Seed, Stream = SampleStream, SampleOffset = Draws };
+        Draws += count;
+        return e;
+    }
+
+    private void Synchronize() => device.Accelerator?.Synchronize();
+
+    private void CheckParameters(int epoch)
+    {
+        Check(epoch, "W", w);
+        Check(epoch, "b", b);
+        Check(epoch, "c", c);
+    }
+
+    private void Check(int epoch, string name, DeviceBuffer<float> buffer)
+    {
+        var span = hostCheck.AsSpan(0, (int)buffer.Length);
+        buffer.CopyTo(span);
+        int bad = IndexOfNonFinite(span);
+        if (bad >= 0)
+        {
+            string at = name == "W" ? $"W[{bad / nh}, {bad % nh}]" : $"{name}[{bad}]";
+            throw Diverged(epoch, $"{at} = {span[bad]}");
+        }
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> x)
+    {
+        for (int k = 0; k < x.Length; k++)
+        {
+            if (!float.IsFinite(x[k]))
+                return k;
+        }
+        return -1;
+    }
+
+    private InfoGpuException Diverged(int epoch, string what) => new(
+        $"RBM training diverged in epoch {epoch} (by step {Step}, {StepInEpoch} of the epoch): {what}; the last good checkpoint is kept; lower --lr or raise --weight-decay");
+
+    /// <summary>The persistent chains' visible states (rows of nv values), or null for CD (synchronizes).</summary>
+    public float[]? CaptureChains() =>
+        options.Sampler == RbmSamplerKind.Pcd ? stackV.ToArray().AsSpan(0, chains * nv).ToArray() : null;
+
+    internal RbmTrainingState CaptureState()
+    {
+        SyncModel();
+        return new RbmTrainingState(
+            rbm.Weights.ToArray(), rbm.VisibleBias.ToArray(), rbm.HiddenBias.ToArray(),
+            vw.ToArray(), vb.ToArray(), vc.ToArray(), q.ToArray(),
+            CaptureChains(),
+            Epoch, StepInEpoch, Step, Draws);
+    }
+
+    internal void RestoreState(RbmTrainingState s)
+    {
+        void Check(string name, int have, long want)
+        {
+            if (have != want)
+                throw new InfoGpuException($"checkpoint tensor {name} has {have} values; this model needs {want}");
+        }
+        Check("W", s.Weights.Length, (long)nv * nh);
+        Check("b", s.VisibleBias.Length, nv);
+        Check("c", s.HiddenBias.Length, nh);
+        Check("velocity_W", s.VelocityW.Length, (long)nv * nh);
+        Check("velocity_b", s.VelocityB.Length, nv);
+        Check("velocity_c", s.VelocityC.Length, nh);
+        Check("sparsity_q", s.Q.Length, nh);
+        s.Weights.CopyTo(rbm.Weights, 0);
+        s.VisibleBias.CopyTo(rbm.VisibleBias, 0);
+        s.HiddenBias.CopyTo(rbm.HiddenBias, 0);
+        w.CopyFrom(s.Weights);
+        b.CopyFrom(s.VisibleBias);
+        c.CopyFrom(s.HiddenBias);
+        vw.CopyFrom(s.VelocityW);
+        vb.CopyFrom(s.VelocityB);
+        vc.CopyFrom(s.VelocityC);
+        q.CopyFrom(s.Q);
+        if (options.Sampler == RbmSamplerKind.Pcd)
+        {
+            if (s.Chains is null)
+                throw new InfoGpuException("checkpoint has no persistent chains; it was written by a CD run: resume it with --sampler cd");
+            Check("chains", s.Chains.Length, (long)chains * nv);
+            stackV.CopyFrom(s.Chains);
+        }
+        Epoch = s.Epoch;
+        StepInEpoch = s.StepInEpoch;
+        Step = s.Step;
+        Draws = s.Draws;
+        orderEpoch = -1;
+    }
+
+    /// <summary>Frees the device buffers, in reverse order of allocation.</summary>
+    public void Dispose()
+    {
+        evaluator.Dispose();
+        sumsH.Dispose();
+        sumsV.Dispose();
+        gradient.Dispose();
+        visibleProbabilities.Dispose();
+        hiddenSamples.Dispose();
+        stackH.Dispose();
+        stackV.Dispose();
+        q.Dispose();
+        vc.Dispose();
+        vb.Dispose();
+        vw.Dispose();
+        c.Dispose();
+        b.Dispose();
+        w.Dispose();
+        order.Dispose();
+        train.Dispose();
+    }
+}
+
+/// <summary>Everything a run needs to continue exactly: parameters, optimizer state, chains and counters.</summary>
+internal sealed record RbmTrainingState(
+    float[] Weights, float[] VisibleBias, float[] HiddenBias,
+    float[] VelocityW, float[] VelocityB, float[] VelocityC, float[] Q, float[]? Chains,
+    int Epoch, int StepInEpoch, long Step, long Draws);

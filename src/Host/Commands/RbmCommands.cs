@@ -1,0 +1,373 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using InfoGpu.Checkpoints;
+using InfoGpu.Data;
+using InfoGpu.Host.Cli;
+using InfoGpu.Host.Output;
+using InfoGpu.Restricted;
+
+namespace InfoGpu.Host.Commands;
+
+/// <summary><c>infogpu rbm train</c>: a Bernoulli RBM on binarized Fashion-MNIST by CD-k or PCD.</summary>
+internal static class RbmCommands
+{
+    public static IReadOnlyList<ICommand> All { get; } = [new Train(), new Eval()];
+
+    private const string ModelFile = "model.safetensors";
+
+    private sealed class Train : ICommand
+    {
+        public CommandSpec Spec { get; } = new(
+            "rbm train",
+            "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
+            "[--data DIR] [--hidden 500] [--sampler cd|pcd] [--k 1] [--epochs 10] [--batch 100] [--lr 0.05] [--momentum 0.5,0.9] [--weight-decay 1e-4] [--sparsity-target T --sparsity-cost C] [--seed 1] [--out DIR] [--limit N] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]",
+            [
+                new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
+                new("hidden", "H", "hidden units (default 500)"),
+                new("sampler", "cd|pcd", "contrastive divergence from the data, or persistent chains (default cd)"),
+                new("k", "K", "Gibbs steps per update (default 1)"),
+                new("epochs", "E", "passes over the training images (default 10; with --resume: the total to reach)"),
+                new("batch", "B", "mini-batch size, and the number of PCD chains (default 100)"),
+                new("lr", "R", "learning rate (default 0.05)"),
+                new("momentum", "M1,M2", "momentum for the first 5 epochs, then after (default 0.5,0.9; one value: constant)"),
+                new("weight-decay", "D", "L2 penalty on the weights (default 1e-4)"),
+                new("sparsity-target", "T", "target mean activation of the hidden units (with --sparsity-cost)"),
+                new("sparsity-cost", "C", "cost of the sparsity penalty (default 0: off)"),
+                new("seed", "S", "seed of the initialization, data order, sampling and monitored pixels (default 1)"),
+                new("out", "DIR", "write DIR/metrics.csv, model.safetensors, filters.png, samples.png (default rbm-out; with --resume: that folder)"),
+                new("limit", "N", "use the first N training images and the first min(N, 10000) test images"),
+                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
+                new("checkpoint-every", "N", "write the checkpoint every N epochs (default 1; always after the last and on Ctrl-C)"),
+                new("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)"),
+                new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
+                CommandSpec.Accelerator,
+            ],
+            [
+                "infogpu rbm train --hidden 500 --sampler cd --k 1 --epochs 10 --out out/rbm",
+                "infogpu rbm train --sampler pcd --epochs 5 --limit 5000 --json",
+                "infogpu rbm train --resume out/rbm --epochs 20",
+            ]);
+
+        public int Run(CommandContext context)
+        {
+            var a = context.Args;
+            string? resume = a.Get("resume");
+            TensorSet? checkpoint = null;
+            RbmTrainerOptions options;
+            int hidden;
+            string? dataDir = a.Get("data");
+            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : null;
+            if (resume is not null)
+            {
+                string path = Path.Combine(resume, ModelFile);
+                if (!File.Exists(path))
+                    throw new InfoGpuException($"--resume {resume}: no {ModelFile} there; give the --out folder of an earlier 'infogpu rbm train'");
+                checkpoint = RbmCheckpoint.Read(path);
+                options = RbmCheckpoint.ReadOptions(checkpoint) with { Epochs = a.GetInt("epochs", RbmCheckpoint.ReadOptions(checkpoint).Epochs) };
+                hidden = checkpoint.GetFloat("c").Length;
+                if (dataDir is null && checkpoint.Metadata.TryGetValue("data_dir", out var d) && d.Length > 0)
+                    dataDir = d;
+                if (limit is null && checkpoint.Metadata.TryGetValue("limit", out var l) && l.Length > 0)
+                    limit = int.Parse(l, CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                hidden = a.GetInt("hidden", 500);
+                options = ParseOptions(a);
+            }
+            if (hidden < 1)
+                throw new UsageException("--hidden must be >= 1");
+            int checkpointEvery = a.GetInt("checkpoint-every", 1);
+            int sampleSteps = a.GetInt("sample-steps", 1000);
+            if (checkpointEvery < 1 || sampleSteps < 1)
+                throw new UsageException("--checkpoint-every and --sample-steps must be >= 1");
+            string outDir = a.Get("out") ?? resume ?? "rbm-out";
+
+            var data = FashionMnist.Load(dataDir, limit);
+            var train = data.Train.Binarized(0.5f);
+            var test = data.Test.Binarized(0.5f);
+            int nv = train.Pixels;
+            using var device = DeviceOption.Open(context);
+            context.Note($"data: {data.Description}, binarized at 0.5; {train.Count} train / {test.Count} test images of {train.Rows}x{train.Cols}");
+            context.Note(FormattableString.Invariant($"RBM {nv} visible x {hidden} hidden; {options.Sampler.ToString().ToUpperInvariant()}-{options.K}, batch {options.BatchSize}, lr {options.LearningRate}, momentum {options.InitialMomentum},{options.FinalMomentum}, weight decay {options.WeightDecay}, seed {options.Seed}"));
+
+            var rbm = Rbm.Initialize(nv, hidden, options.Seed, train.PixelMeans(), options.Sparse ? options.SparsityTarget : null);
+            var metadata = new Dictionary<string, string>
+            {
+                ["data_dir"] = dataDir ?? "",
+                ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
+                ["data"] = data.Description,
+            };
+            var rows = new List<RbmEpochMetrics>();
+            var csv = new List<string>();
+            string modelPath = Path.Combine(outDir, ModelFile);
+            using var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options with { MonitorRows = a.GetInt("monitor-rows", 0) });
+            if (checkpoint is not null)
+            {
+                if (checkpoint.GetFloat("b").Length != nv)
+                    throw new InfoGpuException($"--resume: the checkpoint has {checkpoint.GetFloat("b").Length} visible units but the data has {nv} pixels");
+                RbmCheckpoint.Restore(trainer, checkpoint);
+                csv.AddRange(PreviousMetrics(Path.Combine(resume!, "metrics.csv"), trainer.Epoch));
+                context.Note($"resumed from {resume} at epoch {trainer.Epoch}, step {trainer.StepInEpoch} of the epoch");
+            }
+            if (csv.Count == 0)
+                csv.Add("epoch,seconds,samples_per_s,momentum,reconstruction_error,pseudo_log_likelihood,pseudo_log_likelihood_all_bits,free_energy_train,free_energy_test,free_energy_gap");
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cancel.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                while (trainer.Epoch < options.Epochs)
+                {
+                    var m = trainer.TrainEpoch(cancel.Token);
+                    if (m is null)
+                    {
+                        trainer.SyncModel();
+                        RbmCheckpoint.Save(modelPath, trainer, metadata);
+                        context.Err.WriteLine($"interrupted in epoch {trainer.Epoch + 1} after step {trainer.StepInEpoch}; checkpoint written to {modelPath}");
+                        context.Err.WriteLine($"resume with: infogpu rbm train --resume {outDir}");
+                        return 130;
+                    }
+                    rows.Add(m);
+                    csv.Add(FormattableString.Invariant($"{m.Epoch},{m.Seconds:R},{m.SamplesPerSecond:R},{m.Momentum:R},{m.ReconstructionError:R},{m.PseudoLogLikelihood:R},{m.PseudoLogLikelihoodAllBits:R},{m.MeanFreeEnergyTrain:R},{m.MeanFreeEnergyTest:R},{m.FreeEnergyGap:R}"));
+                    context.Note(FormattableString.Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
+                    if (m.Epoch % checkpointEvery == 0 || m.Epoch == options.Epochs)
+                    {
+                        RbmCheckpoint.Save(modelPath, trainer, metadata);
+                        Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
+                    }
+                }
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+            Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
+            RbmCheckpoint.Save(modelPath, trainer, metadata);
+            SavePictures(device, trainer, outDir, train.Rows, train.Cols, sampleSteps, options.Seed);
+
+            if (a.Json)
+            {
+                var epochs = new JsonArray();
+                foreach (var m in rows)
+                {
+                    epochs.Add(new JsonObject
+                    {
+                        ["epoch"] = m.Epoch,
+                        ["seconds"] = Json.Number(m.Seconds),
+                        ["samples_per_s"] = Json.Number(m.SamplesPerSecond),
+                        ["cpu_seconds"] = Json.Number(m.CpuSeconds),
+                        ["momentum"] = Json.Number(m.Momentum),
+                        ["reconstruction_error"] = Json.Number(m.ReconstructionError),
+                        ["pseudo_log_likelihood"] = Json.Number(m.PseudoLogLikelihood),
+                        ["pseudo_log_likelihood_all_bits"] = Json.Number(m.PseudoLogLikelihoodAllBits),
+                        ["free_energy_train"] = Json.Number(m.MeanFreeEnergyTrain),
+                        ["free_energy_test"] = Json.Number(m.MeanFreeEnergyTest),
+                        ["free_energy_gap"] = Json.Number(m.FreeEnergyGap),
+                    });
+                }
+                Json.Write(context.Out, new JsonObject
+                {
+                    ["config"] = Config(options, nv, hidden, train.Count, test.Count, data.Description, device.Info.Kind),
+                    ["epochs"] = epochs,
+                    ["model"] = modelPath,
+                });
+            }
+            else
+            {
+                var table = new List<string[]> { new[] { "epoch", "seconds", "images/s", "recon_err", "PLL", "F gap" } };
+                foreach (var m in rows)
+                    table.Add([m.Epoch.ToString(CultureInfo.InvariantCulture), F(m.Seconds, 3), F(m.SamplesPerSecond, 0), F(m.ReconstructionError, 4), F(m.PseudoLogLikelihood, 4), F(m.FreeEnergyGap, 4)]);
+                foreach (var line in table)
+                    context.Out.WriteLine(string.Join("  ", line.Select((s, i) => s.PadLeft(i == 0 ? 5 : 10))));
+                context.Out.WriteLine($"model: {modelPath}; filters.png, samples.png and metrics.csv in {outDir}");
+            }
+            return 0;
+        }
+
+        private static string F(double v, int digits) => v.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    }
+
+    private sealed class Eval : ICommand
+    {
+        public CommandSpec Spec { get; } = new(
+            "rbm eval",
+            "log partition function (AIS, or exact for few hidden units) and log-likelihoods of a trained RBM",
+            "--model M [--data DIR] [--exact] [--ais-runs 100] [--ais-betas 14500] [--seed 1] [--limit N] [--accelerator KIND] [--json]",
+            [
+                new("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder)"),
+                new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
+                new("exact", null, "also enumerate the hidden configurations for the exact log Z (at most 24 hidden units)"),
+                new("ais-runs", "R", "parallel AIS runs (default 100)"),
+                new("ais-betas", "K", "intermediate distributions, the paper's schedule scaled (default 14500)"),
+                new("seed", "S", "seed of the AIS runs and of the pseudo-log-likelihood's pixels (default 1)"),
+                new("limit", "N", "use the first N training and min(N, 10000) test images"),
+                CommandSpec.Accelerator,
+            ],
+            ["infogpu rbm eval --model out/rbm/model.safetensors", "infogpu rbm eval --model out/small --exact --ais-betas 5000 --json"]);
+
+        public int Run(CommandContext context)
+        {
+            var a = context.Args;
+            string model = a.Require("model");
+            if (Directory.Exists(model))
+                model = Path.Combine(model, ModelFile);
+            if (!File.Exists(model))
+                throw new InfoGpuException($"--model {model}: no such file; give a model.safetensors written by 'infogpu rbm train'");
+            int runs = a.GetInt("ais-runs", 100), betas = a.GetInt("ais-betas", 14_500), seed = a.GetInt("seed", 1);
+            if (runs < 2 || betas < 3 || seed < 0)
+                throw new UsageException("--ais-runs must be >= 2, --ais-betas >= 3 and --seed >= 0");
+            var rbm = RbmCheckpoint.LoadModel(model);
+            var data = FashionMnist.Load(a.Get("data"), a.Has("limit") ? a.GetInt("limit", 0) : null);
+            var train = data.Train.Binarized();
+            var test = data.Test.Binarized();
+            if (train.Pixels != rbm.Visible)
+                throw new InfoGpuException($"the model has {rbm.Visible} visible units but the images have {train.Pixels} pixels");
+            using var device = DeviceOption.Open(context);
+            context.Note($"model {model}: {rbm.Visible} visible x {rbm.Hidden} hidden; data: {data.Description}");
+            double? exact = null;
+            if (a.Has("exact"))
+                exact = Evaluation.RbmExactLikelihood.LogPartitionByHidden(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
+            context.Note($"AIS: {runs} runs x {betas} intermediate distributions ...");
+            var baseBias = Evaluation.AnnealedImportanceSampling.BaseRateBiases(train.Images, train.Count, rbm.Visible);
+            var ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed));
+            double aisSeconds = ais.Seconds;
+            using var ev = new RbmEvaluator(device, rbm.Visible, rbm.Hidden);
+            var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, rbm.Visible, test.Count);
+            var testScores = ev.Evaluate(rbm, test.Images, flips);
+            var trainScores = ev.Evaluate(rbm, train.Images);
+            double testLl = -testScores.MeanFreeEnergy - ais.LogZ, trainLl = -trainScores.MeanFreeEnergy - ais.LogZ;
+            if (a.Json)
+            {
+                Json.Write(context.Out, new JsonObject
+                {
+                    ["log_z"] = Json.Number(ais.LogZ),
+                    ["log_z_stderr"] = Json.Number(ais.LogZStdErr),
+                    ["log_z_low_3sigma"] = Json.Number(ais.LogZLow),
+                    ["log_z_high_3sigma"] = Json.Number(ais.LogZHigh),
+                    ["log_z_exact"] = exact is double e ? Json.Number(e) : null,
+                    ["test_log_likelihood"] = Json.Number(testLl),
+                    ["train_log_likelihood"] = Json.Number(trainLl),
+                    ["test_log_likelihood_exact"] = exact is double e2 ? Json.Number(-testScores.MeanFreeEnergy - e2) : null,
+                    ["pseudo_log_likelihood"] = Json.Number(testScores.PseudoLogLikelihood),
+                    ["reconstruction_error"] = Json.Number(testScores.ReconstructionError),
+                    ["ais_runs"] = runs,
+                    ["ais_betas"] = betas,
+                    ["ais_seconds"] = Json.Number(aisSeconds),
+                    ["model"] = model,
+                });
+            }
+            else
+            {
+                context.Out.WriteLine(FormattableString.Invariant($"log Z (AIS, {runs} runs x {betas} betas): {ais.LogZ:F4} +- {ais.LogZStdErr:F4}  (3-sigma interval [{ais.LogZLow:F4}, {ais.LogZHigh:F4}], {aisSeconds:F1} s)"));
+                if (exact is double ex)
+                    context.Out.WriteLine(FormattableString.Invariant($"log Z (exact): {ex:F4}"));
+                context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood: {testLl:F3} nats per image ({test.Count} images); train: {trainLl:F3}"));
+                if (exact is double ex2)
+                    context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood with the exact log Z: {-testScores.MeanFreeEnergy - ex2:F3}"));
+                context.Out.WriteLine(FormattableString.Invariant($"pseudo-log-likelihood: {testScores.PseudoLogLikelihood:F3}; reconstruction error: {testScores.ReconstructionError:F3}"));
+            }
+            return 0;
+        }
+    }
+
+    internal static RbmTrainerOptions ParseOptions(Args a)
+    {
+        string sampler = a.Get("sampler") ?? "cd";
+        var kind = sampler switch
+        {
+            "cd" => RbmSamplerKind.Cd,
+            "pcd" => RbmSamplerKind.Pcd,
+            _ => throw new UsageException($"--sampler '{sampler}' is not cd or pcd"),
+        };
+        double m1 = 0.5, m2 = 0.9;
+        if (a.Get("momentum") is string ms)
+        {
+            var list = Args.ParseList("momentum", ms);
+            if (list.Length is < 1 or > 2)
+                throw new UsageException("--momentum takes one value or two (FIRST,LATER), e.g. 0.5,0.9");
+            m1 = list[0];
+            m2 = list[^1];
+        }
+        bool hasTarget = a.Has("sparsity-target"), hasCost = a.Has("sparsity-cost");
+        if (hasTarget != hasCost)
+            throw new UsageException("give --sparsity-target and --sparsity-cost together");
+        int seed = a.GetInt("seed", 1);
+        if (seed < 0)
+            throw new UsageException("--seed must be >= 0");
+        var options = new RbmTrainerOptions
+        {
+            Sampler = kind,
+            K = a.GetInt("k", 1),
+            Epochs = a.GetInt("epochs", 10),
+            BatchSize = a.GetInt("batch", 100),
+            LearningRate = a.GetDouble("lr", 0.05),
+            InitialMomentum = m1,
+            FinalMomentum = m2,
+            WeightDecay = a.GetDouble("weight-decay", 1e-4),
+            SparsityTarget = a.GetDouble("sparsity-target", 0),
+            SparsityCost = a.GetDouble("sparsity-cost", 0),
+            Seed = (ulong)seed,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (InfoGpuException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        return options;
+    }
+
+    private static JsonObject Config(RbmTrainerOptions o, int nv, int nh, int trainCount, int testCount, string data, string device) => new()
+    {
+        ["sampler"] = o.Sampler == RbmSamplerKind.Pcd ? "pcd" : "cd",
+        ["k"] = o.K,
+        ["visible"] = nv,
+        ["hidden"] = nh,
+        ["epochs"] = o.Epochs,
+        ["batch"] = o.BatchSize,
+        ["lr"] = o.LearningRate,
+        ["momentum"] = new JsonArray(o.InitialMomentum, o.FinalMomentum),
+        ["momentum_switch"] = o.MomentumSwitchEpochs,
+        ["weight_decay"] = o.WeightDecay,
+        ["sparsity_target"] = o.SparsityTarget,
+        ["sparsity_cost"] = o.SparsityCost,
+        ["seed"] = o.Seed,
+        ["pcd_chains"] = o.Sampler == RbmSamplerKind.Pcd ? o.ChainCount : null,
+        ["train_images"] = trainCount,
+        ["test_images"] = testCount,
+        ["data"] = data,
+        ["binarize"] = "pixel/255 > 0.5",
+        ["accelerator"] = device,
+    };
+
+    private static IEnumerable<string> PreviousMetrics(string path, int epoch)
+    {
+        if (!File.Exists(path))
+            return [];
+        var lines = File.ReadAllLines(path);
+        return lines.Take(1).Concat(lines.Skip(1).Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int e) && e <= epoch));
+    }
+
+    private static void SavePictures(Devices.ComputeDevice device, RbmTrainer trainer, string outDir, int side1, int side2, int steps, ulong seed)
+    {
+        var rbm = trainer.Model;
+        int nv = rbm.Visible, nh = rbm.Hidden;
+        bool square = side1 * side2 == nv;
+        int tr = square ? side1 : 1, tc = square ? side2 : nv;
+        // Filter j is column j of W: element i at i * nh + j.
+        ImageTiles.Save(Path.Combine(outDir, "filters.png"), rbm.Weights, Math.Min(100, nh), tr, tc, 1, nh, 10, normalizeEach: true);
+        var state = trainer.Options.Sampler == RbmSamplerKind.Pcd ? trainer.CaptureChains() : null;
+        int chains = state is null ? 100 : Math.Min(100, state.Length / nv);
+        var start = state is null ? default : state.AsSpan(0, chains * nv);
+        var samples = RbmSampler.Sample(device, rbm, chains, steps, seed, start);
+        ImageTiles.Save(Path.Combine(outDir, "samples.png"), samples, chains, tr, tc, nv, 1, 10, normalizeEach: false);
+    }
+}

@@ -1,0 +1,197 @@
+using InfoGpu.Devices;
+using InfoGpu.Kernels;
+using InfoGpu.LinearAlgebra;
+using InfoGpu.Restricted;
+using InfoGpu.Tests.Infrastructure;
+
+namespace InfoGpu.Tests.Restricted;
+
+/// <summary>Half-sweeps (GEMM + sigmoid + Bernoulli) and the RBM monitor kernels against float64 references.</summary>
+public class RbmKernelTests
+{
+    /// <summary>A sigmoid probability in float32 after a float32 dot product of at most ~40 terms of size ~1.</summary>
+    private const double ProbabilityAbsolute = 2e-6;
+
+    /// <summary>Draws closer than this to their probability may fall either way between backends (float32 rounding of p).</summary>
+    private const float Ambiguous = 1e-5f;
+
+    internal static float[] Random(int n, ulong seed, double scale, double shift = 0)
+    {
+        var x = new float[n];
+        for (int i = 0; i < n; i++)
+            x[i] = (float)(shift + scale * Philox.Normal(seed, 7, (ulong)i));
+        return x;
+    }
+
+    internal static float[] Bits(int n, ulong seed, double p = 0.5)
+    {
+        var x = new float[n];
+        for (int i = 0; i < n; i++)
+            x[i] = Philox.Uniform(seed, 8, (ulong)i) < p ? 1f : 0f;
+        return x;
+    }
+
+    private static (float[] P, float[] S) HalfSweep(ComputeDevice d, bool down, float[] input, float[] w, float[] bias, int rows, int nv, int nh, ulong seed, long offset)
+    {
+        int inCols = down ? nh : nv, outCols = down ? nv : nh;
+        using var x = d.Allocate<float>(input.Length);
+        using var wb = d.Allocate<float>(w.Length);
+        using var bb = d.Allocate<float>(bias.Length);
+        using var p = d.Allocate<float>((long)rows * outCols);
+        using var s = d.Allocate<float>((long)rows * outCols);
+        x.CopyFrom(input);
+        wb.CopyFrom(w);
+        bb.CopyFrom(bias);
+        var e = new GemmEpilogue { Bias = bb, Activation = GemmActivation.Sigmoid, Samples = s, Seed = seed, Stream = 41, SampleOffset = offset };
+        LinearAlgebra.Gemm.Multiply(down ? GemmLayout.NT : GemmLayout.NN, (x, rows, inCols), (wb, nv, nh), (p, rows, outCols), e);
+        return (p.ToArray(), s.ToArray());
+    }
+
+    private static double[] Reference(bool down, float[] input, float[] w, float[] bias, int rows, int nv, int nh)
+    {
+        int outCols = down ? nv : nh, inCols = down ? nh : nv;
+        var r = new double[rows * outCols];
+        for (int n = 0; n < rows; n++)
+        {
+            for (int o = 0; o < outCols; o++)
+            {
+                double a = bias[o];
+                for (int k = 0; k < inCols; k++)
+                    a += input[n * inCols + k] * (double)(down ? w[o * nh + k] : w[k * nh + o]);
+                r[n * outCols + o] = 1 / (1 + Math.Exp(-a));
+            }
+        }
+        return r;
+    }
+
+    [Theory]
+    [InlineData("cpu", false)]
+    [InlineData("cpu", true)]
+    [InlineData("ilgpu-cpu", false)]
+    [InlineData("ilgpu-cpu", true)]
+    public void HalfSweepMatchesFloat64AtOddShapes(string kind, bool down)
+    {
+        const int rows = 29, nv = 37, nh = 19;
+        var w = Random(nv * nh, 1, 0.3);
+        var bias = Random(down ? nv : nh, 2, 0.5);
+        var input = Bits(rows * (down ? nh : nv), 3);
+        var (p, s) = TestDevices.Use(kind, d => HalfSweep(d, down, input, w, bias, rows, nv, nh, 5, 1000));
+        var expected = Reference(down, input, w, bias, rows, nv, nh);
+        Tolerance.AllClose(expected, p.Select(x => (double)x).ToArray(), 0, ProbabilityAbsolute, $"{kind} half-sweep probabilities");
+        int outCols = down ? nv : nh, mismatches = 0;
+        for (int k = 0; k < s.Length; k++)
+        {
+            float u = Philox.Uniform(5, 41, (ulong)(1000 + k));
+            if (Math.Abs(u - expected[k]) < Ambiguous)
+                continue;
+            if (s[k] != (u < expected[k] ? 1f : 0f))
+                mismatches++;
+        }
+        Assert.True(mismatches == 0, $"{kind}: {mismatches} samples differ from Philox draws against the float64 probabilities ({outCols} columns)");
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void SampleFrequenciesMatchProbabilities(string kind)
+    {
+        // 3000 rows of the same input: each column's frequency estimates its probability with
+        // standard error sqrt(p(1-p)/3000) <= 0.0092; the bound is 5 standard errors.
+        const int rows = 3000, nv = 5, nh = 7;
+        var w = Random(nv * nh, 11, 1.0);
+        var bias = Random(nh, 12, 1.0);
+        var one = Bits(nv, 13);
+        var input = Enumerable.Range(0, rows).SelectMany(_ => one).ToArray();
+        var (p, s) = TestDevices.Use(kind, d => HalfSweep(d, false, input, w, bias, rows, nv, nh, 21, 0));
+        for (int j = 0; j < nh; j++)
+        {
+            double freq = 0;
+            for (int n = 0; n < rows; n++)
+                freq += s[n * nh + j];
+            freq /= rows;
+            double pj = p[j], se = Math.Sqrt(pj * (1 - pj) / rows);
+            Assert.True(Math.Abs(freq - pj) <= 5 * se + 1e-9, $"{kind} column {j}: frequency {freq} vs probability {pj} (5 standard errors = {5 * se})");
+        }
+    }
+
+    [Fact]
+    public void BackendsDrawTheSameSamples()
+    {
+        const int rows = 23, nv = 31, nh = 17;
+        var w = Random(nv * nh, 31, 0.3);
+        var bias = Random(nv, 32, 0.5);
+        var input = Bits(rows * nh, 33);
+        var (pc, sc) = TestDevices.Use("cpu", d => HalfSweep(d, true, input, w, bias, rows, nv, nh, 9, 77));
+        var (pg, sg) = TestDevices.Use("ilgpu-cpu", d => HalfSweep(d, true, input, w, bias, rows, nv, nh, 9, 77));
+        int differ = 0;
+        for (int k = 0; k < sc.Length; k++)
+        {
+            if (sc[k] != sg[k] && Math.Abs(Philox.Uniform(9, 41, (ulong)(77 + k)) - pc[k]) >= 1e-6f)
+                differ++;
+        }
+        Assert.True(differ == 0, $"{differ} samples differ between cpu and ilgpu-cpu beyond draws within 1e-6 of p");
+    }
+
+    [Fact]
+    public void NumpyLegacyRandIntMatchesNumpy()
+    {
+        // np.random.RandomState(1).randint(0, 784, 6) and RandomState(0).randint(0, 10, 5) (numpy 1.24).
+        Assert.Equal(new[] { 37, 235, 72, 767, 715, 645 }, new NumpyLegacyRandom(1).RandInt(0, 784, 6));
+        Assert.Equal(new[] { 5, 0, 3, 3, 7 }, new NumpyLegacyRandom(0).RandInt(0, 10, 5));
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void MonitorsMatchFloat64(string kind)
+    {
+        const int rows = 13, nv = 11, nh = 6;
+        var rbm = new Rbm(nv, nh);
+        Random(nv * nh, 41, 0.7).CopyTo(rbm.Weights, 0);
+        Random(nv, 42, 0.5).CopyTo(rbm.VisibleBias, 0);
+        Random(nh, 43, 0.5).CopyTo(rbm.HiddenBias, 0);
+        var data = Bits(rows * nv, 44);
+        var flips = new NumpyLegacyRandom(3).RandInt(0, nv, rows);
+        var (scores, allBits) = TestDevices.Use(kind, d =>
+        {
+            using var ev = new RbmEvaluator(d, nv, nh, chunkRows: 5);
+            return (ev.Evaluate(rbm, data, flips), ev.PseudoLogLikelihoodAllBits(rbm, data));
+        });
+        double recon = 0, pll = 0, f = 0, all = 0;
+        for (int n = 0; n < rows; n++)
+        {
+            var v = data.AsSpan(n * nv, nv).ToArray();
+            double fv = rbm.FreeEnergy(v);
+            f += fv;
+            var h = new double[nh];
+            for (int j = 0; j < nh; j++)
+            {
+                double a = rbm.HiddenBias[j];
+                for (int i = 0; i < nv; i++)
+                    a += v[i] * (double)rbm.Weights[i * nh + j];
+                h[j] = 1 / (1 + Math.Exp(-a));
+            }
+            for (int i = 0; i < nv; i++)
+            {
+                double a = rbm.VisibleBias[i];
+                for (int j = 0; j < nh; j++)
+                    a += h[j] * rbm.Weights[i * nh + j];
+                double pv = 1 / (1 + Math.Exp(-a));
+                recon += (v[i] - pv) * (v[i] - pv);
+            }
+            for (int i = 0; i < nv; i++)
+            {
+                var vf = v.ToArray();
+                vf[i] = 1 - vf[i];
+                double ls = -ScalarMath.Softplus(-(rbm.FreeEnergy(vf) - fv));
+                all += ls;
+                if (i == flips[n])
+                    pll += nv * ls;
+            }
+        }
+        Tolerance.Close(recon / rows, scores.ReconstructionError, 1e-5, 1e-6, $"{kind} reconstruction error");
+        Tolerance.Close(pll / rows, scores.PseudoLogLikelihood, 1e-5, 1e-5, $"{kind} pseudo-log-likelihood");
+        Tolerance.Close(f / rows, scores.MeanFreeEnergy, 1e-5, 1e-5, $"{kind} mean free energy");
+        Tolerance.Close(all / rows, allBits, 1e-5, 1e-5, $"{kind} all-bits pseudo-log-likelihood");
+    }
+}
