@@ -10,6 +10,7 @@ internal static class Suites
     public static IReadOnlyDictionary<string, Factory> All { get; } = new Dictionary<string, Factory>
     {
         ["measures"] = MeasuresSuite.Cases,
+        ["vae"] = VaeSuite.Cases,
         ["mi"] = MiSuite.Cases,
         ["rbm"] = RbmSuite.Cases,
     };

@@ -12,6 +12,7 @@ internal static class CommandLine
         new ReportCommand(),
         .. MeasureCommands.All,
         .. BmCommands.All,
+        .. VaeCommands.All,
         .. MiCommands.All,
         .. RbmCommands.All,
         new RbmCompareCommand(),

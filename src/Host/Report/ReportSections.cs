@@ -15,6 +15,7 @@ internal static partial class ReportSections
     [
         ("information measures", Measures),
         ("general Boltzmann machine", GeneralBoltzmann),
+        ("variational autoencoder", Vae),
         ("mutual information", MutualInformation),
         ("restricted Boltzmann machines", Rbm),
     ];

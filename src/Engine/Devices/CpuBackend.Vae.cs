@@ -1,0 +1,62 @@
+using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
+
+namespace InfoGpu.Devices;
+
+internal sealed partial class CpuBackend
+{
+    public unsafe void VaeGatherRows(DeviceBuffer<float> source, DeviceBuffer<int> indices, DeviceBuffer<float> destination, int rows, int cols)
+    {
+        fixed (float* s = source.HostArray, d = destination.HostArray)
+        fixed (int* ix = indices.HostArray)
+            CpuVaeKernels.GatherRows(s, ix, d, rows, cols);
+    }
+
+    public unsafe void VaeReparameterize(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, int rows, int latent, int repeat, ulong seed, ulong stream, long offset)
+    {
+        fixed (float* s = stats.HostArray, e = eps.HostArray, zz = z.HostArray)
+            CpuVaeKernels.Reparameterize(s, e, zz, rows, latent, repeat, seed, stream, offset);
+    }
+
+    public unsafe void VaeReparameterizeBackward(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> dz, DeviceBuffer<float> dstats, int rows, int latent, float beta)
+    {
+        fixed (float* s = stats.HostArray, e = eps.HostArray, d = dz.HostArray, ds = dstats.HostArray)
+            CpuVaeKernels.ReparameterizeBackward(s, e, d, ds, rows, latent, beta);
+    }
+
+    public unsafe void VaeKl(DeviceBuffer<float> stats, DeviceBuffer<float> kl, int rows, int latent)
+    {
+        fixed (float* s = stats.HostArray, k = kl.HostArray)
+            CpuVaeKernels.Kl(s, k, rows, latent);
+    }
+
+    public unsafe void VaeLatentLogWeight(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, DeviceBuffer<float> result, int rows, int latent, int repeat)
+    {
+        fixed (float* s = stats.HostArray, e = eps.HostArray, zz = z.HostArray, r = result.HostArray)
+            CpuVaeKernels.LatentLogWeight(s, e, zz, r, rows, latent, repeat);
+    }
+
+    public unsafe void VaeCrossEntropy(DeviceBuffer<float> logits, DeviceBuffer<float> x, DeviceBuffer<float> losses, int rows, int cols, int repeat, bool gradient)
+    {
+        fixed (float* l = logits.HostArray, xx = x.HostArray, o = losses.HostArray)
+            CpuVaeKernels.CrossEntropy(l, xx, o, rows, cols, repeat, gradient);
+    }
+
+    public unsafe void VaeReluBackward(DeviceBuffer<float> dy, DeviceBuffer<float> y, DeviceBuffer<float> sums, int rows, int cols)
+    {
+        fixed (float* d = dy.HostArray, yy = y.HostArray, s = sums.HostArray)
+            CpuVaeKernels.ReluBackward(d, yy, s, rows, cols);
+    }
+
+    public unsafe void VaeColumnSums(DeviceBuffer<float> x, DeviceBuffer<float> sums, int rows, int cols)
+    {
+        fixed (float* xx = x.HostArray, s = sums.HostArray)
+            CpuVaeKernels.ColumnSums(xx, s, rows, cols);
+    }
+
+    public unsafe void VaeAdam(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> m, DeviceBuffer<float> v, in AdamArgs args)
+    {
+        fixed (float* pp = p.HostArray, gg = g.HostArray, mm = m.HostArray, vv = v.HostArray)
+            CpuVaeKernels.Adam(pp, gg, mm, vv, p.Length, args);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using InfoGpu.Checkpoints;
+using InfoGpu.Data;
+using InfoGpu.Devices;
+
+namespace InfoGpu.Variational;
+
+/// <summary>
+/// VAE checkpoints in the safetensors format: the parameters under nn.Linear's names
+/// (fc1.weight ... fc4.bias; fc2 = fc21 above fc22), the Adam moments (adam.m.NAME, adam.v.NAME),
+/// the counters (state = [adam step, completed epochs, batches done in the current epoch]) and
+/// the configuration as JSON in the metadata ("config"). Written atomically with a SHA-256.
+/// </summary>
+public static class VaeCheckpoint
+{
+    /// <summary>The metadata 'format' value of VAE checkpoints.</summary>
+    public const string Format = "infogpu-vae-1";
+
+    /// <summary>Writes the model alone (no optimizer state), as <c>vae eval</c> reads it.</summary>
+    public static void SaveModel(string path, Vae vae, VaeTrainerOptions? options = null)
+    {
+        var set = new TensorSet();
+        AddModel(set, vae, options ?? new VaeTrainerOptions());
+        SafeTensors.Write(path, set);
+    }
+
+    /// <summary>Reads the model of a checkpoint or model file.</summary>
+    public static Vae LoadModel(string path) => ReadModel(SafeTensors.Read(path), path).Vae;
+
+    /// <summary>The options a checkpoint was trained with.</summary>
+    public static VaeTrainerOptions LoadOptions(string path) => ReadModel(SafeTensors.Read(path), path).Options;
+
+    internal static void AddModel(TensorSet set, Vae vae, VaeTrainerOptions o)
+    {
+        set.Metadata["format"] = Format;
+        set.Metadata["config"] = new JsonObject
+        {
+            ["input"] = vae.Input,
+            ["hidden"] = vae.Hidden,
+            ["latent"] = vae.Latent,
+            ["lr"] = o.LearningRate,
+            ["batch"] = o.BatchSize,
+            ["beta"] = o.Beta,
+            ["epochs"] = o.Epochs,
+            ["seed"] = o.Seed,
+            ["binarize"] = o.Binarize,
+        }.ToJsonString();
+        foreach (var t in vae.Tensors)
+            set.Add(t.Name, t.Values, t.Cols == 1 ? [t.Rows] : [t.Rows, t.Cols]);
+    }
+
+    internal static (Vae Vae, VaeTrainerOptions Options) ReadModel(TensorSet set, string path)
+    {
+        if (!set.Metadata.TryGetValue("format", out var format) || format != Format)
+            throw new InfoGpuException($"{path} is not a VAE checkpoint written by 'infogpu vae train' (format '{format ?? "none"}', expected '{Format}')");
+        try
+        {
+            var c = JsonNode.Parse(set.GetMetadata("config"))!;
+            var vae = new Vae(c["input"]!.GetValue<int>(), c["hidden"]!.GetValue<int>(), c["latent"]!.GetValue<int>());
+            var options = new VaeTrainerOptions(
+                c["lr"]!.GetValue<double>(), c["batch"]!.GetValue<int>(), c["beta"]!.GetValue<double>(),
+                c["epochs"]!.GetValue<int>(), c["seed"]!.GetValue<ulong>(), c["binarize"]!.GetValue<bool>());
+            foreach (var t in vae.Tensors)
+            {
+                var v = set.GetFloat(t.Name);
+                if (v.Length != t.Values.Length)
+                    throw new InfoGpuException($"{path}: tensor '{t.Name}' has {v.Length} values, expected {t.Values.Length} for a {vae.Input}-{vae.Hidden}-{vae.Latent} VAE");
+                v.CopyTo(t.Values, 0);
+            }
+            return (vae, options);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
+        {
+            throw new InfoGpuException($"{path}: the VAE configuration in the metadata is unreadable ({e.Message.Split('\n')[0]})");
+        }
+    }
+}
+
+public sealed partial class VaeTrainer
+{
+    /// <summary>Writes the parameters, the Adam state, the counters and the configuration to <paramref name="path"/> (atomically; synchronizes).</summary>
+    public void SaveCheckpoint(string path)
+    {
+        net.Download();
+        var set = new TensorSet();
+        VaeCheckpoint.AddModel(set, Vae, Options);
+        for (int t = 0; t < m.Length; t++)
+        {
+            var shape = Vae.Tensors[t].Cols == 1 ? new[] { Vae.Tensors[t].Rows } : [Vae.Tensors[t].Rows, Vae.Tensors[t].Cols];
+            set.Add("adam.m." + Vae.Tensors[t].Name, m[t].ToArray(), shape);
+            set.Add("adam.v." + Vae.Tensors[t].Name, v[t].ToArray(), shape);
+        }
+        set.Add("state", new long[] { step, epoch, epochStep }, 3);
+        set.Add("partial", new double[] { partialLoss, partialSeconds }, 2);
+        set.Metadata["train_images"] = TrainCount.ToString(CultureInfo.InvariantCulture);
+        SafeTensors.Write(path, set);
+    }
+
+    /// <summary>
+    /// Rebuilds a trainer from a checkpoint written by <see cref="SaveCheckpoint"/> on the same
+    /// data: training continues exactly where it stopped (bit-identical to an uninterrupted run).
+    /// </summary>
+    public static VaeTrainer Resume(ComputeDevice device, string path, Dataset data)
+    {
+        var set = SafeTensors.Read(path);
+        var (vae, options) = VaeCheckpoint.ReadModel(set, path);
+        if (!set.Contains("state"))
+            throw new InfoGpuException($"{path} holds a model without training state; resume from a checkpoint written during training (DIR/checkpoint.safetensors)");
+        if (set.Metadata.TryGetValue("train_images", out var n) && n != data.Train.Count.ToString(CultureInfo.InvariantCulture))
+            throw new InfoGpuException($"{path} was trained on {n} images, not {data.Train.Count}; resume with the same --data and --limit");
+        var trainer = new VaeTrainer(device, vae, data, options);
+        trainer.LoadState(set, path);
+        return trainer;
+    }
+
+    private void LoadState(TensorSet set, string path)
+    {
+        for (int t = 0; t < m.Length; t++)
+        {
+            var mm = set.GetFloat("adam.m." + Vae.Tensors[t].Name);
+            var vv = set.GetFloat("adam.v." + Vae.Tensors[t].Name);
+            if (mm.Length != m[t].Length || vv.Length != v[t].Length)
+                throw new InfoGpuException($"{path}: Adam state of '{Vae.Tensors[t].Name}' has the wrong size");
+            m[t].CopyFrom(mm);
+            v[t].CopyFrom(vv);
+        }
+        var s = set.GetInt64("state");
+        var p = set.GetDouble("partial");
+        if (s.Length != 3 || p.Length != 2)
+            throw new InfoGpuException($"{path}: the training state is malformed");
+        step = s[0];
+        epoch = (int)s[1];
+        epochStep = (int)s[2];
+        partialLoss = p[0];
+        partialSeconds = p[1];
+        orderReady = false;
+    }
+}

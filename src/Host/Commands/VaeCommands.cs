@@ -1,0 +1,359 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using InfoGpu.Data;
+using InfoGpu.Host.Cli;
+using InfoGpu.Host.Output;
+using InfoGpu.Variational;
+
+namespace InfoGpu.Host.Commands;
+
+/// <summary><c>infogpu vae train</c>, <c>vae eval</c> and <c>vae sweep-beta</c>: the chapter's VAE on Fashion-MNIST.</summary>
+internal static class VaeCommands
+{
+    private const string ModelFile = "model.safetensors";
+
+    private static readonly OptionSpec[] DataOptions =
+    [
+        new("data", "DIR", "folder with Fashion-MNIST/MNIST IDX files (default: /usr/share/datasets/fashion-mnist if installed, else the embedded 5000/1000 subset)"),
+        new("limit", "N", "first N training images and first min(N, 10000) test images"),
+    ];
+
+    private static readonly OptionSpec[] TrainOptions =
+    [
+        new("hidden", "H", "hidden units of encoder and decoder (default 400)"),
+        new("latent", "L", "latent dimensions (default 20)"),
+        new("beta", "B", "weight of the KL term (default 1)"),
+        new("epochs", "E", "passes over the training set (default 10)"),
+        new("batch", "N", "mini-batch size (default 128)"),
+        new("lr", "R", "Adam learning rate (default 1e-3)"),
+        new("binarize", null, "threshold pixels at 0.5 (default: grey levels in [0, 1])"),
+        new("seed", "S", "Philox seed of initialisation, shuffles and noise (default 1)"),
+    ];
+
+    // After the option lists: static fields initialise in textual order.
+    public static IReadOnlyList<ICommand> All { get; } = [new Train(), new Eval(), new SweepBeta()];
+
+    private static Dataset LoadData(CommandContext context)
+    {
+        var a = context.Args;
+        int? limit = a.Has("limit") ? a.GetInt("limit", 0) : null;
+        if (limit is < 1)
+            throw new UsageException("--limit must be >= 1");
+        var data = FashionMnist.Load(a.Get("data"), limit);
+        context.Note(data.Description);
+        return data;
+    }
+
+    private static VaeTrainerOptions ReadOptions(Args a)
+    {
+        int seed = a.GetInt("seed", 1);
+        if (seed < 0)
+            throw new UsageException("--seed must be >= 0");
+        var o = new VaeTrainerOptions(a.GetDouble("lr", 1e-3), a.GetInt("batch", 128), a.GetDouble("beta", 1), a.GetInt("epochs", 10), (ulong)seed, a.Has("binarize"));
+        if (!(o.LearningRate > 0) || o.BatchSize < 1 || !(o.Beta >= 0) || o.Epochs < 1)
+            throw new UsageException("--lr must be > 0, --batch and --epochs >= 1, --beta >= 0");
+        return o;
+    }
+
+    private static JsonObject Config(Vae vae, VaeTrainerOptions o, Dataset data, string device) => new()
+    {
+        ["input"] = vae.Input,
+        ["hidden"] = vae.Hidden,
+        ["latent"] = vae.Latent,
+        ["beta"] = o.Beta,
+        ["epochs"] = o.Epochs,
+        ["batch"] = o.BatchSize,
+        ["lr"] = o.LearningRate,
+        ["binarize"] = o.Binarize,
+        ["seed"] = o.Seed,
+        ["optimizer"] = "Adam (0.9, 0.999, 1e-8)",
+        ["loss"] = "BCE(sum over pixels) + beta KL, per-example means reported",
+        ["data"] = data.Description,
+        ["train_images"] = data.Train.Count,
+        ["test_images"] = data.Test.Count,
+        ["device"] = device,
+    };
+
+    private sealed class Train : ICommand
+    {
+        public CommandSpec Spec { get; } = new(
+            "vae train",
+            "train the chapter's VAE (784-400-20, ReLU, Bernoulli decoder, BCE + beta KL, Adam) on Fashion-MNIST",
+            "[--data DIR] [--limit N] [--hidden 400] [--latent 20] [--beta 1] [--epochs 10] [--batch 128] [--lr 1e-3] [--binarize] [--seed 1] [--out DIR] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]",
+            [
+                .. DataOptions,
+                .. TrainOptions,
+                new("out", "DIR", "write DIR/metrics.csv, DIR/model.safetensors (with the Adam state), reconstructions.png, samples.png, latent.png"),
+                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors (same data; --epochs sets the new total)"),
+                new("checkpoint-every", "N", "write DIR/model.safetensors every N epochs (default 1 with --out); Ctrl+C also checkpoints after the current step"),
+                CommandSpec.Accelerator,
+            ],
+            ["infogpu vae train --epochs 10 --out out/vae", "infogpu vae train --limit 5000 --epochs 2 --json", "infogpu vae train --resume out/vae --epochs 20"]);
+
+        public int Run(CommandContext context)
+        {
+            var a = context.Args;
+            var data = LoadData(context);
+            string? resume = a.Get("resume");
+            string? outDir = a.Get("out") ?? resume;
+            int every = a.GetInt("checkpoint-every", 1);
+            if (every < 1)
+                throw new UsageException("--checkpoint-every must be >= 1");
+            using var device = DeviceOption.Open(context);
+            VaeTrainer trainer;
+            if (resume is not null)
+            {
+                string path = Path.Combine(resume, ModelFile);
+                if (!File.Exists(path))
+                    throw new InfoGpuException($"--resume {resume}: no {ModelFile} there; give the --out folder of an earlier 'vae train'");
+                trainer = VaeTrainer.Resume(device, path, data);
+                if (a.Has("epochs"))
+                {
+                    int epochs = a.GetInt("epochs", 10);
+                    if (epochs < 1)
+                        throw new UsageException("--epochs must be >= 1");
+                    trainer.SetEpochs(epochs);
+                }
+                context.Note($"resuming {path}: {trainer.Epoch} epochs and {trainer.Step} steps done");
+            }
+            else
+            {
+                var options = ReadOptions(a);
+                int hidden = a.GetInt("hidden", 400), latent = a.GetInt("latent", 20);
+                if (hidden < 1 || latent < 1)
+                    throw new UsageException("--hidden and --latent must be >= 1");
+                var vae = Vae.Create(data.Train.Pixels, hidden, latent, options.Seed);
+                trainer = new VaeTrainer(device, vae, data, options);
+            }
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cancel.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                using (trainer)
+                    return RunTraining(context, trainer, data, device.Info.Kind, outDir, every, cancel.Token);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }
+
+        private static int RunTraining(CommandContext context, VaeTrainer trainer, Dataset data, string deviceKind, string? outDir, int every, CancellationToken cancel)
+        {
+            var o = trainer.Options;
+            var vae = trainer.Vae;
+            context.Note(FormattableString.Invariant($"VAE {vae.Input}-{vae.Hidden}-{vae.Latent}: beta {o.Beta}, batch {o.BatchSize}, lr {o.LearningRate}, {o.Epochs} epochs, seed {o.Seed}{(o.Binarize ? ", binarized" : "")}"));
+            var epochs = new JsonArray();
+            string? csvPath = outDir is null ? null : Path.Combine(outDir, "metrics.csv");
+            var csv = new List<string> { "epoch,seconds,train_loss,test_loss,test_reconstruction,test_kl" };
+            if (csvPath is not null && trainer.Epoch > 0 && File.Exists(csvPath))
+                csv = File.ReadAllLines(csvPath).Take(trainer.Epoch + 1).ToList();
+            string? modelPath = outDir is null ? null : Path.Combine(outDir, ModelFile);
+            while (trainer.Epoch < o.Epochs)
+            {
+                var r = trainer.TrainEpoch(cancel);
+                if (!r.Completed)
+                {
+                    if (modelPath is null)
+                        throw new InfoGpuException("interrupted; nothing saved (give --out DIR to checkpoint)");
+                    trainer.SaveCheckpoint(modelPath);
+                    context.Err.WriteLine($"interrupted at step {trainer.Step}; checkpoint {modelPath}; continue with --resume {outDir}");
+                    return 130;
+                }
+                epochs.Add(new JsonObject
+                {
+                    ["epoch"] = r.Epoch,
+                    ["seconds"] = Json.Number(r.Seconds),
+                    ["train_loss"] = Json.Number(r.TrainLoss),
+                    ["test_loss"] = Json.Number(r.TestLoss),
+                    ["test_reconstruction"] = Json.Number(r.TestReconstruction),
+                    ["test_kl"] = Json.Number(r.TestKl),
+                });
+                csv.Add(FormattableString.Invariant($"{r.Epoch},{r.Seconds:R},{r.TrainLoss:R},{r.TestLoss:R},{r.TestReconstruction:R},{r.TestKl:R}"));
+                context.Note(FormattableString.Invariant($"epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
+                if (modelPath is not null && (r.Epoch % every == 0 || r.Epoch == o.Epochs))
+                {
+                    trainer.SaveCheckpoint(modelPath);
+                    Plots.SaveAtomically(csvPath!, tmp => File.WriteAllLines(tmp, csv));
+                }
+            }
+            if (outDir is not null)
+            {
+                var test = o.Binarize ? data.Test.Binarized() : data.Test;
+                using var analysis = new VaeAnalysis(trainer.Device, vae, test.Images);
+                int side = data.Test.Rows;
+                if (data.Test.Rows * data.Test.Cols == vae.Input)
+                {
+                    VaePlots.Reconstructions(Path.Combine(outDir, "reconstructions.png"), analysis, test.Images, side);
+                    VaePlots.Samples(Path.Combine(outDir, "samples.png"), analysis, side, 64, o.Seed);
+                }
+                VaePlots.Latent(Path.Combine(outDir, "latent.png"), analysis.Latent());
+            }
+            if (context.Args.Json)
+            {
+                Json.Write(context.Out, new JsonObject
+                {
+                    ["config"] = Config(vae, o, data, deviceKind),
+                    ["epochs"] = epochs,
+                    ["model"] = modelPath,
+                });
+            }
+            else if (epochs.Count > 0)
+            {
+                var last = epochs[^1]!;
+                context.Out.WriteLine(FormattableString.Invariant($"test loss after {last["epoch"]} epochs: {last["test_loss"]} nats per image (reconstruction {last["test_reconstruction"]}, KL {last["test_kl"]})"));
+            }
+            return 0;
+        }
+    }
+
+    private sealed class Eval : ICommand
+    {
+        public CommandSpec Spec { get; } = new(
+            "vae eval",
+            "evaluate a trained VAE on the test images: ELBO and its parts, importance-weighted log-likelihood, latent statistics",
+            "--model DIR/model.safetensors [--data DIR] [--limit N] [--iwae-samples 500] [--iwae-images 1000] [--mc-samples 10] [--seed 1] [--accelerator KIND] [--json]",
+            [
+                new("model", "FILE", "model.safetensors written by 'infogpu vae train --out DIR'"),
+                .. DataOptions,
+                new("iwae-samples", "K", "importance samples per image for log p(x) (default 500)"),
+                new("iwae-images", "N", "first N test images for the importance-weighted estimate (default 1000)"),
+                new("mc-samples", "N", "z samples per image of the Monte-Carlo ELBO (default 10)"),
+                new("seed", "S", "Philox seed of the evaluation noise (default 1)"),
+                CommandSpec.Accelerator,
+            ],
+            ["infogpu vae eval --model out/vae/model.safetensors", "infogpu vae eval --model out/vae/model.safetensors --iwae-samples 50 --json"]);
+
+        public int Run(CommandContext context)
+        {
+            var a = context.Args;
+            string path = a.Require("model");
+            if (Directory.Exists(path))
+                path = Path.Combine(path, ModelFile);
+            if (!File.Exists(path))
+                throw new InfoGpuException($"--model {path} does not exist; give the model.safetensors written by 'infogpu vae train --out DIR'");
+            var vae = VaeCheckpoint.LoadModel(path);
+            var trained = VaeCheckpoint.LoadOptions(path);
+            int k = a.GetInt("iwae-samples", 500), images = a.GetInt("iwae-images", 1000), mc = a.GetInt("mc-samples", 10), seed = a.GetInt("seed", 1);
+            if (k < 1 || images < 1 || mc < 1 || seed < 0)
+                throw new UsageException("--iwae-samples, --iwae-images and --mc-samples must be >= 1, --seed >= 0");
+            var data = LoadData(context);
+            if (data.Test.Pixels != vae.Input)
+                throw new InfoGpuException($"the test images have {data.Test.Pixels} pixels but the model has {vae.Input} inputs");
+            var test = trained.Binarize ? data.Test.Binarized() : data.Test;
+            using var device = DeviceOption.Open(context);
+            using var analysis = new VaeAnalysis(device, vae, test.Images);
+            var elbo = analysis.Elbo((ulong)seed);
+            var mcElbo = analysis.MonteCarloElbo(mc, (ulong)seed, Math.Min(images, test.Count));
+            var iw = analysis.ImportanceWeighted(k, (ulong)seed, images);
+            var lat = analysis.Latent();
+            if (a.Json)
+            {
+                Json.Write(context.Out, new JsonObject
+                {
+                    ["elbo"] = Json.Number(elbo.Elbo),
+                    ["reconstruction"] = Json.Number(elbo.Reconstruction),
+                    ["kl"] = Json.Number(elbo.Kl),
+                    ["iwae_log_likelihood"] = Json.Number(iw.LogLikelihood),
+                    ["active_units"] = lat.ActiveUnits,
+                    ["latent"] = LatentJson(lat),
+                    ["iwae"] = new JsonObject { ["samples"] = iw.Samples, ["images"] = iw.Images, ["log_likelihood"] = Json.Number(iw.LogLikelihood), ["standard_error"] = Json.Number(iw.StandardError), ["elbo"] = Json.Number(iw.Elbo), ["seconds"] = Json.Number(iw.Seconds) },
+                    ["monte_carlo_elbo"] = new JsonObject { ["samples"] = mcElbo.Samples, ["images"] = mcElbo.Images, ["monte_carlo"] = Json.Number(mcElbo.MonteCarlo), ["standard_error"] = Json.Number(mcElbo.StandardError), ["analytic_kl"] = Json.Number(mcElbo.Analytic) },
+                    ["images"] = elbo.Images,
+                    ["model"] = path,
+                });
+            }
+            else
+            {
+                var t = new Table(["measure", "nats per image"]);
+                t.Add("ELBO (analytic KL, 1 sample)", elbo.Elbo);
+                t.Add("  reconstruction -E log p(x|z)", elbo.Reconstruction);
+                t.Add("  KL(q(z|x) || p(z))", elbo.Kl);
+                t.Add(FormattableString.Invariant($"ELBO, Monte-Carlo KL ({mc} samples, {mcElbo.Images} images)"), mcElbo.MonteCarlo);
+                t.Add(FormattableString.Invariant($"ELBO, analytic KL (same samples)"), mcElbo.Analytic);
+                t.Add(FormattableString.Invariant($"IWAE log p(x) (K={k}, {iw.Images} images)"), iw.LogLikelihood);
+                context.Out.Write(t.ToString());
+                context.Out.WriteLine(FormattableString.Invariant($"active units (Cov_x E[z|x] > 0.01): {lat.ActiveUnits} of {vae.Latent}; mu mean {lat.MuMean:F3} std {lat.MuStd:F3}; sigma mean {lat.SigmaMean:F3} (min {lat.SigmaMin:F3}, max {lat.SigmaMax:F3})"));
+            }
+            return 0;
+        }
+    }
+
+    internal static JsonObject LatentJson(VaeLatentStatistics lat) => new()
+    {
+        ["mu_mean"] = Json.Number(lat.MuMean),
+        ["mu_std"] = Json.Number(lat.MuStd),
+        ["sigma_mean"] = Json.Number(lat.SigmaMean),
+        ["sigma_min"] = Json.Number(lat.SigmaMin),
+        ["sigma_max"] = Json.Number(lat.SigmaMax),
+        ["kl_per_dimension"] = Json.Array(lat.KlPerDimension),
+        ["mu_variance"] = Json.Array(lat.MuVariance),
+        ["active_units"] = lat.ActiveUnits,
+        ["active_threshold"] = VaeAnalysis.ActiveThreshold,
+    };
+
+    private sealed class SweepBeta : ICommand
+    {
+        public CommandSpec Spec { get; } = new(
+            "vae sweep-beta",
+            "train one VAE per beta and tabulate rate (KL) against distortion (reconstruction) on the test images",
+            "--betas 0.5,1,2,4 [--data DIR] [--limit N] [--hidden 400] [--latent 20] [--epochs 10] [--batch 128] [--lr 1e-3] [--binarize] [--seed 1] [--out DIR] [--accelerator KIND] [--json]",
+            [
+                new("betas", "B1,B2,...", "KL weights to train with"),
+                .. DataOptions,
+                .. TrainOptions.Where(o => o.Name != "beta"),
+                new("out", "DIR", "write DIR/rate_distortion.csv and DIR/rate_distortion.png"),
+                CommandSpec.Accelerator,
+            ],
+            ["infogpu vae sweep-beta --betas 0.5,1,2,4 --epochs 5 --out out/beta", "infogpu vae sweep-beta --betas 1,4 --limit 2000 --epochs 2 --json"]);
+
+        public int Run(CommandContext context)
+        {
+            var a = context.Args;
+            var betas = a.GetList("betas");
+            if (betas.Any(b => b < 0))
+                throw new UsageException("--betas: every beta must be >= 0");
+            var options = ReadOptions(a);
+            int hidden = a.GetInt("hidden", 400), latent = a.GetInt("latent", 20);
+            if (hidden < 1 || latent < 1)
+                throw new UsageException("--hidden and --latent must be >= 1");
+            var data = LoadData(context);
+            using var device = DeviceOption.Open(context);
+            var points = VaeBetaSweep.Run(device, data, betas, options, hidden, latent, p =>
+                context.Note(FormattableString.Invariant($"beta {p.Beta,6:G4}: rate {p.Rate:F3}  distortion {p.Distortion:F3}  active units {p.ActiveUnits}  ({p.Seconds:F1} s)")));
+            string? outDir = a.Get("out");
+            string? plot = null;
+            if (outDir is not null)
+            {
+                var csv = new List<string> { "beta,rate,distortion,elbo,active_units,seconds" };
+                csv.AddRange(points.Select(p => FormattableString.Invariant($"{p.Beta:R},{p.Rate:R},{p.Distortion:R},{p.Elbo:R},{p.ActiveUnits},{p.Seconds:R}")));
+                Plots.SaveAtomically(Path.Combine(outDir, "rate_distortion.csv"), tmp => File.WriteAllLines(tmp, csv));
+                plot = Path.Combine(outDir, "rate_distortion.png");
+                VaePlots.RateDistortion(plot, points);
+            }
+            if (a.Json)
+            {
+                var arr = new JsonArray();
+                foreach (var p in points)
+                    arr.Add(new JsonObject { ["beta"] = p.Beta, ["rate"] = Json.Number(p.Rate), ["distortion"] = Json.Number(p.Distortion), ["elbo"] = Json.Number(p.Elbo), ["active_units"] = p.ActiveUnits, ["seconds"] = Json.Number(p.Seconds) });
+                var config = Config(Vae.Create(data.Train.Pixels, hidden, latent, 0), options, data, device.Info.Kind);
+                config.Remove("beta");
+                config["betas"] = Json.Array(betas);
+                Json.Write(context.Out, new JsonObject { ["config"] = config, ["points"] = arr, ["plot"] = plot });
+            }
+            else
+            {
+                var t = new Table(["beta", "rate (KL)", "distortion (BCE)", "ELBO", "active units"]);
+                foreach (var p in points)
+                    t.Add(p.Beta, p.Rate, p.Distortion, p.Elbo, p.ActiveUnits);
+                context.Out.Write(t.ToString());
+            }
+            return 0;
+        }
+    }
+}
