@@ -44,6 +44,7 @@ public sealed class RbmTrainer : IDisposable
     private readonly float[] hostCheck;
     private readonly int[] hostOrder;
     private int orderEpoch = -1;
+    private double partialSeconds;
 
     /// <param name="device">Where to train.</param>
     /// <param name="rbm">The model; its arrays are the starting point and receive the trained values after each epoch.</param>
@@ -141,11 +142,13 @@ public sealed class RbmTrainer : IDisposable
 
     /// <summary>
     /// Runs the rest of the current epoch, then the monitors. Returns null when
-    /// <paramref name="cancel"/> stopped it between two steps (the state is consistent: call
-    /// <see cref="SyncModel"/> and checkpoint it). Throws <see cref="InfoGpuException"/> at the
+    /// <paramref name="cancel"/> stopped it between two steps, or after <paramref name="maxSteps"/>
+    /// steps (when positive) with the epoch unfinished; the state is then consistent: call
+    /// <see cref="SyncModel"/> and checkpoint it, and the next call continues the epoch (its
+    /// seconds add up across the calls). Throws <see cref="InfoGpuException"/> at the
     /// first parameter or monitor that is NaN or infinite, naming the epoch, step and tensor.
     /// </summary>
-    public RbmEpochMetrics? TrainEpoch(CancellationToken cancel = default)
+    public RbmEpochMetrics? TrainEpoch(CancellationToken cancel = default, int maxSteps = -1)
     {
         int epoch = Epoch + 1;
         PrepareOrder(epoch);
@@ -156,11 +159,13 @@ public sealed class RbmTrainer : IDisposable
         int done = 0;
         while (StepInEpoch < steps)
         {
-            if (cancel.IsCancellationRequested || done++ == StopAfterSteps)
+            if (cancel.IsCancellationRequested || done == StopAfterSteps || (maxSteps > 0 && done == maxSteps))
             {
                 Synchronize();
+                partialSeconds += sw.Elapsed.TotalSeconds;
                 return null;
             }
+            done++;
             int start = StepInEpoch * batch;
             TrainStep(start, Math.Min(batch, rows - start), momentum);
             StepInEpoch++;
@@ -169,7 +174,8 @@ public sealed class RbmTrainer : IDisposable
                 CheckParameters(epoch);
         }
         Synchronize();
-        double seconds = sw.Elapsed.TotalSeconds;
+        double seconds = partialSeconds + sw.Elapsed.TotalSeconds;
+        partialSeconds = 0;
         double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         StepInEpoch = 0;
         Epoch = epoch;

@@ -37,7 +37,7 @@ internal static class RbmCommands
                 new("out", "DIR", "write DIR/metrics.csv, model.safetensors, filters.png, samples.png (default rbm-out; with --resume: that folder)"),
                 new("limit", "N", "use the first N training images and the first min(N, 10000) test images"),
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
-                new("checkpoint-every", "N", "write the checkpoint every N epochs (default 1; always after the last and on Ctrl-C)"),
+                new("checkpoint-every", "N", "also write the checkpoint every N training steps (default: only at the end of every epoch and on Ctrl-C)"),
                 new("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)"),
                 new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
                 CommandSpec.Accelerator,
@@ -77,10 +77,10 @@ internal static class RbmCommands
             }
             if (hidden < 1)
                 throw new UsageException("--hidden must be >= 1");
-            int checkpointEvery = a.GetInt("checkpoint-every", 1);
+            int checkpointEvery = a.GetInt("checkpoint-every", 0);
             int sampleSteps = a.GetInt("sample-steps", 1000);
-            if (checkpointEvery < 1 || sampleSteps < 1)
-                throw new UsageException("--checkpoint-every and --sample-steps must be >= 1");
+            if (checkpointEvery < 0 || sampleSteps < 1)
+                throw new UsageException("--checkpoint-every must be >= 0 and --sample-steps >= 1");
             string outDir = a.Get("out") ?? resume ?? "rbm-out";
 
             var data = FashionMnist.Load(dataDir, limit);
@@ -124,7 +124,14 @@ internal static class RbmCommands
             {
                 while (trainer.Epoch < options.Epochs)
                 {
-                    var m = trainer.TrainEpoch(cancel.Token);
+                    var m = trainer.TrainEpoch(cancel.Token, checkpointEvery);
+                    if (m is null && !cancel.IsCancellationRequested)
+                    {
+                        // --checkpoint-every N steps: a whole checkpoint mid-epoch, then go on.
+                        trainer.SyncModel();
+                        RbmCheckpoint.Save(modelPath, trainer, metadata);
+                        continue;
+                    }
                     if (m is null)
                     {
                         trainer.SyncModel();
@@ -136,7 +143,7 @@ internal static class RbmCommands
                     rows.Add(m);
                     csv.Add(FormattableString.Invariant($"{m.Epoch},{m.Seconds:R},{m.SamplesPerSecond:R},{m.Momentum:R},{m.ReconstructionError:R},{m.PseudoLogLikelihood:R},{m.PseudoLogLikelihoodAllBits:R},{m.MeanFreeEnergyTrain:R},{m.MeanFreeEnergyTest:R},{m.FreeEnergyGap:R}"));
                     context.Note(FormattableString.Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
-                    if (m.Epoch % checkpointEvery == 0 || m.Epoch == options.Epochs)
+                    // The end of every epoch is a checkpoint, with the metrics so far.
                     {
                         RbmCheckpoint.Save(modelPath, trainer, metadata);
                         Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
