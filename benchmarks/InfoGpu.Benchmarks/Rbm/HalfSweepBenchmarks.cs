@@ -28,16 +28,7 @@ public class HalfSweepBenchmarks
     [Params(16, 100)]
     public int Batch { get; set; }
 
-    public static IEnumerable<string> Accelerators()
-    {
-        yield return "cpu";
-        yield return "ilgpu-cpu";
-        foreach (var d in ComputeDevice.Available())
-        {
-            if (d.Kind is "cuda" or "opencl")
-                yield return d.Kind;
-        }
-    }
+    public static IEnumerable<string> Accelerators() => BenchAccelerators.All();
 
     [GlobalSetup]
     public void Setup()

@@ -24,16 +24,7 @@ public class NeighborSearchBenchmarks
     [Params(200, 1000, 10_000)]
     public int Rows { get; set; }
 
-    public static IEnumerable<string> Accelerators()
-    {
-        yield return "cpu";
-        yield return "ilgpu-cpu";
-        foreach (var d in ComputeDevice.Available())
-        {
-            if (d.Kind is "cuda" or "opencl")
-                yield return d.Kind;
-        }
-    }
+    public static IEnumerable<string> Accelerators() => BenchAccelerators.All();
 
     [GlobalSetup]
     public void Setup()

@@ -27,15 +27,7 @@ public class VaeBenchmarks
     [Params(128)]
     public int Batch { get; set; }
 
-    public static IEnumerable<string> Accelerators()
-    {
-        yield return "cpu";
-        foreach (var d in ComputeDevice.Available())
-        {
-            if (d.Kind is "cuda" or "opencl")
-                yield return d.Kind;
-        }
-    }
+    public static IEnumerable<string> Accelerators() => BenchAccelerators.All();
 
     [GlobalSetup]
     public void Setup()

@@ -20,14 +20,14 @@ internal static class VaePlots
             recon.AsSpan(k * d, d).CopyTo(grid.AsSpan((block * 2 * perRow + perRow + col) * d));
         }
         int tiles = ((count + perRow - 1) / perRow) * 2 * perRow;
-        VaeImages.WriteGrid(path, grid, tiles, side, side, perRow);
+        ImageTiles.Save(path, grid, tiles, side, side, side * side, 1, perRow, normalizeEach: false);
     }
 
     /// <summary>Decoded mean images of z ~ N(0, I).</summary>
     public static void Samples(string path, VaeAnalysis analysis, int side, int count = 64, ulong seed = 1)
     {
         var s = analysis.Sample(count, seed);
-        VaeImages.WriteGrid(path, s, s.Length / (side * side), side, side, 8);
+        ImageTiles.Save(path, s, s.Length / (side * side), side, side, side * side, 1, 8, normalizeEach: false);
     }
 
     /// <summary>Histograms of every mu and every sigma over the images.</summary>
