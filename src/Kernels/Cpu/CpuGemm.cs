@@ -82,22 +82,36 @@ public static unsafe class CpuGemm
                         PackB(layout, b, pb, n, k, pc, kc, jc, nc, nr);
                         bool first = pc == 0;
                         int blocks = (m + MR - 1) / MR;
-                        CpuRowKernels.For(blocks, (long)m * nc * kc, blk =>
+                        int panels = (nc + nr - 1) / nr;
+                        if (panels >= 2 * Environment.ProcessorCount || blocks < 2 * Environment.ProcessorCount)
                         {
-                            int i0 = blk * MR;
-                            int rows = Math.Min(MR, m - i0);
-                            for (int jp = 0; jp < nc; jp += nr)
+                            // Column panels in parallel, row blocks inside: each packed panel is
+                            // reused from L1 by every row block while A streams from L2.
+                            CpuRowKernels.For(panels, (long)m * nc * kc, p =>
                             {
+                                int jp = p * nr;
                                 int cols = Math.Min(nr, nc - jp);
-                                float* panel = (float*)args.B + (long)(jp / nr) * kc * nr;
-                                float* aa = (float*)args.A + (long)i0 * k + pc;
-                                float* cc = (float*)args.C + (long)i0 * n + jc + jp;
-                                if (nr == 32)
-                                    Kernel512(aa, k, panel, kc, cc, n, rows, cols, first);
-                                else
-                                    Kernel256(aa, k, panel, kc, cc, n, rows, cols, first);
-                            }
-                        });
+                                float* panel = (float*)args.B + (long)p * kc * nr;
+                                for (int blk = 0; blk < blocks; blk++)
+                                {
+                                    int i0 = blk * MR;
+                                    Tile((float*)args.A + (long)i0 * k + pc, k, panel, kc, (float*)args.C + (long)i0 * n + jc + jp, n, Math.Min(MR, m - i0), cols, first, nr);
+                                }
+                            });
+                        }
+                        else
+                        {
+                            // Few panels (a narrow C): row blocks in parallel instead.
+                            CpuRowKernels.For(blocks, (long)m * nc * kc, blk =>
+                            {
+                                int i0 = blk * MR;
+                                for (int p = 0; p < panels; p++)
+                                {
+                                    int jp = p * nr;
+                                    Tile((float*)args.A + (long)i0 * k + pc, k, (float*)args.B + (long)p * kc * nr, kc, (float*)args.C + (long)i0 * n + jc + jp, n, Math.Min(MR, m - i0), Math.Min(nr, nc - jp), first, nr);
+                                }
+                            });
+                        }
                     }
                 }
                 ApplyEpilogue(c, m, n, e, pold);
@@ -164,6 +178,15 @@ public static unsafe class CpuGemm
                     row[j] = 0f;
             }
         });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, int cols, bool first, int nr)
+    {
+        if (nr == 32)
+            Kernel512(a, lda, panel, kc, c, ldc, rows, cols, first);
+        else
+            Kernel256(a, lda, panel, kc, c, ldc, rows, cols, first);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
