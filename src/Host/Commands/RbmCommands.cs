@@ -113,46 +113,31 @@ internal static class RbmCommands
             if (csv.Count == 0)
                 csv.Add("epoch,seconds,samples_per_s,momentum,reconstruction_error,pseudo_log_likelihood,pseudo_log_likelihood_all_bits,free_energy_train,free_energy_test,free_energy_gap");
 
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
+            using var cancel = new CtrlC();
+            while (trainer.Epoch < options.Epochs)
             {
-                e.Cancel = true;
-                cancel.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                while (trainer.Epoch < options.Epochs)
+                var m = trainer.TrainEpoch(cancel.Token, checkpointEvery);
+                if (m is null && !cancel.Token.IsCancellationRequested)
                 {
-                    var m = trainer.TrainEpoch(cancel.Token, checkpointEvery);
-                    if (m is null && !cancel.IsCancellationRequested)
-                    {
-                        // --checkpoint-every N steps: a whole checkpoint mid-epoch, then go on.
-                        trainer.SyncModel();
-                        RbmCheckpoint.Save(modelPath, trainer, metadata);
-                        continue;
-                    }
-                    if (m is null)
-                    {
-                        trainer.SyncModel();
-                        RbmCheckpoint.Save(modelPath, trainer, metadata);
-                        context.Err.WriteLine($"interrupted in epoch {trainer.Epoch + 1} after step {trainer.StepInEpoch}; checkpoint written to {modelPath}");
-                        context.Err.WriteLine($"resume with: infogpu rbm train --resume {outDir}");
-                        return 130;
-                    }
-                    rows.Add(m);
-                    csv.Add(FormattableString.Invariant($"{m.Epoch},{m.Seconds:R},{m.SamplesPerSecond:R},{m.Momentum:R},{m.ReconstructionError:R},{m.PseudoLogLikelihood:R},{m.PseudoLogLikelihoodAllBits:R},{m.MeanFreeEnergyTrain:R},{m.MeanFreeEnergyTest:R},{m.FreeEnergyGap:R}"));
-                    context.Note(FormattableString.Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
-                    // The end of every epoch is a checkpoint, with the metrics so far.
-                    {
-                        RbmCheckpoint.Save(modelPath, trainer, metadata);
-                        Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
-                    }
+                    // --checkpoint-every N steps: a whole checkpoint mid-epoch, then go on.
+                    trainer.SyncModel();
+                    RbmCheckpoint.Save(modelPath, trainer, metadata);
+                    continue;
                 }
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
+                if (m is null)
+                {
+                    trainer.SyncModel();
+                    RbmCheckpoint.Save(modelPath, trainer, metadata);
+                    context.Err.WriteLine($"interrupted in epoch {trainer.Epoch + 1} after step {trainer.StepInEpoch}; checkpoint written to {modelPath}");
+                    context.Err.WriteLine($"resume with: infogpu rbm train --resume {outDir}");
+                    return 130;
+                }
+                rows.Add(m);
+                csv.Add(FormattableString.Invariant($"{m.Epoch},{m.Seconds:R},{m.SamplesPerSecond:R},{m.Momentum:R},{m.ReconstructionError:R},{m.PseudoLogLikelihood:R},{m.PseudoLogLikelihoodAllBits:R},{m.MeanFreeEnergyTrain:R},{m.MeanFreeEnergyTest:R},{m.FreeEnergyGap:R}"));
+                context.Note(FormattableString.Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
+                // The end of every epoch is a checkpoint, with the metrics so far.
+                RbmCheckpoint.Save(modelPath, trainer, metadata);
+                Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
             }
             Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
             RbmCheckpoint.Save(modelPath, trainer, metadata);

@@ -125,22 +125,9 @@ internal static class VaeCommands
                 var vae = Vae.Create(data.Train.Pixels, hidden, latent, options.Seed);
                 trainer = new VaeTrainer(device, vae, data, options);
             }
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true;
-                cancel.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                using (trainer)
-                    return RunTraining(context, trainer, data, device.Info.Kind, outDir, every, cancel.Token);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            using var cancel = new CtrlC();
+            using (trainer)
+                return RunTraining(context, trainer, data, device.Info.Kind, outDir, every, cancel.Token);
         }
 
         private static int RunTraining(CommandContext context, VaeTrainer trainer, Dataset data, string deviceKind, string? outDir, int every, CancellationToken cancel)
