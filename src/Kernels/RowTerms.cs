@@ -14,6 +14,9 @@ public interface IRowTerm
 
     /// <summary>The summand for eight element pairs.</summary>
     Vector256<float> Apply(Vector256<float> p, Vector256<float> q);
+
+    /// <summary>The summand for sixteen element pairs (AVX-512).</summary>
+    Vector512<float> Apply(Vector512<float> p, Vector512<float> q);
 }
 
 internal static class TermVec
@@ -23,12 +26,24 @@ internal static class TermVec
     public static Vector256<float> XLogXOverY(Vector256<float> x, Vector256<float> y) =>
         Vector256.ConditionalSelect(
             Vector256.GreaterThan(x, Vector256<float>.Zero),
-            x * (Vector256.Log(x) - Vector256.Log(y)),
+            x * (VectorLog.Log(x) - VectorLog.Log(y)),
             Vector256<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Clip(Vector256<float> x, float lo, float hi) =>
         Vector256.Min(Vector256.Max(x, Vector256.Create(lo)), Vector256.Create(hi));
+
+    /// <summary>Sixteen-lane form of <see cref="XLogXOverY(Vector256{float}, Vector256{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> XLogXOverY(Vector512<float> x, Vector512<float> y) =>
+        Vector512.ConditionalSelect(
+            Vector512.GreaterThan(x, Vector512<float>.Zero),
+            x * (VectorLog.Log(x) - VectorLog.Log(y)),
+            Vector512<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Clip(Vector512<float> x, float lo, float hi) =>
+        Vector512.Min(Vector512.Max(x, Vector512.Create(lo)), Vector512.Create(hi));
 }
 
 /// <summary>Shannon entropy summand -p ln p (0 ln 0 = 0). q is ignored.</summary>
@@ -36,11 +51,19 @@ public readonly struct EntropyTerm : IRowTerm
 {
     public float Apply(float p, float q) => -ScalarMath.XLogX(p);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
         Vector256.ConditionalSelect(
             Vector256.GreaterThan(p, Vector256<float>.Zero),
-            -(p * Vector256.Log(p)),
+            -(p * VectorLog.Log(p)),
             Vector256<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
+        Vector512.ConditionalSelect(
+            Vector512.GreaterThan(p, Vector512<float>.Zero),
+            -(p * VectorLog.Log(p)),
+            Vector512<float>.Zero);
 }
 
 /// <summary>Cross-entropy summand -p ln q: 0 where p = 0, +inf where q = 0 &lt; p.</summary>
@@ -48,11 +71,19 @@ public readonly struct CrossEntropyTerm : IRowTerm
 {
     public float Apply(float p, float q) => ScalarMath.CrossTerm(p, q);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
         Vector256.ConditionalSelect(
             Vector256.GreaterThan(p, Vector256<float>.Zero),
-            -(p * Vector256.Log(q)),
+            -(p * VectorLog.Log(q)),
             Vector256<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
+        Vector512.ConditionalSelect(
+            Vector512.GreaterThan(p, Vector512<float>.Zero),
+            -(p * VectorLog.Log(q)),
+            Vector512<float>.Zero);
 }
 
 /// <summary>Exact KL summand p ln(p / q): 0 where p = 0, +inf where q = 0 &lt; p.</summary>
@@ -60,7 +91,11 @@ public readonly struct KlTerm : IRowTerm
 {
     public float Apply(float p, float q) => ScalarMath.XLogXOverY(p, q);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) => TermVec.XLogXOverY(p, q);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) => TermVec.XLogXOverY(p, q);
 }
 
 /// <summary>The textbook's clipped KL summand: p' ln(p' / q') with p', q' clipped to [epsilon, 1].</summary>
@@ -77,11 +112,20 @@ public readonly struct KlClippedTerm : IRowTerm
         return pc * (MathF.Log(pc) - MathF.Log(qc));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q)
     {
         var pc = TermVec.Clip(p, epsilon, 1f);
         var qc = TermVec.Clip(q, epsilon, 1f);
-        return pc * (Vector256.Log(pc) - Vector256.Log(qc));
+        return pc * (VectorLog.Log(pc) - VectorLog.Log(qc));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q)
+    {
+        var pc = TermVec.Clip(p, epsilon, 1f);
+        var qc = TermVec.Clip(q, epsilon, 1f);
+        return pc * (VectorLog.Log(pc) - VectorLog.Log(qc));
     }
 }
 
@@ -94,9 +138,18 @@ public readonly struct JsTerm : IRowTerm
         return 0.5f * (ScalarMath.XLogXOverY(p, m) + ScalarMath.XLogXOverY(q, m));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q)
     {
         var half = Vector256.Create(0.5f);
+        var m = half * (p + q);
+        return half * (TermVec.XLogXOverY(p, m) + TermVec.XLogXOverY(q, m));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q)
+    {
+        var half = Vector512.Create(0.5f);
         var m = half * (p + q);
         return half * (TermVec.XLogXOverY(p, m) + TermVec.XLogXOverY(q, m));
     }
@@ -115,9 +168,18 @@ public readonly struct JsClippedTerm : IRowTerm
         return 0.5f * (kl.Apply(p, m) + kl.Apply(q, m));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q)
     {
         var half = Vector256.Create(0.5f);
+        var m = half * (p + q);
+        return half * (kl.Apply(p, m) + kl.Apply(q, m));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q)
+    {
+        var half = Vector512.Create(0.5f);
         var m = half * (p + q);
         return half * (kl.Apply(p, m) + kl.Apply(q, m));
     }
@@ -131,11 +193,19 @@ public readonly struct KlDivLossTerm : IRowTerm
 {
     public float Apply(float p, float q) => p > 0f ? p * (MathF.Log(p) - q) : 0f;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
         Vector256.ConditionalSelect(
             Vector256.GreaterThan(p, Vector256<float>.Zero),
-            p * (Vector256.Log(p) - q),
+            p * (VectorLog.Log(p) - q),
             Vector256<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
+        Vector512.ConditionalSelect(
+            Vector512.GreaterThan(p, Vector512<float>.Zero),
+            p * (VectorLog.Log(p) - q),
+            Vector512<float>.Zero);
 }
 
 /// <summary>
@@ -146,6 +216,11 @@ public readonly struct GaussianKlTerm : IRowTerm
 {
     public float Apply(float p, float q) => -0.5f * (1f + q - p * p - MathF.Exp(q));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
         Vector256.Create(-0.5f) * (Vector256.Create(1f) + q - p * p - Vector256.Exp(q));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
+        Vector512.Create(-0.5f) * (Vector512.Create(1f) + q - p * p - Vector512.Exp(q));
 }

@@ -23,6 +23,11 @@ internal sealed partial class CpuBackend : IComputeBackend
         where TTerm : struct, IRowTerm =>
         CpuRowKernels.RowReduce(p, q, result, rows, cols, scale, term);
 
+    public bool CheckedRowReduce<TTerm>(
+        ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term, bool checkQ, double tolerance)
+        where TTerm : struct, IRowTerm =>
+        CpuRowKernels.CheckedRowReduce(p, q, result, rows, cols, scale, term, checkQ, tolerance);
+
     public void LogitLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, Span<float> losses, int rows, int cols, float epsilon, int mode) =>
         CpuRowKernels.LogitLoss(logits, targets, losses, rows, cols, epsilon, mode);
 

@@ -13,6 +13,15 @@ internal partial interface IComputeBackend : IDisposable
     void RowReduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term)
         where TTerm : struct, IRowTerm;
 
+    /// <summary>
+    /// <see cref="RowReduce{TTerm}"/> after checking that every row of p (and of q when
+    /// <paramref name="checkQ"/>) is a distribution within <paramref name="tolerance"/>; false,
+    /// with the results incomplete, when a row is not. The cpu backend does both in one pass.
+    /// </summary>
+    bool CheckedRowReduce<TTerm>(
+        ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term, bool checkQ, double tolerance)
+        where TTerm : struct, IRowTerm;
+
     /// <summary>Per-row losses from logits (<see cref="LogitMath"/> modes).</summary>
     void LogitLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, Span<float> losses, int rows, int cols, float epsilon, int mode);
 

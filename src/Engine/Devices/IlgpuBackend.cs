@@ -67,6 +67,17 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         Download(dr, result);
     }
 
+    public bool CheckedRowReduce<TTerm>(
+        ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term, bool checkQ, double tolerance)
+        where TTerm : struct, IRowTerm
+    {
+        // The rows are on the host before the upload: check them there, then reduce on the device.
+        if (!Measures.Distributions.AllRowsValid(p, cols, tolerance) || (checkQ && !Measures.Distributions.AllRowsValid(q, cols, tolerance)))
+            return false;
+        RowReduce(p, q, result, rows, cols, scale, term);
+        return true;
+    }
+
     public void LogitLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, Span<float> losses, int rows, int cols, float epsilon, int mode)
     {
         if (rows == 0)

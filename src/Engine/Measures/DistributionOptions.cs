@@ -70,7 +70,7 @@ internal static class Distributions
     /// infinite entry fails it) and a sum within tolerance. Rows run in parallel when large.
     /// The slow path then finds and names the first problem.
     /// </summary>
-    private static unsafe bool AllRowsValid(ReadOnlySpan<float> rows, int cols, double tolerance)
+    internal static unsafe bool AllRowsValid(ReadOnlySpan<float> rows, int cols, double tolerance)
     {
         int n = rows.Length / cols;
         int bad = 0;

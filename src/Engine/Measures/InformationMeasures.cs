@@ -45,15 +45,13 @@ public sealed class InformationMeasures
     /// <summary>Entropy of each row into <paramref name="destination"/> (one value per row).</summary>
     public void Entropy(ReadOnlySpan<float> rows, int columns, Span<float> destination, LogBase logBase, DistributionOptions? options = null)
     {
-        var p = Distributions.Check(rows, columns, "entropy", options);
-        Reduce(p, p, columns, destination, logBase, new EntropyTerm());
+        CheckedReduce(rows, rows, false, columns, destination, logBase, new EntropyTerm(), "entropy", options);
     }
 
     /// <summary>Cross-entropy H(p, q) = -sum_j p_j log_b q_j of each row pair (+inf where q = 0 &lt; p).</summary>
     public float[] CrossEntropy(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, DistributionOptions? options = null)
     {
-        Pair(p, q, columns, "cross-entropy", options, out var cp, out var cq);
-        return Reduce(cp, cq, columns, logBase, new CrossEntropyTerm());
+        return CheckedReduce(p, q, columns, logBase, new CrossEntropyTerm(), "cross-entropy", options);
     }
 
     /// <summary>
@@ -63,10 +61,9 @@ public sealed class InformationMeasures
     /// </summary>
     public float[] KlDivergence(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, float? epsilon = null, DistributionOptions? options = null)
     {
-        Pair(p, q, columns, "KL divergence", options, out var cp, out var cq);
         return epsilon is float e
-            ? Reduce(cp, cq, columns, logBase, new KlClippedTerm(CheckEpsilon(e)))
-            : Reduce(cp, cq, columns, logBase, new KlTerm());
+            ? CheckedReduce(p, q, columns, logBase, new KlClippedTerm(CheckEpsilon(e)), "KL divergence", options)
+            : CheckedReduce(p, q, columns, logBase, new KlTerm(), "KL divergence", options);
     }
 
     /// <summary>
@@ -75,10 +72,9 @@ public sealed class InformationMeasures
     /// </summary>
     public float[] JensenShannon(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, float? epsilon = null, DistributionOptions? options = null)
     {
-        Pair(p, q, columns, "Jensen-Shannon", options, out var cp, out var cq);
         return epsilon is float e
-            ? Reduce(cp, cq, columns, logBase, new JsClippedTerm(CheckEpsilon(e)))
-            : Reduce(cp, cq, columns, logBase, new JsTerm());
+            ? CheckedReduce(p, q, columns, logBase, new JsClippedTerm(CheckEpsilon(e)), "Jensen-Shannon", options)
+            : CheckedReduce(p, q, columns, logBase, new JsTerm(), "Jensen-Shannon", options);
     }
 
     /// <summary>The Jensen-Shannon distance: the square root of the divergence (as scipy's <c>jensenshannon</c>).</summary>
@@ -194,30 +190,40 @@ public sealed class InformationMeasures
         return y;
     }
 
-    private float[] Reduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, TTerm term)
+    private float[] CheckedReduce<TTerm>(
+        ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, TTerm term, string what, DistributionOptions? options)
         where TTerm : struct, IRowTerm
     {
+        Distributions.SameShape(p.Length, q.Length, what);
+        Distributions.Shape(p.Length, columns, what + " p");
         var result = new float[p.Length / columns];
-        Reduce(p, q, columns, result, logBase, term);
+        CheckedReduce(p, q, true, columns, result, logBase, term, what, options);
         return result;
     }
 
-    private void Reduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, Span<float> destination, LogBase logBase, TTerm term)
+    /// <summary>
+    /// Checks the rows and reduces them. Without normalization the check and the reduction are
+    /// one pass on the device; only when a row fails (or rows must be normalized) does the full
+    /// check run, to name the row and the problem or to make the normalized copy.
+    /// </summary>
+    private void CheckedReduce<TTerm>(
+        ReadOnlySpan<float> p, ReadOnlySpan<float> q, bool pair, int columns, Span<float> destination, LogBase logBase, TTerm term,
+        string what, DistributionOptions? options)
         where TTerm : struct, IRowTerm
     {
+        options ??= DistributionOptions.Default;
+        string whatP = pair ? what + " p" : what;
+        Distributions.Shape(p.Length, columns, whatP);
         int rows = p.Length / columns;
         if (destination.Length < rows)
             throw new InfoGpuException($"destination holds {destination.Length} values but there are {rows} rows");
-        backend.RowReduce(p, q, destination[..rows], rows, columns, (float)logBase.Scale, term);
-    }
-
-    private static void Pair(
-        ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, string what, DistributionOptions? options,
-        out ReadOnlySpan<float> checkedP, out ReadOnlySpan<float> checkedQ)
-    {
-        Distributions.SameShape(p.Length, q.Length, what);
-        checkedP = Distributions.Check(p, columns, what + " p", options);
-        checkedQ = Distributions.Check(q, columns, what + " q", options);
+        var target = destination[..rows];
+        float scale = (float)logBase.Scale;
+        if (!options.Normalize && backend.CheckedRowReduce(p, q, target, rows, columns, scale, term, pair, options.SumTolerance))
+            return;
+        var cp = Distributions.Check(p, columns, whatP, options);
+        var cq = pair ? Distributions.Check(q, columns, what + " q", options) : cp;
+        backend.RowReduce(cp, cq, target, rows, columns, scale, term);
     }
 
     private static int RowCount(int length, int columns, string what)

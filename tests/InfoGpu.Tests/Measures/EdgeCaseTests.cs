@@ -1,3 +1,5 @@
+using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
 using InfoGpu.Measures;
 using InfoGpu.Tests.Infrastructure;
 
@@ -107,5 +109,64 @@ public class EdgeCaseTests
         Tolerance.Close(nats / Math.Log(2), InformationMeasures64.Entropy([0.2, 0.3, 0.5], LogBase.Bits), 1e-14);
         Tolerance.Close(nats / Math.Log(10), InformationMeasures64.Entropy([0.2, 0.3, 0.5], LogBase.Parse("10")), 1e-14);
         Tolerance.Close(nats / Math.Log(3), InformationMeasures64.Entropy([0.2, 0.3, 0.5], LogBase.Of(3)), 1e-14);
+    }
+}
+
+/// <summary>The one-pass check-and-reduce of the cpu backend finds every bad row the separate check finds, and gives the same numbers.</summary>
+public class FusedCheckTests
+{
+    public static TheoryData<string> Kinds() => ["cpu", "ilgpu-cpu"];
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void ABadEntryAnywhereIsNamed(string kind)
+    {
+        const int rows = 300, cols = 83; // 83 = 5 vectors of 16 + a tail of 3; 300 x 83 runs in parallel on cpu
+        TestDevices.Use(kind, d =>
+        {
+            var m = new InformationMeasures(d);
+            foreach (int col in new[] { 0, 17, 81 })
+            {
+                foreach (float bad in new[] { -1e-3f, float.NaN, float.PositiveInfinity })
+                {
+                    var p = RowReductionTests.Distributions(rows, cols, 3, zeros: true);
+                    var q = RowReductionTests.Distributions(rows, cols, 4, zeros: false);
+                    q[277 * cols + col] = bad;
+                    var e = Assert.Throws<InfoGpuException>(() => m.KlDivergence(p, q, cols, LogBase.Nats));
+                    Assert.Contains("KL divergence q", e.Message);
+                    Assert.Contains("row 277", e.Message);
+                    Assert.Contains($"entry {col}", e.Message);
+                    (p, q) = (q, p);
+                    e = Assert.Throws<InfoGpuException>(() => m.Entropy(p, cols, LogBase.Nats));
+                    Assert.Contains("row 277", e.Message);
+                }
+            }
+            var off = RowReductionTests.Distributions(rows, cols, 5, zeros: false);
+            off[299 * cols + 80] += 1e-3f;
+            var sum = Assert.Throws<InfoGpuException>(() => m.CrossEntropy(off, off, cols, LogBase.Nats));
+            Assert.Contains("row 299", sum.Message);
+            Assert.Contains("sums to", sum.Message);
+            return 0;
+        });
+    }
+
+    [Fact]
+    public void FusedAndPlainKernelsAgreeBitForBit()
+    {
+        const int rows = 257, cols = 1031;
+        var p = RowReductionTests.Distributions(rows, cols, 8, zeros: true);
+        var q = RowReductionTests.Distributions(rows, cols, 9, zeros: false);
+        var fused = new float[rows];
+        var plain = new float[rows];
+        Assert.True(CpuRowKernels.CheckedRowReduce(p, q, fused, rows, cols, 1f, new KlTerm(), true, 1e-4));
+        CpuRowKernels.RowReduce(p, q, plain, rows, cols, 1f, new KlTerm());
+        Assert.Equal(plain, fused);
+        Assert.True(CpuRowKernels.CheckedRowReduce(p, p, fused, rows, cols, 2f, new EntropyTerm(), false, 1e-4));
+        CpuRowKernels.RowReduce(p, p, plain, rows, cols, 2f, new EntropyTerm());
+        Assert.Equal(plain, fused);
+        // A row summing to 1 + 2e-4 fails the check at tolerance 1e-4 and passes it at 1e-3.
+        p[100 * cols + 3] += 2e-4f;
+        Assert.False(CpuRowKernels.CheckedRowReduce(p, p, fused, rows, cols, 1f, new EntropyTerm(), false, 1e-4));
+        Assert.True(CpuRowKernels.CheckedRowReduce(p, p, fused, rows, cols, 1f, new EntropyTerm(), false, 1e-3));
     }
 }

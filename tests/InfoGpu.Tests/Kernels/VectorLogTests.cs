@@ -1,0 +1,77 @@
+using System.Runtime.Intrinsics;
+using InfoGpu.Kernels;
+
+namespace InfoGpu.Tests.Kernels;
+
+/// <summary>The row reductions' vector logarithm against the float64 logarithm, in ulps of the float result.</summary>
+public class VectorLogTests
+{
+    /// <summary>The polynomial was fitted to stay under one ulp; the runtime's own float log is allowed the same.</summary>
+    private const double MaxUlps = 1.0;
+
+    private static IEnumerable<float> Arguments()
+    {
+        for (int e = -126; e <= 127; e++)
+            yield return MathF.ScaleB(1f, e);
+        for (int k = -5000; k <= 5000; k++)
+            yield return BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(1f) + k);
+        foreach (float edge in new[] { 0.70710677f, 0.7071068f, 1.4142135f, 1.4142137f, float.MaxValue, 1.17549435e-38f })
+            yield return edge;
+        var rng = new System.Random(5);
+        for (int i = 0; i < 300_000; i++)
+            yield return (float)Math.Exp(rng.NextDouble() * 174 - 87);
+        for (int i = 0; i < 100_000; i++)
+            yield return BitConverter.Int32BitsToSingle(rng.Next(0x00800000, 0x7F800000));
+    }
+
+    [Fact]
+    public void NormalFloatsAreWithinOneUlp()
+    {
+        var xs = Arguments().ToArray();
+        Array.Resize(ref xs, (xs.Length + 15) / 16 * 16);
+        for (int i = 0; i < xs.Length; i++)
+            xs[i] = xs[i] == 0 ? 0.5f : xs[i];
+        double worst = 0;
+        float worstX = 0;
+        for (int i = 0; i < xs.Length; i += 16)
+        {
+            var r512 = VectorLog.Log(Vector512.Create(xs.AsSpan(i, 16)));
+            var r256 = VectorLog.Log(Vector256.Create(xs.AsSpan(i, 8)));
+            for (int k = 0; k < 16; k++)
+            {
+                double exact = Math.Log(xs[i + k]);
+                double ulp = Math.Max(MathF.BitIncrement(MathF.Abs((float)exact)) - MathF.Abs((float)exact), float.Epsilon);
+                double err = Math.Abs(r512.GetElement(k) - exact) / ulp;
+                if (err > worst)
+                {
+                    worst = err;
+                    worstX = xs[i + k];
+                }
+                if (k < 8)
+                    Assert.Equal(r512.GetElement(k), r256.GetElement(k));
+            }
+        }
+        Assert.True(worst <= MaxUlps, $"worst error {worst:F3} ulp at x = {worstX:R}");
+    }
+
+    [Fact]
+    public void SpecialArgumentsFollowTheFullLogarithm()
+    {
+        float[] special = [0f, 1f, 1e-40f, float.Epsilon, -1f, float.PositiveInfinity, float.NaN, 0.25f, 0f, 2f, 3f, 4f, 5f, 6f, 7f, 8f];
+        var r = VectorLog.Log(Vector512.Create(special));
+        Assert.Equal(float.NegativeInfinity, r.GetElement(0));
+        Assert.Equal(0f, r.GetElement(1));
+        Assert.Equal(Math.Log(1e-40f), r.GetElement(2), 1e-4);
+        Assert.Equal(Math.Log(float.Epsilon), r.GetElement(3), 1e-4);
+        Assert.True(float.IsNaN(r.GetElement(4)));
+        Assert.Equal(float.PositiveInfinity, r.GetElement(5));
+        Assert.True(float.IsNaN(r.GetElement(6)));
+        // A zero lane in an otherwise normal vector stays on the fast path and gives -inf.
+        float[] withZero = [0f, 0.5f, 0.25f, 0.125f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f];
+        var z = VectorLog.Log(Vector512.Create(withZero));
+        Assert.Equal(float.NegativeInfinity, z.GetElement(0));
+        Assert.Equal(Math.Log(0.5), z.GetElement(1), 1e-7);
+        var z256 = VectorLog.Log(Vector256.Create(withZero.AsSpan(0, 8)));
+        Assert.Equal(float.NegativeInfinity, z256.GetElement(0));
+    }
+}
