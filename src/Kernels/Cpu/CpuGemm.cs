@@ -23,19 +23,37 @@ public unsafe struct CpuGemmEpilogue
 }
 
 /// <summary>
-/// Single-precision GEMM for the <c>cpu</c> backend: operands packed into panels, a
-/// register-blocked micro-kernel (4 rows x 32 columns with AVX-512, 4 x 16 with AVX2),
-/// K blocked for the caches, row blocks in parallel, and the epilogue (bias, activation,
-/// Bernoulli sampling) applied to each finished block. Packing buffers come from a pool,
-/// so a call allocates nothing after the first.
+/// Single-precision GEMM for the <c>cpu</c> backend. Both operands are packed, whatever their
+/// layout: op(B) into panels of NR columns (a K block of them stays in L2), op(A) into
+/// micro-panels of MR rows (each stays in L1 while it sweeps the B panels). The register-blocked
+/// micro-kernel holds an MR x NR tile of C in registers: 8 x 32 with AVX-512 (16 accumulators),
+/// 6 x 16 with AVX2 (12). Row blocks of A run in parallel; the epilogue (bias, activation,
+/// Bernoulli sampling) is applied to C at the end. Packing buffers come from a pool, so a call
+/// allocates nothing after the first.
 /// </summary>
+/// <remarks>
+/// Every element of C is the sum of its K blocks in order, each block a sequential chain of
+/// fused multiply-adds over k, so results do not depend on the number of threads.
+/// </remarks>
 public static unsafe class CpuGemm
 {
-    private const int MR = 4;
-    private const int KC = 256;
-    private const int NC = 512;
+    /// <summary>Largest K block; k is split into equal blocks no longer than this.</summary>
+    private const int KCMax = 512;
 
-    private static int NR => Vector512.IsHardwareAccelerated ? 32 : 16;
+    /// <summary>Widest column block packed at once.</summary>
+    private const int NC = 4096;
+
+    /// <summary>A work item covers this many row tiles ...</summary>
+    private const int RowTilesPerItem = 8;
+
+    /// <summary>... times this many column panels.</summary>
+    private const int PanelsPerItem = 4;
+
+    private static bool Wide => Vector512.IsHardwareAccelerated;
+
+    private static int NR => Wide ? 32 : 16;
+
+    private static int MR => Wide ? 8 : 6;
 
     /// <summary>C = epilogue(op(A) op(B)); see <see cref="GemmLayout"/> for the storage of A and B.</summary>
     public static void Multiply(GemmLayout layout, float* a, float* b, float* c, int m, int n, int k, CpuGemmEpilogue e)
@@ -47,18 +65,13 @@ public static unsafe class CpuGemm
             ApplyEpilogue(c, m, n, e, null);
             return;
         }
-        int nr = NR;
-        // op(A) as m x k rows: for TN, pack A^T once (k x m -> m x k).
-        float[]? at = null;
-        float* arows = a;
-        if (layout == GemmLayout.TN)
-        {
-            at = ArrayPool<float>.Shared.Rent(m * k);
-            fixed (float* pt = at)
-                Transpose(a, pt, k, m);
-            arows = null;
-        }
-        var bpack = ArrayPool<float>.Shared.Rent(KC * (NC + nr));
+        int nr = NR, mr = MR;
+        int kBlocks = (k + KCMax - 1) / KCMax;
+        int kcMax = (k + kBlocks - 1) / kBlocks;
+        int tiles = (m + mr - 1) / mr;
+        int ncMax = Math.Min(NC, (n + nr - 1) / nr * nr);
+        var bpack = ArrayPool<float>.Shared.Rent(kcMax * ncMax);
+        var apack = ArrayPool<float>.Shared.Rent(tiles * mr * kcMax);
         // Partial sums of the K blocks go into C; beta and the epilogue are applied at the end,
         // so the old C is kept aside when beta != 0.
         float[]? old = null;
@@ -69,49 +82,48 @@ public static unsafe class CpuGemm
         }
         try
         {
-            fixed (float* pat = at, pb = bpack, pold = old)
+            fixed (float* pa = apack, pb = bpack, pold = old)
             {
-                float* arow = arows != null ? arows : pat;
-                var args = (A: (nint)arow, B: (nint)pb, C: (nint)c);
+                var args = (A: (nint)a, B: (nint)b, C: (nint)c, PA: (nint)pa, PB: (nint)pb);
+                int rowItems = (tiles + RowTilesPerItem - 1) / RowTilesPerItem;
                 for (int jc = 0; jc < n; jc += NC)
                 {
                     int nc = Math.Min(NC, n - jc);
-                    for (int pc = 0; pc < k; pc += KC)
+                    int panels = (nc + nr - 1) / nr;
+                    int colItems = (panels + PanelsPerItem - 1) / PanelsPerItem;
+                    for (int pc = 0; pc < k; pc += kcMax)
                     {
-                        int kc = Math.Min(KC, k - pc);
-                        PackB(layout, b, pb, n, k, pc, kc, jc, nc, nr);
+                        int kc = Math.Min(kcMax, k - pc);
                         bool first = pc == 0;
-                        int blocks = (m + MR - 1) / MR;
-                        int panels = (nc + nr - 1) / nr;
-                        if (panels >= 2 * Environment.ProcessorCount || blocks < 2 * Environment.ProcessorCount)
+                        // Pack every B panel and every A row tile of this block (in parallel), then run
+                        // (row tiles x panels) items in parallel: a B panel stays in L2 while the row
+                        // tiles of its item sweep it, each A micro-panel in L1 for the length of a tile.
+                        CpuRowKernels.For(panels + tiles, (long)kc * (nc + m), i =>
                         {
-                            // Column panels in parallel, row blocks inside: each packed panel is
-                            // reused from L1 by every row block while A streams from L2.
-                            CpuRowKernels.For(panels, (long)m * nc * kc, p =>
+                            if (i < panels)
+                                PackB(layout, (float*)args.B, (float*)args.PB, n, k, pc, kc, jc, nc, nr, i);
+                            else
+                                PackA(layout, (float*)args.A, (float*)args.PA, m, k, i - panels, pc, kc, mr);
+                        });
+                        CpuRowKernels.For(rowItems * colItems, (long)m * nc * kc, item =>
+                        {
+                            int t0 = item / colItems * RowTilesPerItem;
+                            int t1 = Math.Min(tiles, t0 + RowTilesPerItem);
+                            int p0 = item % colItems * PanelsPerItem;
+                            int p1 = Math.Min(panels, p0 + PanelsPerItem);
+                            for (int p = p0; p < p1; p++)
                             {
                                 int jp = p * nr;
                                 int cols = Math.Min(nr, nc - jp);
-                                float* panel = (float*)args.B + (long)p * kc * nr;
-                                for (int blk = 0; blk < blocks; blk++)
+                                float* panel = (float*)args.PB + (long)p * kc * nr;
+                                for (int t = t0; t < t1; t++)
                                 {
-                                    int i0 = blk * MR;
-                                    Tile((float*)args.A + (long)i0 * k + pc, k, panel, kc, (float*)args.C + (long)i0 * n + jc + jp, n, Math.Min(MR, m - i0), cols, first, nr);
+                                    int i0 = t * mr;
+                                    float* cTile = (float*)args.C + (long)i0 * n + jc + jp;
+                                    Tile((float*)args.PA + (long)t * kc * mr, panel, kc, cTile, n, Math.Min(mr, m - i0), cols, first);
                                 }
-                            });
-                        }
-                        else
-                        {
-                            // Few panels (a narrow C): row blocks in parallel instead.
-                            CpuRowKernels.For(blocks, (long)m * nc * kc, blk =>
-                            {
-                                int i0 = blk * MR;
-                                for (int p = 0; p < panels; p++)
-                                {
-                                    int jp = p * nr;
-                                    Tile((float*)args.A + (long)i0 * k + pc, k, (float*)args.B + (long)p * kc * nr, kc, (float*)args.C + (long)i0 * n + jc + jp, n, Math.Min(MR, m - i0), Math.Min(nr, nc - jp), first, nr);
-                                }
-                            });
-                        }
+                            }
+                        });
                     }
                 }
                 ApplyEpilogue(c, m, n, e, pold);
@@ -120,10 +132,49 @@ public static unsafe class CpuGemm
         finally
         {
             ArrayPool<float>.Shared.Return(bpack);
-            if (at is not null)
-                ArrayPool<float>.Shared.Return(at);
+            ArrayPool<float>.Shared.Return(apack);
             if (old is not null)
                 ArrayPool<float>.Shared.Return(old);
+        }
+    }
+
+    /// <summary>
+    /// Packs row tile t of op(A)[:, pc:pc+kc] (rows t mr .. t mr + mr - 1) into its micro-panel:
+    /// for each k, the tile's mr values side by side (zeros past row m).
+    /// </summary>
+    private static void PackA(GemmLayout layout, float* a, float* dst, int m, int k, int t, int pc, int kc, int mr)
+    {
+        float* d = dst + (long)t * kc * mr;
+        int i0 = t * mr;
+        int rows = Math.Min(mr, m - i0);
+        if (layout == GemmLayout.TN)
+        {
+            // op(A)[i, p] = A[p, i], A stored k x m: each k gives the tile's values contiguously.
+            for (int kk = 0; kk < kc; kk++)
+            {
+                float* src = a + (long)(pc + kk) * m + i0;
+                float* row = d + (long)kk * mr;
+                int i = 0;
+                for (; i < rows; i++)
+                    row[i] = src[i];
+                for (; i < mr; i++)
+                    row[i] = 0f;
+            }
+            return;
+        }
+        for (int i = 0; i < mr; i++)
+        {
+            if (i < rows)
+            {
+                float* src = a + (long)(i0 + i) * k + pc;
+                for (int kk = 0; kk < kc; kk++)
+                    d[(long)kk * mr + i] = src[kk];
+            }
+            else
+            {
+                for (int kk = 0; kk < kc; kk++)
+                    d[(long)kk * mr + i] = 0f;
+            }
         }
     }
 
@@ -150,155 +201,150 @@ public static unsafe class CpuGemm
         });
     }
 
-    /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] into panels of nr columns: panel p holds kc rows of nr floats (zero-padded).</summary>
-    private static void PackB(GemmLayout layout, float* b, float* dst, int n, int k, int pc, int kc, int jc, int nc, int nr)
+    /// <summary>Packs panel p of op(B)[pc:pc+kc, jc:jc+nc]: kc rows of nr floats (zero-padded past nc).</summary>
+    private static void PackB(GemmLayout layout, float* b, float* dst, int n, int k, int pc, int kc, int jc, int nc, int nr, int p)
     {
-        int panels = (nc + nr - 1) / nr;
-        var args = (B: (nint)b, D: (nint)dst);
-        CpuRowKernels.For(panels, (long)kc * nc, p =>
+        float* d = dst + (long)p * kc * nr;
+        int j0 = jc + p * nr;
+        int cols = Math.Min(nr, jc + nc - j0);
+        if (layout == GemmLayout.NT)
         {
-            float* bb = (float*)args.B;
-            float* d = (float*)args.D + (long)p * kc * nr;
-            int j0 = jc + p * nr;
-            int cols = Math.Min(nr, jc + nc - j0);
-            for (int kk = 0; kk < kc; kk++)
+            // op(B)[p, j] = B[j, p], B stored n x k: read each column's k run once.
+            for (int j = 0; j < cols; j++)
             {
-                float* row = d + (long)kk * nr;
-                if (layout == GemmLayout.NT)
-                {
-                    // op(B)[p, j] = B[j, p], B stored n x k.
-                    for (int j = 0; j < cols; j++)
-                        row[j] = bb[(long)(j0 + j) * k + pc + kk];
-                }
-                else
-                {
-                    new Span<float>(bb + (long)(pc + kk) * n + j0, cols).CopyTo(new Span<float>(row, cols));
-                }
-                for (int j = cols; j < nr; j++)
-                    row[j] = 0f;
+                float* src = b + (long)(j0 + j) * k + pc;
+                for (int kk = 0; kk < kc; kk++)
+                    d[(long)kk * nr + j] = src[kk];
             }
-        });
+            if (cols < nr)
+            {
+                for (int kk = 0; kk < kc; kk++)
+                    new Span<float>(d + (long)kk * nr + cols, nr - cols).Clear();
+            }
+            return;
+        }
+        for (int kk = 0; kk < kc; kk++)
+        {
+            float* row = d + (long)kk * nr;
+            new Span<float>(b + (long)(pc + kk) * n + j0, cols).CopyTo(new Span<float>(row, cols));
+            if (cols < nr)
+                new Span<float>(row + cols, nr - cols).Clear();
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, int cols, bool first, int nr)
+    private static void Tile(float* a, float* panel, int kc, float* c, int ldc, int rows, int cols, bool first)
     {
-        if (nr == 32)
-            Kernel512(a, lda, panel, kc, c, ldc, rows, cols, first);
+        if (Wide)
+            Kernel512(a, panel, kc, c, ldc, rows, cols, first);
         else
-            Kernel256(a, lda, panel, kc, c, ldc, rows, cols, first);
+            Kernel256(a, panel, kc, c, ldc, rows, cols, first);
     }
 
+    /// <summary>An 8 x 32 tile of C from a packed A micro-panel (8 values per k) and a B panel (32 per k).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, int cols, bool first)
+    private static void Kernel512(float* a, float* panel, int kc, float* c, int ldc, int rows, int cols, bool first)
     {
+        // Allocated before the accumulators are live: the stack buffer is zeroed by a call, and any
+        // call while they are live makes the JIT spill them inside the loop (then no call until stored).
+        float* t = stackalloc float[8 * 32];
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
-                         c20 = default, c21 = default, c30 = default, c31 = default;
-        float* a0 = a;
-        float* a1 = rows > 1 ? a + lda : a;
-        float* a2 = rows > 2 ? a + 2L * lda : a;
-        float* a3 = rows > 3 ? a + 3L * lda : a;
+                         c20 = default, c21 = default, c30 = default, c31 = default,
+                         c40 = default, c41 = default, c50 = default, c51 = default,
+                         c60 = default, c61 = default, c70 = default, c71 = default;
         for (int kk = 0; kk < kc; kk++)
         {
-            var b0 = Vector512.Load(panel + kk * 32);
-            var b1 = Vector512.Load(panel + kk * 32 + 16);
-            var x = Vector512.Create(a0[kk]);
+            var b0 = Vector512.Load(panel);
+            var b1 = Vector512.Load(panel + 16);
+            var x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
             c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a1[kk]);
+            x = Vector512.Create(a[1]);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10);
             c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a2[kk]);
+            x = Vector512.Create(a[2]);
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20);
             c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a3[kk]);
+            x = Vector512.Create(a[3]);
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30);
             c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            a += 8;
+            panel += 32;
         }
-        Store512(c, cols, c00, c01, first);
-        if (rows > 1)
-            Store512(c + ldc, cols, c10, c11, first);
-        if (rows > 2)
-            Store512(c + 2L * ldc, cols, c20, c21, first);
-        if (rows > 3)
-            Store512(c + 3L * ldc, cols, c30, c31, first);
+        c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48);
+        c20.Store(t + 64); c21.Store(t + 80); c30.Store(t + 96); c31.Store(t + 112);
+        c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176);
+        c60.Store(t + 192); c61.Store(t + 208); c70.Store(t + 224); c71.Store(t + 240);
+        Merge(t, 32, c, ldc, rows, cols, first);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, int cols, Vector512<float> v0, Vector512<float> v1, bool first)
+    /// <summary>C tile (rows x cols of it) = t, or += t after the first K block; t holds nr floats per row.</summary>
+    private static void Merge(float* t, int nr, float* c, int ldc, int rows, int cols, bool first)
     {
-        if (cols == 32)
+        for (int i = 0; i < rows; i++)
         {
-            if (!first)
+            float* src = t + i * nr;
+            float* dst = c + (long)i * ldc;
+            int j = 0;
+            for (; j + 8 <= cols; j += 8)
             {
-                v0 += Vector512.Load(c);
-                v1 += Vector512.Load(c + 16);
+                var v = Vector256.Load(src + j);
+                (first ? v : v + Vector256.Load(dst + j)).Store(dst + j);
             }
-            v0.Store(c);
-            v1.Store(c + 16);
-            return;
+            for (; j < cols; j++)
+                dst[j] = first ? src[j] : dst[j] + src[j];
         }
-        float* tmp = stackalloc float[32];
-        v0.Store(tmp);
-        v1.Store(tmp + 16);
-        for (int j = 0; j < cols; j++)
-            c[j] = first ? tmp[j] : c[j] + tmp[j];
     }
 
+    /// <summary>A 6 x 16 tile of C (AVX2): 12 accumulators, two B vectors and a broadcast fit the 16 registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, int cols, bool first)
+    private static void Kernel256(float* a, float* panel, int kc, float* c, int ldc, int rows, int cols, bool first)
     {
+        float* t = stackalloc float[6 * 16];
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default,
-                         c20 = default, c21 = default, c30 = default, c31 = default;
-        float* a0 = a;
-        float* a1 = rows > 1 ? a + lda : a;
-        float* a2 = rows > 2 ? a + 2L * lda : a;
-        float* a3 = rows > 3 ? a + 3L * lda : a;
+                         c20 = default, c21 = default, c30 = default, c31 = default,
+                         c40 = default, c41 = default, c50 = default, c51 = default;
         for (int kk = 0; kk < kc; kk++)
         {
-            var b0 = Vector256.Load(panel + kk * 16);
-            var b1 = Vector256.Load(panel + kk * 16 + 8);
-            var x = Vector256.Create(a0[kk]);
+            var b0 = Vector256.Load(panel);
+            var b1 = Vector256.Load(panel + 8);
+            var x = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
             c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a1[kk]);
+            x = Vector256.Create(a[1]);
             c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
             c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a2[kk]);
+            x = Vector256.Create(a[2]);
             c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
             c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a3[kk]);
+            x = Vector256.Create(a[3]);
             c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
             c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(x, b0, c40);
+            c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(x, b0, c50);
+            c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            a += 6;
+            panel += 16;
         }
-        Store256(c, cols, c00, c01, first);
-        if (rows > 1)
-            Store256(c + ldc, cols, c10, c11, first);
-        if (rows > 2)
-            Store256(c + 2L * ldc, cols, c20, c21, first);
-        if (rows > 3)
-            Store256(c + 3L * ldc, cols, c30, c31, first);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(float* c, int cols, Vector256<float> v0, Vector256<float> v1, bool first)
-    {
-        if (cols == 16)
-        {
-            if (!first)
-            {
-                v0 += Vector256.Load(c);
-                v1 += Vector256.Load(c + 8);
-            }
-            v0.Store(c);
-            v1.Store(c + 8);
-            return;
-        }
-        float* tmp = stackalloc float[16];
-        v0.Store(tmp);
-        v1.Store(tmp + 8);
-        for (int j = 0; j < cols; j++)
-            c[j] = first ? tmp[j] : c[j] + tmp[j];
+        c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24);
+        c20.Store(t + 32); c21.Store(t + 40); c30.Store(t + 48); c31.Store(t + 56);
+        c40.Store(t + 64); c41.Store(t + 72); c50.Store(t + 80); c51.Store(t + 88);
+        Merge(t, 16, c, ldc, rows, cols, first);
     }
 
     /// <summary>c = act(alpha c + beta old + s1 bias1 + s2 bias2), then optional sampling, row by row (SIMD).</summary>
