@@ -79,6 +79,8 @@ internal static class BmCommands
             if (checkpointEvery < 0)
                 throw new UsageException("--checkpoint-every must be >= 0");
             string? outDir = a.Get("out") ?? resume;
+            if (checkpointEvery > 0 && outDir is null)
+                throw new UsageException("--checkpoint-every needs --out DIR (or --resume DIR): the folder the checkpoint goes to");
             var data = BarsAndStripes.Generate(size);
             if (machine.Visible != size * size)
                 throw new InfoGpuException($"--resume: the checkpoint has {machine.Visible} visible units but {size}x{size} patterns have {size * size} pixels");

@@ -152,6 +152,17 @@ public class BoltzmannCheckpointTests
     }
 
     [Fact]
+    public void ConsoleFlagErrorsAreUsageErrors()
+    {
+        Assert.Equal(2, ConsoleRunner.Run("bm", "train", "--checkpoint-every", "5").Code);
+        Assert.Equal(2, ConsoleRunner.Run("bm", "train", "--checkpoint-every", "-1", "--out", TestPaths.TempDir()).Code);
+        Assert.Equal(2, ConsoleRunner.Run("bm", "train", "--batch", "0").Code);
+        var (code, _, err) = ConsoleRunner.Run("bm", "train", "--resume", TestPaths.TempDir());
+        Assert.Equal(1, code);
+        Assert.Contains("no model.safetensors there", Assert.Single(err.Trim().Split('\n')), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ConsoleRefusesACorruptCheckpointInOneLine()
     {
         string dir = TestPaths.TempDir();
