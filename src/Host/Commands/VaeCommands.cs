@@ -89,7 +89,7 @@ internal static class VaeCommands
                 .. DataOptions,
                 .. TrainOptions,
                 new("out", "DIR", "write DIR/metrics.csv, DIR/model.safetensors (with the Adam state), reconstructions.png, samples.png, latent.png"),
-                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors (same data; --epochs sets the new total)"),
+                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
                 new("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
                 CommandSpec.Accelerator,
             ],
@@ -116,7 +116,11 @@ internal static class VaeCommands
                 if (dataDir is null && checkpoint.Metadata.TryGetValue("data_dir", out var d) && d.Length > 0)
                     dataDir = d;
                 if (limit is null && checkpoint.Metadata.TryGetValue("limit", out var l) && l.Length > 0)
-                    limit = int.Parse(l, CultureInfo.InvariantCulture);
+                {
+                    limit = int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1
+                        ? n
+                        : throw new InfoGpuException($"{path}: its 'limit' metadata is '{l}', not an image count; give --limit N");
+                }
             }
             var data = LoadData(context, dataDir, limit);
             var metadata = new Dictionary<string, string>
