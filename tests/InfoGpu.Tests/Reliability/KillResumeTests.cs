@@ -67,6 +67,45 @@ public class KillResumeTests
         Assert.Equal(30 * 6L, a.GetInt64("counters")[2]);
     }
 
+    [Theory]
+    [InlineData("rbm")]
+    [InlineData("vae")]
+    [InlineData("bm")]
+    public void CtrlCWritesACheckpointAndSaysHowToResume(string command)
+    {
+        string[] training = command switch { "rbm" => RbmTraining, "vae" => VaeTraining, _ => BmTraining };
+        string dir = Path.Combine(Path.GetTempPath(), $"infogpu-ctrlc-{command}-{Environment.ProcessId}");
+        try
+        {
+            string model = Path.Combine(dir, "model.safetensors");
+            using var process = Start([.. training, "--out", dir]);
+            var sw = Stopwatch.StartNew();
+            while (!process.HasExited && !File.Exists(model) && sw.Elapsed < TimeSpan.FromMinutes(2))
+                Thread.Sleep(2);
+            Assert.False(process.HasExited, "the run ended before its first checkpoint");
+            using (var kill = Process.Start("kill", ["-s", "INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                kill.WaitForExit();
+            string stderr = process.StandardError.ReadToEnd();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "SIGINT did not stop the run");
+            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}: {stderr}");
+            Assert.Contains($"--resume {dir}", stderr, StringComparison.Ordinal);
+            Assert.Contains("interrupted", stderr, StringComparison.Ordinal);
+
+            // The checkpoint written on Ctrl-C is whole and resumes: one more epoch, from its settings.
+            var set = SafeTensors.Read(model);
+            var culture = System.Globalization.CultureInfo.InvariantCulture;
+            int epoch = command == "vae" ? (int)set.GetInt64("state")[1] : int.Parse(set.GetMetadata("epoch"), culture);
+            string[] resume = ["train", "--resume", dir, "--epochs", (epoch + 1).ToString(culture), "--accelerator", "cpu", "--quiet"];
+            var (code, _, err) = ConsoleRunner.Run([command, .. resume, .. command == "rbm" ? ["--sample-steps", "1"] : Array.Empty<string>()]);
+            Assert.True(code == 0, err);
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static void AssertSameTensors(TensorSet a, TensorSet b, int kills, string[] except)
     {
         Assert.Equal(a.Tensors.Keys.Order(StringComparer.Ordinal), b.Tensors.Keys.Order(StringComparer.Ordinal));
