@@ -81,10 +81,17 @@ public static class VaeCheckpoint
 public sealed partial class VaeTrainer
 {
     /// <summary>Writes the parameters, the Adam state, the counters and the configuration to <paramref name="path"/> (atomically; synchronizes).</summary>
-    public void SaveCheckpoint(string path)
+    /// <param name="path">The file; written to a temporary name, flushed and renamed.</param>
+    /// <param name="metadata">Extra string metadata to store (e.g. where the data came from); the keys this class writes win.</param>
+    public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         net.Download();
         var set = new TensorSet();
+        if (metadata is not null)
+        {
+            foreach (var (k, val) in metadata)
+                set.Metadata[k] = val;
+        }
         VaeCheckpoint.AddModel(set, Vae, Options);
         for (int t = 0; t < m.Length; t++)
         {
@@ -102,12 +109,21 @@ public sealed partial class VaeTrainer
     /// Rebuilds a trainer from a checkpoint written by <see cref="SaveCheckpoint"/> on the same
     /// data: training continues exactly where it stopped (bit-identical to an uninterrupted run).
     /// </summary>
-    public static VaeTrainer Resume(ComputeDevice device, string path, Dataset data)
+    public static VaeTrainer Resume(ComputeDevice device, string path, Dataset data) => Resume(device, SafeTensors.Read(path), data);
+
+    /// <summary>
+    /// Rebuilds a trainer from a checkpoint already read by <see cref="SafeTensors.Read"/> (as
+    /// <see cref="Resume(ComputeDevice, string, Dataset)"/> does): training continues exactly where it stopped.
+    /// </summary>
+    /// <exception cref="InfoGpuException">The set is not a VAE training checkpoint, or it was trained on a different number of images.</exception>
+    public static VaeTrainer Resume(ComputeDevice device, TensorSet checkpoint, Dataset data)
     {
-        var set = SafeTensors.Read(path);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var set = checkpoint;
+        string path = set.Source;
         var (vae, options) = VaeCheckpoint.ReadModel(set, path);
         if (!set.Contains("state"))
-            throw new InfoGpuException($"{path} holds a model without training state; resume from a checkpoint written during training (DIR/checkpoint.safetensors)");
+            throw new InfoGpuException($"{path} holds a model without training state; resume from the DIR/model.safetensors that 'vae train --out DIR' writes during training");
         if (set.Metadata.TryGetValue("train_images", out var n) && n != data.Train.Count.ToString(CultureInfo.InvariantCulture))
             throw new InfoGpuException($"{path} was trained on {n} images, not {data.Train.Count}; resume with the same --data and --limit");
         var trainer = new VaeTrainer(device, vae, data, options);

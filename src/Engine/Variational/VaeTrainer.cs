@@ -162,10 +162,15 @@ public sealed partial class VaeTrainer : IDisposable
     /// <summary>
     /// One pass over the training set in a shuffled order (Philox Fisher-Yates of (seed, epoch)),
     /// then the test loss. With <paramref name="cancel"/> signalled, stops after the current step
-    /// and returns an incomplete epoch (checkpoint it; training resumes at the next step).
-    /// Throws <see cref="InfoGpuException"/> at the first non-finite loss, naming step and tensor.
+    /// and returns an incomplete epoch (checkpoint it; training resumes at the next step); so it
+    /// does after every step whose number (<see cref="Step"/>, over the whole run) is a multiple
+    /// of <paramref name="stopEvery"/>, when positive and the epoch is unfinished: the next call
+    /// continues the epoch. Throws <see cref="InfoGpuException"/> at the first non-finite loss,
+    /// naming step and tensor.
     /// </summary>
-    public VaeEpoch TrainEpoch(CancellationToken cancel = default)
+    /// <param name="cancel">Stops training after the current step.</param>
+    /// <param name="stopEvery">Return an incomplete epoch after every step numbered a multiple of this (0: never), e.g. to checkpoint every N steps.</param>
+    public VaeEpoch TrainEpoch(CancellationToken cancel = default, int stopEvery = 0)
     {
         int batch = Options.BatchSize, d = Vae.Input, l = Vae.Latent;
         if (!orderReady || (epochStep == 0 && orderEpoch != epoch))
@@ -195,7 +200,7 @@ public sealed partial class VaeTrainer : IDisposable
             AdamStep();
             partialLoss += loss;
             epochStep++;
-            if (cancel.IsCancellationRequested && epochStep < batches)
+            if ((cancel.IsCancellationRequested || (stopEvery > 0 && step % stopEvery == 0)) && epochStep < batches)
             {
                 partialSeconds += sw.Elapsed.TotalSeconds;
                 net.Download();

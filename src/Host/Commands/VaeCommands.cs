@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using InfoGpu.Checkpoints;
 using InfoGpu.Data;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
@@ -33,13 +34,17 @@ internal static class VaeCommands
     // After the option lists: static fields initialise in textual order.
     public static IReadOnlyList<ICommand> All { get; } = [new Train(), new Eval(), new SweepBeta()];
 
-    private static Dataset LoadData(CommandContext context)
+    private static Dataset LoadData(CommandContext context) => LoadData(context, context.Args.Get("data"), ReadLimit(context.Args));
+
+    private static int? ReadLimit(Args a)
     {
-        var a = context.Args;
         int? limit = a.Has("limit") ? a.GetInt("limit", 0) : null;
-        if (limit is < 1)
-            throw new UsageException("--limit must be >= 1");
-        var data = FashionMnist.Load(a.Get("data"), limit);
+        return limit is < 1 ? throw new UsageException("--limit must be >= 1") : limit;
+    }
+
+    private static Dataset LoadData(CommandContext context, string? dataDir, int? limit)
+    {
+        var data = FashionMnist.Load(dataDir, limit);
         context.Note(data.Description);
         return data;
     }
@@ -84,8 +89,8 @@ internal static class VaeCommands
                 .. DataOptions,
                 .. TrainOptions,
                 new("out", "DIR", "write DIR/metrics.csv, DIR/model.safetensors (with the Adam state), reconstructions.png, samples.png, latent.png"),
-                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors (same data; --epochs sets the new total)"),
-                new("checkpoint-every", "N", "write DIR/model.safetensors every N epochs (default 1 with --out); Ctrl+C also checkpoints after the current step"),
+                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
+                new("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
                 CommandSpec.Accelerator,
             ],
             ["infogpu vae train --epochs 10 --out out/vae", "infogpu vae train --limit 5000 --epochs 2 --json", "infogpu vae train --resume out/vae --epochs 20"]);
@@ -93,20 +98,42 @@ internal static class VaeCommands
         public int Run(CommandContext context)
         {
             var a = context.Args;
-            var data = LoadData(context);
             string? resume = a.Get("resume");
             string? outDir = a.Get("out") ?? resume;
-            int every = a.GetInt("checkpoint-every", 1);
-            if (every < 1)
-                throw new UsageException("--checkpoint-every must be >= 1");
-            using var device = DeviceOption.Open(context);
-            VaeTrainer trainer;
+            int every = a.GetInt("checkpoint-every", 0);
+            if (every < 0)
+                throw new UsageException("--checkpoint-every must be >= 0");
+            string? dataDir = a.Get("data");
+            int? limit = ReadLimit(a);
+            TensorSet? checkpoint = null;
             if (resume is not null)
             {
                 string path = Path.Combine(resume, ModelFile);
                 if (!File.Exists(path))
                     throw new InfoGpuException($"--resume {resume}: no {ModelFile} there; give the --out folder of an earlier 'vae train'");
-                trainer = VaeTrainer.Resume(device, path, data);
+                checkpoint = SafeTensors.Read(path);
+                // The data of the run comes from the checkpoint unless given again.
+                if (dataDir is null && checkpoint.Metadata.TryGetValue("data_dir", out var d) && d.Length > 0)
+                    dataDir = d;
+                if (limit is null && checkpoint.Metadata.TryGetValue("limit", out var l) && l.Length > 0)
+                {
+                    limit = int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1
+                        ? n
+                        : throw new InfoGpuException($"{path}: its 'limit' metadata is '{l}', not an image count; give --limit N");
+                }
+            }
+            var data = LoadData(context, dataDir, limit);
+            var metadata = new Dictionary<string, string>
+            {
+                ["data_dir"] = dataDir ?? "",
+                ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
+                ["data"] = data.Description,
+            };
+            using var device = DeviceOption.Open(context);
+            VaeTrainer trainer;
+            if (checkpoint is not null)
+            {
+                trainer = VaeTrainer.Resume(device, checkpoint, data);
                 if (a.Has("epochs"))
                 {
                     int epochs = a.GetInt("epochs", 10);
@@ -114,7 +141,7 @@ internal static class VaeCommands
                         throw new UsageException("--epochs must be >= 1");
                     trainer.SetEpochs(epochs);
                 }
-                context.Note($"resuming {path}: {trainer.Epoch} epochs and {trainer.Step} steps done");
+                context.Note($"resuming {Path.Combine(resume!, ModelFile)}: {trainer.Epoch} epochs and {trainer.Step} steps done");
             }
             else
             {
@@ -127,10 +154,10 @@ internal static class VaeCommands
             }
             using var cancel = new CtrlC();
             using (trainer)
-                return RunTraining(context, trainer, data, device.Info.Kind, outDir, every, cancel.Token);
+                return RunTraining(context, trainer, data, device.Info.Kind, outDir, every, metadata, cancel.Token);
         }
 
-        private static int RunTraining(CommandContext context, VaeTrainer trainer, Dataset data, string deviceKind, string? outDir, int every, CancellationToken cancel)
+        private static int RunTraining(CommandContext context, VaeTrainer trainer, Dataset data, string deviceKind, string? outDir, int every, Dictionary<string, string> metadata, CancellationToken cancel)
         {
             var o = trainer.Options;
             var vae = trainer.Vae;
@@ -143,12 +170,18 @@ internal static class VaeCommands
             string? modelPath = outDir is null ? null : Path.Combine(outDir, ModelFile);
             while (trainer.Epoch < o.Epochs)
             {
-                var r = trainer.TrainEpoch(cancel);
+                var r = trainer.TrainEpoch(cancel, modelPath is null ? 0 : every);
+                if (!r.Completed && !cancel.IsCancellationRequested)
+                {
+                    // --checkpoint-every N steps: a whole checkpoint mid-epoch, then go on.
+                    trainer.SaveCheckpoint(modelPath!, metadata);
+                    continue;
+                }
                 if (!r.Completed)
                 {
                     if (modelPath is null)
                         throw new InfoGpuException("interrupted; nothing saved (give --out DIR to checkpoint)");
-                    trainer.SaveCheckpoint(modelPath);
+                    trainer.SaveCheckpoint(modelPath, metadata);
                     context.Err.WriteLine($"interrupted at step {trainer.Step}; checkpoint {modelPath}; continue with --resume {outDir}");
                     return 130;
                 }
@@ -163,9 +196,10 @@ internal static class VaeCommands
                 });
                 csv.Add(FormattableString.Invariant($"{r.Epoch},{r.Seconds:R},{r.TrainLoss:R},{r.TestLoss:R},{r.TestReconstruction:R},{r.TestKl:R}"));
                 context.Note(FormattableString.Invariant($"epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
-                if (modelPath is not null && (r.Epoch % every == 0 || r.Epoch == o.Epochs))
+                // The end of every epoch is a checkpoint, with the metrics so far.
+                if (modelPath is not null)
                 {
-                    trainer.SaveCheckpoint(modelPath);
+                    trainer.SaveCheckpoint(modelPath, metadata);
                     Plots.SaveAtomically(csvPath!, tmp => File.WriteAllLines(tmp, csv));
                 }
             }

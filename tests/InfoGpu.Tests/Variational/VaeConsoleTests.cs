@@ -54,6 +54,27 @@ public class VaeConsoleTests
     }
 
     [Fact]
+    public void ResumeTakesItsDataFromTheCheckpointAndRefusesACorruptOne()
+    {
+        string dir = TestPaths.TempDir();
+        Assert.Equal(0, ConsoleRunner.Run(["vae", "train", .. Small, "--epochs", "1", "--checkpoint-every", "2", "--out", dir, "--quiet"]).Code);
+        // No --limit: the checkpoint's 300 images, not the whole embedded subset.
+        var (code, stdout, stderr) = ConsoleRunner.Run(["vae", "train", "--resume", dir, "--epochs", "2", "--accelerator", "cpu", "--json"]);
+        Assert.True(code == 0, stderr);
+        var doc = JsonNode.Parse(stdout)!;
+        Assert.Equal(300, doc["config"]!["train_images"]!.GetValue<int>());
+        Assert.Equal(2, doc["epochs"]![0]!["epoch"]!.GetValue<int>());
+
+        string path = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(path);
+        bytes[^5] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        (code, _, stderr) = ConsoleRunner.Run(["vae", "train", "--resume", dir, "--epochs", "3", "--accelerator", "cpu"]);
+        Assert.Equal(1, code);
+        Assert.Equal($"error: checkpoint {path} is corrupt: checksum mismatch", Assert.Single(stderr.Trim().Split('\n')));
+    }
+
+    [Fact]
     public void SweepBetaGivesOnePointPerBeta()
     {
         string dir = TestPaths.TempDir();
