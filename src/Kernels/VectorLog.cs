@@ -5,19 +5,20 @@ namespace InfoGpu.Kernels;
 
 /// <summary>
 /// Natural logarithm of float lanes for the row reductions: under one ulp of the float64
-/// logarithm on every normal float (measured over all powers of two, the neighbourhood of 1
+/// logarithm on every positive finite float (measured over all powers of two, the neighbourhood of 1
 /// and millions of random arguments), at a fraction of the cost of <see cref="Vector512.Log(Vector512{float})"/>.
 /// </summary>
 /// <remarks>
 /// x = 2^e m with m in [sqrt(1/2), sqrt(2)), f = m - 1, ln x = e ln 2 + f - f^2/2 + f^3 P(f), where
 /// P is a degree-7 polynomial fitted to (log1p(f) - f + f^2/2) / f^3 on that interval (weighted
 /// least squares iterated towards equal relative error). ln 2 is split into a part with few
-/// bits (e ln2_hi is exact) and the rest. Zero lanes give -inf; a vector with any lane that is
-/// subnormal, negative, infinite or NaN goes to the runtime's full implementation instead.
+/// bits (e ln2_hi is exact) and the rest. Subnormals are scaled into the normal range; zero gives
+/// -inf, +inf gives +inf, negative numbers and NaN give NaN, as <see cref="MathF.Log(float)"/>.
 /// </remarks>
 internal static class VectorLog
 {
     private const float MinNormal = 1.17549435e-38f;
+    private const float TwoTo23 = 8388608f;
     private const int SqrtHalfBits = 0x3F3504F3;
     private const int MantissaMask = 0x007FFFFF;
     private const float Ln2Hi = 0.693359375f;
@@ -34,13 +35,23 @@ internal static class VectorLog
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Log(Vector512<float> x)
     {
-        var zero = Vector512.Equals(x, Vector512<float>.Zero);
-        var normal = Vector512.GreaterThanOrEqual(x, Vector512.Create(MinNormal))
-            & Vector512.LessThanOrEqual(x, Vector512.Create(float.MaxValue));
-        if ((normal | zero).AsUInt32() != Vector512<uint>.AllBitsSet)
-            return Full(x);
-        var t = x.AsInt32() - Vector512.Create(SqrtHalfBits);
+        // Vectors with a lane that is not a positive normal float take the branch: subnormal lanes
+        // are scaled by 2^23 into the normal range (and 23 taken off the exponent); zero,
+        // negative, NaN and infinite lanes are replaced at the end. No call: a call here would make
+        // the JIT spill the callers' loop accumulators.
+        var normal = Vector512.GreaterThanOrEqual(x, Vector512.Create(MinNormal)) & Vector512.LessThanOrEqual(x, Vector512.Create(float.MaxValue));
+        bool allNormal = normal.AsUInt32() == Vector512<uint>.AllBitsSet;
+        var subnormal = Vector512<float>.Zero;
+        var xs = x;
+        if (!allNormal)
+        {
+            subnormal = Vector512.LessThan(x, Vector512.Create(MinNormal));
+            xs = Vector512.ConditionalSelect(subnormal, x * Vector512.Create(TwoTo23), x);
+        }
+        var t = xs.AsInt32() - Vector512.Create(SqrtHalfBits);
         var e = Vector512.ConvertToSingle(Vector512.ShiftRightArithmetic(t, 23));
+        if (!allNormal)
+            e -= Vector512.Create(23f) & subnormal;
         var f = ((t & Vector512.Create(MantissaMask)) + Vector512.Create(SqrtHalfBits)).AsSingle() - Vector512<float>.One;
         var p = Vector512.FusedMultiplyAdd(Vector512.Create(C7), f, Vector512.Create(C6));
         p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(C5));
@@ -53,20 +64,34 @@ internal static class VectorLog
         var y = Vector512.FusedMultiplyAdd(f2 * f, p, Vector512.Create(-0.5f) * f2);
         var r = Vector512.FusedMultiplyAdd(e, Vector512.Create(Ln2Lo), y) + f;
         r = Vector512.FusedMultiplyAdd(e, Vector512.Create(Ln2Hi), r);
-        return Vector512.ConditionalSelect(zero, Vector512.Create(float.NegativeInfinity), r);
+        if (allNormal)
+            return r;
+        r = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<float>.Zero), Vector512.Create(float.NegativeInfinity), r);
+        r = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512.Create(float.PositiveInfinity)), x, r);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), r, Vector512.Create(float.NaN));
     }
 
     /// <summary>Eight-lane form of <see cref="Log(Vector512{float})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Log(Vector256<float> x)
     {
-        var zero = Vector256.Equals(x, Vector256<float>.Zero);
-        var normal = Vector256.GreaterThanOrEqual(x, Vector256.Create(MinNormal))
-            & Vector256.LessThanOrEqual(x, Vector256.Create(float.MaxValue));
-        if ((normal | zero).AsUInt32() != Vector256<uint>.AllBitsSet)
-            return Full(x);
-        var t = x.AsInt32() - Vector256.Create(SqrtHalfBits);
+        // Vectors with a lane that is not a positive normal float take the branch: subnormal lanes
+        // are scaled by 2^23 into the normal range (and 23 taken off the exponent); zero,
+        // negative, NaN and infinite lanes are replaced at the end. No call: a call here would make
+        // the JIT spill the callers' loop accumulators.
+        var normal = Vector256.GreaterThanOrEqual(x, Vector256.Create(MinNormal)) & Vector256.LessThanOrEqual(x, Vector256.Create(float.MaxValue));
+        bool allNormal = normal.AsUInt32() == Vector256<uint>.AllBitsSet;
+        var subnormal = Vector256<float>.Zero;
+        var xs = x;
+        if (!allNormal)
+        {
+            subnormal = Vector256.LessThan(x, Vector256.Create(MinNormal));
+            xs = Vector256.ConditionalSelect(subnormal, x * Vector256.Create(TwoTo23), x);
+        }
+        var t = xs.AsInt32() - Vector256.Create(SqrtHalfBits);
         var e = Vector256.ConvertToSingle(Vector256.ShiftRightArithmetic(t, 23));
+        if (!allNormal)
+            e -= Vector256.Create(23f) & subnormal;
         var f = ((t & Vector256.Create(MantissaMask)) + Vector256.Create(SqrtHalfBits)).AsSingle() - Vector256<float>.One;
         var p = Vector256.FusedMultiplyAdd(Vector256.Create(C7), f, Vector256.Create(C6));
         p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(C5));
@@ -79,13 +104,10 @@ internal static class VectorLog
         var y = Vector256.FusedMultiplyAdd(f2 * f, p, Vector256.Create(-0.5f) * f2);
         var r = Vector256.FusedMultiplyAdd(e, Vector256.Create(Ln2Lo), y) + f;
         r = Vector256.FusedMultiplyAdd(e, Vector256.Create(Ln2Hi), r);
-        return Vector256.ConditionalSelect(zero, Vector256.Create(float.NegativeInfinity), r);
+        if (allNormal)
+            return r;
+        r = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256<float>.Zero), Vector256.Create(float.NegativeInfinity), r);
+        r = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256.Create(float.PositiveInfinity)), x, r);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), r, Vector256.Create(float.NaN));
     }
-
-    /// <summary>The runtime's logarithm, out of line so that the fast path stays small enough to inline.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> Full(Vector512<float> x) => Vector512.Log(x);
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector256<float> Full(Vector256<float> x) => Vector256.Log(x);
 }

@@ -39,10 +39,14 @@ internal sealed record BenchResult(
 
 internal static class Timing
 {
-    /// <summary>Median seconds of <paramref name="repeat"/> timed calls after one warm-up call.</summary>
+    /// <summary>Median seconds of <paramref name="repeat"/> timed calls after a warm-up (at least three calls and 0.3 s).</summary>
     public static double Median(Action body, int repeat)
     {
-        body();
+        // Warm up until the JIT has had time to finish the optimized code of the hot loops
+        // (it compiles them in the background after a few calls): three calls and at least 0.3 s.
+        long w0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(w0).TotalSeconds < 0.3; i++)
+            body();
         var times = new double[repeat];
         for (int i = 0; i < repeat; i++)
         {

@@ -41,7 +41,8 @@ public static unsafe class CpuRowKernels
     /// <summary>
     /// <see cref="RowReduce{TTerm}"/> fused with the distribution check, in one pass over the
     /// data: each row of p (and of q when <paramref name="checkQ"/>) must have entries &gt;= 0
-    /// (NaN fails) and a finite sum within <paramref name="tolerance"/> of 1. Returns false if
+    /// and a finite sum within <paramref name="tolerance"/> of 1 (a NaN or infinite entry makes
+    /// the sum NaN or infinite). Returns false if
     /// any row fails; the results are then incomplete and the caller names the problem.
     /// </summary>
     /// <remarks>
@@ -101,7 +102,7 @@ public static unsafe class CpuRowKernels
         var t = Vector512<double>.Zero;
         var sp = Vector512<double>.Zero;
         var sq = Vector512<double>.Zero;
-        var ok = Vector512<float>.AllBitsSet;
+        var low = Vector512<float>.Zero; // running minimum of the checked entries (NaN shows in the sums)
         int vectorEnd = cols & ~15;
         int j = 0;
         while (j < vectorEnd)
@@ -118,11 +119,11 @@ public static unsafe class CpuRowKernels
                 if (check)
                 {
                     bp += x;
-                    ok &= Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero);
+                    low = Vector512.MinNative(low, x);
                     if (checkQ)
                     {
                         bq += y;
-                        ok &= Vector512.GreaterThanOrEqual(y, Vector512<float>.Zero);
+                        low = Vector512.MinNative(low, y);
                     }
                 }
             }
@@ -139,7 +140,7 @@ public static unsafe class CpuRowKernels
                 }
             }
         }
-        bool good = ok.AsUInt32() == Vector512<uint>.AllBitsSet; // compare bits: an all-ones float is NaN
+        bool good = Vector512.GreaterThanOrEqualAll(low, Vector512<float>.Zero);
         return Tail(p, q, j, cols, term, check, checkQ, Vector512.Sum(t), Vector512.Sum(sp), Vector512.Sum(sq), good, out sumP, out sumQ, out nonNegative);
     }
 
@@ -152,7 +153,7 @@ public static unsafe class CpuRowKernels
         var t = Vector256<double>.Zero;
         var sp = Vector256<double>.Zero;
         var sq = Vector256<double>.Zero;
-        var ok = Vector256<float>.AllBitsSet;
+        var low = Vector256<float>.Zero; // running minimum of the checked entries (NaN shows in the sums)
         int vectorEnd = cols & ~7;
         int j = 0;
         while (j < vectorEnd)
@@ -169,11 +170,11 @@ public static unsafe class CpuRowKernels
                 if (check)
                 {
                     bp += x;
-                    ok &= Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero);
+                    low = Vector256.MinNative(low, x);
                     if (checkQ)
                     {
                         bq += y;
-                        ok &= Vector256.GreaterThanOrEqual(y, Vector256<float>.Zero);
+                        low = Vector256.MinNative(low, y);
                     }
                 }
             }
@@ -190,7 +191,7 @@ public static unsafe class CpuRowKernels
                 }
             }
         }
-        bool good = ok.AsUInt32() == Vector256<uint>.AllBitsSet;
+        bool good = Vector256.GreaterThanOrEqualAll(low, Vector256<float>.Zero);
         return Tail(p, q, j, cols, term, check, checkQ, Vector256.Sum(t), Vector256.Sum(sp), Vector256.Sum(sq), good, out sumP, out sumQ, out nonNegative);
     }
 
