@@ -32,10 +32,10 @@ public struct PhiloxBlock
 /// </remarks>
 public static class Philox
 {
-    private const uint M0 = 0xD2511F53u;
-    private const uint M1 = 0xCD9E8D57u;
-    private const uint W0 = 0x9E3779B9u;
-    private const uint W1 = 0xBB67AE85u;
+    internal const uint M0 = 0xD2511F53u;
+    internal const uint M1 = 0xCD9E8D57u;
+    internal const uint W0 = 0x9E3779B9u;
+    internal const uint W1 = 0xBB67AE85u;
 
     /// <summary>The raw Philox4x32-10 bijection of <paramref name="counter"/> under the key (k0, k1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -87,6 +87,7 @@ public static class SafeTensors
                 f.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
+            RemoveStaleTemporaries(full);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -97,6 +98,44 @@ public static class SafeTensors
         {
             TryDelete(tmp);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files that writers of <paramref name="full"/> killed mid-write left
+    /// behind (name.tmp-PID of a process that is no longer running); they are never read.
+    /// </summary>
+    private static void RemoveStaleTemporaries(string full)
+    {
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is null)
+            return;
+        string prefix = Path.GetFileName(full) + ".tmp-";
+        try
+        {
+            foreach (string f in Directory.EnumerateFiles(dir, prefix + "*"))
+            {
+                if (int.TryParse(Path.GetFileName(f).AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                    && pid != Environment.ProcessId && !IsRunning(pid))
+                    TryDelete(f);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Cleaning up is a courtesy: the checkpoint itself is already whole.
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using InfoGpu.Data;
 using InfoGpu.Devices;
+using InfoGpu.Kernels;
+using InfoGpu.LinearAlgebra;
+using InfoGpu.Random;
 using InfoGpu.Restricted;
 
 namespace InfoGpu.Host.Bench;
@@ -17,6 +20,11 @@ internal static class RbmSuite
 
     public static IEnumerable<BenchCase> Cases(ComputeDevice device, bool quick, int repeat)
     {
+        // The fused half-sweeps alone (GEMM + bias + sigmoid + Bernoulli draw), at the training shapes.
+        const int sweeps = 50;
+        double sweepFlops = sweeps * 2.0 * Batch * 784 * Hidden;
+        yield return new BenchCase("rbm", $"half-sweep v->h {Batch}x784 -> {Hidden} (x{sweeps})", () => HalfSweepSeconds(device, GemmLayout.NN, sweeps, repeat), sweepFlops, PeakKind.Flops, null);
+        yield return new BenchCase("rbm", $"half-sweep h->v {Batch}x{Hidden} -> 784 (x{sweeps})", () => HalfSweepSeconds(device, GemmLayout.NT, sweeps, repeat), sweepFlops, PeakKind.Flops, null);
         int? limit = quick ? 5000 : null;
         var ds = FashionMnist.Load(null, limit);
         var train = ds.Train.Binarized();
@@ -35,6 +43,38 @@ internal static class RbmSuite
         var sklearn = new PeerSpec("sklearn-bernoullirbm", "sklearn_rbm.py", ["--hidden", "500", "--seed", "1", "--batch", "100", "--epochs", "1", "--eval-every", "0", "--dtype", "float32", "--api", "fit-loop", .. limit is int m ? new[] { "--limit", m.ToString(CultureInfo.InvariantCulture) } : []], MedianSeconds);
         int st = (train.Count + Batch - 1) / Batch;
         yield return new BenchCase("rbm", $"PCD-1 epoch {train.Count}x784x500 (vs sklearn)", () => EpochSeconds(device, train, test, RbmSamplerKind.Pcd, 1, 1), st * 2.0 * Batch * train.Pixels * Hidden * 6, PeakKind.Flops, sklearn);
+    }
+
+    /// <summary>
+    /// Median seconds of <paramref name="sweeps"/> half-sweeps of a 784 x 500 RBM on a batch of
+    /// 100: v -> h is V (100 x 784) W (784 x 500), h -> v is H (100 x 500) W^T, each with the
+    /// bias, the sigmoid and the Bernoulli draw fused into the GEMM, as the trainer runs them.
+    /// </summary>
+    private static double HalfSweepSeconds(ComputeDevice device, GemmLayout layout, int sweeps, int repeat)
+    {
+        const int visible = 784;
+        int inputs = layout == GemmLayout.NN ? visible : Hidden, outputs = layout == GemmLayout.NN ? Hidden : visible;
+        using var x = device.Allocate<float>((long)Batch * inputs);
+        using var w = device.Allocate<float>((long)visible * Hidden);
+        using var bias = device.Allocate<float>(outputs);
+        using var p = device.Allocate<float>((long)Batch * outputs);
+        using var s = device.Allocate<float>((long)Batch * outputs);
+        RandomFill.Uniform(x, 3, 1);
+        RandomFill.Uniform(w, 3, 2);
+        RandomFill.Uniform(bias, 3, 3);
+        var b = new MatrixView(w, visible, Hidden); // W is visible x hidden: NN reads it as k x n, NT as n x k
+        long offset = 0;
+        void Run()
+        {
+            for (int i = 0; i < sweeps; i++)
+            {
+                var e = new GemmEpilogue { Bias = bias, Activation = GemmActivation.Sigmoid, Samples = s, Seed = 9, Stream = 1, SampleOffset = offset };
+                Gemm.Multiply(layout, (x, Batch, inputs), b, (p, Batch, outputs), e);
+                offset += (long)Batch * outputs;
+            }
+            device.Synchronize();
+        }
+        return Timing.Median(Run, repeat);
     }
 
     private static double? MedianSeconds(JsonNode json) => json["seconds_per_epoch_median"]?.GetValue<double>();

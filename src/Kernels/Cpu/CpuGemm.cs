@@ -38,7 +38,7 @@ public unsafe struct CpuGemmEpilogue
 public static unsafe class CpuGemm
 {
     /// <summary>Largest K block; k is split into equal blocks no longer than this.</summary>
-    private const int KCMax = 512;
+    private const int KCMax = 1024;
 
     /// <summary>Widest column block packed at once.</summary>
     private const int NC = 4096;
@@ -396,23 +396,15 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>s[j] = 1 if Philox uniform (seed, stream, start + j) &lt; p[j], else 0.</summary>
+    /// <remarks>The uniforms are drawn into s itself, then compared in place: no scratch buffer.</remarks>
     public static void Sample(float* p, float* s, int n, ulong seed, ulong stream, long start)
     {
-        const int chunk = 256;
-        float* u = stackalloc float[chunk];
+        CpuRandom.Uniform(new Span<float>(s, n), seed, stream, start);
         var one = Vector256.Create(1f);
-        for (int j0 = 0; j0 < n; j0 += chunk)
-        {
-            int len = Math.Min(chunk, n - j0);
-            CpuRandom.Uniform(new Span<float>(u, len), seed, stream, start + j0);
-            int j = 0;
-            for (; j + 8 <= len; j += 8)
-            {
-                var mask = Vector256.LessThan(Vector256.Load(u + j), Vector256.Load(p + j0 + j));
-                (mask & one).Store(s + j0 + j);
-            }
-            for (; j < len; j++)
-                s[j0 + j] = u[j] < p[j0 + j] ? 1f : 0f;
-        }
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            (Vector256.LessThan(Vector256.Load(s + j), Vector256.Load(p + j)) & one).Store(s + j);
+        for (; j < n; j++)
+            s[j] = s[j] < p[j] ? 1f : 0f;
     }
 }

@@ -88,4 +88,23 @@ public class SafeTensorsTests
         SafeTensors.Write(path, set);
         Assert.Equal("5", SafeTensors.Read(path).GetMetadata("epoch"));
     }
+
+    [Fact]
+    public void TemporariesOfKilledWritersAreRemovedByTheNextWrite()
+    {
+        string dir = TestPaths.TempDir();
+        string path = Path.Combine(dir, "model.safetensors");
+        // A writer killed mid-write leaves name.tmp-PID; PID 2^31 - 2 is not a running process.
+        string stale = path + ".tmp-2147483646";
+        File.WriteAllBytes(stale, [1, 2, 3]);
+        string other = Path.Combine(dir, "other.safetensors.tmp-2147483646"); // another file's: left alone
+        File.WriteAllBytes(other, [1]);
+        string notOurs = path + ".tmp-notapid";
+        File.WriteAllBytes(notOurs, [1]);
+        SafeTensors.Write(path, Sample());
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(other));
+        Assert.True(File.Exists(notOurs));
+        Assert.Equal("4", SafeTensors.Read(path).GetMetadata("epoch"));
+    }
 }

@@ -25,3 +25,24 @@ public class PhiloxTests
         Assert.Equal(3, n);
     }
 }
+
+/// <summary>The cpu backend's vectorized Philox fill gives exactly the scalar generator's numbers.</summary>
+public class CpuPhiloxFillTests
+{
+    [Theory]
+    [InlineData(7ul, 0ul, 0L, 1000)]
+    [InlineData(7ul, 3ul, 1L, 999)] // unaligned start: scalar head, vector body, scalar tail
+    [InlineData(0xFFFF_FFFF_FFFF_FFFFul, 0xDEAD_BEEF_0000_0001ul, 13L, 301)]
+    [InlineData(42ul, 5ul, (1L << 34) - 64, 300)] // block counters cross 2^32: the high word carries
+    [InlineData(1ul, 1ul, 0L, 31)] // shorter than one vector step
+    public void VectorFillEqualsScalarPhilox(ulong seed, ulong stream, long offset, int length)
+    {
+        var fill = new float[length];
+        InfoGpu.Kernels.Cpu.CpuRandom.Uniform(fill, seed, stream, offset);
+        for (int i = 0; i < length; i++)
+        {
+            float expected = Philox.Uniform(seed, stream, (ulong)(offset + i));
+            Assert.True(expected == fill[i], $"index {i} (offset {offset + i}): fill {fill[i]:R}, scalar {expected:R}");
+        }
+    }
+}
