@@ -48,11 +48,7 @@ public static class BoltzmannCheckpoint
     public static void Save(string path, BoltzmannTrainer trainer, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var set = Capture(trainer);
-        if (metadata is not null)
-        {
-            foreach (var (k, v) in metadata)
-                set.Metadata[k] = v;
-        }
+        set.AddMetadata(metadata);
         SafeTensors.Write(path, set);
     }
 
@@ -61,8 +57,7 @@ public static class BoltzmannCheckpoint
     public static TensorSet Read(string path)
     {
         var set = SafeTensors.Read(path);
-        if (!set.Metadata.TryGetValue("format", out var f) || f != Format)
-            throw new InfoGpuException($"{path} is not a Boltzmann-machine checkpoint written by 'infogpu bm train' (format '{f ?? "none"}', expected '{Format}')");
+        set.RequireFormat(Format, path, "a Boltzmann-machine", "infogpu bm train");
         int nv = Count(set, "visible"), nh = Count(set, "hidden");
         int n = nv + nh;
         if (!set.Contains("W") || !set.Contains("a"))

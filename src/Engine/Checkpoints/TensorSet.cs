@@ -19,6 +19,27 @@ public sealed class TensorSet
     /// <summary>Where the set was read from, for error messages ("checkpoint" when built in memory).</summary>
     public string Source { get; init; } = "checkpoint";
 
+    /// <summary>Copies every entry of <paramref name="metadata"/> into <see cref="Metadata"/> (replacing equal keys); null adds nothing.</summary>
+    public void AddMetadata(IReadOnlyDictionary<string, string>? metadata)
+    {
+        if (metadata is null)
+            return;
+        foreach (var (k, v) in metadata)
+            Metadata[k] = v;
+    }
+
+    /// <summary>Checks that the "format" metadata is <paramref name="format"/>, the mark a trainer's checkpoints carry.</summary>
+    /// <param name="format">The expected format name.</param>
+    /// <param name="path">The file, for the message.</param>
+    /// <param name="what">What such a checkpoint is, with its article ("an RBM").</param>
+    /// <param name="writer">The command that writes them ("infogpu rbm train").</param>
+    /// <exception cref="InfoGpuException">The format is missing or another one; the message names the file and both formats.</exception>
+    public void RequireFormat(string format, string path, string what, string writer)
+    {
+        if (!Metadata.TryGetValue("format", out var f) || f != format)
+            throw new InfoGpuException($"{path} is not {what} checkpoint written by '{writer}' (format '{f ?? "none"}', expected '{format}')");
+    }
+
     /// <summary>The tensors by name (ordinal, case-sensitive names).</summary>
     public IReadOnlyDictionary<string, Tensor> Tensors => tensors;
 

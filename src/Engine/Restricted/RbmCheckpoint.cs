@@ -42,11 +42,7 @@ public static class RbmCheckpoint
         set.Metadata["config"] = OptionsToJson(trainer.Options);
         set.Metadata["epoch"] = s.Epoch.ToString(CultureInfo.InvariantCulture);
         set.Metadata["step"] = s.Step.ToString(CultureInfo.InvariantCulture);
-        if (metadata is not null)
-        {
-            foreach (var (k, v) in metadata)
-                set.Metadata[k] = v;
-        }
+        set.AddMetadata(metadata);
         SafeTensors.Write(path, set);
     }
 
@@ -54,8 +50,7 @@ public static class RbmCheckpoint
     public static TensorSet Read(string path)
     {
         var set = SafeTensors.Read(path);
-        if (!set.Metadata.TryGetValue("format", out var f) || f != Format)
-            throw new InfoGpuException($"{path} is not an RBM checkpoint written by 'infogpu rbm train' (format '{f ?? "none"}', expected '{Format}')");
+        set.RequireFormat(Format, path, "an RBM", "infogpu rbm train");
         foreach (var name in new[] { "W", "b", "c" })
         {
             if (!set.Contains(name))

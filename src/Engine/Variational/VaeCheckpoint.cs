@@ -53,8 +53,7 @@ public static class VaeCheckpoint
 
     internal static (Vae Vae, VaeTrainerOptions Options) ReadModel(TensorSet set, string path)
     {
-        if (!set.Metadata.TryGetValue("format", out var format) || format != Format)
-            throw new InfoGpuException($"{path} is not a VAE checkpoint written by 'infogpu vae train' (format '{format ?? "none"}', expected '{Format}')");
+        set.RequireFormat(Format, path, "a VAE", "infogpu vae train");
         try
         {
             var c = JsonNode.Parse(set.GetMetadata("config"))!;
@@ -87,11 +86,7 @@ public sealed partial class VaeTrainer
     {
         net.Download();
         var set = new TensorSet();
-        if (metadata is not null)
-        {
-            foreach (var (k, val) in metadata)
-                set.Metadata[k] = val;
-        }
+        set.AddMetadata(metadata);
         VaeCheckpoint.AddModel(set, Vae, Options);
         for (int t = 0; t < m.Length; t++)
         {
