@@ -52,18 +52,10 @@ public readonly struct EntropyTerm : IRowTerm
     public float Apply(float p, float q) => -ScalarMath.XLogX(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
-        Vector256.ConditionalSelect(
-            Vector256.GreaterThan(p, Vector256<float>.Zero),
-            -(p * VectorLog.Log(p)),
-            Vector256<float>.Zero);
+    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) => VectorLog.NegXLogX(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
-        Vector512.ConditionalSelect(
-            Vector512.GreaterThan(p, Vector512<float>.Zero),
-            -(p * VectorLog.Log(p)),
-            Vector512<float>.Zero);
+    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) => VectorLog.NegXLogX(p);
 }
 
 /// <summary>Cross-entropy summand -p ln q: 0 where p = 0, +inf where q = 0 &lt; p.</summary>

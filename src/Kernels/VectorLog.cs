@@ -32,26 +32,53 @@ internal static class VectorLog
     private const float C1 = -0.2500070333480835f;
     private const float C0 = 0.3333333730697632f;
 
+    /// <summary>ln x per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Log(Vector512<float> x)
     {
-        // Vectors with a lane that is not a positive normal float take the branch: subnormal lanes
-        // are scaled by 2^23 into the normal range (and 23 taken off the exponent); zero,
-        // negative, NaN and infinite lanes are replaced at the end. No call: a call here would make
-        // the JIT spill the callers' loop accumulators.
-        var normal = Vector512.GreaterThanOrEqual(x, Vector512.Create(MinNormal)) & Vector512.LessThanOrEqual(x, Vector512.Create(float.MaxValue));
-        bool allNormal = normal.AsUInt32() == Vector512<uint>.AllBitsSet;
-        var subnormal = Vector512<float>.Zero;
-        var xs = x;
-        if (!allNormal)
-        {
-            subnormal = Vector512.LessThan(x, Vector512.Create(MinNormal));
-            xs = Vector512.ConditionalSelect(subnormal, x * Vector512.Create(TwoTo23), x);
-        }
-        var t = xs.AsInt32() - Vector512.Create(SqrtHalfBits);
+        // Vectors with a lane that is not a positive normal float take the branch. No call on
+        // either path: a call here would make the JIT spill the callers' loop accumulators.
+        if (AllNormal(x))
+            return Core(x, default, false);
+        return Special(x);
+    }
+
+    /// <summary>-x ln x per lane, 0 where x = 0 (the entropy summand); the common all-normal path skips the zero test.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> NegXLogX(Vector512<float> x)
+    {
+        if (AllNormal(x))
+            return x * -Core(x, default, false);
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x * -Special(x), Vector512<float>.Zero);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AllNormal(Vector512<float> x) =>
+        Vector512.GreaterThanOrEqualAll(x, Vector512.Create(MinNormal)) && Vector512.LessThanOrEqualAll(x, Vector512.Create(float.MaxValue));
+
+    /// <summary>
+    /// Any lane: subnormals are scaled by 2^23 into the normal range (23 taken off the exponent);
+    /// zero gives -inf, +inf gives +inf, negative numbers and NaN give NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Special(Vector512<float> x)
+    {
+        var subnormal = Vector512.LessThan(x, Vector512.Create(MinNormal));
+        var xs = Vector512.ConditionalSelect(subnormal, x * Vector512.Create(TwoTo23), x);
+        var r = Core(xs, Vector512.Create(23f) & subnormal, true);
+        r = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<float>.Zero), Vector512.Create(float.NegativeInfinity), r);
+        r = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512.Create(float.PositiveInfinity)), x, r);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), r, Vector512.Create(float.NaN));
+    }
+
+    /// <summary>ln of positive normal lanes; with <paramref name="shift"/>, <paramref name="eShift"/> is taken off the exponents.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Core(Vector512<float> x, Vector512<float> eShift, bool shift)
+    {
+        var t = x.AsInt32() - Vector512.Create(SqrtHalfBits);
         var e = Vector512.ConvertToSingle(Vector512.ShiftRightArithmetic(t, 23));
-        if (!allNormal)
-            e -= Vector512.Create(23f) & subnormal;
+        if (shift)
+            e -= eShift;
         var f = ((t & Vector512.Create(MantissaMask)) + Vector512.Create(SqrtHalfBits)).AsSingle() - Vector512<float>.One;
         var p = Vector512.FusedMultiplyAdd(Vector512.Create(C7), f, Vector512.Create(C6));
         p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(C5));
@@ -63,35 +90,56 @@ internal static class VectorLog
         var f2 = f * f;
         var y = Vector512.FusedMultiplyAdd(f2 * f, p, Vector512.Create(-0.5f) * f2);
         var r = Vector512.FusedMultiplyAdd(e, Vector512.Create(Ln2Lo), y) + f;
-        r = Vector512.FusedMultiplyAdd(e, Vector512.Create(Ln2Hi), r);
-        if (allNormal)
-            return r;
-        r = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<float>.Zero), Vector512.Create(float.NegativeInfinity), r);
-        r = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512.Create(float.PositiveInfinity)), x, r);
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), r, Vector512.Create(float.NaN));
+        return Vector512.FusedMultiplyAdd(e, Vector512.Create(Ln2Hi), r);
     }
 
-    /// <summary>Eight-lane form of <see cref="Log(Vector512{float})"/>.</summary>
+    /// <summary>ln x per lane (eight lanes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Log(Vector256<float> x)
     {
-        // Vectors with a lane that is not a positive normal float take the branch: subnormal lanes
-        // are scaled by 2^23 into the normal range (and 23 taken off the exponent); zero,
-        // negative, NaN and infinite lanes are replaced at the end. No call: a call here would make
-        // the JIT spill the callers' loop accumulators.
-        var normal = Vector256.GreaterThanOrEqual(x, Vector256.Create(MinNormal)) & Vector256.LessThanOrEqual(x, Vector256.Create(float.MaxValue));
-        bool allNormal = normal.AsUInt32() == Vector256<uint>.AllBitsSet;
-        var subnormal = Vector256<float>.Zero;
-        var xs = x;
-        if (!allNormal)
-        {
-            subnormal = Vector256.LessThan(x, Vector256.Create(MinNormal));
-            xs = Vector256.ConditionalSelect(subnormal, x * Vector256.Create(TwoTo23), x);
-        }
-        var t = xs.AsInt32() - Vector256.Create(SqrtHalfBits);
+        // Vectors with a lane that is not a positive normal float take the branch. No call on
+        // either path: a call here would make the JIT spill the callers' loop accumulators.
+        if (AllNormal(x))
+            return Core(x, default, false);
+        return Special(x);
+    }
+
+    /// <summary>-x ln x per lane, 0 where x = 0 (the entropy summand); the common all-normal path skips the zero test.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> NegXLogX(Vector256<float> x)
+    {
+        if (AllNormal(x))
+            return x * -Core(x, default, false);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x * -Special(x), Vector256<float>.Zero);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AllNormal(Vector256<float> x) =>
+        Vector256.GreaterThanOrEqualAll(x, Vector256.Create(MinNormal)) && Vector256.LessThanOrEqualAll(x, Vector256.Create(float.MaxValue));
+
+    /// <summary>
+    /// Any lane: subnormals are scaled by 2^23 into the normal range (23 taken off the exponent);
+    /// zero gives -inf, +inf gives +inf, negative numbers and NaN give NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Special(Vector256<float> x)
+    {
+        var subnormal = Vector256.LessThan(x, Vector256.Create(MinNormal));
+        var xs = Vector256.ConditionalSelect(subnormal, x * Vector256.Create(TwoTo23), x);
+        var r = Core(xs, Vector256.Create(23f) & subnormal, true);
+        r = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256<float>.Zero), Vector256.Create(float.NegativeInfinity), r);
+        r = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256.Create(float.PositiveInfinity)), x, r);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), r, Vector256.Create(float.NaN));
+    }
+
+    /// <summary>ln of positive normal lanes; with <paramref name="shift"/>, <paramref name="eShift"/> is taken off the exponents.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Core(Vector256<float> x, Vector256<float> eShift, bool shift)
+    {
+        var t = x.AsInt32() - Vector256.Create(SqrtHalfBits);
         var e = Vector256.ConvertToSingle(Vector256.ShiftRightArithmetic(t, 23));
-        if (!allNormal)
-            e -= Vector256.Create(23f) & subnormal;
+        if (shift)
+            e -= eShift;
         var f = ((t & Vector256.Create(MantissaMask)) + Vector256.Create(SqrtHalfBits)).AsSingle() - Vector256<float>.One;
         var p = Vector256.FusedMultiplyAdd(Vector256.Create(C7), f, Vector256.Create(C6));
         p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(C5));
@@ -103,11 +151,6 @@ internal static class VectorLog
         var f2 = f * f;
         var y = Vector256.FusedMultiplyAdd(f2 * f, p, Vector256.Create(-0.5f) * f2);
         var r = Vector256.FusedMultiplyAdd(e, Vector256.Create(Ln2Lo), y) + f;
-        r = Vector256.FusedMultiplyAdd(e, Vector256.Create(Ln2Hi), r);
-        if (allNormal)
-            return r;
-        r = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256<float>.Zero), Vector256.Create(float.NegativeInfinity), r);
-        r = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256.Create(float.PositiveInfinity)), x, r);
-        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), r, Vector256.Create(float.NaN));
+        return Vector256.FusedMultiplyAdd(e, Vector256.Create(Ln2Hi), r);
     }
 }

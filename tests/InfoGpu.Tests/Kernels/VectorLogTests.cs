@@ -79,4 +79,25 @@ public class VectorLogTests
         var z256 = VectorLog.Log(Vector256.Create(withZero.AsSpan(0, 8)));
         Assert.Equal(float.NegativeInfinity, z256.GetElement(0));
     }
+
+    [Fact]
+    public void NegXLogXIsZeroAtZeroAndExactElsewhere()
+    {
+        // All-normal vectors take the short path, vectors with zeros or subnormals the checked one.
+        float[] normal = [1f, 0.5f, 0.25f, 1e-3f, 0.9999f, 0.1f, 0.3f, 0.7f, 1e-30f, 0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f, 0.07f];
+        float[] mixed = [0f, 0.5f, 1e-40f, 1e-3f, 0f, 0.1f, 0.3f, 0.7f, 1e-30f, 0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f, 0f];
+        foreach (var xs in new[] { normal, mixed })
+        {
+            var r512 = VectorLog.NegXLogX(Vector512.Create(xs));
+            var r256 = VectorLog.NegXLogX(Vector256.Create(xs.AsSpan(0, 8)));
+            for (int k = 0; k < 16; k++)
+            {
+                double exact = xs[k] == 0 ? 0 : -(double)xs[k] * Math.Log(xs[k]);
+                // One ulp of the log plus the rounding of the product: 2 float ulps relative.
+                Assert.True(Math.Abs(r512.GetElement(k) - exact) <= 2.4e-7 * Math.Abs(exact), $"x = {xs[k]:R}: {r512.GetElement(k):R} vs {exact:R}");
+                if (k < 8)
+                    Assert.Equal(r512.GetElement(k), r256.GetElement(k));
+            }
+        }
+    }
 }
