@@ -21,13 +21,9 @@ public interface IRowTerm
 
 internal static class TermVec
 {
-    /// <summary>x (ln x - ln y) where x &gt; 0, else 0; y = 0 &lt; x gives +inf through ln 0 = -inf.</summary>
+    /// <summary>x ln(x / y) where x &gt; 0, else 0; y = 0 &lt; x gives +inf (see <see cref="VectorLog.XLogXOverY(Vector256{float}, Vector256{float})"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> XLogXOverY(Vector256<float> x, Vector256<float> y) =>
-        Vector256.ConditionalSelect(
-            Vector256.GreaterThan(x, Vector256<float>.Zero),
-            x * (VectorLog.Log(x) - VectorLog.Log(y)),
-            Vector256<float>.Zero);
+    public static Vector256<float> XLogXOverY(Vector256<float> x, Vector256<float> y) => VectorLog.XLogXOverY(x, y);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Clip(Vector256<float> x, float lo, float hi) =>
@@ -35,11 +31,7 @@ internal static class TermVec
 
     /// <summary>Sixteen-lane form of <see cref="XLogXOverY(Vector256{float}, Vector256{float})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> XLogXOverY(Vector512<float> x, Vector512<float> y) =>
-        Vector512.ConditionalSelect(
-            Vector512.GreaterThan(x, Vector512<float>.Zero),
-            x * (VectorLog.Log(x) - VectorLog.Log(y)),
-            Vector512<float>.Zero);
+    public static Vector512<float> XLogXOverY(Vector512<float> x, Vector512<float> y) => VectorLog.XLogXOverY(x, y);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Clip(Vector512<float> x, float lo, float hi) =>
