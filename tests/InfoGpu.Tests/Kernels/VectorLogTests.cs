@@ -100,4 +100,41 @@ public class VectorLogTests
             }
         }
     }
+
+    [Fact]
+    public void XLogXOverYUsesTheRatioOnlyWhereItIsSafe()
+    {
+        var rng = new System.Random(3);
+        var x = new float[16];
+        var y = new float[16];
+        for (int k = 0; k < 16; k++)
+        {
+            x[k] = (float)rng.NextDouble();
+            y[k] = (float)rng.NextDouble();
+        }
+        Check(x, y); // every ratio normal: one logarithm of the ratio
+        // A ratio that overflows (y subnormal), y = 0 < x, x = 0 and a ratio that underflows: the two-logarithm form.
+        x[0] = 0.5f; y[0] = 1e-39f;
+        x[1] = 0.5f; y[1] = 0f;
+        x[2] = 0f; y[2] = 0.3f;
+        x[3] = 1e-38f; y[3] = 0.9f;
+        Check(x, y);
+
+        static void Check(float[] x, float[] y)
+        {
+            var r512 = VectorLog.XLogXOverY(Vector512.Create(x), Vector512.Create(y));
+            var r256 = VectorLog.XLogXOverY(Vector256.Create(x.AsSpan(0, 8)), Vector256.Create(y.AsSpan(0, 8)));
+            for (int k = 0; k < 16; k++)
+            {
+                double exact = x[k] == 0 ? 0 : y[k] == 0 ? double.PositiveInfinity : x[k] * (Math.Log(x[k]) - Math.Log(y[k]));
+                float got = r512.GetElement(k);
+                if (double.IsInfinity(exact) || x[k] == 0)
+                    Assert.Equal((float)exact, got);
+                else // the logarithm to 1e-7 of its size (or 1e-7 absolute near ratio 1), times x
+                    Assert.True(Math.Abs(got - exact) <= 3e-7 * x[k] * Math.Max(1, Math.Abs(Math.Log(x[k]) - Math.Log(y[k]))), $"x = {x[k]:R}, y = {y[k]:R}: {got:R} vs {exact:R}");
+                if (k < 8)
+                    Assert.Equal(got, r256.GetElement(k));
+            }
+        }
+    }
 }
