@@ -15,11 +15,14 @@ public static class CpuAisKernels
                 dot += biasDelta[i] * v[i];
             float increment = (beta - betaPrev) * dot;
             long row = (long)r * nh;
+            // The row's uniforms (seed, stream, sampleOffset + row + j) are drawn into h, vectorized,
+            // then replaced by the Bernoulli draws.
+            CpuRandom.Uniform(h, seed, stream, sampleOffset + row);
             for (int j = 0; j < nh; j++)
             {
                 increment += AisMath.SoftplusDifference(x[j], betaPrev, beta);
                 float p = ScalarMath.Sigmoid(beta * x[j]);
-                h[j] = Philox.Uniform(seed, stream, (ulong)(sampleOffset + row + j)) < p ? 1f : 0f;
+                h[j] = h[j] < p ? 1f : 0f;
             }
             float sum = logWeight[r], comp = compensation[r];
             AisMath.KahanAdd(ref sum, ref comp, increment);
