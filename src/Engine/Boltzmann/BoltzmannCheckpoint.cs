@@ -86,16 +86,7 @@ public static class BoltzmannCheckpoint
     public static BoltzmannTrainingOptions ReadOptions(TensorSet set)
     {
         ArgumentNullException.ThrowIfNull(set);
-        string json = set.GetMetadata("config");
-        try
-        {
-            return JsonSerializer.Deserialize<BoltzmannTrainingOptions>(json, JsonOptions)
-                ?? throw new InfoGpuException($"{set.Source}: empty config");
-        }
-        catch (JsonException e)
-        {
-            throw new InfoGpuException($"{set.Source}: the config in its metadata is not valid: {e.Message.Split('\n')[0]}");
-        }
+        return set.GetConfig<BoltzmannTrainingOptions>(JsonOptions);
     }
 
     /// <summary>

@@ -40,6 +40,25 @@ public sealed class TensorSet
             throw new InfoGpuException($"{path} is not {what} checkpoint written by '{writer}' (format '{f ?? "none"}', expected '{format}')");
     }
 
+    /// <summary>The trainer settings stored as JSON in the "config" metadata.</summary>
+    /// <typeparam name="T">The settings record.</typeparam>
+    /// <param name="options">How the settings were serialized.</param>
+    /// <exception cref="InfoGpuException">The config is missing, empty or not valid JSON for <typeparamref name="T"/>; the message names the file.</exception>
+    public T GetConfig<T>(System.Text.Json.JsonSerializerOptions options)
+        where T : class
+    {
+        string json = GetMetadata("config");
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<T>(json, options)
+                ?? throw new InfoGpuException($"{Source}: empty config");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InfoGpuException($"{Source}: the config in its metadata is not valid: {e.Message.Split('\n')[0]}");
+        }
+    }
+
     /// <summary>The tensors by name (ordinal, case-sensitive names).</summary>
     public IReadOnlyDictionary<string, Tensor> Tensors => tensors;
 

@@ -80,16 +80,7 @@ public static class RbmCheckpoint
     /// <summary>The trainer settings stored in a checkpoint.</summary>
     public static RbmTrainerOptions ReadOptions(TensorSet set)
     {
-        string json = set.GetMetadata("config");
-        try
-        {
-            return JsonSerializer.Deserialize<RbmTrainerOptions>(json, JsonOptions)
-                ?? throw new InfoGpuException($"{set.Source}: empty config");
-        }
-        catch (JsonException e)
-        {
-            throw new InfoGpuException($"{set.Source}: the config in its metadata is not valid: {e.Message.Split('\n')[0]}");
-        }
+        return set.GetConfig<RbmTrainerOptions>(JsonOptions);
     }
 
     /// <summary>The settings as the JSON stored in checkpoints.</summary>
