@@ -43,6 +43,7 @@ public sealed class InformationMeasures
     }
 
     /// <summary>Entropy of each row into <paramref name="destination"/> (one value per row).</summary>
+    /// <remarks>The rows are checked while they are reduced: when a row is invalid the call throws and <paramref name="destination"/> may hold partial results.</remarks>
     public void Entropy(ReadOnlySpan<float> rows, int columns, Span<float> destination, LogBase logBase, DistributionOptions? options = null)
     {
         CheckedReduce(rows, rows, false, columns, destination, logBase, new EntropyTerm(), "entropy", options);
