@@ -363,7 +363,6 @@ public static unsafe class CpuGemm
             var beta = Vector256.Create(e.Beta);
             var s1 = Vector256.Create(e.Scale1);
             var s2 = Vector256.Create(e.Scale2);
-            var one = Vector256.Create(1f);
             for (; j + 8 <= n; j += 8)
             {
                 var x = alpha * Vector256.Load(row + j);
@@ -376,7 +375,7 @@ public static unsafe class CpuGemm
                 if (e.Activation == (int)GemmActivation.Relu)
                     x = Vector256.Max(x, Vector256<float>.Zero);
                 else if (e.Activation == (int)GemmActivation.Sigmoid)
-                    x = one / (one + Vector256.Exp(-x));
+                    x = VectorExp.Sigmoid(x);
                 x.Store(row + j);
             }
             for (; j < n; j++)

@@ -115,9 +115,9 @@ public static unsafe class CpuVaeKernels
         {
             var lv = Vector256.Load(l + c);
             var xv = Vector256.Load(x + c);
-            var e = Vector256.Exp(-Vector256.Abs(lv));
+            var e = VectorExp.Exp(-Vector256.Abs(lv));
             var onePlus = one + e;
-            acc += Vector256.Max(lv, Vector256<float>.Zero) + Vector256.Log(onePlus) - xv * lv;
+            acc += Vector256.Max(lv, Vector256<float>.Zero) + VectorLog.Log(onePlus) - xv * lv;
             if (gradient)
             {
                 var inv = one / onePlus;
