@@ -7,31 +7,30 @@ namespace InfoGpu.Kernels;
 /// One summand of a row reduction sum_j f(p_j, q_j). The scalar form runs inside ILGPU
 /// kernels and in SIMD tails; the vector form runs in the CPU kernels. Both must agree.
 /// </summary>
+/// <remarks>
+/// The vector forms add their summands into the caller's running sum (so a product and its
+/// addition can be one fused multiply-add) and may split a summand as a + b ln 2: a goes into
+/// <c>sum</c>, b into <c>ln2</c>, which the row kernel sums on its own and multiplies by ln 2
+/// in float64 at the end (the logarithms' exponent parts never pass through a rounded float
+/// logarithm). Terms without a logarithm leave <c>ln2</c> alone.
+/// </remarks>
 public interface IRowTerm
 {
     /// <summary>The summand for one element pair.</summary>
     float Apply(float p, float q);
 
-    /// <summary>The summand for eight element pairs.</summary>
-    Vector256<float> Apply(Vector256<float> p, Vector256<float> q);
+    /// <summary>Adds the summands of eight element pairs to <paramref name="sum"/>, or their parts to <paramref name="sum"/> and <paramref name="ln2"/>.</summary>
+    void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2);
 
-    /// <summary>The summand for sixteen element pairs (AVX-512).</summary>
-    Vector512<float> Apply(Vector512<float> p, Vector512<float> q);
+    /// <summary>Adds the summands of sixteen element pairs (AVX-512) to <paramref name="sum"/>, or their parts to <paramref name="sum"/> and <paramref name="ln2"/>.</summary>
+    void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2);
 }
 
 internal static class TermVec
 {
-    /// <summary>x ln(x / y) where x &gt; 0, else 0; y = 0 &lt; x gives +inf (see <see cref="VectorLog.XLogXOverY(Vector256{float}, Vector256{float})"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> XLogXOverY(Vector256<float> x, Vector256<float> y) => VectorLog.XLogXOverY(x, y);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Clip(Vector256<float> x, float lo, float hi) =>
         Vector256.Min(Vector256.Max(x, Vector256.Create(lo)), Vector256.Create(hi));
-
-    /// <summary>Sixteen-lane form of <see cref="XLogXOverY(Vector256{float}, Vector256{float})"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> XLogXOverY(Vector512<float> x, Vector512<float> y) => VectorLog.XLogXOverY(x, y);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Clip(Vector512<float> x, float lo, float hi) =>
@@ -44,10 +43,10 @@ public readonly struct EntropyTerm : IRowTerm
     public float Apply(float p, float q) => -ScalarMath.XLogX(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) => VectorLog.NegXLogX(p);
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2) => VectorLog.NegXLogX(p, ref sum, ref ln2);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) => VectorLog.NegXLogX(p);
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2) => VectorLog.NegXLogX(p, ref sum, ref ln2);
 }
 
 /// <summary>Cross-entropy summand -p ln q: 0 where p = 0, +inf where q = 0 &lt; p.</summary>
@@ -56,18 +55,10 @@ public readonly struct CrossEntropyTerm : IRowTerm
     public float Apply(float p, float q) => ScalarMath.CrossTerm(p, q);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
-        Vector256.ConditionalSelect(
-            Vector256.GreaterThan(p, Vector256<float>.Zero),
-            -(p * VectorLog.Log(q)),
-            Vector256<float>.Zero);
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2) => VectorLog.NegXLogY(p, q, ref sum, ref ln2);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
-        Vector512.ConditionalSelect(
-            Vector512.GreaterThan(p, Vector512<float>.Zero),
-            -(p * VectorLog.Log(q)),
-            Vector512<float>.Zero);
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2) => VectorLog.NegXLogY(p, q, ref sum, ref ln2);
 }
 
 /// <summary>Exact KL summand p ln(p / q): 0 where p = 0, +inf where q = 0 &lt; p.</summary>
@@ -76,10 +67,10 @@ public readonly struct KlTerm : IRowTerm
     public float Apply(float p, float q) => ScalarMath.XLogXOverY(p, q);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) => TermVec.XLogXOverY(p, q);
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2) => VectorLog.XLogXOverY(p, q, ref sum, ref ln2);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) => TermVec.XLogXOverY(p, q);
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2) => VectorLog.XLogXOverY(p, q, ref sum, ref ln2);
 }
 
 /// <summary>The textbook's clipped KL summand: p' ln(p' / q') with p', q' clipped to [epsilon, 1].</summary>
@@ -97,19 +88,19 @@ public readonly struct KlClippedTerm : IRowTerm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q)
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2)
     {
         var pc = TermVec.Clip(p, epsilon, 1f);
         var qc = TermVec.Clip(q, epsilon, 1f);
-        return pc * (VectorLog.Log(pc) - VectorLog.Log(qc));
+        sum = Vector256.FusedMultiplyAdd(pc, VectorLog.Log(pc) - VectorLog.Log(qc), sum);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q)
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2)
     {
         var pc = TermVec.Clip(p, epsilon, 1f);
         var qc = TermVec.Clip(q, epsilon, 1f);
-        return pc * (VectorLog.Log(pc) - VectorLog.Log(qc));
+        sum = Vector512.FusedMultiplyAdd(pc, VectorLog.Log(pc) - VectorLog.Log(qc), sum);
     }
 }
 
@@ -123,19 +114,29 @@ public readonly struct JsTerm : IRowTerm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q)
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2)
     {
         var half = Vector256.Create(0.5f);
         var m = half * (p + q);
-        return half * (TermVec.XLogXOverY(p, m) + TermVec.XLogXOverY(q, m));
+        var twice = Vector256<float>.Zero;
+        var twiceLn2 = Vector256<float>.Zero;
+        VectorLog.XLogXOverY(p, m, ref twice, ref twiceLn2);
+        VectorLog.XLogXOverY(q, m, ref twice, ref twiceLn2);
+        sum = Vector256.FusedMultiplyAdd(half, twice, sum);
+        ln2 = Vector256.FusedMultiplyAdd(half, twiceLn2, ln2);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q)
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2)
     {
         var half = Vector512.Create(0.5f);
         var m = half * (p + q);
-        return half * (TermVec.XLogXOverY(p, m) + TermVec.XLogXOverY(q, m));
+        var twice = Vector512<float>.Zero;
+        var twiceLn2 = Vector512<float>.Zero;
+        VectorLog.XLogXOverY(p, m, ref twice, ref twiceLn2);
+        VectorLog.XLogXOverY(q, m, ref twice, ref twiceLn2);
+        sum = Vector512.FusedMultiplyAdd(half, twice, sum);
+        ln2 = Vector512.FusedMultiplyAdd(half, twiceLn2, ln2);
     }
 }
 
@@ -153,19 +154,25 @@ public readonly struct JsClippedTerm : IRowTerm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q)
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2)
     {
         var half = Vector256.Create(0.5f);
         var m = half * (p + q);
-        return half * (kl.Apply(p, m) + kl.Apply(q, m));
+        var twice = Vector256<float>.Zero;
+        kl.Accumulate(p, m, ref twice, ref ln2);
+        kl.Accumulate(q, m, ref twice, ref ln2);
+        sum = Vector256.FusedMultiplyAdd(half, twice, sum);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q)
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2)
     {
         var half = Vector512.Create(0.5f);
         var m = half * (p + q);
-        return half * (kl.Apply(p, m) + kl.Apply(q, m));
+        var twice = Vector512<float>.Zero;
+        kl.Accumulate(p, m, ref twice, ref ln2);
+        kl.Accumulate(q, m, ref twice, ref ln2);
+        sum = Vector512.FusedMultiplyAdd(half, twice, sum);
     }
 }
 
@@ -178,15 +185,15 @@ public readonly struct KlDivLossTerm : IRowTerm
     public float Apply(float p, float q) => p > 0f ? p * (MathF.Log(p) - q) : 0f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
-        Vector256.ConditionalSelect(
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2) =>
+        sum += Vector256.ConditionalSelect(
             Vector256.GreaterThan(p, Vector256<float>.Zero),
             p * (VectorLog.Log(p) - q),
             Vector256<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
-        Vector512.ConditionalSelect(
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2) =>
+        sum += Vector512.ConditionalSelect(
             Vector512.GreaterThan(p, Vector512<float>.Zero),
             p * (VectorLog.Log(p) - q),
             Vector512<float>.Zero);
@@ -201,10 +208,10 @@ public readonly struct GaussianKlTerm : IRowTerm
     public float Apply(float p, float q) => -0.5f * (1f + q - p * p - MathF.Exp(q));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> p, Vector256<float> q) =>
-        Vector256.Create(-0.5f) * (Vector256.Create(1f) + q - p * p - Vector256.Exp(q));
+    public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2) =>
+        sum += Vector256.Create(-0.5f) * (Vector256.Create(1f) + q - p * p - Vector256.Exp(q));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> p, Vector512<float> q) =>
-        Vector512.Create(-0.5f) * (Vector512.Create(1f) + q - p * p - Vector512.Exp(q));
+    public void Accumulate(Vector512<float> p, Vector512<float> q, ref Vector512<float> sum, ref Vector512<float> ln2) =>
+        sum += Vector512.Create(-0.5f) * (Vector512.Create(1f) + q - p * p - Vector512.Exp(q));
 }

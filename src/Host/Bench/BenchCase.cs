@@ -39,14 +39,29 @@ internal sealed record BenchResult(
 
 internal static class Timing
 {
-    /// <summary>Median seconds of <paramref name="repeat"/> timed calls after a warm-up (at least three calls and 0.3 s).</summary>
+    /// <summary>Short cases get more timed calls than asked for, up to about this many seconds of them.</summary>
+    private const double ShortCaseBudgetSeconds = 1.0;
+
+    /// <summary>The most timed calls a short case gets.</summary>
+    private const int MaxRepeat = 51;
+
+    /// <summary>
+    /// Median seconds of at least <paramref name="repeat"/> timed calls after a warm-up (at least
+    /// three calls and 0.3 s). When <paramref name="repeat"/> calls would take under a second,
+    /// there are more of them, up to about a second's worth and at most 51 (odd, so the median is
+    /// one of the calls): on a shared machine single calls of 20 ms move by half their length.
+    /// </summary>
     public static double Median(Action body, int repeat)
     {
         // Warm up until the JIT has had time to finish the optimized code of the hot loops
         // (it compiles them in the background after a few calls): three calls and at least 0.3 s.
         long w0 = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(w0).TotalSeconds < 0.3; i++)
+        int warm = 0;
+        for (; warm < 3 || Stopwatch.GetElapsedTime(w0).TotalSeconds < 0.3; warm++)
             body();
+        double perCall = Stopwatch.GetElapsedTime(w0).TotalSeconds / warm;
+        if (repeat < MaxRepeat && perCall * repeat < ShortCaseBudgetSeconds)
+            repeat = Math.Clamp((int)(ShortCaseBudgetSeconds / Math.Max(perCall, 1e-9)) | 1, repeat, MaxRepeat);
         var times = new double[repeat];
         for (int i = 0; i < repeat; i++)
         {

@@ -17,7 +17,7 @@ internal sealed class BenchCommand : ICommand
             new("suite", "NAME", $"which cases: {string.Join(", ", Suites.All.Keys)} or all (default all)"),
             new("peers", null, "also run the peer scripts (python3-numpy, -sklearn, -torch) in this run and print ratios"),
             new("quick", null, "small inputs (the embedded data subset), for a smoke run"),
-            new("repeat", "N", "timed repetitions per case (median reported; default 5, 3 with --quick)"),
+            new("repeat", "N", "timed repetitions per case (median reported; default 5, 3 with --quick; short cases get more, up to a second of them)"),
             new("threads", "N", "threads the peers may use (default: this machine's cores)"),
             CommandSpec.Accelerator,
         ],
