@@ -49,7 +49,7 @@ public sealed class DeviceBuffer<T> : IDisposable
         (buffer ?? throw new InvalidOperationException("not an ILGPU buffer")).View.SubView(0, Math.Max(Length, 1));
 
     /// <summary>Copies host data into the start of the buffer (synchronizes).</summary>
-    public void CopyFrom(ReadOnlySpan<T> source, long offset = 0)
+    public unsafe void CopyFrom(ReadOnlySpan<T> source, long offset = 0)
     {
         CheckRange(offset, source.Length);
         if (host is not null)
@@ -58,12 +58,14 @@ public sealed class DeviceBuffer<T> : IDisposable
         }
         else if (source.Length > 0)
         {
-            View.SubView(offset, source.Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+            // Pinned: ILGPU copies through a raw pointer to the ref (see IlgpuBackend.Upload).
+            fixed (T* pinned = source)
+                View.SubView(offset, source.Length).CopyFromCPU(ref *pinned, source.Length);
         }
     }
 
     /// <summary>Copies the buffer (from <paramref name="offset"/>) into host memory (synchronizes).</summary>
-    public void CopyTo(Span<T> destination, long offset = 0)
+    public unsafe void CopyTo(Span<T> destination, long offset = 0)
     {
         CheckRange(offset, destination.Length);
         if (host is not null)
@@ -73,7 +75,8 @@ public sealed class DeviceBuffer<T> : IDisposable
         else if (destination.Length > 0)
         {
             Device.Accelerator!.Synchronize();
-            View.SubView(offset, destination.Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+            fixed (T* pinned = destination)
+                View.SubView(offset, destination.Length).CopyToCPU(ref *pinned, destination.Length);
         }
     }
 

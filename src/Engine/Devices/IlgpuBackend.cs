@@ -145,21 +145,30 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         return ((MemoryBuffer1D<T, Stride1D.Dense>)buffer).View.SubView(0, need);
     }
 
-    private ArrayView<T> Upload<T>(string slot, ReadOnlySpan<T> data)
+    // ILGPU's CopyFromCPU/CopyToCPU(ref T, length) take a raw pointer to the ref without
+    // pinning it (Unsafe.AsPointer): pin the host memory, or a GC that moves the array during
+    // the copy leaves the data in the array's old place (a result of zeros, a corrupt heap).
+    private unsafe ArrayView<T> Upload<T>(string slot, ReadOnlySpan<T> data)
         where T : unmanaged
     {
         var view = Scratch<T>(slot, data.Length);
         if (data.Length > 0)
-            view.SubView(0, data.Length).CopyFromCPU(ref MemoryMarshal.GetReference(data), data.Length);
+        {
+            fixed (T* pinned = data)
+                view.SubView(0, data.Length).CopyFromCPU(ref *pinned, data.Length);
+        }
         return view;
     }
 
-    private void Download<T>(ArrayView<T> view, Span<T> destination)
+    private unsafe void Download<T>(ArrayView<T> view, Span<T> destination)
         where T : unmanaged
     {
         Accelerator.Synchronize();
         if (destination.Length > 0)
-            view.SubView(0, destination.Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+        {
+            fixed (T* pinned = destination)
+                view.SubView(0, destination.Length).CopyToCPU(ref *pinned, destination.Length);
+        }
     }
 
     public void Dispose()
