@@ -13,7 +13,7 @@ namespace InfoGpu.Tests.Reliability;
 public class KillResumeTests
 {
     private static readonly string[] RbmTraining =
-        ["rbm", "train", "--limit", "1500", "--hidden", "128", "--k", "5", "--batch", "20", "--epochs", "2",
+        ["rbm", "train", "--limit", "1500", "--hidden", "128", "--k", "5", "--batch", "20", "--epochs", "8",
          "--checkpoint-every", "4", "--sample-steps", "1", "--seed", "3", "--accelerator", "cpu", "--quiet"];
 
     // 300 steps per epoch, 8 epochs; a checkpoint every 50 steps and at every epoch end.
@@ -140,13 +140,14 @@ public class KillResumeTests
             var process = Start([.. training, "--out", killed]);
             for (int attempt = 0; attempt < 4; attempt++)
             {
-                // Let this process write a checkpoint of its own (so every kill lands mid-training,
-                // after progress), then kill it at a random point 0-300 ms later (Philox: repeatable).
-                var before = File.Exists(model) ? File.GetLastWriteTimeUtc(model) : DateTime.MinValue;
-                var sw = Stopwatch.StartNew();
-                while (!process.HasExited && sw.Elapsed < TimeSpan.FromMinutes(2) && (!File.Exists(model) || File.GetLastWriteTimeUtc(model) == before))
-                    Thread.Sleep(2);
-                int delay = (int)(300 * Philox.Uniform(seed, 5, (ulong)attempt));
+                // Let this process write two checkpoints of its own (so every kill lands mid-training,
+                // after progress, and the gap between its checkpoints is known), then kill it at a
+                // random point within half that gap and at most 300 ms: a fixed delay let fast runs
+                // finish first. Philox: repeatable points.
+                var first = NextCheckpoint(process, model);
+                var second = NextCheckpoint(process, model);
+                double gapMs = first is DateTime f && second is DateTime g ? (g - f).TotalMilliseconds : 0;
+                int delay = (int)(Math.Min(300, 0.5 * gapMs) * Philox.Uniform(seed, 5, (ulong)attempt));
                 if (!process.WaitForExit(delay))
                 {
                     process.Kill(entireProcessTree: true); // SIGKILL
@@ -174,7 +175,21 @@ public class KillResumeTests
         }
     }
 
-    private static Process Start(string[] args)
+    /// <summary>Waits for the next write of <paramref name="model"/> by <paramref name="process"/>; null if it exits first.</summary>
+    private static DateTime? NextCheckpoint(Process process, string model)
+    {
+        var before = File.Exists(model) ? File.GetLastWriteTimeUtc(model) : DateTime.MinValue;
+        var sw = Stopwatch.StartNew();
+        while (!process.HasExited && sw.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            if (File.Exists(model) && File.GetLastWriteTimeUtc(model) is var t && t != before)
+                return t;
+            Thread.Sleep(1);
+        }
+        return null;
+    }
+
+        private static Process Start(string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "infogpu.dll"));
