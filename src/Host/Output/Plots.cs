@@ -21,7 +21,7 @@ internal static class Plots
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         if (series.Length > 1)
-            plot.ShowLegend();
+            plot.ShowLegend(ScottPlot.Edge.Right); // beside the data, so no curve hides behind it
         SaveAtomically(path, tmp => plot.SavePng(tmp, Width, Height));
     }
 
