@@ -1,11 +1,13 @@
+using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>The AIS temperature step on the host: the same arithmetic as the ILGPU kernel, runs in parallel.</summary>
 public static class CpuAisKernels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void HiddenStep(float[] field, float[] visible, float[] biasDelta, float[] logWeight, float[] compensation, float[] hidden, int runs, int nv, int nh, float betaPrev, float beta, ulong seed, ulong stream, long sampleOffset)
     {
-        Parallel.For(0, runs, r =>
+        Parallel.For(0, runs, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r) =>
         {
             var v = visible.AsSpan(r * nv, nv);
             var x = field.AsSpan(r * nh, nh);

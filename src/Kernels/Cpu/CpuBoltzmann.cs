@@ -1,8 +1,10 @@
+using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>The CPU path of <see cref="Gpu.BoltzmannKernels"/>: the same draws, chains in parallel.</summary>
 public static unsafe class CpuBoltzmann
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gibbs(
         Span<float> states, ReadOnlySpan<float> weights, ReadOnlySpan<float> biases,
         int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream)
@@ -10,7 +12,7 @@ public static unsafe class CpuBoltzmann
         fixed (float* ps = states, pw = weights, pb = biases)
         {
             var args = (S: (nint)ps, W: (nint)pw, B: (nint)pb);
-            CpuRowKernels.For(chains, (long)chains * steps * units, c =>
+            CpuRowKernels.For(chains, (long)chains * steps * units, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (c) =>
             {
                 float* s = (float*)args.S + (long)c * units;
                 float* w = (float*)args.W;
@@ -30,6 +32,7 @@ public static unsafe class CpuBoltzmann
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PairStatistics(ReadOnlySpan<float> states, Span<float> result, int units, int chains)
     {
         for (int i = 0; i < units; i++)

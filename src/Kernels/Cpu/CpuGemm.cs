@@ -56,6 +56,7 @@ public static unsafe class CpuGemm
     private static int MR => Wide ? 8 : 6;
 
     /// <summary>C = epilogue(op(A) op(B)); see <see cref="GemmLayout"/> for the storage of A and B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(GemmLayout layout, float* a, float* b, float* c, int m, int n, int k, CpuGemmEpilogue e)
     {
         if (m <= 0 || n <= 0)
@@ -98,14 +99,14 @@ public static unsafe class CpuGemm
                         // Pack every B panel and every A row tile of this block (in parallel), then run
                         // (row tiles x panels) items in parallel: a B panel stays in L2 while the row
                         // tiles of its item sweep it, each A micro-panel in L1 for the length of a tile.
-                        CpuRowKernels.For(panels + tiles, (long)kc * (nc + m), i =>
+                        CpuRowKernels.For(panels + tiles, (long)kc * (nc + m), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i) =>
                         {
                             if (i < panels)
                                 PackB(layout, (float*)args.B, (float*)args.PB, n, k, pc, kc, jc, nc, nr, i);
                             else
                                 PackA(layout, (float*)args.A, (float*)args.PA, m, k, i - panels, pc, kc, mr);
                         });
-                        CpuRowKernels.For(rowItems * colItems, (long)m * nc * kc, item =>
+                        CpuRowKernels.For(rowItems * colItems, (long)m * nc * kc, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
                         {
                             int t0 = item / colItems * RowTilesPerItem;
                             int t1 = Math.Min(tiles, t0 + RowTilesPerItem);
@@ -142,6 +143,7 @@ public static unsafe class CpuGemm
     /// Packs row tile t of op(A)[:, pc:pc+kc] (rows t mr .. t mr + mr - 1) into its micro-panel:
     /// for each k, the tile's mr values side by side (zeros past row m).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(GemmLayout layout, float* a, float* dst, int m, int k, int t, int pc, int kc, int mr)
     {
         float* d = dst + (long)t * kc * mr;
@@ -179,12 +181,13 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>dst (cols x rows) = src (rows x cols)^T, in cache blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(float* src, float* dst, int rows, int cols)
     {
         const int T = 32;
         var args = (S: (nint)src, D: (nint)dst);
         int blocks = (rows + T - 1) / T;
-        CpuRowKernels.For(blocks, (long)rows * cols, bi =>
+        CpuRowKernels.For(blocks, (long)rows * cols, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (bi) =>
         {
             float* s = (float*)args.S;
             float* d = (float*)args.D;
@@ -202,6 +205,7 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>Packs panel p of op(B)[pc:pc+kc, jc:jc+nc]: kc rows of nr floats (zero-padded past nc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(GemmLayout layout, float* b, float* dst, int n, int k, int pc, int kc, int jc, int nc, int nr, int p)
     {
         float* d = dst + (long)p * kc * nr;
@@ -291,6 +295,7 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>C tile (rows x cols of it) = t, or += t after the first K block; t holds nr floats per row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Merge(float* t, int nr, float* c, int ldc, int rows, int cols, bool first)
     {
         for (int i = 0; i < rows; i++)
@@ -348,13 +353,14 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>c = act(alpha c + beta old + s1 bias1 + s2 bias2), then optional sampling, row by row (SIMD).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplyEpilogue(float* c, int m, int n, CpuGemmEpilogue e, float* old)
     {
         bool trivial = e.Alpha == 1f && old == null && e.Bias1 == null && e.Bias2 == null && e.Activation == 0 && e.Samples == null;
         if (trivial)
             return;
         var args = (C: (nint)c, O: (nint)old);
-        CpuRowKernels.For(m, (long)m * n * 8, i =>
+        CpuRowKernels.For(m, (long)m * n * 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i) =>
         {
             float* row = (float*)args.C + (long)i * n;
             float* o = args.O == 0 ? null : (float*)args.O + (long)i * n;
@@ -396,6 +402,7 @@ public static unsafe class CpuGemm
 
     /// <summary>s[j] = 1 if Philox uniform (seed, stream, start + j) &lt; p[j], else 0.</summary>
     /// <remarks>The uniforms are drawn into s itself, then compared in place: no scratch buffer.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sample(float* p, float* s, int n, ulong seed, ulong stream, long start)
     {
         CpuRandom.Uniform(new Span<float>(s, n), seed, stream, start);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>
@@ -22,6 +23,7 @@ public static class CpuNeighborKernels
         internal double[] Sorted = [], ClassValues = [], Xs = [], Ys = [];
 
         /// <summary>Grows every array to at least <paramref name="n"/> entries.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Workspace Ensure(int n)
         {
             if (Keys.Length >= n)
@@ -44,6 +46,7 @@ public static class CpuNeighborKernels
         private int[] counts2 = [];
 
         /// <summary>A count array of <paramref name="n"/> entries owned by this workspace.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Span<int> Counts(int n)
         {
             if (counts.Length < n)
@@ -52,6 +55,7 @@ public static class CpuNeighborKernels
         }
 
         /// <summary>A second count array of <paramref name="n"/> entries, distinct from <see cref="Counts"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Span<int> Counts2(int n)
         {
             if (counts2.Length < n)
@@ -60,10 +64,12 @@ public static class CpuNeighborKernels
         }
 
         /// <summary>The sort order of the last <see cref="SortOrder(ReadOnlySpan{double}, Workspace)"/> call.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public ReadOnlySpan<int> LastOrder(int n) => Order.AsSpan(0, n);
     }
 
     /// <summary>Sorts <paramref name="values"/> into the workspace; returns the order (valid until the next call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ReadOnlySpan<int> SortOrder(ReadOnlySpan<double> values, Workspace workspace)
     {
         workspace.Ensure(values.Length);
@@ -76,6 +82,7 @@ public static class CpuNeighborKernels
     /// sorted = the values in that order: LSD radix sort on the order-preserving 64-bit image of
     /// each double, 11 bits per pass, passes whose digit is the same for every value skipped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SortOrder(ReadOnlySpan<double> values, Span<int> order, Span<double> sorted, Workspace? workspace = null)
     {
         int n = values.Length;
@@ -129,6 +136,7 @@ public static class CpuNeighborKernels
     }
 
     /// <summary>True when a sample at distance <paramref name="d"/> is inside the (open) radius <paramref name="r"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Inside(double d, double r) => d < r || d == 0;
 
     // ---------------------------------------------------------------- continuous vs discrete
@@ -138,6 +146,7 @@ public static class CpuNeighborKernels
     /// neighbour among the samples of its own class (itself excluded), and
     /// counts[i] = #{ j : |x_j - x_i| inside r_i } over all samples (itself included).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ClassCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, Span<int> counts)
     {
         int n = x.Length;
@@ -156,6 +165,7 @@ public static class CpuNeighborKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double KthInClassBrute(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, int i, int k, Span<double> scratch)
     {
         var best = scratch[..k];
@@ -172,6 +182,7 @@ public static class CpuNeighborKernels
     }
 
     /// <summary>Keeps the k smallest values seen, ascending (ties keep their multiplicity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Insert(Span<double> best, double d)
     {
         int p = best.Length - 1;
@@ -189,6 +200,7 @@ public static class CpuNeighborKernels
     /// The same counts as <see cref="ClassCountsBrute"/> by sorted order. <paramref name="order"/> is
     /// a permutation sorting x ascending (its ties in any order).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ClassCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<int> order, int classes, Span<int> counts, Workspace? workspace = null)
     {
         int n = x.Length;
@@ -228,6 +240,7 @@ public static class CpuNeighborKernels
     }
 
     /// <summary>Distance from values[p] to its k-th nearest other entry of the ascending span (two pointers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double KthSorted(ReadOnlySpan<double> values, int p, int k)
     {
         double x = values[p];
@@ -252,6 +265,7 @@ public static class CpuNeighborKernels
     }
 
     /// <summary>#{ j : |sorted[j] - x| inside r } by two binary searches over the ascending span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int CountInside(ReadOnlySpan<double> sorted, double x, double r)
     {
         // first index whose value is >= x or within r below x
@@ -285,6 +299,7 @@ public static class CpuNeighborKernels
     /// #{ j : |sorted[j] - sorted[p]| inside r }, searching outwards from p with doubling steps,
     /// then bisecting the last step: O(log m) for m samples inside, with local memory access.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int CountInsideFrom(ReadOnlySpan<double> sorted, int p, double r)
     {
         double x = sorted[p];
@@ -347,6 +362,7 @@ public static class CpuNeighborKernels
     /// (x_i, y_i) in max(|dx|, |dy|), itself excluded; nx[i], ny[i] = samples with |dx|, |dy|
     /// inside r_i (itself included).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void JointCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny)
     {
         int n = x.Length;
@@ -380,6 +396,7 @@ public static class CpuNeighborKernels
     /// outwards from i until |dx| alone reaches the current k-th distance, counts by binary search.
     /// <paramref name="xOrder"/> sorts x, <paramref name="ySorted"/> is y sorted ascending.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void JointCountsSorted(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<int> xOrder, ReadOnlySpan<double> ySorted, Span<int> nx, Span<int> ny, Workspace? workspace = null)
     {
         int n = x.Length;

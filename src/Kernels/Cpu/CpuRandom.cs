@@ -8,6 +8,7 @@ namespace InfoGpu.Kernels.Cpu;
 public static class CpuRandom
 {
     /// <summary>output[i] = Philox.Uniform(seed, stream, offset + i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Uniform(Span<float> output, ulong seed, ulong stream, long offset)
     {
         // Whole blocks give four uniforms each; the ragged ends go one at a time.
@@ -104,6 +105,7 @@ public static class CpuRandom
         (Vector256.ConvertToSingle(Vector256.ShiftRightLogical(bits, 9).AsInt32()) + Vector256.Create(0.5f)) * Vector256.Create(1.0f / 8388608.0f);
 
     /// <summary>output[i] = Philox.Normal(seed, stream, offset + i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Normal(Span<float> output, ulong seed, ulong stream, long offset)
     {
         for (int i = 0; i < output.Length; i++)

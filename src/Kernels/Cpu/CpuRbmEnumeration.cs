@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace InfoGpu.Kernels.Cpu;
@@ -15,6 +16,7 @@ public static unsafe class CpuRbmEnumeration
     /// <param name="e">Biases of the other layer (k).</param>
     /// <param name="n">Units of the enumerated layer (at most 30).</param>
     /// <param name="k">Units of the other layer.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double LogSumExp(ReadOnlySpan<float> m, ReadOnlySpan<float> d, ReadOnlySpan<float> e, int n, int k)
     {
         if (n > 30)
@@ -26,7 +28,7 @@ public static unsafe class CpuRbmEnumeration
         var mArr = m.ToArray();
         var dArr = d.ToArray();
         var eArr = e.ToArray();
-        Parallel.For(0, chunks, c =>
+        Parallel.For(0, chunks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (c) =>
         {
             var act = new double[k];
             fixed (float* pm = mArr)
@@ -83,6 +85,7 @@ public static unsafe class CpuRbmEnumeration
         return total + Math.Log(s);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Axpy(double* y, float* x, double a, int k)
     {
         int i = 0;
@@ -97,6 +100,7 @@ public static unsafe class CpuRbmEnumeration
     }
 
     /// <summary>sum_i softplus(a_i) = sum_i max(a_i, 0) + log(1 + exp(-|a_i|)), float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumSoftplus(double* a, int k)
     {
         var acc = Vector256<double>.Zero;

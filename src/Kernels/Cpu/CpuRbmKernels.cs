@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -10,6 +11,7 @@ namespace InfoGpu.Kernels.Cpu;
 public static unsafe class CpuRbmKernels
 {
     /// <summary>dst[dstOffset + r cols ..] = row order[start + r] of src, for r &lt; count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GatherRows(ReadOnlySpan<float> src, ReadOnlySpan<int> order, Span<float> dst, int start, int count, int cols, long dstOffset)
     {
         for (int r = 0; r < count; r++)
@@ -17,6 +19,7 @@ public static unsafe class CpuRbmKernels
     }
 
     /// <summary>See <see cref="Gpu.RbmKernels.ColumnStatisticsKernel"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnStatistics(Span<float> x, long offset, int rows, int cols, int split, Span<float> sums, float scaleFirst)
     {
         var model = sums[..cols];
@@ -40,13 +43,14 @@ public static unsafe class CpuRbmKernels
     }
 
     /// <summary>See <see cref="Gpu.RbmKernels.UpdateWeightsKernel"/>; rows of W in parallel, SIMD along a row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UpdateWeights(Span<float> weights, Span<float> velocity, ReadOnlySpan<float> gradient, ReadOnlySpan<float> visibleSums, ReadOnlySpan<float> q, RbmUpdateArgs u)
     {
         fixed (float* pw = weights, pv = velocity, pg = gradient, ps = visibleSums, pq = q)
         {
             var a = (W: (nint)pw, V: (nint)pv, G: (nint)pg, S: (nint)ps, Q: (nint)pq);
             int nh = u.Hidden;
-            CpuRowKernels.For(u.Visible, (long)u.Visible * nh * 4, i =>
+            CpuRowKernels.For(u.Visible, (long)u.Visible * nh * 4, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i) =>
             {
                 float* w = (float*)a.W + (long)i * nh;
                 float* v = (float*)a.V + (long)i * nh;
@@ -82,6 +86,7 @@ public static unsafe class CpuRbmKernels
     }
 
     /// <summary>See <see cref="Gpu.RbmKernels.UpdateBiasKernel"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UpdateBias(Span<float> bias, Span<float> velocity, ReadOnlySpan<float> sums, Span<float> q, int n, bool hidden, RbmUpdateArgs u)
     {
         for (int j = 0; j < n; j++)
@@ -99,9 +104,10 @@ public static unsafe class CpuRbmKernels
     }
 
     /// <summary>See <see cref="Gpu.RbmKernels.FreeEnergyKernel"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FreeEnergy(float[] v, float[] act, float[] visibleBias, float[] result, int rows, int nv, int nh)
     {
-        CpuRowKernels.For(rows, (long)rows * (nv + 8 * nh), r =>
+        CpuRowKernels.For(rows, (long)rows * (nv + 8 * nh), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r) =>
         {
             float f = 0f;
             int vr = r * nv;
@@ -115,9 +121,10 @@ public static unsafe class CpuRbmKernels
     }
 
     /// <summary>See <see cref="Gpu.RbmKernels.SquaredErrorKernel"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SquaredError(float[] v, float[] p, float[] result, int rows, int cols)
     {
-        CpuRowKernels.For(rows, (long)rows * cols, r =>
+        CpuRowKernels.For(rows, (long)rows * cols, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r) =>
         {
             float s = 0f;
             int at = r * cols;
@@ -131,9 +138,10 @@ public static unsafe class CpuRbmKernels
     }
 
     /// <summary>See <see cref="Gpu.RbmKernels.FlipFreeEnergyKernel"/>; <paramref name="pairs"/> results.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FlipFreeEnergy(float[] v, float[] act, float[] weights, float[] visibleBias, int[] flips, float[] result, int pairs, int nv, int nh, bool allBits)
     {
-        CpuRowKernels.For(pairs, (long)pairs * nh * 8, p =>
+        CpuRowKernels.For(pairs, (long)pairs * nh * 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p) =>
         {
             int r = allBits ? p / nv : p;
             int i = allBits ? p - r * nv : flips[p];

@@ -20,6 +20,7 @@ public static unsafe class CpuRowKernels
 
     /// <summary>result[r] = scale * sum_j term(p[r, j], q[r, j]).</summary>
     /// <remarks>The per-row order is that of <see cref="CheckedRowReduce{TTerm}"/>, so both give the same results.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowReduce<TTerm>(
         ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term)
         where TTerm : struct, IRowTerm
@@ -54,6 +55,7 @@ public static unsafe class CpuRowKernels
     /// what keeps this near memory speed. Terms with a logarithm hand back their ln 2 parts
     /// separately (<see cref="IRowTerm"/>); those are summed the same way and multiplied by ln 2 once per row.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool CheckedRowReduce<TTerm>(
         ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term,
         bool checkQ, double tolerance)
@@ -233,6 +235,7 @@ public static unsafe class CpuRowKernels
     }
 
     /// <summary>Per-row losses from logits; see <see cref="LogitMath.Loss(float, float, int, float, int)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogitLoss(
         ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, Span<float> losses, int rows, int cols, float epsilon, int mode)
     {
@@ -270,6 +273,7 @@ public static unsafe class CpuRowKernels
     }
 
     /// <summary>y = softmax(x) row-wise, or log-softmax when <paramref name="logOutput"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols, bool logOutput)
     {
         fixed (float* px = x, py = y)
@@ -306,6 +310,7 @@ public static unsafe class CpuRowKernels
     }
 
     /// <summary>log sum_j exp(x_j), stable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float LogSumExp(float* x, int cols)
     {
         float max = Max(x, cols);
@@ -315,6 +320,7 @@ public static unsafe class CpuRowKernels
     }
 
     /// <summary>log sum_j exp(x_j - max) through <see cref="LogitMath.LogSumExpShifted"/>: accurate when one entry dominates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float ShiftedLogSumExp(float* x, int cols, float max)
     {
         var vm = Vector256.Create(max);
@@ -344,6 +350,7 @@ public static unsafe class CpuRowKernels
         return LogitMath.LogSumExpShifted((float)rest, ties);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Max(float* x, int cols)
     {
         var m = Vector256.Create(float.NegativeInfinity);
@@ -358,6 +365,7 @@ public static unsafe class CpuRowKernels
         return max;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float SumExp(float* x, int cols, float max)
     {
         var vm = Vector256.Create(max);
@@ -386,7 +394,7 @@ public static unsafe class CpuRowKernels
             return;
         }
         int chunks = Math.Min(rows, Environment.ProcessorCount * 4);
-        Parallel.For(0, chunks, c =>
+        Parallel.For(0, chunks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (c) =>
         {
             int lo = (int)((long)rows * c / chunks);
             int hi = (int)((long)rows * (c + 1) / chunks);

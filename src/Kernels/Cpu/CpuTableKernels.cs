@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace InfoGpu.Kernels.Cpu;
@@ -6,6 +7,7 @@ namespace InfoGpu.Kernels.Cpu;
 public static class CpuTableKernels
 {
     /// <summary>For each nx-by-ny table: H(X), H(Y), H(X,Y) (float64 accumulation) times scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void JointEntropies(ReadOnlySpan<float> tables, Span<float> result, int count, int nx, int ny, float scale)
     {
         int cells = nx * ny;
@@ -37,6 +39,7 @@ public static class CpuTableKernels
     }
 
     /// <summary>counts[x_i * ny + y_i] += 1; counts is cleared first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void JointCounts(ReadOnlySpan<int> x, ReadOnlySpan<int> y, Span<int> counts, int ny)
     {
         counts.Clear();
@@ -45,6 +48,7 @@ public static class CpuTableKernels
     }
 
     /// <summary>result[i] = -scale ln p[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SelfInformation(ReadOnlySpan<float> p, Span<float> result, float scale)
     {
         var s = Vector256.Create(-scale);

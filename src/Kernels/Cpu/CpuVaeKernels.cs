@@ -11,6 +11,7 @@ namespace InfoGpu.Kernels.Cpu;
 public static unsafe class CpuVaeKernels
 {
     /// <summary>destination[r, :] = source[indices[r], :].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GatherRows(float* source, int* indices, float* destination, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
@@ -51,6 +52,7 @@ public static unsafe class CpuVaeKernels
     }
 
     /// <summary>See <see cref="Gpu.VaeKernels.ReparameterizeBackwardKernel"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReparameterizeBackward(float* stats, float* eps, float* dz, float* dstats, int rows, int latent, float beta)
     {
         for (int r = 0; r < rows; r++)
@@ -68,6 +70,7 @@ public static unsafe class CpuVaeKernels
     }
 
     /// <summary>See <see cref="Gpu.VaeKernels.KlKernel"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Kl(float* stats, float* kl, int rows, int latent)
     {
         for (int r = 0; r < rows; r++)
@@ -81,6 +84,7 @@ public static unsafe class CpuVaeKernels
     }
 
     /// <summary>See <see cref="Gpu.VaeKernels.LatentLogWeightKernel"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LatentLogWeight(float* stats, float* eps, float* z, float* result, int rows, int latent, int repeat)
     {
         for (int r = 0; r < rows; r++)
@@ -98,10 +102,11 @@ public static unsafe class CpuVaeKernels
     }
 
     /// <summary>See <see cref="Gpu.VaeKernels.CrossEntropyKernel"/>; rows in parallel, eight lanes per row summed in float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CrossEntropy(float* logits, float* x, float* losses, int rows, int cols, int repeat, bool gradient)
     {
         var args = (L: (nint)logits, X: (nint)x, O: (nint)losses);
-        CpuRowKernels.For(rows, (long)rows * cols * 8, r =>
+        CpuRowKernels.For(rows, (long)rows * cols * 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r) =>
             ((float*)args.O)[r] = CrossEntropyRow((float*)args.L + (long)r * cols, (float*)args.X + (long)(r / repeat) * cols, cols, gradient));
     }
 
@@ -179,12 +184,13 @@ public static unsafe class CpuVaeKernels
     }
 
     /// <summary>One Adam step of n parameters (<see cref="VaeMath.Adam"/>), in parallel chunks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adam(float* p, float* g, float* m, float* v, long n, AdamArgs a)
     {
         const int Chunk = 1 << 14;
         int chunks = (int)((n + Chunk - 1) / Chunk);
         var args = (P: (nint)p, G: (nint)g, M: (nint)m, V: (nint)v);
-        CpuRowKernels.For(chunks, n * 8, k =>
+        CpuRowKernels.For(chunks, n * 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (k) =>
         {
             long lo = (long)k * Chunk;
             AdamRange((float*)args.P + lo, (float*)args.G + lo, (float*)args.M + lo, (float*)args.V + lo, (int)Math.Min(Chunk, n - lo), a);
