@@ -187,64 +187,22 @@ internal static class VectorLog
 
     // ---- Split logarithm for row sums: ln x = e ln 2 + s, the two parts summed separately ----
 
-    /// <summary>Bit offset of the reduced range [0.703125, 1.40625) of the sixteen-entry table: sixteen intervals of 2^19 float steps, 1.0 at the centre of interval 9.</summary>
-    internal const int Split16Offset = 0x3F340000;
-
     /// <summary>Bit offset of the reduced range [0.71875, 1.4375) of the eight-entry table: eight intervals of 2^20 float steps, 1.0 at the centre of interval 4.</summary>
     internal const int Split8Offset = 0x3F380000;
 
     /// <summary>
-    /// 1 / c_i for the sixteen intervals, rounded to float: c_i is the interval's midpoint, 1 for the
-    /// interval that holds 1 (so arguments near 1 reduce exactly). Regenerated and checked by the tests.
+    /// 1 / c_i for the eight intervals of the eight-lane split, rounded to float: c_i is the
+    /// interval's midpoint, 1 for the interval that holds 1 (so arguments near 1 reduce exactly).
+    /// Regenerated and checked by the tests.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> InverseCentres16() => Vector512.Create(
-        1.391304374e+00f, 1.333333373e+00f, 1.279999971e+00f, 1.230769277e+00f, 1.185185194e+00f, 1.142857194e+00f, 1.103448272e+00f, 1.066666722e+00f,
-        1.032258034e+00f, 1.000000000e+00f, 9.411764741e-01f, 8.888888955e-01f, 8.421052694e-01f, 8.000000119e-01f, 7.619047761e-01f, 7.272727489e-01f);
-
-    /// <summary>-ln(1 / c_i) of the rounded inverses above, rounded to float (the logarithm of the centre the reduction actually used).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> LogCentres16() => Vector512.Create(
-        -3.302417099e-01f, -2.876821160e-01f, -2.468600571e-01f, -2.076393962e-01f, -1.698990464e-01f, -1.335314363e-01f, -9.844006598e-02f, -6.453857571e-02f,
-        -3.174866736e-02f, 0f, 6.062461808e-02f, 1.177830249e-01f, 1.718502492e-01f, 2.231435329e-01f, 2.719337046e-01f, 3.184536994e-01f);
-
-    /// <summary>The eight-entry counterpart of <see cref="InverseCentres16"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> InverseCentres8() => Vector256.Create(
         1.333333373e+00f, 1.230769277e+00f, 1.142857194e+00f, 1.066666722e+00f, 1.000000000e+00f, 8.888888955e-01f, 8.000000119e-01f, 7.272727489e-01f);
 
-    /// <summary>The eight-entry counterpart of <see cref="LogCentres16"/>.</summary>
+    /// <summary>-ln(1 / c_i) of the rounded inverses above, rounded to float (the logarithm of the centre the reduction actually used).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> LogCentres8() => Vector256.Create(
         -2.876821160e-01f, -2.076393962e-01f, -1.335314363e-01f, -6.453857571e-02f, 0f, 1.177830249e-01f, 2.231435329e-01f, 3.184536994e-01f);
-
-    /// <summary>
-    /// ln x = e ln 2 + s for positive normal lanes, returning s and e (an integer per lane). x = 2^e m
-    /// with m in [0.703125, 1.40625); m is reduced by the nearest of sixteen table centres c,
-    /// r = m / c - 1 (one fused multiply-add, |r| &lt;= 1/32), and s = ln c + ln(1 + r) with a
-    /// degree-5 polynomial (least squares towards equal relative error on that interval).
-    /// |s - ln m| stays under 3.5e-8 (measured 3.2e-8; 0.5 ulp of ln m where c = 1); keeping e ln 2 out of the
-    /// float sum is what makes this both cheaper and more accurate in a sum than a rounded ln x.
-    /// </summary>
-    /// <remarks>
-    /// Other lanes give finite garbage for zero and subnormals (so 0 * s = 0) and anything for
-    /// negative, infinite or NaN lanes: callers test the lanes first (<see cref="NormalOrZero(Vector512{float})"/>).
-    /// Costs about half of <see cref="Log(Vector512{float})"/>: two permutes replace four polynomial
-    /// steps. With AVX-512F, <see cref="LogSplitAvx512"/> is cheaper still and takes subnormals.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> LogSplitPortable(Vector512<float> x, out Vector512<float> e)
-    {
-        var t = x.AsInt32() - Vector512.Create(Split16Offset);
-        e = Vector512.ConvertToSingle(Vector512.ShiftRightArithmetic(t, 23));
-        var index = Vector512.ShiftRightLogical(t, 19); // the permute reads the low four bits
-        var m = ((t & Vector512.Create(MantissaMask)) + Vector512.Create(Split16Offset)).AsSingle();
-        var r = Vector512.FusedMultiplyAdd(m, Vector512.ShuffleNative(InverseCentres16(), index), Vector512.Create(-1f));
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.994993985e-01f), r, Vector512.Create(-2.501874864e-01f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(3.333336711e-01f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(-4.999999702e-01f));
-        return Vector512.FusedMultiplyAdd(r * r, p, r) + Vector512.ShuffleNative(LogCentres16(), index);
-    }
 
     /// <summary>1 / c_k of the thirty-two intervals of <see cref="LogSplitAvx512"/>, k = 0..15: m in [1 + k/32, 1 + (k+1)/32), c_0 = 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -274,8 +232,10 @@ internal static class VectorLog
     /// ln x = e ln 2 + s with the AVX-512 exponent and mantissa instructions: m = getmant(x) in
     /// [0.75, 1.5) (subnormals normalized by the hardware), e = getexp(x) - getexp(m), then the
     /// nearest of thirty-two centres (one two-table permute each for 1/c and ln c; c = 1 on both
-    /// sides of 1, so arguments near 1 reduce exactly, |r| &lt;= 1/32) and the same degree-5
-    /// polynomial form as <see cref="LogSplitPortable(Vector512{float}, out Vector512{float})"/>.
+    /// sides of 1, so arguments near 1 reduce exactly, |r| &lt;= 1/32) and s = ln c + ln(1 + r) with
+    /// a degree-5 polynomial (least squares towards equal relative error on that interval). Keeping
+    /// e ln 2 out of the float sum is what makes this both cheaper and more accurate in a sum than a
+    /// rounded ln x.
     /// Every positive finite lane, subnormals included, is within 3.5e-8 of ln m; a zero lane gives
     /// e = -200 and a finite s (so 0 * anything here is 0). No branch: the caller tests nothing.
     /// </summary>
@@ -296,8 +256,12 @@ internal static class VectorLog
     }
 
     /// <summary>
-    /// Eight-lane form of <see cref="LogSplitPortable(Vector512{float}, out Vector512{float})"/>: eight table
-    /// centres (one AVX2 permute), so |r| &lt;= 1/16 and the polynomial has degree 6; the same bounds.
+    /// ln x = e ln 2 + s for positive normal lanes without AVX-512: x = 2^e m with m in
+    /// [0.71875, 1.4375) from the bits, the nearest of eight centres c (one AVX2 permute),
+    /// r = m / c - 1 (|r| &lt;= 1/16) and s = ln c + ln(1 + r) with a degree-6 polynomial. The same
+    /// bounds as <see cref="LogSplitAvx512"/> on normal lanes; zero lanes give finite values (so
+    /// 0 * s = 0), subnormal, negative, infinite and NaN lanes garbage: callers test the lanes
+    /// first (<see cref="NormalOrZero(Vector256{float})"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> LogSplit(Vector256<float> x, out Vector256<float> e)
@@ -316,15 +280,6 @@ internal static class VectorLog
 
     /// <summary>Whether every lane is +0 or a positive normal float (one unsigned compare and a zero test).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool NormalOrZero(Vector512<float> x)
-    {
-        var bits = x.AsUInt32();
-        var ok = Vector512.LessThan(bits - Vector512.Create(0x00800000u), Vector512.Create(0x7F000000u)) | Vector512.Equals(bits, Vector512<uint>.Zero);
-        return Vector512.EqualsAll(ok, Vector512<uint>.AllBitsSet);
-    }
-
-    /// <summary>Eight-lane form of <see cref="NormalOrZero(Vector512{float})"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool NormalOrZero(Vector256<float> x)
     {
         var bits = x.AsUInt32();
@@ -334,8 +289,9 @@ internal static class VectorLog
 
     /// <summary>
     /// Adds -x ln x to a row sum, split: the part without ln 2 into <paramref name="sum"/>, the
-    /// coefficient of ln 2 (-x e) into <paramref name="ln2"/>. Lanes that are all +0 or normal take
-    /// the split path (0 ln 0 = 0 falls out of 0 * finite); otherwise the whole summand goes into <paramref name="sum"/>.
+    /// coefficient of ln 2 (-x e) into <paramref name="ln2"/>, with no test of the lanes
+    /// (<see cref="LogSplitAvx512"/> takes zeros and subnormals; 0 ln 0 = 0 falls out of 0 * finite).
+    /// Without AVX-512F the whole summand goes into <paramref name="sum"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void NegXLogX(Vector512<float> x, ref Vector512<float> sum, ref Vector512<float> ln2)
@@ -344,10 +300,6 @@ internal static class VectorLog
         if (Avx512F.IsSupported)
         {
             s = LogSplitAvx512(x, out e); // every finite x >= 0; others make the sums NaN or infinite, which the checks catch
-        }
-        else if (NormalOrZero(x))
-        {
-            s = LogSplitPortable(x, out e);
         }
         else
         {
@@ -359,7 +311,7 @@ internal static class VectorLog
         sum = Vector512.FusedMultiplyAdd(nx, s, sum);
     }
 
-    /// <summary>Eight-lane form of <see cref="NegXLogX(Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>.</summary>
+    /// <summary>Eight-lane form of <see cref="NegXLogX(Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>: the split path when every lane is +0 or normal.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void NegXLogX(Vector256<float> x, ref Vector256<float> sum, ref Vector256<float> ln2)
     {
@@ -378,7 +330,7 @@ internal static class VectorLog
 
     /// <summary>
     /// Adds x ln(x / y) to a row sum, split (see <see cref="XLogXOverY(Vector512{float}, Vector512{float})"/>
-    /// for the one logarithm of the ratio): the split path when every ratio is +0 or normal, else the whole summand.
+    /// for the one logarithm of the ratio): the split path when every ratio is finite, else the whole summand.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void XLogXOverY(Vector512<float> x, Vector512<float> y, ref Vector512<float> sum, ref Vector512<float> ln2)
@@ -387,8 +339,6 @@ internal static class VectorLog
         Vector512<float> s, e;
         if (Avx512F.IsSupported && Vector512.LessThanOrEqualAll(ratio, Vector512.Create(float.MaxValue)))
             s = LogSplitAvx512(ratio, out e); // every ratio finite (0/0 and y = 0 < x take the whole path)
-        else if (!Avx512F.IsSupported && NormalOrZero(ratio))
-            s = LogSplitPortable(ratio, out e);
         else
         {
             sum += Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x * (Log(x) - Log(y)), Vector512<float>.Zero);
@@ -398,7 +348,7 @@ internal static class VectorLog
         sum = Vector512.FusedMultiplyAdd(x, s, sum);
     }
 
-    /// <summary>Eight-lane form of <see cref="XLogXOverY(Vector512{float}, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>.</summary>
+    /// <summary>Eight-lane form of <see cref="XLogXOverY(Vector512{float}, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>: the split path when every ratio is +0 or normal.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void XLogXOverY(Vector256<float> x, Vector256<float> y, ref Vector256<float> sum, ref Vector256<float> ln2)
     {
@@ -417,7 +367,7 @@ internal static class VectorLog
 
     /// <summary>
     /// Adds -x ln y to a row sum, split (the cross-entropy summand, 0 where x = 0, +inf where y = 0 &lt; x):
-    /// the split path when every y is a positive normal float (x only multiplies).
+    /// the split path when every y is positive and finite (x only multiplies).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void NegXLogY(Vector512<float> x, Vector512<float> y, ref Vector512<float> sum, ref Vector512<float> ln2)
@@ -425,8 +375,6 @@ internal static class VectorLog
         Vector512<float> s, e;
         if (Avx512F.IsSupported && Vector512.GreaterThanAll(y, Vector512<float>.Zero) && Vector512.LessThanOrEqualAll(y, Vector512.Create(float.MaxValue)))
             s = LogSplitAvx512(y, out e);
-        else if (!Avx512F.IsSupported && AllNormal(y))
-            s = LogSplitPortable(y, out e);
         else
         {
             sum += Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), -(x * Log(y)), Vector512<float>.Zero);
@@ -437,7 +385,7 @@ internal static class VectorLog
         sum = Vector512.FusedMultiplyAdd(nx, s, sum);
     }
 
-    /// <summary>Eight-lane form of <see cref="NegXLogY(Vector512{float}, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>.</summary>
+    /// <summary>Eight-lane form of <see cref="NegXLogY(Vector512{float}, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>: the split path when every y is a positive normal float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void NegXLogY(Vector256<float> x, Vector256<float> y, ref Vector256<float> sum, ref Vector256<float> ln2)
     {
