@@ -36,7 +36,9 @@ internal static class MemoryProbe
         double firstRss = double.NaN, lastRss = 0, peak = 0;
         while (trainer.Step < sweeps)
         {
-            trainer.TrainEpoch();
+            trainer.TrainStep();
+            if (trainer.StepInEpoch == trainer.StepsPerEpoch)
+                trainer.EndEpoch();
             if (trainer.Step >= next || trainer.Step >= sweeps)
             {
                 var (rss, hwm) = ResidentMemory();

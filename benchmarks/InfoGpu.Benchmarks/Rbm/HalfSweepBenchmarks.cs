@@ -4,6 +4,7 @@ using InfoGpu.Devices;
 using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
 using InfoGpu.Restricted;
+using InfoGpu.Training;
 
 namespace InfoGpu.Benchmarks.Rbm;
 
@@ -75,7 +76,7 @@ public class HalfSweepBenchmarks
 
     /// <summary>Ten whole CD-1 steps (one epoch of 10 batches; the monitors run on one image).</summary>
     [Benchmark(OperationsPerInvoke = 10)]
-    public double Cd1Step() => trainer.TrainEpoch()!.Seconds;
+    public double Cd1Step() => trainer.TrainEpoch().Metrics!.Seconds;
 
     [GlobalCleanup]
     public void Cleanup()

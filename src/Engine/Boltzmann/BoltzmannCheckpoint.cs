@@ -20,38 +20,6 @@ public static class BoltzmannCheckpoint
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>The trainer's whole state as a tensor set, to which a caller may add its own tensors and metadata before writing it with <see cref="SafeTensors.Write"/> (synchronizes with the device).</summary>
-    public static TensorSet Capture(BoltzmannTrainer trainer)
-    {
-        ArgumentNullException.ThrowIfNull(trainer);
-        var s = trainer.CaptureState();
-        var m = trainer.Machine;
-        int n = m.Units;
-        var set = new TensorSet();
-        set.Add("W", s.Weights, n, n);
-        set.Add("a", s.Biases, n);
-        if (s.Chains is not null)
-            set.Add("chains", s.Chains, s.Chains.Length / n, n);
-        set.Add("counters", new long[] { s.Epoch, s.StepInEpoch, s.Step, s.PositiveStep, s.NegativeStep, s.InitDraw }, 6);
-        set.Add("partial_seconds", new double[] { s.PartialSeconds }, 1);
-        set.Metadata["format"] = Format;
-        set.Metadata["config"] = JsonSerializer.Serialize(trainer.Options, JsonOptions);
-        set.Metadata["visible"] = m.Visible.ToString(CultureInfo.InvariantCulture);
-        set.Metadata["hidden"] = m.Hidden.ToString(CultureInfo.InvariantCulture);
-        set.Metadata["epoch"] = s.Epoch.ToString(CultureInfo.InvariantCulture);
-        set.Metadata["step"] = s.Step.ToString(CultureInfo.InvariantCulture);
-        return set;
-    }
-
-    /// <summary>Writes the trainer's whole state to <paramref name="path"/> atomically, with <paramref name="metadata"/> added (synchronizes).</summary>
-    /// <exception cref="InfoGpuException">The file cannot be written.</exception>
-    public static void Save(string path, BoltzmannTrainer trainer, IReadOnlyDictionary<string, string>? metadata = null)
-    {
-        var set = Capture(trainer);
-        set.AddMetadata(metadata);
-        SafeTensors.Write(path, set);
-    }
-
     /// <summary>Reads a checkpoint: checks the checksum, the format, the unit counts and the tensors W and a.</summary>
     /// <exception cref="InfoGpuException">The file is missing, corrupt, truncated, or not a Boltzmann-machine checkpoint; the message names the file.</exception>
     public static TensorSet Read(string path)
@@ -86,35 +54,24 @@ public static class BoltzmannCheckpoint
     public static BoltzmannTrainingOptions ReadOptions(TensorSet set)
     {
         ArgumentNullException.ThrowIfNull(set);
-        return set.GetConfig<BoltzmannTrainingOptions>(JsonOptions);
+        var options = set.GetConfig<BoltzmannTrainingOptions>(JsonOptions);
+        // Checkpoints of the earlier layout kept the run's epochs in the metadata, not the config.
+        if (!set.GetMetadata("config").Contains("\"epochs\"", StringComparison.Ordinal)
+            && set.Metadata.TryGetValue("epochs", out var e) && int.TryParse(e, NumberStyles.None, CultureInfo.InvariantCulture, out int epochs) && epochs >= 1)
+            options = options with { Epochs = epochs };
+        try
+        {
+            options.Validate();
+        }
+        catch (InfoGpuException x)
+        {
+            throw new InfoGpuException($"{set.Source}: its settings are out of range ({x.Message})");
+        }
+        return options;
     }
 
-    /// <summary>
-    /// Puts a checkpoint's state into a trainer built with the settings of <see cref="ReadOptions"/>,
-    /// the machine of <see cref="LoadMachine"/> and the same data, so that training continues
-    /// bit for bit as if it had not stopped.
-    /// </summary>
-    /// <exception cref="InfoGpuException">The checkpoint has no training state, or it does not fit the trainer.</exception>
-    public static void Restore(BoltzmannTrainer trainer, TensorSet set)
-    {
-        ArgumentNullException.ThrowIfNull(trainer);
-        ArgumentNullException.ThrowIfNull(set);
-        if (!set.Contains("counters") || !set.Contains("partial_seconds"))
-            throw new InfoGpuException($"{set.Source} has no training counters; it holds a machine only and cannot be resumed");
-        var c = set.GetInt64("counters");
-        var p = set.GetDouble("partial_seconds");
-        if (c.Length != 6 || p.Length != 1)
-            throw new InfoGpuException($"{set.Source}: counters has {c.Length} values (expected 6) and partial_seconds {p.Length} (expected 1)");
-        if (c[0] > int.MaxValue || c[1] > int.MaxValue)
-            throw new InfoGpuException($"{set.Source}: the epoch counters are out of range");
-        if (trainer.Options.Persistent && c[2] > 0 && !set.Contains("chains"))
-            throw new InfoGpuException($"{set.Source} has no persistent chains after {c[2]} steps; it cannot be resumed exactly");
-        trainer.RestoreState(
-            new BoltzmannTrainingState(
-                set.GetDouble("W"), set.GetDouble("a"), set.Contains("chains") ? set.GetFloat("chains") : null,
-                (int)c[0], (int)c[1], c[2], c[3], c[4], c[5], p[0]),
-            set.Source);
-    }
+    /// <summary>The settings as the JSON stored in checkpoints.</summary>
+    public static string OptionsToJson(BoltzmannTrainingOptions options) => JsonSerializer.Serialize(options, JsonOptions);
 
     private static int Count(TensorSet set, string key)
     {

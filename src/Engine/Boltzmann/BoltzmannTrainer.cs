@@ -1,35 +1,50 @@
 using System.Diagnostics;
 using System.Globalization;
 using InfoGpu.Devices;
+using InfoGpu.Checkpoints;
 using InfoGpu.Kernels;
+using InfoGpu.Training;
 
 namespace InfoGpu.Boltzmann;
 
 /// <summary>Settings of Boltzmann-machine learning.</summary>
-/// <param name="LearningRate">Step size of Delta w_ij = lr (&lt;s_i s_j&gt;data - &lt;s_i s_j&gt;model).</param>
-/// <param name="BurnIn">Gibbs sweeps discarded before statistics are collected (a sweep = one update per free unit).</param>
-/// <param name="Samples">Sweeps whose states are collected in each phase.</param>
-/// <param name="PositiveChains">Chains per data vector in the positive (clamped) phase.</param>
-/// <param name="NegativeChains">Free-running chains in the negative phase.</param>
-/// <param name="Persistent">Keep the negative chains from update to update (burn-in once); otherwise fresh chains with burn-in every update.</param>
-/// <param name="WeightDecay">L2 penalty on the weights.</param>
-/// <param name="Seed">Philox seed.</param>
-/// <param name="BatchSize">Data rows per update (a step); 0 or at least the number of rows: one update per epoch from all the rows in their given order. Smaller batches take the rows in a Philox order of (seed, epoch).</param>
-public sealed record BoltzmannTrainingOptions(
-    double LearningRate = 0.05,
-    int BurnIn = 10,
-    int Samples = 10,
-    int PositiveChains = 4,
-    int NegativeChains = 200,
-    bool Persistent = true,
-    double WeightDecay = 0,
-    ulong Seed = 1,
-    int BatchSize = 0)
+public sealed record BoltzmannTrainingOptions
 {
-    internal void Validate()
+    /// <summary>Step size of Delta w_ij = lr (&lt;s_i s_j&gt;data - &lt;s_i s_j&gt;model).</summary>
+    public double LearningRate { get; init; } = 0.1;
+
+    /// <summary>Gibbs sweeps discarded before statistics are collected (a sweep = one update per free unit).</summary>
+    public int BurnIn { get; init; } = 10;
+
+    /// <summary>Sweeps whose states are collected in each phase.</summary>
+    public int Samples { get; init; } = 10;
+
+    /// <summary>Chains per data vector in the positive (clamped) phase.</summary>
+    public int PositiveChains { get; init; } = 4;
+
+    /// <summary>Free-running chains in the negative phase.</summary>
+    public int NegativeChains { get; init; } = 200;
+
+    /// <summary>Keep the negative chains from update to update (burn-in once); otherwise fresh chains with burn-in every update.</summary>
+    public bool Persistent { get; init; } = true;
+
+    /// <summary>L2 penalty on the weights.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Philox seed.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Data rows per update (a step); 0 or at least the number of rows: one update per epoch from all the rows in their given order. Smaller batches take the rows in a Philox order of (seed, epoch).</summary>
+    public int BatchSize { get; init; }
+
+    /// <summary>Passes over the data the run aims at (kept in checkpoints).</summary>
+    public int Epochs { get; init; } = 300;
+
+    /// <summary>Throws <see cref="InfoGpuException"/> naming the settings out of range.</summary>
+    public void Validate()
     {
-        if (!(LearningRate > 0) || BurnIn < 0 || Samples < 1 || PositiveChains < 1 || NegativeChains < 1 || WeightDecay < 0 || BatchSize < 0)
-            throw new InfoGpuException("Boltzmann training: learning rate must be > 0, samples, chains >= 1, burn-in, weight decay and batch size >= 0");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate) || BurnIn < 0 || Samples < 1 || PositiveChains < 1 || NegativeChains < 1 || !(WeightDecay >= 0) || BatchSize < 0 || Epochs < 1)
+            throw new InfoGpuException("Boltzmann training: learning rate must be > 0, samples, chains and epochs >= 1, burn-in, weight decay and batch size >= 0");
     }
 }
 
@@ -37,7 +52,19 @@ public sealed record BoltzmannTrainingOptions(
 /// <param name="Epoch">1-based number of the epoch just completed.</param>
 /// <param name="Seconds">Wall time of its updates (summed over the calls when it was interrupted and continued).</param>
 /// <param name="ExactLogLikelihood">Mean exact log-likelihood of the data after the epoch, in nats per row; null when the machine has more than 20 units.</param>
-public readonly record struct BoltzmannEpoch(int Epoch, double Seconds, double? ExactLogLikelihood);
+public sealed record BoltzmannEpochMetrics(int Epoch, double Seconds, double? ExactLogLikelihood) : IEpochMetrics<BoltzmannEpochMetrics>
+{
+    private static readonly string[] Names = ["epoch", "seconds", "exact_log_likelihood"];
+
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ColumnNames => Names;
+
+    /// <inheritdoc/>
+    public static BoltzmannEpochMetrics FromColumns(ReadOnlySpan<double> v) => new((int)v[0], v[1], double.IsNaN(v[2]) ? null : v[2]);
+
+    /// <inheritdoc/>
+    public double[] ToColumns() => [Epoch, Seconds, ExactLogLikelihood ?? double.NaN];
+}
 
 /// <summary>
 /// Learns a <see cref="BoltzmannMachine"/> from binary data: the positive phase clamps the
@@ -45,13 +72,13 @@ public readonly record struct BoltzmannEpoch(int Epoch, double Seconds, double? 
 /// machine freely; both by single-site Gibbs sampling on the device, many chains in parallel.
 /// Buffers are made here; an update allocates nothing on the device.
 /// </summary>
-public sealed class BoltzmannTrainer : IDisposable
+public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
 {
     private const ulong PositiveStream = 11, NegativeStream = 12, InitStream = 13;
 
     private readonly ComputeDevice device;
     private readonly BoltzmannMachine machine;
-    private readonly BoltzmannTrainingOptions options;
+    private BoltzmannTrainingOptions options;
     private readonly float[] data;
     private readonly int rows;
     private readonly DeviceBuffer<float> weights, biases, positive, negative, stats;
@@ -69,7 +96,7 @@ public sealed class BoltzmannTrainer : IDisposable
     /// Prepares training: copies the data and allocates on <paramref name="device"/> the weights
     /// (Units x Units), biases (Units), the positive chains (rows x PositiveChains x Units), the
     /// negative chains (NegativeChains x Units) and a Units x Units statistics buffer, all float32.
-    /// <see cref="TrainEpoch()"/> then updates <paramref name="machine"/> in place.
+    /// <see cref="TrainStep"/> then updates <paramref name="machine"/> in place.
     /// </summary>
     /// <param name="device">Where the Gibbs sweeps run; it must outlive the trainer.</param>
     /// <param name="machine">The machine to learn; its current weights and biases are the starting point.</param>
@@ -132,48 +159,43 @@ public sealed class BoltzmannTrainer : IDisposable
     /// <summary>Updates per epoch: ceil(rows / batch size).</summary>
     public int StepsPerEpoch => (rows + batch - 1) / batch;
 
-    /// <summary>One epoch of learning updates from all the data (runs the rest of the current epoch when an earlier call stopped it); returns its figures, with the exact log-likelihood when the machine is small enough.</summary>
-    /// <exception cref="InfoGpuException">A weight or bias became NaN or infinite; the message names the step and the tensor.</exception>
-    public BoltzmannEpoch TrainEpoch() => TrainEpoch(CancellationToken.None) ?? throw new InvalidOperationException("an epoch without cancellation or checkpoints always completes");
+    /// <inheritdoc/>
+    public string ModelName => "Boltzmann machine";
 
-    /// <summary>
-    /// Runs the rest of the current epoch, one update per mini-batch. Returns null, with the epoch
-    /// unfinished and the state consistent (checkpoint it; the next call continues the epoch),
-    /// when <paramref name="cancel"/> is signalled between two steps, or after a step whose number
-    /// (<see cref="Step"/>, counted over the whole run) is a multiple of <paramref name="stopEvery"/> (when positive).
-    /// </summary>
-    /// <param name="cancel">Stops training after the current step.</param>
-    /// <param name="stopEvery">Stop after every step numbered a multiple of this (0: never).</param>
-    /// <exception cref="InfoGpuException">A weight or bias became NaN or infinite after a step; the message names the step and the tensor. The machine then holds the bad values: keep the last checkpoint.</exception>
-    public BoltzmannEpoch? TrainEpoch(CancellationToken cancel, int stopEvery = 0)
+    /// <summary>The epochs the run aims at (<see cref="BoltzmannTrainingOptions.Epochs"/>, kept in checkpoints).</summary>
+    public int Epochs
     {
-        var sw = Stopwatch.StartNew();
+        get => options.Epochs;
+        set => options = options with { Epochs = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"epochs must be >= 1 (got {value})") };
+    }
+
+    /// <summary>One learning update from the next mini-batch of the epoch.</summary>
+    /// <exception cref="TrainingDivergedException">A weight or bias became NaN or infinite; the message names the step and the tensor. The machine then holds the bad values: keep the last checkpoint.</exception>
+    public void TrainStep()
+    {
+        if (stepInEpoch >= StepsPerEpoch)
+            throw new InvalidOperationException("the epoch's steps are done: close it with EndEpoch");
+        long t0 = Stopwatch.GetTimestamp();
         PrepareOrder(epoch + 1);
-        int steps = StepsPerEpoch;
-        while (stepInEpoch < steps)
-        {
-            if (cancel.IsCancellationRequested)
-            {
-                partialSeconds += sw.Elapsed.TotalSeconds;
-                return null;
-            }
-            int start = stepInEpoch * batch;
-            TrainStep(start, Math.Min(batch, rows - start));
-            stepInEpoch++;
-            step++;
-            CheckParameters();
-            if (stopEvery > 0 && step % stopEvery == 0 && stepInEpoch < steps)
-            {
-                partialSeconds += sw.Elapsed.TotalSeconds;
-                return null;
-            }
-        }
-        double seconds = partialSeconds + sw.Elapsed.TotalSeconds;
+        int start = stepInEpoch * batch;
+        Update(start, Math.Min(batch, rows - start));
+        stepInEpoch++;
+        step++;
+        CheckParameters();
+        partialSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
+
+    /// <summary>Closes the epoch, with the exact log-likelihood of the data when the machine has at most 20 units.</summary>
+    public BoltzmannEpochMetrics EndEpoch()
+    {
+        if (stepInEpoch < StepsPerEpoch)
+            throw new InvalidOperationException($"{StepsPerEpoch - stepInEpoch} steps of the epoch remain: run them with TrainStep before EndEpoch");
+        double seconds = partialSeconds;
         partialSeconds = 0;
         stepInEpoch = 0;
         epoch++;
         double? ll = machine.Units <= 20 ? BoltzmannExact.LogLikelihood(machine, data) : null;
-        return new BoltzmannEpoch(epoch, seconds, ll);
+        return new BoltzmannEpochMetrics(epoch, seconds, ll);
     }
 
     private void PrepareOrder(int epochNumber)
@@ -193,7 +215,7 @@ public sealed class BoltzmannTrainer : IDisposable
     }
 
     /// <summary>One learning update from the rows order[start .. start + size).</summary>
-    private void TrainStep(int start, int size)
+    private void Update(int start, int size)
     {
         int n = machine.Units, nv = machine.Visible;
         Upload();
@@ -252,7 +274,7 @@ public sealed class BoltzmannTrainer : IDisposable
         }
     }
 
-    private InfoGpuException Diverged(string what) => new(
+    private TrainingDivergedException Diverged(string what) => new(
         $"Boltzmann training diverged at step {step} (epoch {epoch + 1}, step {stepInEpoch} of the epoch): {what}; the last good checkpoint is kept; lower --lr or raise --weight-decay");
 
     /// <summary>Burn-in, then <see cref="BoltzmannTrainingOptions.Samples"/> sweeps whose mean pair statistics go into <paramref name="into"/>.</summary>
@@ -290,34 +312,86 @@ public sealed class BoltzmannTrainer : IDisposable
             into[k] *= scale;
     }
 
-    /// <summary>Everything a checkpoint needs to continue exactly (synchronizes with the device).</summary>
-    internal BoltzmannTrainingState CaptureState() => new(
-        (double[])machine.Weights.Clone(), (double[])machine.Biases.Clone(),
-        options.Persistent && negativeReady ? negative.ToArray() : null,
-        epoch, stepInEpoch, step, positiveStep, negativeStep, initDraw, partialSeconds);
-
-    /// <summary>Puts a captured state back: the next <see cref="TrainEpoch(CancellationToken, int)"/> continues where the capture was taken.</summary>
-    internal void RestoreState(BoltzmannTrainingState s, string source)
+    /// <summary>
+    /// The whole state in the layout of <see cref="BoltzmannCheckpoint"/>: W and a (float64), the
+    /// persistent chains once they exist, the counters, the seconds of the unfinished epoch, the
+    /// settings as "config" and the unit counts (synchronizes with the device).
+    /// </summary>
+    public TensorSet SaveState()
     {
         int n = machine.Units;
-        if (s.Weights.Length != n * n || s.Biases.Length != n)
-            throw new InfoGpuException($"{source}: W has {s.Weights.Length} and a {s.Biases.Length} values; this machine of {n} units needs {n * n} and {n}");
-        if (s.Chains is not null && s.Chains.Length != options.NegativeChains * n)
-            throw new InfoGpuException($"{source}: the persistent chains have {s.Chains.Length} values; {options.NegativeChains} chains of {n} units need {options.NegativeChains * n}");
-        if (s.Epoch < 0 || s.StepInEpoch < 0 || s.StepInEpoch >= StepsPerEpoch || s.Step < 0 || s.PositiveStep < 0 || s.NegativeStep < 0 || s.InitDraw < 0)
-            throw new InfoGpuException($"{source}: the training counters are out of range (epoch {s.Epoch}, step {s.StepInEpoch} of {StepsPerEpoch} in the epoch, step {s.Step}); it was not written for this data and batch size");
-        s.Weights.CopyTo(machine.Weights, 0);
-        s.Biases.CopyTo(machine.Biases, 0);
-        if (s.Chains is not null)
-            negative.CopyFrom(s.Chains);
-        negativeReady = s.Chains is not null;
-        epoch = s.Epoch;
-        stepInEpoch = s.StepInEpoch;
-        step = s.Step;
-        positiveStep = s.PositiveStep;
-        negativeStep = s.NegativeStep;
-        initDraw = s.InitDraw;
-        partialSeconds = s.PartialSeconds;
+        var set = new TensorSet();
+        set.Add("W", (double[])machine.Weights.Clone(), n, n);
+        set.Add("a", (double[])machine.Biases.Clone(), n);
+        if (options.Persistent && negativeReady)
+            set.Add("chains", negative.ToArray(), options.NegativeChains, n);
+        set.Add("counters", new long[] { epoch, stepInEpoch, step, positiveStep, negativeStep, initDraw }, 6);
+        set.Add("partial_seconds", new double[] { partialSeconds }, 1);
+        set.Metadata["format"] = BoltzmannCheckpoint.Format;
+        set.Metadata["config"] = BoltzmannCheckpoint.OptionsToJson(options);
+        set.Metadata["visible"] = machine.Visible.ToString(CultureInfo.InvariantCulture);
+        set.Metadata["hidden"] = machine.Hidden.ToString(CultureInfo.InvariantCulture);
+        set.Metadata["epoch"] = epoch.ToString(CultureInfo.InvariantCulture);
+        set.Metadata["step"] = step.ToString(CultureInfo.InvariantCulture);
+        return set;
+    }
+
+    /// <summary>
+    /// Rebuilds a trainer from a checkpoint of <see cref="SaveState"/> (read by <see cref="BoltzmannCheckpoint.Read"/>)
+    /// on the same data: training continues bit for bit as if it had not stopped.
+    /// </summary>
+    /// <exception cref="InfoGpuException">The checkpoint has no training state, or it does not fit the data.</exception>
+    public static BoltzmannTrainer Resume(ComputeDevice device, TensorSet checkpoint, ReadOnlySpan<float> data)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var options = BoltzmannCheckpoint.ReadOptions(checkpoint);
+        var machine = BoltzmannCheckpoint.LoadMachine(checkpoint);
+        var trainer = new BoltzmannTrainer(device, machine, data, options);
+        try
+        {
+            trainer.Restore(checkpoint);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    private void Restore(TensorSet set)
+    {
+        string source = set.Source;
+        if (!set.Contains("counters") || !set.Contains("partial_seconds"))
+            throw new InfoGpuException($"{source} has no training counters; it holds a machine only and cannot be resumed");
+        var c = set.GetInt64("counters");
+        var p = set.GetDouble("partial_seconds");
+        if (c.Length != 6 || p.Length != 1)
+            throw new InfoGpuException($"{source}: counters has {c.Length} values (expected 6) and partial_seconds {p.Length} (expected 1)");
+        if (c[0] < 0 || c[0] > int.MaxValue || c[1] < 0 || c[1] >= StepsPerEpoch || c[2] < 0 || c[3] < 0 || c[4] < 0 || c[5] < 0)
+            throw new InfoGpuException($"{source}: the training counters are out of range (epoch {c[0]}, step {c[1]} of {StepsPerEpoch} in the epoch, step {c[2]}); it was not written for this data and batch size");
+        if (options.Persistent && c[2] > 0 && !set.Contains("chains"))
+            throw new InfoGpuException($"{source} has no persistent chains after {c[2]} steps; it cannot be resumed exactly");
+        int n = machine.Units;
+        var weights = set.GetDouble("W");
+        var biases = set.GetDouble("a");
+        var chainStates = set.Contains("chains") ? set.GetFloat("chains") : null;
+        if (weights.Length != n * n || biases.Length != n)
+            throw new InfoGpuException($"{source}: W has {weights.Length} and a {biases.Length} values; this machine of {n} units needs {n * n} and {n}");
+        if (chainStates is not null && chainStates.Length != options.NegativeChains * n)
+            throw new InfoGpuException($"{source}: the persistent chains have {chainStates.Length} values; {options.NegativeChains} chains of {n} units need {options.NegativeChains * n}");
+        weights.CopyTo(machine.Weights, 0);
+        biases.CopyTo(machine.Biases, 0);
+        if (chainStates is not null)
+            negative.CopyFrom(chainStates);
+        negativeReady = chainStates is not null;
+        epoch = (int)c[0];
+        stepInEpoch = (int)c[1];
+        step = c[2];
+        positiveStep = c[3];
+        negativeStep = c[4];
+        initDraw = c[5];
+        partialSeconds = p[0];
         orderEpoch = -1;
     }
 
@@ -363,8 +437,3 @@ public sealed class BoltzmannTrainer : IDisposable
         weights.Dispose();
     }
 }
-
-/// <summary>A trainer's whole state, as checkpoints store it.</summary>
-internal sealed record BoltzmannTrainingState(
-    double[] Weights, double[] Biases, float[]? Chains,
-    int Epoch, int StepInEpoch, long Step, long PositiveStep, long NegativeStep, long InitDraw, double PartialSeconds);

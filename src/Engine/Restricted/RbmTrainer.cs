@@ -1,7 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
 using InfoGpu.Devices;
 using InfoGpu.Kernels;
+using InfoGpu.Checkpoints;
 using InfoGpu.LinearAlgebra;
+using InfoGpu.Training;
 
 namespace InfoGpu.Restricted;
 
@@ -27,14 +30,15 @@ namespace InfoGpu.Restricted;
 /// Draws are Philox numbers (seed, stream 41, a running counter), so a run is reproducible on a
 /// backend and a checkpoint resumes it exactly. Calls that return figures synchronize with the device.
 /// </remarks>
-public sealed class RbmTrainer : IDisposable
+public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
 {
     private const ulong SampleStream = 41;
     private const ulong ChainInitStream = 44;
+    private const string TrainImagesKey = "train_images";
 
     private readonly ComputeDevice device;
     private readonly Rbm rbm;
-    private readonly RbmTrainerOptions options;
+    private RbmTrainerOptions options;
     private readonly int nv, nh, rows, batch, chains, stackRows;
     private readonly float[] testData, trainSubset;
     private readonly int[] flipIndices;
@@ -44,7 +48,9 @@ public sealed class RbmTrainer : IDisposable
     private readonly float[] hostCheck;
     private readonly int[] hostOrder;
     private int orderEpoch = -1;
-    private double partialSeconds;
+    private double epochSeconds;
+    private bool segmentOpen;
+    private TimeSpan cpuAtStart;
 
     /// <param name="device">Where to train.</param>
     /// <param name="rbm">The model; its arrays are the starting point and receive the trained values after each epoch.</param>
@@ -113,6 +119,16 @@ public sealed class RbmTrainer : IDisposable
     /// <summary>The settings.</summary>
     public RbmTrainerOptions Options => options;
 
+    /// <inheritdoc/>
+    public string ModelName => "RBM";
+
+    /// <summary>The epochs the run aims at (<see cref="RbmTrainerOptions.Epochs"/>, stored in checkpoints).</summary>
+    public int Epochs
+    {
+        get => options.Epochs;
+        set => options = options with { Epochs = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"epochs must be >= 1 (got {value})") };
+    }
+
     /// <summary>The model (updated after each epoch and by <see cref="SyncModel"/>).</summary>
     public Rbm Model => rbm;
 
@@ -126,10 +142,7 @@ public sealed class RbmTrainer : IDisposable
     public long Step { get; private set; }
 
     /// <summary>Philox draws used so far (the position of the sampling stream).</summary>
-    public long Draws { get; private set; }
-
-    /// <summary>For tests: <see cref="TrainEpoch"/> stops (as if cancelled) after this many steps.</summary>
-    internal int StopAfterSteps { get; set; } = -1;
+    internal long Draws { get; private set; }
 
     /// <summary>Steps per epoch: ceil(training images / batch).</summary>
     public int StepsPerEpoch => (rows + batch - 1) / batch;
@@ -138,50 +151,48 @@ public sealed class RbmTrainer : IDisposable
     public int TrainingRows => rows;
 
     /// <summary>The pixel indices flipped by the one-bit pseudo-log-likelihood (numpy's RandomState(seed).randint(0, D, n)).</summary>
-    public IReadOnlyList<int> FlipIndices => flipIndices;
+    internal IReadOnlyList<int> FlipIndices => flipIndices;
 
-    /// <summary>
-    /// Runs the rest of the current epoch, then the monitors. Returns null when
-    /// <paramref name="cancel"/> stopped it between two steps, or after <paramref name="maxSteps"/>
-    /// steps (when positive) with the epoch unfinished; the state is then consistent: call
-    /// <see cref="SyncModel"/> and checkpoint it, and the next call continues the epoch (its
-    /// seconds add up across the calls). Throws <see cref="InfoGpuException"/> at the
-    /// first parameter or monitor that is NaN or infinite, naming the epoch, step and tensor.
-    /// </summary>
-    public RbmEpochMetrics? TrainEpoch(CancellationToken cancel = default, int maxSteps = -1)
+    /// <inheritdoc/>
+    public void TrainStep()
     {
+        if (StepInEpoch >= StepsPerEpoch)
+            throw new InvalidOperationException("the epoch's steps are done: close it with EndEpoch");
+        long t0 = Stopwatch.GetTimestamp();
+        if (!segmentOpen)
+        {
+            // Processor time of this process from the epoch's first step here to its end.
+            cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+            segmentOpen = true;
+        }
         int epoch = Epoch + 1;
         PrepareOrder(epoch);
-        float momentum = (float)options.MomentumAt(epoch);
-        int steps = StepsPerEpoch;
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var sw = Stopwatch.StartNew();
-        int done = 0;
-        while (StepInEpoch < steps)
-        {
-            if (cancel.IsCancellationRequested || done == StopAfterSteps || (maxSteps > 0 && done == maxSteps))
-            {
-                Synchronize();
-                partialSeconds += sw.Elapsed.TotalSeconds;
-                return null;
-            }
-            done++;
-            int start = StepInEpoch * batch;
-            TrainStep(start, Math.Min(batch, rows - start), momentum);
-            StepInEpoch++;
-            Step++;
-            if (Step % options.CheckEvery == 0)
-                CheckParameters(epoch);
-        }
-        Synchronize();
-        double seconds = partialSeconds + sw.Elapsed.TotalSeconds;
-        partialSeconds = 0;
-        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        int start = StepInEpoch * batch;
+        Update(start, Math.Min(batch, rows - start), (float)options.MomentumAt(epoch));
+        StepInEpoch++;
+        Step++;
+        if (Step % options.CheckEvery == 0)
+            CheckParameters(epoch);
+        epochSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
+
+    /// <inheritdoc/>
+    public RbmEpochMetrics EndEpoch()
+    {
+        if (StepInEpoch < StepsPerEpoch)
+            throw new InvalidOperationException($"{StepsPerEpoch - StepInEpoch} steps of the epoch remain: run them with TrainStep before EndEpoch");
+        long t0 = Stopwatch.GetTimestamp();
+        device.Synchronize();
+        double seconds = epochSeconds + Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        double cpuSeconds = segmentOpen ? (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds : 0;
+        epochSeconds = 0;
+        segmentOpen = false;
+        int epoch = Epoch + 1;
         StepInEpoch = 0;
         Epoch = epoch;
         CheckParameters(epoch);
         SyncModel();
-        return Monitor(epoch, seconds, momentum) with { CpuSeconds = cpuSeconds };
+        return Monitor(epoch, seconds, options.MomentumAt(epoch)) with { CpuSeconds = cpuSeconds };
     }
 
     /// <summary>Copies the device parameters into <see cref="Model"/> (synchronizes).</summary>
@@ -193,7 +204,7 @@ public sealed class RbmTrainer : IDisposable
     }
 
     /// <summary>The monitors of the current parameters (as after an epoch, with zero seconds).</summary>
-    public RbmEpochMetrics Monitor(int epoch, double seconds, double momentum)
+    internal RbmEpochMetrics Monitor(int epoch, double seconds, double momentum)
     {
         var test = evaluator.Evaluate(w, b, c, testData, flipIndices);
         var trainScores = evaluator.Evaluate(w, b, c, trainSubset, default);
@@ -221,7 +232,7 @@ public sealed class RbmTrainer : IDisposable
         orderEpoch = epoch;
     }
 
-    private void TrainStep(int start, int size, float momentum)
+    private void Update(int start, int size, float momentum)
     {
         var be = device.Backend;
         int cm = options.Sampler == RbmSamplerKind.Pcd ? chains : size;
@@ -289,8 +300,6 @@ public sealed class RbmTrainer : IDisposable
         return e;
     }
 
-    private void Synchronize() => device.Accelerator?.Synchronize();
-
     private void CheckParameters(int epoch)
     {
         Check(epoch, "W", w);
@@ -320,58 +329,128 @@ public sealed class RbmTrainer : IDisposable
         return -1;
     }
 
-    private InfoGpuException Diverged(int epoch, string what) => new(
+    private TrainingDivergedException Diverged(int epoch, string what) => new(
         $"RBM training diverged in epoch {epoch} (by step {Step}, {StepInEpoch} of the epoch): {what}; the last good checkpoint is kept; lower --lr or raise --weight-decay");
 
     /// <summary>The persistent chains' visible states (rows of nv values), or null for CD (synchronizes).</summary>
     public float[]? CaptureChains() =>
         options.Sampler == RbmSamplerKind.Pcd ? stackV.ToArray().AsSpan(0, chains * nv).ToArray() : null;
 
-    internal RbmTrainingState CaptureState()
+    /// <summary>
+    /// The whole state in the RBM checkpoint layout (<see cref="RbmCheckpoint"/>): W, b, c, the
+    /// momentum buffers, the sparsity running mean, the persistent chains (PCD), the counters
+    /// [epoch, step in epoch, step, Philox draws], the settings as "config" and the number of
+    /// training images. Synchronizes with the device.
+    /// </summary>
+    public TensorSet SaveState()
     {
         SyncModel();
-        return new RbmTrainingState(
-            rbm.Weights.ToArray(), rbm.VisibleBias.ToArray(), rbm.HiddenBias.ToArray(),
-            vw.ToArray(), vb.ToArray(), vc.ToArray(), q.ToArray(),
-            CaptureChains(),
-            Epoch, StepInEpoch, Step, Draws);
+        var set = new TensorSet();
+        set.Add("W", rbm.Weights.ToArray(), nv, nh);
+        set.Add("b", rbm.VisibleBias.ToArray(), nv);
+        set.Add("c", rbm.HiddenBias.ToArray(), nh);
+        set.Add("velocity_W", vw.ToArray(), nv, nh);
+        set.Add("velocity_b", vb.ToArray(), nv);
+        set.Add("velocity_c", vc.ToArray(), nh);
+        set.Add("sparsity_q", q.ToArray(), nh);
+        if (CaptureChains() is float[] chainStates)
+            set.Add("chains", chainStates, chains, nv);
+        set.Add("counters", new long[] { Epoch, StepInEpoch, Step, Draws }, 4);
+        set.Metadata["format"] = RbmCheckpoint.Format;
+        set.Metadata["config"] = RbmCheckpoint.OptionsToJson(options);
+        set.Metadata["epoch"] = Epoch.ToString(CultureInfo.InvariantCulture);
+        set.Metadata["step"] = Step.ToString(CultureInfo.InvariantCulture);
+        set.Metadata[TrainImagesKey] = rows.ToString(CultureInfo.InvariantCulture);
+        return set;
     }
 
-    internal void RestoreState(RbmTrainingState s)
+    /// <summary>
+    /// Rebuilds a trainer from a checkpoint written by <see cref="SaveState"/> (read with
+    /// <see cref="RbmCheckpoint.Read"/> or <see cref="TrainingSession.ReadCheckpoint"/>), with its
+    /// settings and on the same data: training continues bit for bit as if it had not stopped.
+    /// </summary>
+    /// <param name="device">Where to train.</param>
+    /// <param name="checkpoint">The checkpoint.</param>
+    /// <param name="trainData">The training images the run was started with.</param>
+    /// <param name="testData">Held-out images for the monitors (empty: the training data).</param>
+    /// <exception cref="InfoGpuException">The checkpoint holds a model only, does not fit the data (other image count or size), or its counters or tensors are out of range.</exception>
+    public static RbmTrainer Resume(ComputeDevice device, TensorSet checkpoint, ReadOnlySpan<float> trainData, ReadOnlySpan<float> testData)
     {
-        void Check(string name, int have, long want)
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        string source = checkpoint.Source;
+        var options = RbmCheckpoint.ReadOptions(checkpoint);
+        var rbm = RbmCheckpoint.LoadModel(checkpoint);
+        if (trainData.Length % rbm.Visible != 0)
+            throw new InfoGpuException($"{source}: the model has {rbm.Visible} visible units but the training data does not make rows of {rbm.Visible} pixels");
+        int images = trainData.Length / rbm.Visible;
+        if (checkpoint.Metadata.TryGetValue(TrainImagesKey, out var n) && n != images.ToString(CultureInfo.InvariantCulture))
+            throw new InfoGpuException($"{source} was trained on {n} images, not {images}; resume with the same --data and --limit");
+        if (!checkpoint.Contains("counters"))
+            throw new InfoGpuException($"{source} has no training counters; it holds a model only and cannot be resumed");
+        try
         {
-            if (have != want)
-                throw new InfoGpuException($"checkpoint tensor {name} has {have} values; this model needs {want}");
+            options.Validate();
         }
-        Check("W", s.Weights.Length, (long)nv * nh);
-        Check("b", s.VisibleBias.Length, nv);
-        Check("c", s.HiddenBias.Length, nh);
-        Check("velocity_W", s.VelocityW.Length, (long)nv * nh);
-        Check("velocity_b", s.VelocityB.Length, nv);
-        Check("velocity_c", s.VelocityC.Length, nh);
-        Check("sparsity_q", s.Q.Length, nh);
-        s.Weights.CopyTo(rbm.Weights, 0);
-        s.VisibleBias.CopyTo(rbm.VisibleBias, 0);
-        s.HiddenBias.CopyTo(rbm.HiddenBias, 0);
-        w.CopyFrom(s.Weights);
-        b.CopyFrom(s.VisibleBias);
-        c.CopyFrom(s.HiddenBias);
-        vw.CopyFrom(s.VelocityW);
-        vb.CopyFrom(s.VelocityB);
-        vc.CopyFrom(s.VelocityC);
-        q.CopyFrom(s.Q);
+        catch (InfoGpuException e)
+        {
+            throw new InfoGpuException($"{source}: its settings are out of range ({e.Message})");
+        }
+        var trainer = new RbmTrainer(device, rbm, trainData, testData, options);
+        try
+        {
+            trainer.Restore(checkpoint);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    private void Restore(TensorSet set)
+    {
+        string source = set.Source;
+        float[] Need(string name, long want)
+        {
+            var v = set.Contains(name) ? set.GetFloat(name) : throw new InfoGpuException($"{source} has no tensor '{name}' and cannot be resumed");
+            return v.Length == want ? v : throw new InfoGpuException($"{source}: tensor {name} has {v.Length} values; this model needs {want}");
+        }
+        var counters = set.GetInt64("counters");
+        if (counters.Length != 4)
+            throw new InfoGpuException($"{source}: counters has {counters.Length} values, expected 4");
+        if (counters[0] < 0 || counters[0] > int.MaxValue || counters[1] < 0 || counters[1] >= StepsPerEpoch || counters[2] < 0 || counters[3] < 0)
+            throw new InfoGpuException($"{source}: the training counters are out of range (epoch {counters[0]}, step {counters[1]} of {StepsPerEpoch} in the epoch, step {counters[2]}, draws {counters[3]}); it was not written for this data and batch size");
+        var weights = Need("W", (long)nv * nh);
+        var visibleBias = Need("b", nv);
+        var hiddenBias = Need("c", nh);
+        var velocityW = Need("velocity_W", (long)nv * nh);
+        var velocityB = Need("velocity_b", nv);
+        var velocityC = Need("velocity_c", nh);
+        var sparsity = Need("sparsity_q", nh);
+        float[]? chainStates = null;
         if (options.Sampler == RbmSamplerKind.Pcd)
         {
-            if (s.Chains is null)
-                throw new InfoGpuException("checkpoint has no persistent chains; it was written by a CD run: resume it with --sampler cd");
-            Check("chains", s.Chains.Length, (long)chains * nv);
-            stackV.CopyFrom(s.Chains);
+            if (!set.Contains("chains"))
+                throw new InfoGpuException($"{source} has no persistent chains; it was written by a CD run: resume it with --sampler cd");
+            chainStates = Need("chains", (long)chains * nv);
         }
-        Epoch = s.Epoch;
-        StepInEpoch = s.StepInEpoch;
-        Step = s.Step;
-        Draws = s.Draws;
+        weights.CopyTo(rbm.Weights, 0);
+        visibleBias.CopyTo(rbm.VisibleBias, 0);
+        hiddenBias.CopyTo(rbm.HiddenBias, 0);
+        w.CopyFrom(weights);
+        b.CopyFrom(visibleBias);
+        c.CopyFrom(hiddenBias);
+        vw.CopyFrom(velocityW);
+        vb.CopyFrom(velocityB);
+        vc.CopyFrom(velocityC);
+        q.CopyFrom(sparsity);
+        if (chainStates is not null)
+            stackV.CopyFrom(chainStates);
+        Epoch = (int)counters[0];
+        StepInEpoch = (int)counters[1];
+        Step = counters[2];
+        Draws = counters[3];
         orderEpoch = -1;
     }
 
@@ -397,9 +476,3 @@ public sealed class RbmTrainer : IDisposable
         train.Dispose();
     }
 }
-
-/// <summary>Everything a run needs to continue exactly: parameters, optimizer state, chains and counters.</summary>
-internal sealed record RbmTrainingState(
-    float[] Weights, float[] VisibleBias, float[] HiddenBias,
-    float[] VelocityW, float[] VelocityB, float[] VelocityC, float[] Q, float[]? Chains,
-    int Epoch, int StepInEpoch, long Step, long Draws);

@@ -1,3 +1,5 @@
+using InfoGpu.Training;
+
 namespace InfoGpu.Restricted;
 
 /// <summary>How the negative (model) statistics are sampled.</summary>
@@ -118,8 +120,25 @@ public sealed record RbmEpochMetrics(
     double PseudoLogLikelihoodAllBits,
     double MeanFreeEnergyTrain,
     double MeanFreeEnergyTest,
-    double FreeEnergyGap)
+    double FreeEnergyGap) : IEpochMetrics<RbmEpochMetrics>
 {
+    private static readonly string[] Names =
+    [
+        "epoch", "seconds", "samples_per_s", "momentum", "reconstruction_error", "pseudo_log_likelihood", "pseudo_log_likelihood_all_bits",
+        "free_energy_train", "free_energy_test", "free_energy_gap", "cpu_seconds",
+    ];
+
     /// <summary>Processor seconds of this process (all threads) during the epoch's updates: with <see cref="Seconds"/>, shows how much of the machine the run got.</summary>
     public double CpuSeconds { get; init; }
+
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ColumnNames => Names;
+
+    /// <inheritdoc/>
+    public static RbmEpochMetrics FromColumns(ReadOnlySpan<double> v) =>
+        new((int)v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]) { CpuSeconds = v[10] };
+
+    /// <inheritdoc/>
+    public double[] ToColumns() =>
+        [Epoch, Seconds, SamplesPerSecond, Momentum, ReconstructionError, PseudoLogLikelihood, PseudoLogLikelihoodAllBits, MeanFreeEnergyTrain, MeanFreeEnergyTest, FreeEnergyGap, CpuSeconds];
 }

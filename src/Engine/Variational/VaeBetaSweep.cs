@@ -1,5 +1,6 @@
 using InfoGpu.Data;
 using InfoGpu.Devices;
+using InfoGpu.Training;
 
 namespace InfoGpu.Variational;
 
@@ -9,8 +10,13 @@ public sealed record VaeBetaPoint(double Beta, double Rate, double Distortion, d
 /// <summary>Trains one VAE per beta (same seed, sizes and epochs) and measures rate against distortion.</summary>
 public static class VaeBetaSweep
 {
-    /// <summary>Runs the sweep; <paramref name="progress"/> hears one line per finished model.</summary>
-    public static IReadOnlyList<VaeBetaPoint> Run(ComputeDevice device, Dataset data, IReadOnlyList<double> betas, VaeTrainerOptions options, int hidden, int latent, Action<VaeBetaPoint>? progress = null, CancellationToken cancel = default)
+    /// <summary>
+    /// Runs the sweep: for each beta a new model of <see cref="VaeTrainerOptions.Hidden"/> and
+    /// <see cref="VaeTrainerOptions.Latent"/> units trained for <see cref="VaeTrainerOptions.Epochs"/>
+    /// epochs; <paramref name="progress"/> hears one point per finished model. Cancellation stops
+    /// after the current step and returns the points finished so far.
+    /// </summary>
+    public static IReadOnlyList<VaeBetaPoint> Run(ComputeDevice device, Dataset data, IReadOnlyList<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress = null, CancellationToken cancel = default)
     {
         if (betas.Count == 0)
             throw new InfoGpuException("beta sweep: give at least one beta");
@@ -18,16 +24,16 @@ public static class VaeBetaSweep
         foreach (double beta in betas)
         {
             var o = options with { Beta = beta };
-            var vae = Vae.Create(data.Train.Pixels, hidden, latent, o.Seed);
-            double seconds = 0;
-            VaeEpoch last = default;
+            var vae = Vae.Create(data.Train.Pixels, o.Hidden, o.Latent, o.Seed);
+            VaeEpochMetrics last;
+            double seconds;
             using (var trainer = new VaeTrainer(device, vae, data, o))
             {
-                for (int e = 0; e < o.Epochs && !cancel.IsCancellationRequested; e++)
-                {
-                    last = trainer.TrainEpoch();
-                    seconds += last.Seconds;
-                }
+                var session = new TrainingSession<VaeEpochMetrics>(trainer, new TrainingSessionOptions());
+                if (session.Run(cancel) == TrainingStop.Cancelled)
+                    break;
+                last = session.History[^1];
+                seconds = session.History.Sum(m => m.Seconds);
             }
             var test = o.Binarize ? data.Test.Binarized() : data.Test;
             using var analysis = new VaeAnalysis(device, vae, test.Images);

@@ -58,9 +58,17 @@ public static class VaeCheckpoint
         {
             var c = JsonNode.Parse(set.GetMetadata("config"))!;
             var vae = new Vae(c["input"]!.GetValue<int>(), c["hidden"]!.GetValue<int>(), c["latent"]!.GetValue<int>());
-            var options = new VaeTrainerOptions(
-                c["lr"]!.GetValue<double>(), c["batch"]!.GetValue<int>(), c["beta"]!.GetValue<double>(),
-                c["epochs"]!.GetValue<int>(), c["seed"]!.GetValue<ulong>(), c["binarize"]!.GetValue<bool>());
+            var options = new VaeTrainerOptions
+            {
+                LearningRate = c["lr"]!.GetValue<double>(),
+                BatchSize = c["batch"]!.GetValue<int>(),
+                Beta = c["beta"]!.GetValue<double>(),
+                Epochs = c["epochs"]!.GetValue<int>(),
+                Seed = c["seed"]!.GetValue<ulong>(),
+                Binarize = c["binarize"]!.GetValue<bool>(),
+                Hidden = vae.Hidden,
+                Latent = vae.Latent,
+            };
             foreach (var t in vae.Tensors)
             {
                 var v = set.GetFloat(t.Name);
@@ -79,14 +87,16 @@ public static class VaeCheckpoint
 
 public sealed partial class VaeTrainer
 {
-    /// <summary>Writes the parameters, the Adam state, the counters and the configuration to <paramref name="path"/> (atomically; synchronizes).</summary>
-    /// <param name="path">The file; written to a temporary name, flushed and renamed.</param>
-    /// <param name="metadata">Extra string metadata to store (e.g. where the data came from); the keys this class writes win.</param>
-    public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>
+    /// The parameters, the Adam state, the counters (state = [adam step, completed epochs,
+    /// batches done in the epoch], partial = [loss, seconds] of the unfinished epoch), the
+    /// configuration and the number of training images as a checkpoint that <see cref="Resume(ComputeDevice, TensorSet, Dataset)"/>
+    /// continues bit for bit (synchronizes).
+    /// </summary>
+    public TensorSet SaveState()
     {
         net.Download();
         var set = new TensorSet();
-        set.AddMetadata(metadata);
         VaeCheckpoint.AddModel(set, Vae, Options);
         for (int t = 0; t < m.Length; t++)
         {
@@ -97,11 +107,11 @@ public sealed partial class VaeTrainer
         set.Add("state", new long[] { step, epoch, epochStep }, 3);
         set.Add("partial", new double[] { partialLoss, partialSeconds }, 2);
         set.Metadata["train_images"] = TrainCount.ToString(CultureInfo.InvariantCulture);
-        SafeTensors.Write(path, set);
+        return set;
     }
 
     /// <summary>
-    /// Rebuilds a trainer from a checkpoint written by <see cref="SaveCheckpoint"/> on the same
+    /// Rebuilds a trainer from a checkpoint written from <see cref="SaveState"/> on the same
     /// data: training continues exactly where it stopped (bit-identical to an uninterrupted run).
     /// </summary>
     public static VaeTrainer Resume(ComputeDevice device, string path, Dataset data) => Resume(device, SafeTensors.Read(path), data);
@@ -122,8 +132,16 @@ public sealed partial class VaeTrainer
         if (set.Metadata.TryGetValue("train_images", out var n) && n != data.Train.Count.ToString(CultureInfo.InvariantCulture))
             throw new InfoGpuException($"{path} was trained on {n} images, not {data.Train.Count}; resume with the same --data and --limit");
         var trainer = new VaeTrainer(device, vae, data, options);
-        trainer.LoadState(set, path);
-        return trainer;
+        try
+        {
+            trainer.LoadState(set, path);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
     }
 
     private void LoadState(TensorSet set, string path)
@@ -141,6 +159,8 @@ public sealed partial class VaeTrainer
         var p = set.GetDouble("partial");
         if (s.Length != 3 || p.Length != 2)
             throw new InfoGpuException($"{path}: the training state is malformed");
+        if (s[0] < 0 || s[1] < 0 || s[1] > int.MaxValue || s[2] < 0 || s[2] >= StepsPerEpoch)
+            throw new InfoGpuException($"{path}: the training counters are out of range (step {s[0]}, epoch {s[1]}, batch {s[2]} of {StepsPerEpoch}); it was not written for this data and batch size");
         step = s[0];
         epoch = (int)s[1];
         epochStep = (int)s[2];

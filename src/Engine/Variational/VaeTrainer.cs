@@ -2,25 +2,39 @@ using System.Diagnostics;
 using InfoGpu.Data;
 using InfoGpu.Devices;
 using InfoGpu.Kernels;
+using InfoGpu.Training;
 
 namespace InfoGpu.Variational;
 
 /// <summary>Settings of VAE training (PyTorch's examples/vae defaults).</summary>
-/// <param name="LearningRate">Adam step size (betas 0.9/0.999, eps 1e-8 as torch.optim.Adam).</param>
-/// <param name="BatchSize">Mini-batch size; the last batch of an epoch may be smaller.</param>
-/// <param name="Beta">Weight of the KL term (1: the plain VAE; other values: beta-VAE).</param>
-/// <param name="Epochs">Passes over the training set the caller intends (kept in checkpoints).</param>
-/// <param name="Seed">Philox seed of the initialisation, the shuffles and the reparameterization noise.</param>
-/// <param name="Binarize">Threshold the images at 0.5 (default: grey levels in [0, 1] as Bernoulli targets).</param>
-public sealed record VaeTrainerOptions(
-    double LearningRate = 1e-3,
-    int BatchSize = 128,
-    double Beta = 1,
-    int Epochs = 10,
-    ulong Seed = 1,
-    bool Binarize = false)
+public sealed record VaeTrainerOptions
 {
-    internal void Validate()
+    /// <summary>Adam step size (betas 0.9/0.999, eps 1e-8 as torch.optim.Adam).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Mini-batch size; the last batch of an epoch may be smaller.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Weight of the KL term (1: the plain VAE; other values: beta-VAE).</summary>
+    public double Beta { get; init; } = 1;
+
+    /// <summary>Passes over the training set the run aims at (kept in checkpoints).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Philox seed of the initialisation, the shuffles and the reparameterization noise.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Threshold the images at 0.5 (default: grey levels in [0, 1] as Bernoulli targets).</summary>
+    public bool Binarize { get; init; }
+
+    /// <summary>Hidden units of the encoder and the decoder of a new model (<see cref="Vae.Create"/>).</summary>
+    public int Hidden { get; init; } = 400;
+
+    /// <summary>Latent dimensions of a new model.</summary>
+    public int Latent { get; init; } = 20;
+
+    /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
+    public void Validate()
     {
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
             throw new InfoGpuException($"VAE training: learning rate must be > 0 (got {LearningRate})");
@@ -30,6 +44,8 @@ public sealed record VaeTrainerOptions(
             throw new InfoGpuException($"VAE training: beta must be >= 0 (got {Beta})");
         if (Epochs < 1)
             throw new InfoGpuException($"VAE training: epochs must be >= 1 (got {Epochs})");
+        if (Hidden < 1 || Latent < 1)
+            throw new InfoGpuException($"VAE training: hidden units and latent dimensions must be >= 1 (got {Hidden}, {Latent})");
     }
 }
 
@@ -37,11 +53,23 @@ public sealed record VaeTrainerOptions(
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Seconds">Wall time of the training steps (test evaluation excluded).</param>
 /// <param name="TrainLoss">Sum of the batch losses during the epoch / training images (the parameters move during the epoch).</param>
-/// <param name="TestLoss">Mean (BCE + beta KL) per test image, z sampled.</param>
+/// <param name="TestLoss">Mean (BCE + beta KL) per test image, z sampled (NaN without test images).</param>
 /// <param name="TestReconstruction">Mean BCE per test image.</param>
 /// <param name="TestKl">Mean analytic KL per test image.</param>
-/// <param name="Completed">False when cancellation stopped the epoch early (the test figures are then NaN).</param>
-public readonly record struct VaeEpoch(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestReconstruction, double TestKl, bool Completed);
+public sealed record VaeEpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestReconstruction, double TestKl)
+    : IEpochMetrics<VaeEpochMetrics>
+{
+    private static readonly string[] Names = ["epoch", "seconds", "train_loss", "test_loss", "test_reconstruction", "test_kl"];
+
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ColumnNames => Names;
+
+    /// <inheritdoc/>
+    public static VaeEpochMetrics FromColumns(ReadOnlySpan<double> v) => new((int)v[0], v[1], v[2], v[3], v[4], v[5]);
+
+    /// <inheritdoc/>
+    public double[] ToColumns() => [Epoch, Seconds, TrainLoss, TestLoss, TestReconstruction, TestKl];
+}
 
 /// <summary>
 /// Trains a <see cref="Vae"/> with Adam on mini-batches: loss per batch = sum over its images of
@@ -50,7 +78,7 @@ public readonly record struct VaeEpoch(int Epoch, double Seconds, double TrainLo
 /// so the same seed gives the same run, and a checkpoint resumes it bit for bit.
 /// All device buffers are made here; a training step allocates none.
 /// </summary>
-public sealed partial class VaeTrainer : IDisposable
+public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
 {
     internal const ulong TrainStream = 21, TestStream = 22;
 
@@ -159,55 +187,66 @@ public sealed partial class VaeTrainer : IDisposable
         return a;
     }
 
+    /// <inheritdoc/>
+    public int StepInEpoch => epochStep;
+
+    /// <summary>Updates per epoch: ceil(training images / batch).</summary>
+    public int StepsPerEpoch => (TrainCount + Options.BatchSize - 1) / Options.BatchSize;
+
+    /// <inheritdoc/>
+    public string ModelName => "VAE";
+
+    /// <summary>The epochs the run aims at (<see cref="VaeTrainerOptions.Epochs"/>, kept in checkpoints).</summary>
+    public int Epochs
+    {
+        get => Options.Epochs;
+        set => SetEpochs(value);
+    }
+
     /// <summary>
-    /// One pass over the training set in a shuffled order (Philox Fisher-Yates of (seed, epoch)),
-    /// then the test loss. With <paramref name="cancel"/> signalled, stops after the current step
-    /// and returns an incomplete epoch (checkpoint it; training resumes at the next step); so it
-    /// does after every step whose number (<see cref="Step"/>, over the whole run) is a multiple
-    /// of <paramref name="stopEvery"/>, when positive and the epoch is unfinished: the next call
-    /// continues the epoch. Throws <see cref="InfoGpuException"/> at the first non-finite loss,
-    /// naming step and tensor.
+    /// One Adam step on the next mini-batch of the epoch's shuffled order (Philox Fisher-Yates of
+    /// (seed, epoch)): encode, sample z, decode, loss and gradient of the batch's summed
+    /// BCE + beta KL, update.
     /// </summary>
-    /// <param name="cancel">Stops training after the current step.</param>
-    /// <param name="stopEvery">Return an incomplete epoch after every step numbered a multiple of this (0: never), e.g. to checkpoint every N steps.</param>
-    public VaeEpoch TrainEpoch(CancellationToken cancel = default, int stopEvery = 0)
+    /// <exception cref="TrainingDivergedException">The batch's loss is not finite; the message names the first tensor with NaN or infinite values.</exception>
+    public void TrainStep()
     {
         int batch = Options.BatchSize, d = Vae.Input, l = Vae.Latent;
+        if (epochStep >= StepsPerEpoch)
+            throw new InvalidOperationException("the epoch's steps are done: close it with EndEpoch");
+        long t0 = Stopwatch.GetTimestamp();
         if (!orderReady || (epochStep == 0 && orderEpoch != epoch))
         {
             orderEpoch = epoch;
             Shuffle.Permute(order, Options.Seed, (ulong)epoch);
             orderReady = true;
         }
-        int batches = (TrainCount + batch - 1) / batch;
         float beta = (float)Options.Beta;
-        var sw = Stopwatch.StartNew();
-        while (epochStep < batches)
-        {
-            int start = epochStep * batch;
-            int rows = Math.Min(batch, TrainCount - start);
-            indices.CopyFrom(order.AsSpan(start, rows));
-            device.Backend.VaeGatherRows(train, indices, net.X, rows, d);
-            net.Encode(rows);
-            net.Sample(rows, 1, Options.Seed, TrainStream, step * batch * l);
-            net.Decode(rows);
-            net.Loss(rows, net.X, 1, gradient: true);
-            net.ComputeKl(rows);
-            net.Backward(rows, beta);
-            double loss = BatchLoss(rows, beta);
-            if (!double.IsFinite(loss))
-                throw Diverged();
-            AdamStep();
-            partialLoss += loss;
-            epochStep++;
-            if ((cancel.IsCancellationRequested || (stopEvery > 0 && step % stopEvery == 0)) && epochStep < batches)
-            {
-                partialSeconds += sw.Elapsed.TotalSeconds;
-                net.Download();
-                return new VaeEpoch(epoch + 1, partialSeconds, partialLoss / TrainCount, double.NaN, double.NaN, double.NaN, false);
-            }
-        }
-        double seconds = partialSeconds + sw.Elapsed.TotalSeconds;
+        int start = epochStep * batch;
+        int rows = Math.Min(batch, TrainCount - start);
+        indices.CopyFrom(order.AsSpan(start, rows));
+        device.Backend.VaeGatherRows(train, indices, net.X, rows, d);
+        net.Encode(rows);
+        net.Sample(rows, 1, Options.Seed, TrainStream, step * batch * l);
+        net.Decode(rows);
+        net.Loss(rows, net.X, 1, gradient: true);
+        net.ComputeKl(rows);
+        net.Backward(rows, beta);
+        double loss = BatchLoss(rows, beta);
+        if (!double.IsFinite(loss))
+            throw Diverged();
+        AdamStep();
+        partialLoss += loss;
+        epochStep++;
+        partialSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
+
+    /// <summary>Closes the epoch: refreshes <see cref="Vae"/> and evaluates the test images (z sampled from the test stream, keyed by epoch).</summary>
+    public VaeEpochMetrics EndEpoch()
+    {
+        if (epochStep < StepsPerEpoch)
+            throw new InvalidOperationException($"{StepsPerEpoch - epochStep} steps of the epoch remain: run them with TrainStep before EndEpoch");
+        double seconds = partialSeconds;
         double trainLoss = partialLoss / TrainCount;
         epoch++;
         epochStep = 0;
@@ -215,7 +254,7 @@ public sealed partial class VaeTrainer : IDisposable
         partialSeconds = 0;
         net.Download();
         var (recon, kl) = TestCount > 0 ? EvaluateTest() : (double.NaN, double.NaN);
-        return new VaeEpoch(epoch, seconds, trainLoss, recon + Options.Beta * kl, recon, kl, true);
+        return new VaeEpochMetrics(epoch, seconds, trainLoss, recon + Options.Beta * kl, recon, kl);
     }
 
     /// <summary>Copies the device parameters into <see cref="Vae"/> (synchronizes); done at every epoch's end anyway.</summary>
@@ -276,7 +315,7 @@ public sealed partial class VaeTrainer : IDisposable
             device.Backend.VaeAdam(net.Parameters[t], net.Gradients[t], m[t], v[t], args);
     }
 
-    private InfoGpuException Diverged()
+    private TrainingDivergedException Diverged()
     {
         var named = new List<(string, DeviceBuffer<float>)>
         {
@@ -297,7 +336,7 @@ public sealed partial class VaeTrainer : IDisposable
                 break;
             }
         }
-        return new InfoGpuException($"VAE training diverged at step {step + 1} (epoch {epoch + 1}, batch {epochStep + 1}): {what} has NaN or infinite values; lower --lr or --beta");
+        return new TrainingDivergedException($"VAE training diverged at step {step + 1} (epoch {epoch + 1}, batch {epochStep + 1}): {what} has NaN or infinite values; lower --lr or --beta");
     }
 
     /// <summary>Frees the device buffers in reverse order of allocation.</summary>

@@ -6,6 +6,7 @@ using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
 using InfoGpu.Random;
 using InfoGpu.Restricted;
+using InfoGpu.Training;
 
 namespace InfoGpu.Host.Bench;
 
@@ -90,7 +91,7 @@ internal static class RbmSuite
         using var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options);
         var times = new List<double>();
         for (int e = 0; e < epochs; e++)
-            times.Add(trainer.TrainEpoch()!.Seconds);
+            times.Add(trainer.TrainEpoch().Metrics!.Seconds);
         times.Sort();
         return times.Count % 2 == 1 ? times[times.Count / 2] : 0.5 * (times[times.Count / 2 - 1] + times[times.Count / 2]);
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using InfoGpu.Data;
 using InfoGpu.Devices;
+using InfoGpu.Training;
 using InfoGpu.Variational;
 
 namespace InfoGpu.Host.Bench;
@@ -39,10 +40,10 @@ internal static class VaeSuite
     private static double EpochSeconds(ComputeDevice device, Dataset data, int hidden, int latent, int repeat)
     {
         var vae = Vae.Create(data.Train.Pixels, hidden, latent, 1);
-        using var trainer = new VaeTrainer(device, vae, data, new VaeTrainerOptions(Epochs: repeat));
+        using var trainer = new VaeTrainer(device, vae, data, new VaeTrainerOptions { Epochs = repeat, Hidden = hidden, Latent = latent });
         var times = new double[repeat];
         for (int e = 0; e < repeat; e++)
-            times[e] = trainer.TrainEpoch().Seconds;
+            times[e] = trainer.TrainEpoch().Metrics!.Seconds;
         Array.Sort(times);
         return repeat % 2 == 1 ? times[repeat / 2] : 0.5 * (times[repeat / 2 - 1] + times[repeat / 2]);
     }

@@ -5,6 +5,8 @@ using InfoGpu.Boltzmann;
 using InfoGpu.Checkpoints;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
+using InfoGpu.Training;
+using static System.FormattableString;
 
 namespace InfoGpu.Host.Commands;
 
@@ -13,26 +15,26 @@ internal static class BmCommands
 {
     public static IReadOnlyList<ICommand> All { get; } = [new Train(), new SampleCommand()];
 
-    private const string ModelFile = "model.safetensors";
-
     private sealed class Train : ICommand
     {
+        private static readonly BoltzmannTrainingOptions D = new();
+
         public CommandSpec Spec { get; } = new(
             "bm train",
             "train a general Boltzmann machine (hidden-hidden links) on bars-and-stripes by Gibbs sampling",
-            "[--size 3] [--hidden 4] [--epochs 300] [--batch B] [--lr 0.1] [--burn-in 10] [--samples 10] [--chains 200] [--fresh] [--seed 1] [--out DIR] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]",
+            Invariant($"[--size 3] [--hidden 4] [--epochs {D.Epochs}] [--batch B] [--lr {D.LearningRate}] [--burn-in {D.BurnIn}] [--samples {D.Samples}] [--chains {D.NegativeChains}] [--fresh] [--weight-decay {D.WeightDecay}] [--seed {D.Seed}] [--out DIR] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]"),
             [
                 new("size", "N", "bars-and-stripes patterns of N x N pixels (2 to 5; default 3)"),
                 new("hidden", "H", "hidden units (default 4)"),
-                new("epochs", "E", "passes over all patterns (default 300; with --resume: the total to reach)"),
+                new("epochs", "E", Invariant($"passes over all patterns (default {D.Epochs}; with --resume: the total to reach)")),
                 new("batch", "B", "patterns per learning update, in a seeded order per epoch (default: all, one update per epoch)"),
-                new("lr", "R", "learning rate (default 0.1)"),
-                new("burn-in", "B", "Gibbs sweeps discarded before collecting statistics (default 10)"),
-                new("samples", "S", "sweeps collected per phase (default 10)"),
-                new("chains", "C", "free-running chains of the negative phase (default 200)"),
+                new("lr", "R", Invariant($"learning rate (default {D.LearningRate})")),
+                new("burn-in", "B", Invariant($"Gibbs sweeps discarded before collecting statistics (default {D.BurnIn})")),
+                new("samples", "S", Invariant($"sweeps collected per phase (default {D.Samples})")),
+                new("chains", "C", Invariant($"free-running chains of the negative phase (default {D.NegativeChains})")),
                 new("fresh", null, "fresh negative chains with burn-in at every update (default: persistent chains)"),
-                new("weight-decay", "D", "L2 penalty on the weights (default 0)"),
-                new("seed", "S", "Philox seed (default 1)"),
+                new("weight-decay", "D", Invariant($"L2 penalty on the weights (default {D.WeightDecay})")),
+                new("seed", "S", Invariant($"Philox seed (default {D.Seed})")),
                 new("out", "DIR", "write DIR/bm.json (the machine), DIR/metrics.csv and the checkpoint DIR/model.safetensors (with --resume: that folder)"),
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
                 new("checkpoint-every", "N", "also write the checkpoint every N learning updates (default: only at the end of every epoch and on Ctrl-C)"),
@@ -44,156 +46,108 @@ internal static class BmCommands
         {
             var a = context.Args;
             string? resume = a.Get("resume");
-            TensorSet? checkpoint = null;
-            BoltzmannTrainingOptions options;
-            BoltzmannMachine machine;
-            int size, epochs;
-            if (resume is not null)
-            {
-                string path = Path.Combine(resume, ModelFile);
-                if (!File.Exists(path))
-                    throw new InfoGpuException($"--resume {resume}: no {ModelFile} there; give the --out folder of an earlier 'infogpu bm train'");
-                checkpoint = BoltzmannCheckpoint.Read(path);
-                options = BoltzmannCheckpoint.ReadOptions(checkpoint);
-                machine = BoltzmannCheckpoint.LoadMachine(checkpoint);
-                size = MetadataInt(checkpoint, "size");
-                epochs = a.GetInt("epochs", MetadataInt(checkpoint, "epochs"));
-                if (epochs < 1)
-                    throw new UsageException("--epochs must be >= 1");
-            }
-            else
-            {
-                size = a.GetInt("size", 3);
-                int hidden = a.GetInt("hidden", 4);
-                epochs = a.GetInt("epochs", 300);
-                int seed = a.GetInt("seed", 1), batch = a.GetInt("batch", 0);
-                if (epochs < 1 || hidden < 0 || seed < 0 || (a.Has("batch") && batch < 1))
-                    throw new UsageException("--epochs and --batch must be >= 1, --hidden and --seed >= 0");
-                options = new BoltzmannTrainingOptions(
-                    a.GetDouble("lr", 0.1), a.GetInt("burn-in", 10), a.GetInt("samples", 10), 4, a.GetInt("chains", 200),
-                    !a.Has("fresh"), a.GetDouble("weight-decay", 0), (ulong)seed, batch);
-                machine = new BoltzmannMachine(size * size, hidden);
-                machine.InitializeRandom(options.Seed, 0.01);
-            }
+            int epochs = a.GetInt("epochs", 0);
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
-            if (checkpointEvery < 0)
-                throw new UsageException("--checkpoint-every must be >= 0");
+            if (checkpointEvery < 0 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
             string? outDir = a.Get("out") ?? resume;
             if (checkpointEvery > 0 && outDir is null)
                 throw new UsageException("--checkpoint-every needs --out DIR (or --resume DIR): the folder the checkpoint goes to");
+            var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, BoltzmannCheckpoint.Format, "a Boltzmann-machine", "infogpu bm train");
+            int size = checkpoint is not null ? MetadataInt(checkpoint, "size") : a.GetInt("size", 3);
+            if (size is < 2 or > 5)
+                throw new UsageException($"--size must be 2 to 5 (got {size})");
             var data = BarsAndStripes.Generate(size);
-            if (machine.Visible != size * size)
-                throw new InfoGpuException($"--resume: the checkpoint has {machine.Visible} visible units but {size}x{size} patterns have {size * size} pixels");
             double patterns = data.Length / (size * size);
             using var device = DeviceOption.Open(context);
-            context.Note($"bars-and-stripes {size}x{size}: {patterns} patterns; {machine.Visible} visible, {machine.Hidden} hidden; seed {options.Seed}");
-            var metadata = new Dictionary<string, string>
-            {
-                ["size"] = size.ToString(CultureInfo.InvariantCulture),
-                ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture),
-            };
-            string? modelPath = outDir is null ? null : Path.Combine(outDir, ModelFile);
-            var history = new List<BoltzmannEpoch>();
-            using var trainer = new BoltzmannTrainer(device, machine, data, options);
+            BoltzmannTrainer trainer;
             if (checkpoint is not null)
             {
-                BoltzmannCheckpoint.Restore(trainer, checkpoint);
-                history.AddRange(ReadHistory(checkpoint, trainer.Epoch));
+                if (BoltzmannCheckpoint.LoadMachine(checkpoint).Visible != size * size)
+                    throw new InfoGpuException($"--resume: the checkpoint's machine does not have the {size * size} visible units of {size}x{size} patterns");
+                trainer = BoltzmannTrainer.Resume(device, checkpoint, data);
                 context.Note($"resumed from {resume} at epoch {trainer.Epoch}, step {trainer.StepInEpoch} of the epoch ({trainer.Step} updates done)");
-            }
-            context.Note(FormattableString.Invariant($"{trainer.StepsPerEpoch} updates per epoch, lr {options.LearningRate}, burn-in {options.BurnIn}, samples {options.Samples}, {options.NegativeChains} {(options.Persistent ? "persistent" : "fresh")} chains"));
-
-            using var cancel = new CtrlC();
-            while (trainer.Epoch < epochs)
-            {
-                var r = trainer.TrainEpoch(cancel.Token, modelPath is null ? 0 : checkpointEvery);
-                if (r is null && !cancel.Token.IsCancellationRequested)
-                {
-                    // --checkpoint-every N updates: a whole checkpoint mid-epoch, then go on.
-                    Save(modelPath!, trainer, metadata, history);
-                    continue;
-                }
-                if (r is not BoltzmannEpoch e)
-                {
-                    if (modelPath is null)
-                    {
-                        context.Err.WriteLine($"interrupted in epoch {trainer.Epoch + 1} after update {trainer.Step}; nothing saved (give --out DIR to checkpoint)");
-                        return 130;
-                    }
-                    Save(modelPath, trainer, metadata, history);
-                    context.Err.WriteLine($"interrupted in epoch {trainer.Epoch + 1} after step {trainer.StepInEpoch}; checkpoint written to {modelPath}");
-                    context.Err.WriteLine($"resume with: infogpu bm train --resume {outDir}");
-                    return 130;
-                }
-                history.Add(e);
-                if ((e.Epoch % Math.Max(1, epochs / 10) == 0 || e.Epoch == epochs) && e.ExactLogLikelihood is double l)
-                    context.Note(FormattableString.Invariant($"epoch {e.Epoch,5}: exact log-likelihood {l:F4} nats"));
-                // The end of every epoch is a checkpoint, with the figures so far.
-                if (modelPath is not null)
-                    Save(modelPath, trainer, metadata, history);
-            }
-
-            var epochsJson = new JsonArray();
-            var csv = new List<string> { "epoch,seconds,exact_log_likelihood" };
-            foreach (var r in history)
-            {
-                epochsJson.Add(new JsonObject { ["epoch"] = r.Epoch, ["seconds"] = Json.Number(r.Seconds), ["exact_log_likelihood"] = r.ExactLogLikelihood is double ll ? Json.Number(ll) : null });
-                csv.Add(FormattableString.Invariant($"{r.Epoch},{r.Seconds:R},{r.ExactLogLikelihood?.ToString("R", CultureInfo.InvariantCulture) ?? ""}"));
-            }
-            if (outDir is not null)
-            {
-                Directory.CreateDirectory(outDir);
-                Save(modelPath!, trainer, metadata, history);
-                Plots.SaveAtomically(Path.Combine(outDir, "bm.json"), tmp => File.WriteAllText(tmp, ToJson(machine).ToJsonString()));
-                Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
-            }
-            var last = epochsJson.Count > 0 ? epochsJson[^1]!["exact_log_likelihood"] : null;
-            if (a.Json)
-            {
-                Json.Write(context.Out, new JsonObject
-                {
-                    ["config"] = new JsonObject { ["size"] = size, ["visible"] = machine.Visible, ["hidden"] = machine.Hidden, ["epochs"] = epochs, ["lr"] = options.LearningRate, ["burn_in"] = options.BurnIn, ["samples"] = options.Samples, ["chains"] = options.NegativeChains, ["persistent"] = options.Persistent, ["seed"] = options.Seed, ["batch"] = trainer.BatchSize, ["weight_decay"] = options.WeightDecay },
-                    ["epochs"] = epochsJson,
-                    ["best_possible_log_likelihood"] = Json.Number(-Math.Log(patterns)),
-                    ["model"] = outDir is null ? null : Path.Combine(outDir, "bm.json"),
-                    ["checkpoint"] = modelPath,
-                });
             }
             else
             {
-                string ll = last is null ? "not computed (more than 20 units)" : $"{last} nats per pattern";
-                context.Out.WriteLine(FormattableString.Invariant($"exact log-likelihood after {epochs} epochs ({trainer.Step} updates): {ll} (best possible -ln {patterns} = {-Math.Log(patterns):F4})"));
+                int hidden = a.GetInt("hidden", 4), seed = a.GetInt("seed", (int)D.Seed), batch = a.GetInt("batch", D.BatchSize);
+                if (hidden < 0 || seed < 0 || (a.Has("batch") && batch < 1))
+                    throw new UsageException("--batch must be >= 1, --hidden and --seed >= 0");
+                var options = D with
+                {
+                    LearningRate = a.GetDouble("lr", D.LearningRate),
+                    BurnIn = a.GetInt("burn-in", D.BurnIn),
+                    Samples = a.GetInt("samples", D.Samples),
+                    NegativeChains = a.GetInt("chains", D.NegativeChains),
+                    Persistent = !a.Has("fresh"),
+                    WeightDecay = a.GetDouble("weight-decay", D.WeightDecay),
+                    Seed = (ulong)seed,
+                    BatchSize = batch,
+                    Epochs = epochs > 0 ? epochs : D.Epochs,
+                };
+                try
+                {
+                    options.Validate();
+                }
+                catch (InfoGpuException e)
+                {
+                    throw new UsageException(e.Message);
+                }
+                var machine = new BoltzmannMachine(size * size, hidden);
+                machine.InitializeRandom(options.Seed, 0.01);
+                trainer = new BoltzmannTrainer(device, machine, data, options);
+            }
+            using (trainer)
+            {
+                var o = trainer.Options;
+                var machine = trainer.Machine;
+                context.Note(Invariant($"bars-and-stripes {size}x{size}: {patterns} patterns; {machine.Visible} visible, {machine.Hidden} hidden; seed {o.Seed}"));
+                context.Note(Invariant($"{trainer.StepsPerEpoch} updates per epoch, lr {o.LearningRate}, burn-in {o.BurnIn}, samples {o.Samples}, {o.NegativeChains} {(o.Persistent ? "persistent" : "fresh")} chains"));
+                var session = new TrainingSession<BoltzmannEpochMetrics>(trainer, new TrainingSessionOptions
+                {
+                    Epochs = epochs,
+                    Directory = outDir,
+                    CheckpointEvery = checkpointEvery,
+                    Progress = SessionRunner.Progress(context),
+                    Metadata = new Dictionary<string, string> { ["size"] = size.ToString(CultureInfo.InvariantCulture) },
+                }, checkpoint);
+                int target = trainer.Epochs;
+                session.EpochCompleted += e =>
+                {
+                    if ((e.Epoch % Math.Max(1, target / 10) == 0 || e.Epoch == target) && e.ExactLogLikelihood is double l)
+                        context.Note(Invariant($"epoch {e.Epoch,5}: exact log-likelihood {l:F4} nats"));
+                };
+                int code = SessionRunner.Run(context, session, "bm train", outDir);
+                if (code != 0)
+                    return code;
+                if (outDir is not null)
+                {
+                    session.SaveCheckpoint();
+                    Plots.SaveAtomically(Path.Combine(outDir, "bm.json"), tmp => File.WriteAllText(tmp, ToJson(machine).ToJsonString()));
+                }
+                var history = session.History;
+                double? last = history.Count > 0 ? history[^1].ExactLogLikelihood : null;
+                if (a.Json)
+                {
+                    var epochsJson = new JsonArray();
+                    foreach (var r in history)
+                        epochsJson.Add(new JsonObject { ["epoch"] = r.Epoch, ["seconds"] = Json.Number(r.Seconds), ["exact_log_likelihood"] = r.ExactLogLikelihood is double ll ? Json.Number(ll) : null });
+                    Json.Write(context.Out, new JsonObject
+                    {
+                        ["config"] = new JsonObject { ["size"] = size, ["visible"] = machine.Visible, ["hidden"] = machine.Hidden, ["epochs"] = target, ["lr"] = o.LearningRate, ["burn_in"] = o.BurnIn, ["samples"] = o.Samples, ["chains"] = o.NegativeChains, ["persistent"] = o.Persistent, ["seed"] = o.Seed, ["batch"] = trainer.BatchSize, ["weight_decay"] = o.WeightDecay },
+                        ["epochs"] = epochsJson,
+                        ["best_possible_log_likelihood"] = Json.Number(-Math.Log(patterns)),
+                        ["model"] = outDir is null ? null : Path.Combine(outDir, "bm.json"),
+                        ["checkpoint"] = session.CheckpointPath,
+                    });
+                }
+                else
+                {
+                    string ll = last is double v ? Invariant($"{Json.Number(v)} nats per pattern") : "not computed (more than 20 units)";
+                    context.Out.WriteLine(Invariant($"exact log-likelihood after {target} epochs ({trainer.Step} updates): {ll} (best possible -ln {patterns} = {-Math.Log(patterns):F4})"));
+                }
             }
             return 0;
-        }
-
-        /// <summary>The checkpoint with the per-epoch figures so far as the tensor "history" [epochs, 3]: epoch, seconds, exact log-likelihood (NaN when not computed).</summary>
-        private static void Save(string path, BoltzmannTrainer trainer, Dictionary<string, string> metadata, List<BoltzmannEpoch> history)
-        {
-            var set = BoltzmannCheckpoint.Capture(trainer);
-            foreach (var (k, v) in metadata)
-                set.Metadata[k] = v;
-            var h = new double[history.Count * 3];
-            for (int i = 0; i < history.Count; i++)
-            {
-                h[3 * i] = history[i].Epoch;
-                h[3 * i + 1] = history[i].Seconds;
-                h[3 * i + 2] = history[i].ExactLogLikelihood ?? double.NaN;
-            }
-            set.Add("history", h, history.Count, 3);
-            SafeTensors.Write(path, set);
-        }
-
-        private static IEnumerable<BoltzmannEpoch> ReadHistory(TensorSet set, int epochsDone)
-        {
-            if (!set.Contains("history"))
-                yield break;
-            var h = set.GetDouble("history");
-            for (int i = 0; i + 2 < h.Length; i += 3)
-            {
-                if (h[i] <= epochsDone)
-                    yield return new BoltzmannEpoch((int)h[i], h[i + 1], double.IsNaN(h[i + 2]) ? null : h[i + 2]);
-            }
         }
 
         private static int MetadataInt(TensorSet set, string key)

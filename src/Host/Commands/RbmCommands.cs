@@ -5,6 +5,8 @@ using InfoGpu.Data;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
 using InfoGpu.Restricted;
+using InfoGpu.Training;
+using static System.FormattableString;
 
 namespace InfoGpu.Host.Commands;
 
@@ -13,30 +15,32 @@ internal static class RbmCommands
 {
     public static IReadOnlyList<ICommand> All { get; } = [new Train(), new Eval()];
 
-    private const string ModelFile = "model.safetensors";
+    private const string ModelFile = TrainingSession.CheckpointFile;
 
     private sealed class Train : ICommand
     {
+        private static readonly RbmTrainerOptions D = new();
+
         public CommandSpec Spec { get; } = new(
             "rbm train",
             "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
-            "[--data DIR] [--hidden 500] [--sampler cd|pcd] [--k 1] [--epochs 10] [--batch 100] [--lr 0.05] [--momentum 0.5,0.9] [--weight-decay 1e-4] [--sparsity-target T --sparsity-cost C] [--seed 1] [--out DIR] [--limit N] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]",
+            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--accelerator KIND] [--json]"),
             [
                 new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
                 new("hidden", "H", "hidden units (default 500)"),
                 new("sampler", "cd|pcd", "contrastive divergence from the data, or persistent chains (default cd)"),
-                new("k", "K", "Gibbs steps per update (default 1)"),
-                new("epochs", "E", "passes over the training images (default 10; with --resume: the total to reach)"),
-                new("batch", "B", "mini-batch size, and the number of PCD chains (default 100)"),
-                new("lr", "R", "learning rate (default 0.05)"),
-                new("momentum", "M1,M2", "momentum for the first 5 epochs, then after (default 0.5,0.9; one value: constant)"),
-                new("weight-decay", "D", "L2 penalty on the weights (default 1e-4)"),
+                new("k", "K", Invariant($"Gibbs steps per update (default {D.K})")),
+                new("epochs", "E", Invariant($"passes over the training images (default {D.Epochs}; with --resume: the total to reach)")),
+                new("batch", "B", Invariant($"mini-batch size, and the number of PCD chains (default {D.BatchSize})")),
+                new("lr", "R", Invariant($"learning rate (default {D.LearningRate})")),
+                new("momentum", "M1,M2", Invariant($"momentum for the first {D.MomentumSwitchEpochs} epochs, then after (default {D.InitialMomentum},{D.FinalMomentum}; one value: constant)")),
+                new("weight-decay", "D", Invariant($"L2 penalty on the weights (default {D.WeightDecay})")),
                 new("sparsity-target", "T", "target mean activation of the hidden units (with --sparsity-cost)"),
                 new("sparsity-cost", "C", "cost of the sparsity penalty (default 0: off)"),
-                new("seed", "S", "seed of the initialization, data order, sampling and monitored pixels (default 1)"),
+                new("seed", "S", Invariant($"seed of the initialization, data order, sampling and monitored pixels (default {D.Seed})")),
                 new("out", "DIR", "write DIR/metrics.csv, model.safetensors, filters.png, samples.png (default rbm-out; with --resume: that folder)"),
                 new("limit", "N", "use the first N training images and the first min(N, 10000) test images"),
-                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
+                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data"),
                 new("checkpoint-every", "N", "also write the checkpoint every N training steps (default: only at the end of every epoch and on Ctrl-C)"),
                 new("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)"),
                 new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
@@ -52,98 +56,68 @@ internal static class RbmCommands
         {
             var a = context.Args;
             string? resume = a.Get("resume");
-            TensorSet? checkpoint = null;
-            RbmTrainerOptions options;
-            int hidden;
-            string? dataDir = a.Get("data");
-            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : null;
-            if (resume is not null)
-            {
-                string path = Path.Combine(resume, ModelFile);
-                if (!File.Exists(path))
-                    throw new InfoGpuException($"--resume {resume}: no {ModelFile} there; give the --out folder of an earlier 'infogpu rbm train'");
-                checkpoint = RbmCheckpoint.Read(path);
-                options = RbmCheckpoint.ReadOptions(checkpoint) with { Epochs = a.GetInt("epochs", RbmCheckpoint.ReadOptions(checkpoint).Epochs) };
-                hidden = checkpoint.GetFloat("c").Length;
-                if (dataDir is null && checkpoint.Metadata.TryGetValue("data_dir", out var d) && d.Length > 0)
-                    dataDir = d;
-                if (limit is null && checkpoint.Metadata.TryGetValue("limit", out var l) && l.Length > 0)
-                    limit = int.Parse(l, CultureInfo.InvariantCulture);
-            }
-            else
-            {
-                hidden = a.GetInt("hidden", 500);
-                options = ParseOptions(a);
-            }
-            if (hidden < 1)
-                throw new UsageException("--hidden must be >= 1");
+            var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
+            string? dataDir = a.Get("data") ?? Stored(checkpoint, "data_dir");
+            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : StoredLimit(checkpoint);
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
             int sampleSteps = a.GetInt("sample-steps", 1000);
-            if (checkpointEvery < 0 || sampleSteps < 1)
-                throw new UsageException("--checkpoint-every must be >= 0 and --sample-steps >= 1");
+            int epochs = a.GetInt("epochs", 0);
+            if (checkpointEvery < 0 || sampleSteps < 1 || limit is < 1 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0, --sample-steps, --limit and --epochs >= 1");
             string outDir = a.Get("out") ?? resume ?? "rbm-out";
+            int hidden = a.GetInt("hidden", 500);
+            if (hidden < 1)
+                throw new UsageException("--hidden must be >= 1");
+            var options = checkpoint is null ? ParseOptions(a) with { MonitorRows = a.GetInt("monitor-rows", 0) } : null;
 
             var data = FashionMnist.Load(dataDir, limit);
             var train = data.Train.Binarized(0.5f);
             var test = data.Test.Binarized(0.5f);
-            int nv = train.Pixels;
             using var device = DeviceOption.Open(context);
             context.Note($"data: {data.Description}, binarized at 0.5; {train.Count} train / {test.Count} test images of {train.Rows}x{train.Cols}");
-            context.Note(FormattableString.Invariant($"RBM {nv} visible x {hidden} hidden; {options.Sampler.ToString().ToUpperInvariant()}-{options.K}, batch {options.BatchSize}, lr {options.LearningRate}, momentum {options.InitialMomentum},{options.FinalMomentum}, weight decay {options.WeightDecay}, seed {options.Seed}"));
-
-            var rbm = Rbm.Initialize(nv, hidden, options.Seed, train.PixelMeans(), options.Sparse ? options.SparsityTarget : null);
-            var metadata = new Dictionary<string, string>
-            {
-                ["data_dir"] = dataDir ?? "",
-                ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
-                ["data"] = data.Description,
-            };
-            var rows = new List<RbmEpochMetrics>();
-            var csv = new List<string>();
-            string modelPath = Path.Combine(outDir, ModelFile);
-            using var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options with { MonitorRows = a.GetInt("monitor-rows", 0) });
+            RbmTrainer trainer;
             if (checkpoint is not null)
             {
-                if (checkpoint.GetFloat("b").Length != nv)
-                    throw new InfoGpuException($"--resume: the checkpoint has {checkpoint.GetFloat("b").Length} visible units but the data has {nv} pixels");
-                RbmCheckpoint.Restore(trainer, checkpoint);
-                csv.AddRange(PreviousMetrics(Path.Combine(resume!, "metrics.csv"), trainer.Epoch));
+                trainer = RbmTrainer.Resume(device, checkpoint, train.Images, test.Images);
                 context.Note($"resumed from {resume} at epoch {trainer.Epoch}, step {trainer.StepInEpoch} of the epoch");
             }
-            if (csv.Count == 0)
-                csv.Add("epoch,seconds,samples_per_s,momentum,reconstruction_error,pseudo_log_likelihood,pseudo_log_likelihood_all_bits,free_energy_train,free_energy_test,free_energy_gap");
-
-            using var cancel = new CtrlC();
-            while (trainer.Epoch < options.Epochs)
+            else
             {
-                var m = trainer.TrainEpoch(cancel.Token, checkpointEvery);
-                if (m is null && !cancel.Token.IsCancellationRequested)
-                {
-                    // --checkpoint-every N steps: a whole checkpoint mid-epoch, then go on.
-                    trainer.SyncModel();
-                    RbmCheckpoint.Save(modelPath, trainer, metadata);
-                    continue;
-                }
-                if (m is null)
-                {
-                    trainer.SyncModel();
-                    RbmCheckpoint.Save(modelPath, trainer, metadata);
-                    context.Err.WriteLine($"interrupted in epoch {trainer.Epoch + 1} after step {trainer.StepInEpoch}; checkpoint written to {modelPath}");
-                    context.Err.WriteLine($"resume with: infogpu rbm train --resume {outDir}");
-                    return 130;
-                }
-                rows.Add(m);
-                csv.Add(FormattableString.Invariant($"{m.Epoch},{m.Seconds:R},{m.SamplesPerSecond:R},{m.Momentum:R},{m.ReconstructionError:R},{m.PseudoLogLikelihood:R},{m.PseudoLogLikelihoodAllBits:R},{m.MeanFreeEnergyTrain:R},{m.MeanFreeEnergyTest:R},{m.FreeEnergyGap:R}"));
-                context.Note(FormattableString.Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
-                // The end of every epoch is a checkpoint, with the metrics so far.
-                RbmCheckpoint.Save(modelPath, trainer, metadata);
-                Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
+                var rbm = Rbm.Initialize(train.Pixels, hidden, options!.Seed, train.PixelMeans(), options.Sparse ? options.SparsityTarget : null);
+                trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options!);
             }
-            Plots.SaveAtomically(Path.Combine(outDir, "metrics.csv"), tmp => File.WriteAllLines(tmp, csv));
-            RbmCheckpoint.Save(modelPath, trainer, metadata);
-            SavePictures(device, trainer, outDir, train.Rows, train.Cols, sampleSteps, options.Seed);
+            using (trainer)
+            {
+                var o = trainer.Options;
+                context.Note(Invariant($"RBM {trainer.Model.Visible} visible x {trainer.Model.Hidden} hidden; {o.Sampler.ToString().ToUpperInvariant()}-{o.K}, batch {o.BatchSize}, lr {o.LearningRate}, momentum {o.InitialMomentum},{o.FinalMomentum}, weight decay {o.WeightDecay}, seed {o.Seed}"));
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions
+                {
+                    Epochs = epochs,
+                    Directory = outDir,
+                    CheckpointEvery = checkpointEvery,
+                    Progress = SessionRunner.Progress(context),
+                    Metadata = new Dictionary<string, string>
+                    {
+                        ["data_dir"] = dataDir ?? "",
+                        ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
+                        ["data"] = data.Description,
+                    },
+                }, checkpoint);
+                session.EpochCompleted += m => context.Note(Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
+                int code = SessionRunner.Run(context, session, "rbm train", outDir);
+                if (code != 0)
+                    return code;
+                session.SaveCheckpoint();
+                SavePictures(device, trainer, outDir, train.Rows, train.Cols, sampleSteps, o.Seed);
+                Print(context, session, Config(trainer.Options, trainer.Model.Visible, trainer.Model.Hidden, train.Count, test.Count, data.Description, device.Info.Kind));
+            }
+            return 0;
+        }
 
-            if (a.Json)
+        private static void Print(CommandContext context, TrainingSession<RbmEpochMetrics> session, JsonObject config)
+        {
+            var rows = session.NewEpochs;
+            if (context.Args.Json)
             {
                 var epochs = new JsonArray();
                 foreach (var m in rows)
@@ -163,24 +137,27 @@ internal static class RbmCommands
                         ["free_energy_gap"] = Json.Number(m.FreeEnergyGap),
                     });
                 }
-                Json.Write(context.Out, new JsonObject
-                {
-                    ["config"] = Config(options, nv, hidden, train.Count, test.Count, data.Description, device.Info.Kind),
-                    ["epochs"] = epochs,
-                    ["model"] = modelPath,
-                });
+                Json.Write(context.Out, new JsonObject { ["config"] = config, ["epochs"] = epochs, ["model"] = session.CheckpointPath });
+                return;
             }
-            else
+            context.Out.WriteLine(string.Join("  ", new[] { "epoch", "seconds", "images/s", "recon_err", "PLL", "F gap" }.Select((h, i) => h.PadLeft(i == 0 ? 5 : 10))));
+            foreach (var m in rows)
             {
-                var table = new List<string[]> { new[] { "epoch", "seconds", "images/s", "recon_err", "PLL", "F gap" } };
-                foreach (var m in rows)
-                    table.Add([m.Epoch.ToString(CultureInfo.InvariantCulture), F(m.Seconds, 3), F(m.SamplesPerSecond, 0), F(m.ReconstructionError, 4), F(m.PseudoLogLikelihood, 4), F(m.FreeEnergyGap, 4)]);
-                foreach (var line in table)
-                    context.Out.WriteLine(string.Join("  ", line.Select((s, i) => s.PadLeft(i == 0 ? 5 : 10))));
-                context.Out.WriteLine($"model: {modelPath}; filters.png, samples.png and metrics.csv in {outDir}");
+                string[] cells = [m.Epoch.ToString(CultureInfo.InvariantCulture), F(m.Seconds, 3), F(m.SamplesPerSecond, 0), F(m.ReconstructionError, 4), F(m.PseudoLogLikelihood, 4), F(m.FreeEnergyGap, 4)];
+                context.Out.WriteLine(string.Join("  ", cells.Select((c, i) => c.PadLeft(i == 0 ? 5 : 10))));
             }
-            return 0;
+            context.Out.WriteLine($"model: {session.CheckpointPath}; filters.png, samples.png and metrics.csv in {Path.GetDirectoryName(session.CheckpointPath)}");
         }
+
+        private static string? Stored(TensorSet? checkpoint, string key) =>
+            checkpoint is not null && checkpoint.Metadata.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
+
+        private static int? StoredLimit(TensorSet? checkpoint) => Stored(checkpoint, "limit") switch
+        {
+            null => null,
+            string l when int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 => n,
+            string l => throw new InfoGpuException($"{checkpoint!.Source}: its 'limit' metadata is '{l}', not an image count; give --limit N"),
+        };
 
         private static string F(double v, int digits) => v.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
@@ -277,7 +254,8 @@ internal static class RbmCommands
             "pcd" => RbmSamplerKind.Pcd,
             _ => throw new UsageException($"--sampler '{sampler}' is not cd or pcd"),
         };
-        double m1 = 0.5, m2 = 0.9;
+        var d = new RbmTrainerOptions();
+        double m1 = d.InitialMomentum, m2 = d.FinalMomentum;
         if (a.Get("momentum") is string ms)
         {
             var list = Args.ParseList("momentum", ms);
@@ -289,21 +267,21 @@ internal static class RbmCommands
         bool hasTarget = a.Has("sparsity-target"), hasCost = a.Has("sparsity-cost");
         if (hasTarget != hasCost)
             throw new UsageException("give --sparsity-target and --sparsity-cost together");
-        int seed = a.GetInt("seed", 1);
+        int seed = a.GetInt("seed", (int)d.Seed);
         if (seed < 0)
             throw new UsageException("--seed must be >= 0");
-        var options = new RbmTrainerOptions
+        var options = d with
         {
             Sampler = kind,
-            K = a.GetInt("k", 1),
-            Epochs = a.GetInt("epochs", 10),
-            BatchSize = a.GetInt("batch", 100),
-            LearningRate = a.GetDouble("lr", 0.05),
+            K = a.GetInt("k", d.K),
+            Epochs = a.GetInt("epochs", d.Epochs),
+            BatchSize = a.GetInt("batch", d.BatchSize),
+            LearningRate = a.GetDouble("lr", d.LearningRate),
             InitialMomentum = m1,
             FinalMomentum = m2,
-            WeightDecay = a.GetDouble("weight-decay", 1e-4),
-            SparsityTarget = a.GetDouble("sparsity-target", 0),
-            SparsityCost = a.GetDouble("sparsity-cost", 0),
+            WeightDecay = a.GetDouble("weight-decay", d.WeightDecay),
+            SparsityTarget = a.GetDouble("sparsity-target", d.SparsityTarget),
+            SparsityCost = a.GetDouble("sparsity-cost", d.SparsityCost),
             Seed = (ulong)seed,
         };
         try
@@ -339,14 +317,6 @@ internal static class RbmCommands
         ["binarize"] = "pixel/255 > 0.5",
         ["accelerator"] = device,
     };
-
-    private static IEnumerable<string> PreviousMetrics(string path, int epoch)
-    {
-        if (!File.Exists(path))
-            return [];
-        var lines = File.ReadAllLines(path);
-        return lines.Take(1).Concat(lines.Skip(1).Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int e) && e <= epoch));
-    }
 
     private static void SavePictures(Devices.ComputeDevice device, RbmTrainer trainer, string outDir, int side1, int side2, int steps, ulong seed)
     {

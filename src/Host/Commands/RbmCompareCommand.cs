@@ -7,6 +7,7 @@ using InfoGpu.Evaluation;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
 using InfoGpu.Restricted;
+using InfoGpu.Training;
 
 namespace InfoGpu.Host.Commands;
 
@@ -76,10 +77,13 @@ internal sealed class RbmCompareCommand : ICommand
             RbmEpochMetrics? last = null;
             double trained = 0;
             using (var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options))
+            using (var overBudget = new CancellationTokenSource())
             {
-                for (int e = 1; e <= epochs && trained < budget; e++)
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions());
+                session.EpochCompleted += m =>
                 {
-                    last = trainer.TrainEpoch() ?? throw new InvalidOperationException("training stopped without cancellation");
+                    int e = m.Epoch;
+                    last = m;
                     trained += last.Seconds;
                     epochSeconds.Add(last.Seconds);
                     string point = "";
@@ -91,7 +95,10 @@ internal sealed class RbmCompareCommand : ICommand
                         point = FormattableString.Invariant($", AIS ({curveBetas} betas) test log-likelihood {ll:F2}");
                     }
                     context.Note(FormattableString.Invariant($"{name,-10} epoch {e}: {last.Seconds:F2} s, reconstruction error {last.ReconstructionError:F3}, PLL {last.PseudoLogLikelihood:F3}{point}"));
-                }
+                    if (trained >= budget)
+                        overBudget.Cancel();
+                };
+                session.Run(overBudget.Token);
             }
             context.Note($"{name}: final AIS ({runs} runs x {betas} betas) ...");
             var ais = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(runs, betas, (ulong)seed));

@@ -4,7 +4,9 @@ using InfoGpu.Checkpoints;
 using InfoGpu.Data;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
+using InfoGpu.Training;
 using InfoGpu.Variational;
+using static System.FormattableString;
 
 namespace InfoGpu.Host.Commands;
 
@@ -19,16 +21,18 @@ internal static class VaeCommands
         new("limit", "N", "first N training images and first min(N, 10000) test images"),
     ];
 
+    private static readonly VaeTrainerOptions D = new();
+
     private static readonly OptionSpec[] TrainOptions =
     [
-        new("hidden", "H", "hidden units of encoder and decoder (default 400)"),
-        new("latent", "L", "latent dimensions (default 20)"),
-        new("beta", "B", "weight of the KL term (default 1)"),
-        new("epochs", "E", "passes over the training set (default 10)"),
-        new("batch", "N", "mini-batch size (default 128)"),
-        new("lr", "R", "Adam learning rate (default 1e-3)"),
+        new("hidden", "H", Invariant($"hidden units of encoder and decoder (default {D.Hidden})")),
+        new("latent", "L", Invariant($"latent dimensions (default {D.Latent})")),
+        new("beta", "B", Invariant($"weight of the KL term (default {D.Beta})")),
+        new("epochs", "E", Invariant($"passes over the training set (default {D.Epochs})")),
+        new("batch", "N", Invariant($"mini-batch size (default {D.BatchSize})")),
+        new("lr", "R", Invariant($"Adam learning rate (default {D.LearningRate})")),
         new("binarize", null, "threshold pixels at 0.5 (default: grey levels in [0, 1])"),
-        new("seed", "S", "Philox seed of initialisation, shuffles and noise (default 1)"),
+        new("seed", "S", Invariant($"Philox seed of initialisation, shuffles and noise (default {D.Seed})")),
     ];
 
     // After the option lists: static fields initialise in textual order.
@@ -51,12 +55,22 @@ internal static class VaeCommands
 
     private static VaeTrainerOptions ReadOptions(Args a)
     {
-        int seed = a.GetInt("seed", 1);
+        int seed = a.GetInt("seed", (int)D.Seed);
         if (seed < 0)
             throw new UsageException("--seed must be >= 0");
-        var o = new VaeTrainerOptions(a.GetDouble("lr", 1e-3), a.GetInt("batch", 128), a.GetDouble("beta", 1), a.GetInt("epochs", 10), (ulong)seed, a.Has("binarize"));
-        if (!(o.LearningRate > 0) || o.BatchSize < 1 || !(o.Beta >= 0) || o.Epochs < 1)
-            throw new UsageException("--lr must be > 0, --batch and --epochs >= 1, --beta >= 0");
+        var o = D with
+        {
+            LearningRate = a.GetDouble("lr", D.LearningRate),
+            BatchSize = a.GetInt("batch", D.BatchSize),
+            Beta = a.GetDouble("beta", D.Beta),
+            Epochs = a.GetInt("epochs", D.Epochs),
+            Seed = (ulong)seed,
+            Binarize = a.Has("binarize"),
+            Hidden = a.GetInt("hidden", D.Hidden),
+            Latent = a.GetInt("latent", D.Latent),
+        };
+        if (!(o.LearningRate > 0) || o.BatchSize < 1 || !(o.Beta >= 0) || o.Epochs < 1 || o.Hidden < 1 || o.Latent < 1)
+            throw new UsageException("--lr must be > 0, --batch, --epochs, --hidden and --latent >= 1, --beta >= 0");
         return o;
     }
 
@@ -101,137 +115,107 @@ internal static class VaeCommands
             string? resume = a.Get("resume");
             string? outDir = a.Get("out") ?? resume;
             int every = a.GetInt("checkpoint-every", 0);
-            if (every < 0)
-                throw new UsageException("--checkpoint-every must be >= 0");
-            string? dataDir = a.Get("data");
-            int? limit = ReadLimit(a);
-            TensorSet? checkpoint = null;
-            if (resume is not null)
-            {
-                string path = Path.Combine(resume, ModelFile);
-                if (!File.Exists(path))
-                    throw new InfoGpuException($"--resume {resume}: no {ModelFile} there; give the --out folder of an earlier 'vae train'");
-                checkpoint = SafeTensors.Read(path);
-                // The data of the run comes from the checkpoint unless given again.
-                if (dataDir is null && checkpoint.Metadata.TryGetValue("data_dir", out var d) && d.Length > 0)
-                    dataDir = d;
-                if (limit is null && checkpoint.Metadata.TryGetValue("limit", out var l) && l.Length > 0)
-                {
-                    limit = int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1
-                        ? n
-                        : throw new InfoGpuException($"{path}: its 'limit' metadata is '{l}', not an image count; give --limit N");
-                }
-            }
+            int epochs = a.GetInt("epochs", 0);
+            if (every < 0 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
+            if (every > 0 && outDir is null)
+                throw new UsageException("--checkpoint-every needs --out DIR (or --resume DIR): the folder the checkpoint goes to");
+            var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, VaeCheckpoint.Format, "a VAE", "infogpu vae train");
+            // The data of the run comes from the checkpoint unless given again.
+            string? dataDir = a.Get("data") ?? Stored(checkpoint, "data_dir");
+            int? limit = ReadLimit(a) ?? StoredLimit(checkpoint);
+            var options = checkpoint is null ? ReadOptions(a) : null;
             var data = LoadData(context, dataDir, limit);
-            var metadata = new Dictionary<string, string>
-            {
-                ["data_dir"] = dataDir ?? "",
-                ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
-                ["data"] = data.Description,
-            };
             using var device = DeviceOption.Open(context);
             VaeTrainer trainer;
             if (checkpoint is not null)
             {
                 trainer = VaeTrainer.Resume(device, checkpoint, data);
-                if (a.Has("epochs"))
-                {
-                    int epochs = a.GetInt("epochs", 10);
-                    if (epochs < 1)
-                        throw new UsageException("--epochs must be >= 1");
-                    trainer.SetEpochs(epochs);
-                }
-                context.Note($"resuming {Path.Combine(resume!, ModelFile)}: {trainer.Epoch} epochs and {trainer.Step} steps done");
+                context.Note($"resuming {checkpoint.Source}: {trainer.Epoch} epochs and {trainer.Step} steps done");
             }
             else
             {
-                var options = ReadOptions(a);
-                int hidden = a.GetInt("hidden", 400), latent = a.GetInt("latent", 20);
-                if (hidden < 1 || latent < 1)
-                    throw new UsageException("--hidden and --latent must be >= 1");
-                var vae = Vae.Create(data.Train.Pixels, hidden, latent, options.Seed);
-                trainer = new VaeTrainer(device, vae, data, options);
+                trainer = new VaeTrainer(device, Vae.Create(data.Train.Pixels, options!.Hidden, options.Latent, options.Seed), data, options);
             }
-            using var cancel = new CtrlC();
             using (trainer)
-                return RunTraining(context, trainer, data, device.Info.Kind, outDir, every, metadata, cancel.Token);
-        }
-
-        private static int RunTraining(CommandContext context, VaeTrainer trainer, Dataset data, string deviceKind, string? outDir, int every, Dictionary<string, string> metadata, CancellationToken cancel)
-        {
-            var o = trainer.Options;
-            var vae = trainer.Vae;
-            context.Note(FormattableString.Invariant($"VAE {vae.Input}-{vae.Hidden}-{vae.Latent}: beta {o.Beta}, batch {o.BatchSize}, lr {o.LearningRate}, {o.Epochs} epochs, seed {o.Seed}{(o.Binarize ? ", binarized" : "")}"));
-            var epochs = new JsonArray();
-            string? csvPath = outDir is null ? null : Path.Combine(outDir, "metrics.csv");
-            var csv = new List<string> { "epoch,seconds,train_loss,test_loss,test_reconstruction,test_kl" };
-            if (csvPath is not null && trainer.Epoch > 0 && File.Exists(csvPath))
-                csv = File.ReadAllLines(csvPath).Take(trainer.Epoch + 1).ToList();
-            string? modelPath = outDir is null ? null : Path.Combine(outDir, ModelFile);
-            while (trainer.Epoch < o.Epochs)
             {
-                var r = trainer.TrainEpoch(cancel, modelPath is null ? 0 : every);
-                if (!r.Completed && !cancel.IsCancellationRequested)
+                var o = trainer.Options;
+                var vae = trainer.Vae;
+                context.Note(Invariant($"VAE {vae.Input}-{vae.Hidden}-{vae.Latent}: beta {o.Beta}, batch {o.BatchSize}, lr {o.LearningRate}, {(epochs > 0 ? epochs : o.Epochs)} epochs, seed {o.Seed}{(o.Binarize ? ", binarized" : "")}"));
+                var session = new TrainingSession<VaeEpochMetrics>(trainer, new TrainingSessionOptions
                 {
-                    // --checkpoint-every N steps: a whole checkpoint mid-epoch, then go on.
-                    trainer.SaveCheckpoint(modelPath!, metadata);
-                    continue;
-                }
-                if (!r.Completed)
-                {
-                    if (modelPath is null)
-                        throw new InfoGpuException("interrupted; nothing saved (give --out DIR to checkpoint)");
-                    trainer.SaveCheckpoint(modelPath, metadata);
-                    context.Err.WriteLine($"interrupted at step {trainer.Step}; checkpoint {modelPath}; continue with --resume {outDir}");
-                    return 130;
-                }
-                epochs.Add(new JsonObject
-                {
-                    ["epoch"] = r.Epoch,
-                    ["seconds"] = Json.Number(r.Seconds),
-                    ["train_loss"] = Json.Number(r.TrainLoss),
-                    ["test_loss"] = Json.Number(r.TestLoss),
-                    ["test_reconstruction"] = Json.Number(r.TestReconstruction),
-                    ["test_kl"] = Json.Number(r.TestKl),
-                });
-                csv.Add(FormattableString.Invariant($"{r.Epoch},{r.Seconds:R},{r.TrainLoss:R},{r.TestLoss:R},{r.TestReconstruction:R},{r.TestKl:R}"));
-                context.Note(FormattableString.Invariant($"epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
-                // The end of every epoch is a checkpoint, with the metrics so far.
-                if (modelPath is not null)
-                {
-                    trainer.SaveCheckpoint(modelPath, metadata);
-                    Plots.SaveAtomically(csvPath!, tmp => File.WriteAllLines(tmp, csv));
-                }
-            }
-            if (outDir is not null)
-            {
-                var test = o.Binarize ? data.Test.Binarized() : data.Test;
-                using var analysis = new VaeAnalysis(trainer.Device, vae, test.Images);
-                int side = data.Test.Rows;
-                if (data.Test.Rows * data.Test.Cols == vae.Input)
-                {
-                    VaePlots.Reconstructions(Path.Combine(outDir, "reconstructions.png"), analysis, test.Images, side);
-                    VaePlots.Samples(Path.Combine(outDir, "samples.png"), analysis, side, 64, o.Seed);
-                }
-                VaePlots.Latent(Path.Combine(outDir, "latent.png"), analysis.Latent());
-            }
-            if (context.Args.Json)
-            {
-                Json.Write(context.Out, new JsonObject
-                {
-                    ["config"] = Config(vae, o, data, deviceKind),
-                    ["epochs"] = epochs,
-                    ["model"] = modelPath,
-                });
-            }
-            else if (epochs.Count > 0)
-            {
-                var last = epochs[^1]!;
-                context.Out.WriteLine(FormattableString.Invariant($"test loss after {last["epoch"]} epochs: {last["test_loss"]} nats per image (reconstruction {last["test_reconstruction"]}, KL {last["test_kl"]})"));
+                    Epochs = epochs,
+                    Directory = outDir,
+                    CheckpointEvery = every,
+                    Progress = SessionRunner.Progress(context),
+                    Metadata = new Dictionary<string, string>
+                    {
+                        ["data_dir"] = dataDir ?? "",
+                        ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
+                        ["data"] = data.Description,
+                    },
+                }, checkpoint);
+                session.EpochCompleted += r => context.Note(Invariant($"epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
+                int code = SessionRunner.Run(context, session, "vae train", outDir);
+                if (code != 0)
+                    return code;
+                if (outDir is not null)
+                    SavePictures(outDir, trainer, data);
+                Print(context, session, Config(vae, trainer.Options, data, device.Info.Kind));
             }
             return 0;
         }
+
+        private static void SavePictures(string outDir, VaeTrainer trainer, Dataset data)
+        {
+            var vae = trainer.Vae;
+            var test = trainer.Options.Binarize ? data.Test.Binarized() : data.Test;
+            using var analysis = new VaeAnalysis(trainer.Device, vae, test.Images);
+            if (data.Test.Rows * data.Test.Cols == vae.Input)
+            {
+                VaePlots.Reconstructions(Path.Combine(outDir, "reconstructions.png"), analysis, test.Images, data.Test.Rows);
+                VaePlots.Samples(Path.Combine(outDir, "samples.png"), analysis, data.Test.Rows, 64, trainer.Options.Seed);
+            }
+            VaePlots.Latent(Path.Combine(outDir, "latent.png"), analysis.Latent());
+        }
+
+        private static void Print(CommandContext context, TrainingSession<VaeEpochMetrics> session, JsonObject config)
+        {
+            var rows = session.NewEpochs;
+            if (context.Args.Json)
+            {
+                var epochs = new JsonArray();
+                foreach (var r in rows)
+                {
+                    epochs.Add(new JsonObject
+                    {
+                        ["epoch"] = r.Epoch,
+                        ["seconds"] = Json.Number(r.Seconds),
+                        ["train_loss"] = Json.Number(r.TrainLoss),
+                        ["test_loss"] = Json.Number(r.TestLoss),
+                        ["test_reconstruction"] = Json.Number(r.TestReconstruction),
+                        ["test_kl"] = Json.Number(r.TestKl),
+                    });
+                }
+                Json.Write(context.Out, new JsonObject { ["config"] = config, ["epochs"] = epochs, ["model"] = session.CheckpointPath });
+            }
+            else if (rows.Count > 0)
+            {
+                var last = rows[^1];
+                context.Out.WriteLine(Invariant($"test loss after {last.Epoch} epochs: {Json.Number(last.TestLoss)} nats per image (reconstruction {Json.Number(last.TestReconstruction)}, KL {Json.Number(last.TestKl)})"));
+            }
+        }
     }
+
+    private static string? Stored(TensorSet? checkpoint, string key) =>
+        checkpoint is not null && checkpoint.Metadata.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
+
+    private static int? StoredLimit(TensorSet? checkpoint) => Stored(checkpoint, "limit") switch
+    {
+        null => null,
+        string l when int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 => n,
+        string l => throw new InfoGpuException($"{checkpoint!.Source}: its 'limit' metadata is '{l}', not an image count; give --limit N"),
+    };
 
     private sealed class Eval : ICommand
     {
@@ -340,13 +324,16 @@ internal static class VaeCommands
             if (betas.Any(b => b < 0))
                 throw new UsageException("--betas: every beta must be >= 0");
             var options = ReadOptions(a);
-            int hidden = a.GetInt("hidden", 400), latent = a.GetInt("latent", 20);
-            if (hidden < 1 || latent < 1)
-                throw new UsageException("--hidden and --latent must be >= 1");
             var data = LoadData(context);
             using var device = DeviceOption.Open(context);
-            var points = VaeBetaSweep.Run(device, data, betas, options, hidden, latent, p =>
-                context.Note(FormattableString.Invariant($"beta {p.Beta,6:G4}: rate {p.Rate:F3}  distortion {p.Distortion:F3}  active units {p.ActiveUnits}  ({p.Seconds:F1} s)")));
+            using var stop = new StopSignals();
+            var points = VaeBetaSweep.Run(device, data, betas, options, p =>
+                context.Note(Invariant($"beta {p.Beta,6:G4}: rate {p.Rate:F3}  distortion {p.Distortion:F3}  active units {p.ActiveUnits}  ({p.Seconds:F1} s)")), stop.Token);
+            if (stop.Token.IsCancellationRequested)
+            {
+                context.Err.WriteLine(Invariant($"interrupted after {points.Count} of {betas.Length} betas; nothing written"));
+                return stop.ExitCode;
+            }
             string? outDir = a.Get("out");
             string? plot = null;
             if (outDir is not null)
@@ -362,7 +349,7 @@ internal static class VaeCommands
                 var arr = new JsonArray();
                 foreach (var p in points)
                     arr.Add(new JsonObject { ["beta"] = p.Beta, ["rate"] = Json.Number(p.Rate), ["distortion"] = Json.Number(p.Distortion), ["elbo"] = Json.Number(p.Elbo), ["active_units"] = p.ActiveUnits, ["seconds"] = Json.Number(p.Seconds) });
-                var config = Config(Vae.Create(data.Train.Pixels, hidden, latent, 0), options, data, device.Info.Kind);
+                var config = Config(new Vae(data.Train.Pixels, options.Hidden, options.Latent), options, data, device.Info.Kind);
                 config.Remove("beta");
                 config["betas"] = Json.Array(betas);
                 Json.Write(context.Out, new JsonObject { ["config"] = config, ["points"] = arr, ["plot"] = plot });

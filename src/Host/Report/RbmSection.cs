@@ -4,6 +4,7 @@ using InfoGpu.Evaluation;
 using InfoGpu.Host.Commands;
 using InfoGpu.Host.Output;
 using InfoGpu.Restricted;
+using InfoGpu.Training;
 
 namespace InfoGpu.Host.Report;
 
@@ -42,13 +43,15 @@ internal static partial class ReportSections
             double seconds = 0;
             using (var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options))
             {
-                for (int e = 0; e < epochs; e++)
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions());
+                session.EpochCompleted += m =>
                 {
-                    last = trainer.TrainEpoch()!;
-                    seconds += last.Seconds;
-                    xs.Add(last.Epoch);
+                    last = m;
+                    seconds += m.Seconds;
+                    xs.Add(m.Epoch);
                     ll.Add(ExactLogLikelihood(device, rbm, test.Images));
-                }
+                };
+                session.Run();
             }
             curves.Add((name, xs.ToArray(), ll.ToArray()));
             table.Rows.Add([name, seconds / epochs, last!.ReconstructionError, last.PseudoLogLikelihood, ll[^1], last.FreeEnergyGap]);

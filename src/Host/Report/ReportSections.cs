@@ -27,20 +27,17 @@ internal static partial class ReportSections
         var data = InfoGpu.Boltzmann.BarsAndStripes.Generate(size);
         var machine = new InfoGpu.Boltzmann.BoltzmannMachine(size * size, hidden);
         machine.InitializeRandom(1, 0.01);
-        var options = new InfoGpu.Boltzmann.BoltzmannTrainingOptions(LearningRate: 0.2, BurnIn: 10, Samples: 10, PositiveChains: 4, NegativeChains: 200, Persistent: true, Seed: 1);
-        var xs = new List<double>();
-        var ll = new List<double>();
-        double seconds = 0;
+        var options = new InfoGpu.Boltzmann.BoltzmannTrainingOptions { LearningRate = 0.2, BurnIn = 10, Samples = 10, PositiveChains = 4, NegativeChains = 200, Persistent = true, Seed = 1, Epochs = epochs };
+        IReadOnlyList<InfoGpu.Boltzmann.BoltzmannEpochMetrics> history;
         using (var trainer = new InfoGpu.Boltzmann.BoltzmannTrainer(device, machine, data, options))
         {
-            for (int e = 0; e < epochs; e++)
-            {
-                var r = trainer.TrainEpoch();
-                seconds += r.Seconds;
-                xs.Add(r.Epoch);
-                ll.Add(r.ExactLogLikelihood ?? double.NaN);
-            }
+            var session = new InfoGpu.Training.TrainingSession<InfoGpu.Boltzmann.BoltzmannEpochMetrics>(trainer, new InfoGpu.Training.TrainingSessionOptions());
+            session.Run();
+            history = session.History;
         }
+        double seconds = history.Sum(r => r.Seconds);
+        var xs = history.Select(r => (double)r.Epoch).ToList();
+        var ll = history.Select(r => r.ExactLogLikelihood ?? double.NaN).ToList();
         int patterns = data.Length / (size * size);
         var s = report.Add("boltzmann", "The general Boltzmann machine on bars-and-stripes");
         s.Paragraphs.Add(FormattableString.Invariant($"A fully connected Boltzmann machine ({size * size} visible, {hidden} hidden units, hidden-hidden links) learns the {patterns} bars-and-stripes patterns of {size}x{size} pixels: positive phase with the visible units clamped, negative phase from {options.NegativeChains} persistent chains, single-site Gibbs sampling. The log-likelihood is exact (all 2^{machine.Units} states enumerated); the best possible is -ln {patterns} = {-Math.Log(patterns):F3} nats."));

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using InfoGpu.Data;
 using InfoGpu.Host.Commands;
 using InfoGpu.Host.Output;
+using InfoGpu.Training;
 using InfoGpu.Variational;
 
 namespace InfoGpu.Host.Report;
@@ -15,8 +16,8 @@ internal static partial class ReportSections
         var full = FashionMnist.LoadEmbedded();
         var data = full;
         int hidden = 400, epochs = quick ? 3 : 10, iwaeK = quick ? 50 : 500, iwaeImages = quick ? 200 : 1000;
-        var options = new VaeTrainerOptions(Epochs: epochs, Seed: 1);
-        var vae = InfoGpu.Variational.Vae.Create(data.Train.Pixels, hidden, 20, options.Seed);
+        var options = new VaeTrainerOptions { Epochs = epochs, Seed = 1, Hidden = hidden, Latent = 20 };
+        var vae = InfoGpu.Variational.Vae.Create(data.Train.Pixels, options.Hidden, options.Latent, options.Seed);
         var table = new ReportTable("Training (per image, nats)", ["epoch", "seconds", "train loss", "test loss", "test reconstruction", "test KL"], []);
         var epochsJson = new JsonArray();
         var xs = new List<double>();
@@ -24,9 +25,10 @@ internal static partial class ReportSections
         var testCurve = new List<double>();
         using (var trainer = new VaeTrainer(device, vae, data, options))
         {
-            for (int e = 0; e < epochs; e++)
+            var session = new TrainingSession<VaeEpochMetrics>(trainer, new TrainingSessionOptions());
+            session.Run();
+            foreach (var r in session.History)
             {
-                var r = trainer.TrainEpoch();
                 table.Rows.Add([r.Epoch, r.Seconds, r.TrainLoss, r.TestLoss, r.TestReconstruction, r.TestKl]);
                 epochsJson.Add(new JsonObject { ["epoch"] = r.Epoch, ["seconds"] = Json.Number(r.Seconds), ["train_loss"] = Json.Number(r.TrainLoss), ["test_loss"] = Json.Number(r.TestLoss), ["test_reconstruction"] = Json.Number(r.TestReconstruction), ["test_kl"] = Json.Number(r.TestKl) });
                 xs.Add(r.Epoch);
@@ -80,7 +82,7 @@ internal static partial class ReportSections
 
         double[] betas = quick ? [0.5, 1, 4] : [0.25, 0.5, 1, 2, 4, 8];
         var sweepData = new Dataset(data.Train.Take(quick ? 2000 : 5000), data.Test, data.Description);
-        var sweep = VaeBetaSweep.Run(device, sweepData, betas, options with { Epochs = quick ? 2 : 5 }, quick ? 200 : 400, 20);
+        var sweep = VaeBetaSweep.Run(device, sweepData, betas, options with { Epochs = quick ? 2 : 5, Hidden = quick ? 200 : 400 });
         var sweepTable = new ReportTable("Beta sweep (test set, nats per image)", ["beta", "rate (KL)", "distortion (BCE)", "ELBO", "active units", "seconds"], []);
         var points = new JsonArray();
         foreach (var p in sweep)

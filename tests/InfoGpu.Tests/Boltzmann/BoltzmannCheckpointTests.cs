@@ -4,6 +4,7 @@ using InfoGpu.Boltzmann;
 using InfoGpu.Checkpoints;
 using InfoGpu.Tests.Console;
 using InfoGpu.Tests.Infrastructure;
+using InfoGpu.Training;
 
 namespace InfoGpu.Tests.Boltzmann;
 
@@ -14,7 +15,7 @@ public class BoltzmannCheckpointTests
     private static readonly float[] Data = BarsAndStripes.Generate(3);
 
     private static BoltzmannTrainingOptions Options(bool persistent) =>
-        new(LearningRate: 0.1, BurnIn: 3, Samples: 3, PositiveChains: 2, NegativeChains: 37, Persistent: persistent, Seed: 5, BatchSize: 4);
+        new() { LearningRate = 0.1, BurnIn = 3, Samples = 3, PositiveChains = 2, NegativeChains = 37, Persistent = persistent, Seed = 5, BatchSize = 4 };
 
     private static BoltzmannMachine Machine()
     {
@@ -33,31 +34,29 @@ public class BoltzmannCheckpointTests
         var straight = Machine();
         var (straightFigures, resumedFigures, resumed) = TestDevices.Use(kind, d =>
         {
-            var s = new List<BoltzmannEpoch>();
+            var s = new List<BoltzmannEpochMetrics>();
             using (var t = new BoltzmannTrainer(d, straight, Data, Options(persistent)))
             {
                 Assert.Equal(4, t.StepsPerEpoch);
                 for (int e = 0; e < 3; e++)
-                    s.Add(t.TrainEpoch());
+                    s.Add(t.TrainEpoch().Metrics!);
             }
             using (var t = new BoltzmannTrainer(d, Machine(), Data, Options(persistent)))
             {
                 t.TrainEpoch();
                 // Stops after step 6 of the run: epoch 2, 2 of its 4 steps done.
-                Assert.Null(t.TrainEpoch(CancellationToken.None, stopEvery: 6));
+                Assert.False(t.TrainEpoch(CancellationToken.None, stopEvery: 6).Completed);
                 Assert.Equal((1, 2, 6L), (t.Epoch, t.StepInEpoch, t.Step));
-                BoltzmannCheckpoint.Save(path, t);
+                SafeTensors.Write(path, t.SaveState());
             }
             var set = BoltzmannCheckpoint.Read(path);
-            var m = BoltzmannCheckpoint.LoadMachine(set);
             var options = BoltzmannCheckpoint.ReadOptions(set);
             Assert.Equal(Options(persistent), options);
             Assert.Equal(persistent, set.Contains("chains"));
-            using var r = new BoltzmannTrainer(d, m, Data, options);
-            BoltzmannCheckpoint.Restore(r, set);
+            using var r = BoltzmannTrainer.Resume(d, set, Data);
             Assert.Equal((1, 2, 6L), (r.Epoch, r.StepInEpoch, r.Step));
-            var figures = new List<BoltzmannEpoch> { r.TrainEpoch(), r.TrainEpoch() };
-            return (s, figures, m);
+            var figures = new List<BoltzmannEpochMetrics> { r.TrainEpoch().Metrics!, r.TrainEpoch().Metrics! };
+            return (s, figures, r.Machine);
         });
         Assert.True(straight.Weights.AsSpan().SequenceEqual(resumed.Weights), "resumed weights differ from the uninterrupted run");
         Assert.True(straight.Biases.AsSpan().SequenceEqual(resumed.Biases), "resumed biases differ from the uninterrupted run");
@@ -74,11 +73,11 @@ public class BoltzmannCheckpointTests
             using var cancel = new CancellationTokenSource();
             cancel.Cancel();
             using var t = new BoltzmannTrainer(d, Machine(), Data, Options(true));
-            Assert.Null(t.TrainEpoch(cancel.Token));
+            Assert.False(t.TrainEpoch(cancel.Token).Completed);
             Assert.Equal(0, t.Step);
             using var full = new BoltzmannTrainer(d, Machine(), Data, Options(true) with { BatchSize = 0 });
             Assert.Equal((14, 1), (full.BatchSize, full.StepsPerEpoch));
-            Assert.Equal(1, full.TrainEpoch().Epoch);
+            Assert.Equal(1, full.TrainEpoch().Metrics!.Epoch);
             Assert.Equal(1, full.Step);
             return 0;
         });
@@ -92,7 +91,7 @@ public class BoltzmannCheckpointTests
         {
             using var t = new BoltzmannTrainer(d, Machine(), Data, Options(true));
             t.TrainEpoch();
-            BoltzmannCheckpoint.Save(path, t);
+            SafeTensors.Write(path, t.SaveState());
             return 0;
         });
         var bytes = File.ReadAllBytes(path);
@@ -117,7 +116,7 @@ public class BoltzmannCheckpointTests
         var e = TestDevices.Use(kind, d =>
         {
             using var t = new BoltzmannTrainer(d, m, Data, Options(true));
-            return Assert.Throws<InfoGpuException>(() => t.TrainEpoch());
+            return Assert.Throws<TrainingDivergedException>(() => t.TrainEpoch());
         });
         Assert.Contains("diverged at step 1 (epoch 1, step 1 of the epoch)", e.Message, StringComparison.Ordinal);
         Assert.Contains("W[1, 4] = NaN", e.Message, StringComparison.Ordinal);

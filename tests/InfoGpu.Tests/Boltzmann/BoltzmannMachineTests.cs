@@ -1,4 +1,5 @@
 using InfoGpu.Boltzmann;
+using InfoGpu.Training;
 using InfoGpu.Kernels;
 using InfoGpu.Tests.Infrastructure;
 
@@ -74,13 +75,13 @@ public class BoltzmannMachineTests
         var m = new BoltzmannMachine(4, 2);
         m.InitializeRandom(1, 0.1);
         double before = BoltzmannExact.LogLikelihood(m, data);
-        var options = new BoltzmannTrainingOptions(LearningRate: 0.2, BurnIn: 5, Samples: 5, PositiveChains: 8, NegativeChains: 300, Persistent: persistent, Seed: 2);
+        var options = new BoltzmannTrainingOptions { LearningRate = 0.2, BurnIn = 5, Samples = 5, PositiveChains = 8, NegativeChains = 300, Persistent = persistent, Seed = 2 };
         double? after = null;
         TestDevices.Use("cpu", d =>
         {
             using var trainer = new BoltzmannTrainer(d, m, data, options);
             for (int e = 0; e < 500; e++)
-                after = trainer.TrainEpoch().ExactLogLikelihood;
+                after = trainer.TrainEpoch().Metrics!.ExactLogLikelihood;
             return 0;
         });
         // Uniform over 16 patterns gives -ln 16 = -2.77; the 6 patterns alone give -ln 6 = -1.79.

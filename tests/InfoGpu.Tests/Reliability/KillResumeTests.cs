@@ -39,10 +39,21 @@ public class KillResumeTests
     {
         var (a, b, kills) = KillAndResume("vae", VaeTraining, ["--accelerator", "cpu", "--quiet"], seed: 18);
         // Every tensor: the parameters fc1..fc4, the Adam moments adam.m.* and adam.v.*, the
-        // counters "state" and the partial-epoch sums (zero after the last epoch).
+        // counters "state" and the partial-epoch sums (zero after the last epoch); the
+        // history's seconds are wall time, its other columns (the losses) must match.
         Assert.Contains("adam.m.fc1.weight", a.Tensors.Keys);
         Assert.Contains("adam.v.fc4.bias", a.Tensors.Keys);
-        AssertSameTensors(a, b, kills, except: []);
+        AssertSameTensors(a, b, kills, except: ["history"]);
+        Assert.Equal("epoch,seconds,train_loss,test_loss,test_reconstruction,test_kl", a.GetMetadata("history_columns"));
+        var ha = a.GetDouble("history");
+        var hb = b.GetDouble("history");
+        Assert.Equal(8 * 6, ha.Length);
+        Assert.Equal(ha.Length, hb.Length);
+        for (int k = 0; k < ha.Length; k++)
+        {
+            if (k % 6 != 1)
+                Assert.True(BitConverter.DoubleToInt64Bits(ha[k]) == BitConverter.DoubleToInt64Bits(hb[k]), $"history[{k / 6}, {k % 6}]: {ha[k]} vs {hb[k]} after {kills} kills");
+        }
         Assert.Equal(8 * 300L, a.GetInt64("state")[0]);
     }
 

@@ -4,6 +4,7 @@ using InfoGpu.Evaluation;
 using InfoGpu.Kernels;
 using InfoGpu.Restricted;
 using InfoGpu.Tests.Infrastructure;
+using InfoGpu.Training;
 
 namespace InfoGpu.Tests.Restricted;
 
@@ -52,8 +53,8 @@ public class RbmTrainingTests
         var o = new RbmTrainerOptions { BatchSize = batch, LearningRate = 0.1, InitialMomentum = 0.5, WeightDecay = 0.01, SparsityTarget = 0.1, SparsityCost = 0.2, SparsityDecay = 0.9, Seed = 7, AllBitsRows = 0 };
         TestDevices.Use(kind, d =>
         {
-            using var t = new RbmTrainer(d, rbm, data, data, o) { StopAfterSteps = 1 };
-            Assert.Null(t.TrainEpoch());
+            using var t = new RbmTrainer(d, rbm, data, data, o);
+            t.TrainStep();
             t.SyncModel();
             return 0;
         });
@@ -316,25 +317,23 @@ public class RbmTrainingTests
             {
                 using var t = new RbmTrainer(d, first, train, test, o);
                 t.TrainEpoch();
-                t.StopAfterSteps = 3;
-                Assert.Null(t.TrainEpoch());
-                RbmCheckpoint.Save(path, t);
+                Assert.False(t.TrainEpoch(stopEvery: t.StepsPerEpoch + 3).Completed);
+                Assert.Equal(3, t.StepInEpoch);
+                SafeTensors.Write(path, t.SaveState());
                 return 0;
             });
             var set = RbmCheckpoint.Read(path);
             var resumedOptions = RbmCheckpoint.ReadOptions(set);
             Assert.Equal(o, resumedOptions);
-            var (resumed, _, _, _) = Small(sampler);
-            TestDevices.Use("cpu", d =>
+            var resumed = TestDevices.Use("cpu", d =>
             {
-                using var t = new RbmTrainer(d, resumed, train, test, resumedOptions);
-                RbmCheckpoint.Restore(t, set);
+                using var t = RbmTrainer.Resume(d, set, train, test);
                 Assert.Equal(1, t.Epoch);
                 Assert.Equal(3, t.StepInEpoch);
                 var m = t.TrainEpoch();
-                Assert.NotNull(m);
-                Assert.Equal(2, m.Epoch);
-                return 0;
+                Assert.True(m.Completed);
+                Assert.Equal(2, m.Metrics!.Epoch);
+                return t.Model;
             });
             Assert.True(straightModel.Weights.AsSpan().SequenceEqual(resumed.Weights), "resumed weights differ from the uninterrupted run");
             Assert.True(straightModel.HiddenBias.AsSpan().SequenceEqual(resumed.HiddenBias), "resumed hidden biases differ");
@@ -356,7 +355,7 @@ public class RbmTrainingTests
             TestDevices.Use("cpu", d =>
             {
                 using var t = new RbmTrainer(d, rbm, train, test, o);
-                RbmCheckpoint.Save(path, t);
+                SafeTensors.Write(path, t.SaveState());
                 return 0;
             });
             var bytes = File.ReadAllBytes(path);
@@ -387,7 +386,7 @@ public class RbmTrainingTests
         var e = TestDevices.Use(kind, d =>
         {
             using var t = new RbmTrainer(d, rbm, data, default, o);
-            return Assert.Throws<InfoGpuException>(() => t.TrainEpoch());
+            return Assert.Throws<TrainingDivergedException>(() => t.TrainEpoch());
         });
         Assert.Contains("diverged in epoch 1", e.Message, StringComparison.Ordinal);
         Assert.Contains("step 1", e.Message, StringComparison.Ordinal);

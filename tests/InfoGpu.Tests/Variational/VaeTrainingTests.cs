@@ -1,6 +1,8 @@
 using InfoGpu.Data;
+using InfoGpu.Checkpoints;
 using InfoGpu.Kernels;
 using InfoGpu.Tests.Infrastructure;
+using InfoGpu.Training;
 using InfoGpu.Variational;
 
 namespace InfoGpu.Tests.Variational;
@@ -14,7 +16,7 @@ public class VaeTrainingTests
         return new Dataset(d.Train.Take(600), d.Test.Take(200), "embedded subset, 600/200");
     });
 
-    private static readonly VaeTrainerOptions Options = new(BatchSize: 50, Epochs: 3, Seed: 4);
+    private static readonly VaeTrainerOptions Options = new() { BatchSize = 50, Epochs = 3, Seed = 4 };
 
     private static Vae Model() => Vae.Create(784, 48, 6, Options.Seed);
 
@@ -38,8 +40,8 @@ public class VaeTrainingTests
         {
             using var t = new VaeTrainer(d, Model(), Small.Value, Options);
             return Enumerable.Range(0, 3).Select(_ => t.TrainEpoch()).ToList();
-        });
-        Assert.All(losses, l => Assert.True(double.IsFinite(l.TestLoss) && l.Completed));
+        }).Select(r => r.Completed ? r.Metrics! : throw new InvalidOperationException("an epoch did not complete")).ToList();
+        Assert.All(losses, l => Assert.True(double.IsFinite(l.TestLoss)));
         Assert.True(losses[2].TestLoss < losses[0].TestLoss - 5, $"test loss {losses[0].TestLoss} -> {losses[2].TestLoss}");
         Assert.True(losses[2].TrainLoss < losses[0].TrainLoss, $"train loss {losses[0].TrainLoss} -> {losses[2].TrainLoss}");
         Tolerance.Close(losses[2].TestReconstruction + losses[2].TestKl, losses[2].TestLoss, 1e-12, 0, "test loss = BCE + KL at beta 1");
@@ -61,24 +63,25 @@ public class VaeTrainingTests
         var straight = Model();
         var resumed = TestDevices.Use("cpu", d =>
         {
-            VaeEpoch s1, s2;
+            VaeEpochMetrics s2;
             using (var t = new VaeTrainer(d, straight, Small.Value, Options))
             {
                 t.TrainEpoch();
-                s2 = t.TrainEpoch();
+                s2 = t.TrainEpoch().Metrics!;
             }
             using (var t = new VaeTrainer(d, Model(), Small.Value, Options))
             {
                 t.TrainEpoch();
                 using var cancel = new CancellationTokenSource();
                 cancel.Cancel();
-                s1 = t.TrainEpoch(cancel.Token);
-                Assert.False(s1.Completed);
-                t.SaveCheckpoint(path);
+                t.TrainStep();
+                Assert.False(t.TrainEpoch(cancel.Token).Completed);
+                Assert.Equal(1, t.StepInEpoch);
+                SafeTensors.Write(path, t.SaveState());
             }
             using var r = VaeTrainer.Resume(d, path, Small.Value);
             Assert.Equal(1, r.Epoch);
-            var e = r.TrainEpoch();
+            var e = r.TrainEpoch().Metrics!;
             Assert.Equal(s2.TrainLoss, e.TrainLoss);
             Assert.Equal(s2.TestLoss, e.TestLoss);
             return r.Vae;
@@ -100,26 +103,25 @@ public class VaeTrainingTests
             {
                 for (int e = 0; e < Options.Epochs; e++)
                     Assert.True(t.TrainEpoch().Completed);
-                t.SaveCheckpoint(straightPath);
+                SafeTensors.Write(straightPath, t.SaveState());
             }
             using (var t = new VaeTrainer(d, Model(), Small.Value, Options))
             {
                 var stops = new List<long>();
-                VaeEpoch r;
-                while (!(r = t.TrainEpoch(stopEvery: 5)).Completed)
+                while (!t.TrainEpoch(stopEvery: 5).Completed)
                     stops.Add(t.Step);
                 Assert.Equal([5L, 10L], stops);
                 Assert.Equal(12, t.Step);
                 Assert.False(t.TrainEpoch(stopEvery: 5).Completed);
                 Assert.Equal(15, t.Step);
-                t.SaveCheckpoint(path);
+                SafeTensors.Write(path, t.SaveState());
             }
             using var resumed = VaeTrainer.Resume(d, path, Small.Value);
             Assert.Equal(1, resumed.Epoch);
             Assert.Equal(15, resumed.Step);
             while (resumed.Epoch < Options.Epochs)
                 resumed.TrainEpoch();
-            resumed.SaveCheckpoint(endPath);
+            SafeTensors.Write(endPath, resumed.SaveState());
             return 0;
         });
         var a = InfoGpu.Checkpoints.SafeTensors.Read(straightPath);
@@ -147,7 +149,7 @@ public class VaeTrainingTests
     {
         // 30 synthetic 7x7 images; 49-12-3 VAE; batch 8: four Adam steps.
         var images = Enumerable.Range(0, 30 * 49).Select(i => Philox.Uniform(8, 2, (ulong)i)).ToArray();
-        var opts = new VaeTrainerOptions(BatchSize: 8, Epochs: 1, Seed: 2);
+        var opts = new VaeTrainerOptions { BatchSize = 8, Epochs = 1, Seed = 2 };
         float[][] Run(string kind)
         {
             var vae = Vae.Create(49, 12, 3, 2);
@@ -217,7 +219,7 @@ public class VaeTrainingTests
     {
         var vae = Model();
         vae.Tensors[7].Values[3] = float.NaN; // fc4.bias: the logits go NaN, the encoder stays finite
-        var e = Assert.Throws<InfoGpuException>(() => TestDevices.Use("cpu", d =>
+        var e = Assert.Throws<TrainingDivergedException>(() => TestDevices.Use("cpu", d =>
         {
             using var t = new VaeTrainer(d, vae, Small.Value, Options);
             return t.TrainEpoch();

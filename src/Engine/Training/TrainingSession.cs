@@ -1,0 +1,316 @@
+using System.Diagnostics;
+using System.Globalization;
+using InfoGpu.Checkpoints;
+
+namespace InfoGpu.Training;
+
+/// <summary>Settings of a <see cref="TrainingSession{TMetrics}"/>.</summary>
+public sealed record TrainingSessionOptions
+{
+    /// <summary>The epochs to reach (counted over the whole run, resumes included); 0: the trainer's <see cref="ITrainer.Epochs"/>.</summary>
+    public int Epochs { get; init; }
+
+    /// <summary>
+    /// The run's folder: the checkpoint <see cref="TrainingSession.CheckpointFile"/> and the figures
+    /// <see cref="TrainingSession.MetricsFile"/> are written there (atomically) at the end of every
+    /// epoch, every <see cref="CheckpointEvery"/> steps and when the run is stopped. Null: nothing is written.
+    /// </summary>
+    public string? Directory { get; init; }
+
+    /// <summary>Also checkpoint after every step numbered a multiple of this (0: at epoch ends and on a stop only). Needs <see cref="Directory"/>.</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>String metadata added to every checkpoint (e.g. where the data came from); the trainer's own keys win.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Told where the run is every <see cref="ProgressEvery"/> steps and at every epoch's end; null: not told.</summary>
+    public IProgress<TrainingProgress>? Progress { get; init; }
+
+    /// <summary>Steps between progress reports; 0: about 100 reports per epoch.</summary>
+    public int ProgressEvery { get; init; }
+
+    /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (Epochs < 0)
+            throw new InfoGpuException($"training session: epochs must be >= 0 (got {Epochs})");
+        if (CheckpointEvery < 0)
+            throw new InfoGpuException($"training session: the checkpoint interval must be >= 0 steps (got {CheckpointEvery})");
+        if (CheckpointEvery > 0 && Directory is null)
+            throw new InfoGpuException("training session: checkpoints every N steps need a directory to write them to");
+        if (ProgressEvery < 0)
+            throw new InfoGpuException($"training session: the progress interval must be >= 0 steps (got {ProgressEvery})");
+    }
+}
+
+/// <summary>How a session's <c>Run</c> ended.</summary>
+public enum TrainingStop
+{
+    /// <summary>Every epoch asked for is done.</summary>
+    Completed = 0,
+
+    /// <summary>The cancellation token stopped the run between two steps; the checkpoint (when there is a folder) holds the state to resume.</summary>
+    Cancelled = 1,
+}
+
+/// <summary>File names and checkpoint reading shared by every session.</summary>
+public static class TrainingSession
+{
+    /// <summary>The checkpoint's file name in a run's folder.</summary>
+    public const string CheckpointFile = "model.safetensors";
+
+    /// <summary>The per-epoch figures' file name in a run's folder (CSV, a header of column names, one row per epoch).</summary>
+    public const string MetricsFile = "metrics.csv";
+
+    /// <summary>
+    /// Reads the checkpoint of the run in <paramref name="directory"/> (the folder a session wrote,
+    /// or the checkpoint file itself), checking its checksum and its format mark.
+    /// </summary>
+    /// <param name="directory">A run's folder, or a checkpoint file.</param>
+    /// <param name="format">The format mark the trainer writes (e.g. <see cref="Restricted.RbmCheckpoint.Format"/>).</param>
+    /// <param name="what">What the checkpoint holds, with its article ("an RBM").</param>
+    /// <param name="writer">The command that writes such runs ("infogpu rbm train").</param>
+    /// <exception cref="InfoGpuException">No checkpoint there, or it is corrupt or of another model.</exception>
+    public static TensorSet ReadCheckpoint(string directory, string format, string what, string writer)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string path = File.Exists(directory) ? directory : Path.Combine(directory, CheckpointFile);
+        if (!File.Exists(path))
+            throw new InfoGpuException($"{directory}: no {CheckpointFile} there; give the output folder of an earlier '{writer}'");
+        var set = SafeTensors.Read(path);
+        set.RequireFormat(format, path, what, writer);
+        return set;
+    }
+}
+
+/// <summary>
+/// Drives any <see cref="ITrainer{TMetrics}"/> through a run: epochs up to a target, resume from a
+/// checkpoint, checkpoints every N steps and at every epoch's end, cancellation between two
+/// steps (with a checkpoint), the divergence stop (a non-finite value is never written: the last
+/// good checkpoint stays), the per-epoch figures (kept in the checkpoint, written as CSV, and
+/// passed to <see cref="EpochCompleted"/>), and progress through <see cref="IProgress{T}"/>.
+/// </summary>
+/// <typeparam name="TMetrics">The figures of one epoch.</typeparam>
+/// <example>
+/// <code>
+/// using var device = ComputeDevice.Open(DeviceKind.Auto);
+/// using var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, new RbmTrainerOptions { Epochs = 10 });
+/// var session = new TrainingSession&lt;RbmEpochMetrics&gt;(trainer, new TrainingSessionOptions { Directory = "out/rbm" });
+/// session.EpochCompleted += m => Console.WriteLine($"epoch {m.Epoch}: PLL {m.PseudoLogLikelihood:F3}");
+/// session.Run(cancel);
+/// </code>
+/// </example>
+/// <remarks>Not safe to use from several threads at once: one thread runs a session.</remarks>
+public sealed class TrainingSession<TMetrics>
+    where TMetrics : IEpochMetrics<TMetrics>
+{
+    private const string HistoryTensor = "history";
+    private const string HistoryColumnsKey = "history_columns";
+
+    private readonly ITrainer<TMetrics> trainer;
+    private readonly TrainingSessionOptions options;
+    private readonly List<TMetrics> history = [];
+    private int firstEpoch = -1;
+
+    /// <summary>Prepares a run of <paramref name="trainer"/>; nothing runs until <see cref="Run"/>.</summary>
+    /// <param name="trainer">The trainer, new or restored by its <c>Resume</c>.</param>
+    /// <param name="options">The session's settings (validated here).</param>
+    /// <param name="resumedFrom">The checkpoint the trainer was restored from: its figures of the earlier epochs are kept (from the checkpoint, or from the metrics CSV beside a checkpoint of the earlier layout).</param>
+    public TrainingSession(ITrainer<TMetrics> trainer, TrainingSessionOptions options, TensorSet? resumedFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        this.trainer = trainer;
+        this.options = options;
+        if (options.Epochs > 0)
+            trainer.Epochs = options.Epochs;
+        if (resumedFrom is not null)
+            history.AddRange(ReadHistory(resumedFrom, trainer.Epoch));
+    }
+
+    /// <summary>Called with the figures of every epoch this session completes, after its checkpoint is written.</summary>
+    public event Action<TMetrics>? EpochCompleted;
+
+    /// <summary>The trainer driven.</summary>
+    public ITrainer<TMetrics> Trainer => trainer;
+
+    /// <summary>The figures of every completed epoch of the run, those before a resume included.</summary>
+    public IReadOnlyList<TMetrics> History => history;
+
+    /// <summary>The figures of the epochs completed by this session's <see cref="Run"/> calls.</summary>
+    public IReadOnlyList<TMetrics> NewEpochs => history.Where(m => m.Epoch > firstEpoch).ToList();
+
+    /// <summary>Where the checkpoint is written; null without a folder.</summary>
+    public string? CheckpointPath => options.Directory is null ? null : Path.Combine(options.Directory, TrainingSession.CheckpointFile);
+
+    /// <summary>Where the per-epoch figures are written; null without a folder.</summary>
+    public string? MetricsPath => options.Directory is null ? null : Path.Combine(options.Directory, TrainingSession.MetricsFile);
+
+    /// <summary>
+    /// Trains until <see cref="ITrainer.Epoch"/> reaches the target, or until <paramref name="cancel"/>
+    /// stops it between two steps (the state is then checkpointed when there is a folder).
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">The trainer diverged, or its state holds a NaN or an infinity at a checkpoint; the last good checkpoint is kept.</exception>
+    public TrainingStop Run(CancellationToken cancel = default)
+    {
+        if (firstEpoch < 0)
+            firstEpoch = trainer.Epoch;
+        int target = trainer.Epochs;
+        long started = Stopwatch.GetTimestamp();
+        int every = options.ProgressEvery > 0 ? options.ProgressEvery : Math.Max(1, trainer.StepsPerEpoch / 100);
+        int stopEvery = options.Directory is null ? 0 : options.CheckpointEvery;
+        while (trainer.Epoch < target)
+        {
+            var r = trainer.TrainEpoch(cancel, stopEvery, options.Progress, every, target, started);
+            if (!r.Completed)
+            {
+                if (options.Directory is not null)
+                    SaveCheckpoint();
+                if (cancel.IsCancellationRequested)
+                    return TrainingStop.Cancelled;
+                continue;
+            }
+            history.Add(r.Metrics!);
+            if (options.Directory is not null)
+                SaveCheckpoint();
+            EpochCompleted?.Invoke(r.Metrics!);
+        }
+        return TrainingStop.Completed;
+    }
+
+    /// <summary>
+    /// Writes the trainer's whole state, the figures so far and the session's metadata to
+    /// <see cref="CheckpointPath"/>, and the figures to <see cref="MetricsPath"/>, each atomically
+    /// (synchronizes with the device).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The session has no folder.</exception>
+    /// <exception cref="TrainingDivergedException">A tensor of the state holds NaN or infinity: nothing is written.</exception>
+    public void SaveCheckpoint()
+    {
+        string path = CheckpointPath ?? throw new InvalidOperationException("the session has no folder to checkpoint to");
+        var set = trainer.SaveState();
+        CheckFinite(set);
+        foreach (var (k, v) in options.Metadata ?? new Dictionary<string, string>())
+            set.Metadata.TryAdd(k, v);
+        var names = TMetrics.ColumnNames;
+        var h = new double[history.Count * names.Count];
+        for (int i = 0; i < history.Count; i++)
+            history[i].ToColumns().AsSpan(0, names.Count).CopyTo(h.AsSpan(i * names.Count));
+        set.Add(HistoryTensor, h, history.Count, names.Count);
+        set.Metadata[HistoryColumnsKey] = string.Join(',', names);
+        Directory.CreateDirectory(options.Directory!);
+        SafeTensors.Write(path, set);
+        WriteMetrics(MetricsPath!);
+    }
+
+    private void WriteMetrics(string path)
+    {
+        var lines = new List<string> { string.Join(',', TMetrics.ColumnNames) };
+        foreach (var m in history)
+            lines.Add(string.Join(',', m.ToColumns().Select((v, i) => i == 0 ? ((int)v).ToString(CultureInfo.InvariantCulture) : Format(v))));
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        try
+        {
+            File.WriteAllLines(tmp, lines);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            throw new InfoGpuException($"cannot write {path}: {e.Message}");
+        }
+        finally
+        {
+            if (File.Exists(tmp))
+                File.Delete(tmp);
+        }
+    }
+
+    private static string Format(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    private void CheckFinite(TensorSet set)
+    {
+        foreach (var (name, t) in set.Tensors)
+        {
+            int bad = t.DType switch
+            {
+                "F32" => CountNonFinite(set.GetFloat(name)),
+                "F64" => CountNonFinite(set.GetDouble(name)),
+                _ => 0,
+            };
+            if (bad > 0)
+            {
+                throw new TrainingDivergedException(
+                    $"{trainer.ModelName} training diverged by step {trainer.Step} (epoch {trainer.Epoch + 1}): '{name}' holds {bad} NaN or infinite values; the last good checkpoint is kept; lower the learning rate");
+            }
+        }
+    }
+
+    private static int CountNonFinite<T>(T[] values)
+        where T : System.Numerics.IFloatingPointIeee754<T>
+    {
+        int bad = 0;
+        foreach (var v in values)
+        {
+            if (!T.IsFinite(v))
+                bad++;
+        }
+        return bad;
+    }
+
+    /// <summary>The figures of epochs 1 .. <paramref name="epochsDone"/> kept in a checkpoint, or in the metrics CSV beside a checkpoint of the earlier layout.</summary>
+    private static IEnumerable<TMetrics> ReadHistory(TensorSet set, int epochsDone)
+    {
+        var names = TMetrics.ColumnNames;
+        var rows = new List<double[]>();
+        if (set.Contains(HistoryTensor))
+        {
+            string[] stored = set.Metadata.TryGetValue(HistoryColumnsKey, out var c) ? c.Split(',') : names.ToArray();
+            var t = set.Tensors[HistoryTensor];
+            if (t.Shape.Length != 2 || t.Shape[1] != stored.Length || stored.Length < 2)
+                throw new InfoGpuException($"{set.Source}: its per-epoch history has shape [{string.Join(", ", t.Shape)}], not [epochs, {stored.Length}]");
+            var h = set.GetDouble(HistoryTensor);
+            for (int i = 0; i + stored.Length <= h.Length; i += stored.Length)
+                rows.Add(Align(stored, h.AsSpan(i, stored.Length), names));
+        }
+        else
+        {
+            // Checkpoints of the earlier layout kept the figures only in the run's CSV.
+            string csv = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(set.Source)) ?? ".", TrainingSession.MetricsFile);
+            if (File.Exists(csv) && new FileInfo(csv).Length < (64 << 20))
+            {
+                var lines = File.ReadAllLines(csv);
+                if (lines.Length > 0)
+                {
+                    string[] header = lines[0].Split(',');
+                    foreach (var line in lines.Skip(1))
+                    {
+                        var cells = line.Split(',');
+                        var values = new double[header.Length];
+                        for (int j = 0; j < header.Length; j++)
+                            values[j] = j < cells.Length && double.TryParse(cells[j], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+                        rows.Add(Align(header, values, names));
+                    }
+                }
+            }
+        }
+        foreach (var r in rows)
+        {
+            if (r[0] >= 1 && r[0] <= epochsDone)
+                yield return TMetrics.FromColumns(r);
+        }
+    }
+
+    /// <summary>Values under <paramref name="stored"/> names, reordered to <paramref name="names"/> (NaN where absent).</summary>
+    private static double[] Align(string[] stored, ReadOnlySpan<double> values, IReadOnlyList<string> names)
+    {
+        var r = new double[names.Count];
+        for (int j = 0; j < names.Count; j++)
+        {
+            int at = Array.IndexOf(stored, names[j]);
+            r[j] = at >= 0 && at < values.Length ? values[at] : double.NaN;
+        }
+        return r;
+    }
+}
