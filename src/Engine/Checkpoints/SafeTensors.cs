@@ -152,7 +152,9 @@ public static class SafeTensors
         {
             throw new InfoGpuException($"cannot read checkpoint {path}: {e.Message}", e);
         }
-        return Parse(bytes, path);
+        var set = Parse(bytes, path);
+        set.FilePath = path;
+        return set;
     }
 
     /// <summary>Parses and verifies safetensors bytes; <paramref name="name"/> names them in errors.</summary>

@@ -19,6 +19,9 @@ public sealed class TensorSet
     /// <summary>Where the set was read from, for error messages ("checkpoint" when built in memory).</summary>
     public string Source { get; init; } = "checkpoint";
 
+    /// <summary>The file the set was read from by <see cref="SafeTensors.Read"/>; null when built in memory or parsed from bytes.</summary>
+    public string? FilePath { get; internal set; }
+
     /// <summary>Copies every entry of <paramref name="metadata"/> into <see cref="Metadata"/> (replacing equal keys); null adds nothing.</summary>
     public void AddMetadata(IReadOnlyDictionary<string, string>? metadata)
     {

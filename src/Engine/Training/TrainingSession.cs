@@ -274,10 +274,10 @@ public sealed class TrainingSession<TMetrics>
             for (int i = 0; i + stored.Length <= h.Length; i += stored.Length)
                 rows.Add(Align(stored, h.AsSpan(i, stored.Length), names));
         }
-        else
+        else if (set.FilePath is not null)
         {
             // Checkpoints of the earlier layout kept the figures only in the run's CSV.
-            string csv = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(set.Source)) ?? ".", TrainingSession.MetricsFile);
+            string csv = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(set.FilePath)) ?? ".", TrainingSession.MetricsFile);
             if (File.Exists(csv) && new FileInfo(csv).Length < (64 << 20))
             {
                 var lines = File.ReadAllLines(csv);
