@@ -2,6 +2,7 @@ using System.Diagnostics;
 using InfoGpu.Devices;
 using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
+using InfoGpu.Restricted;
 
 namespace InfoGpu.Evaluation;
 
@@ -150,24 +151,12 @@ public static class AnnealedImportanceSampling
         {
             float bk = (float)beta[k], bPrev = (float)beta[k - 1];
             // x = v W + c, then log w += log p*_k(v) - log p*_{k-1}(v) and h ~ p_k(h | v).
-            Gemm.Multiply(GemmLayout.NN, (v, runs, nv), (w, nv, nh), (x, runs, nh), new GemmEpilogue { Bias = c });
+            RbmHalfSweep.HiddenInput((v, runs, nv), w, c, (x, runs, nh));
             device.Backend.AisHiddenStep(x, v, delta, logW, comp, h, runs, nv, nh, bPrev, bk, options.Seed, StreamHidden, (long)k * runs * nh);
             if (k == options.Betas)
                 break;
             // v ~ p_k(v | h) = sigmoid(beta_k (W h + b) + (1 - beta_k) b_A).
-            Gemm.Multiply(GemmLayout.NT, (h, runs, nh), (w, nv, nh), (pv, runs, nv), new GemmEpilogue
-            {
-                Alpha = bk,
-                Bias = b,
-                BiasScale = bk,
-                Bias2 = bA,
-                Bias2Scale = 1f - bk,
-                Activation = GemmActivation.Sigmoid,
-                Samples = v,
-                Seed = options.Seed,
-                Stream = StreamVisible,
-                SampleOffset = (long)k * runs * nv,
-            });
+            RbmHalfSweep.VisibleAnnealed((h, runs, nh), w, b, bA, bk, (pv, runs, nv), v, options.Seed, StreamVisible, (long)k * runs * nv);
             if (k % report == 0)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -233,7 +222,7 @@ public static class AnnealedImportanceSampling
         {
             int m = Math.Min(batch, count - start);
             v.CopyFrom(images.Slice(start * nv, m * nv));
-            Gemm.Multiply(GemmLayout.NN, (v, m, nv), (w, nv, nh), (x, m, nh), new GemmEpilogue { Bias = c });
+            RbmHalfSweep.HiddenInput((v, m, nv), w, c, (x, m, nh));
             x.CopyTo(xs.AsSpan(0, m * nh));
             for (int r = 0; r < m; r++)
             {

@@ -56,9 +56,9 @@ public static class RbmSampler
         long hn = (long)chains * nh, vn = (long)chains * nv;
         for (int t = 0; t < steps; t++)
         {
-            Gemm.Multiply(GemmLayout.NN, (v, chains, nv), (w, nv, nh), (ph, chains, nh), new GemmEpilogue { Bias = c, Activation = GemmActivation.Sigmoid, Samples = h, Seed = seed, Stream = Stream, SampleOffset = draws });
+            RbmHalfSweep.Hidden((v, chains, nv), w, c, (ph, chains, nh), h, seed, Stream, draws);
             draws += hn;
-            Gemm.Multiply(GemmLayout.NT, (h, chains, nh), (w, nv, nh), (pv, chains, nv), new GemmEpilogue { Bias = b, Activation = GemmActivation.Sigmoid, Samples = v, Seed = seed, Stream = Stream, SampleOffset = draws });
+            RbmHalfSweep.Visible((h, chains, nh), w, b, (pv, chains, nv), v, seed, Stream, draws);
             draws += vn;
         }
         return (pv.ToArray(), v.ToArray());

@@ -243,26 +243,28 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         if (cd)
         {
             // Positive phase: p(h | data) and the hidden samples that start the chains.
-            Gemm.Multiply(GemmLayout.NN, new MatrixView(stackV, size, nv, dataV), (w, nv, nh), new MatrixView(stackH, size, nh, dataH), Sigmoid(c, hiddenSamples, (long)size * nh));
+            RbmHalfSweep.Hidden(new MatrixView(stackV, size, nv, dataV), w, c, new MatrixView(stackH, size, nh, dataH), hiddenSamples, options.Seed, SampleStream, Take((long)size * nh));
             for (int t = 0; t < options.K; t++)
             {
-                Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), Sigmoid(b, stackV, (long)cm * nv));
-                bool last = t + 1 == options.K;
-                Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, last ? null : hiddenSamples, (long)cm * nh));
+                RbmHalfSweep.Visible((hiddenSamples, cm, nh), w, b, (visibleProbabilities, cm, nv), stackV, options.Seed, SampleStream, Take((long)cm * nv));
+                if (t + 1 == options.K)
+                    RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh));
+                else
+                    RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh), hiddenSamples, options.Seed, SampleStream, Take((long)cm * nh));
             }
         }
         else
         {
             // The chains' first v -> h and the positive phase share one GEMM over the whole stack
             // (the data rows' samples are not used).
-            Gemm.Multiply(GemmLayout.NN, (stackV, cm + size, nv), (w, nv, nh), (stackH, cm + size, nh), Sigmoid(c, hiddenSamples, (long)(cm + size) * nh));
+            RbmHalfSweep.Hidden((stackV, cm + size, nv), w, c, (stackH, cm + size, nh), hiddenSamples, options.Seed, SampleStream, Take((long)(cm + size) * nh));
             for (int t = 0; t < options.K; t++)
             {
                 if (t > 0)
-                    Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, hiddenSamples, (long)cm * nh));
-                Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), Sigmoid(b, stackV, (long)cm * nv));
+                    RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh), hiddenSamples, options.Seed, SampleStream, Take((long)cm * nh));
+                RbmHalfSweep.Visible((hiddenSamples, cm, nh), w, b, (visibleProbabilities, cm, nv), stackV, options.Seed, SampleStream, Take((long)cm * nv));
             }
-            Gemm.Multiply(GemmLayout.NN, (stackV, cm, nv), (w, nv, nh), (stackH, cm, nh), Sigmoid(c, null, 0));
+            RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh));
         }
 
         // Statistics: bias sums, then one TN product of the stacks with the model rows negated.
@@ -289,15 +291,12 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         be.RbmUpdateWeights(w, vw, gradient, sumsV, q, u);
     }
 
-    /// <summary>Sigmoid epilogue with bias; with a sample buffer, Bernoulli draws from the next <paramref name="count"/> numbers of the stream.</summary>
-    private GemmEpilogue Sigmoid(DeviceBuffer<float> bias, DeviceBuffer<float>? samples, long count)
+    /// <summary>The offset of the next <paramref name="count"/> numbers of the sampling stream, which are then used.</summary>
+    private long Take(long count)
     {
-        var e = new GemmEpilogue { Bias = bias, Activation = GemmActivation.Sigmoid };
-        if (samples is null)
-            return e;
-        e = e with { Samples = samples, Seed = options.Seed, Stream = SampleStream, SampleOffset = Draws };
+        long offset = Draws;
         Draws += count;
-        return e;
+        return offset;
     }
 
     private void CheckParameters(int epoch)

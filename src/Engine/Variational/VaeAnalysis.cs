@@ -79,18 +79,7 @@ public sealed class VaeAnalysis : IDisposable
         {
             int rows = Math.Min(Capacity, Count - start);
             Load(start, rows);
-            net.Encode(rows);
-            net.Sample(rows, 1, seed, ElboStream, (long)start * Vae.Latent);
-            net.Decode(rows);
-            net.Loss(rows, net.X, 1, gradient: false);
-            net.ComputeKl(rows);
-            net.Reconstruction.CopyTo(hostA.AsSpan(0, rows));
-            net.Kl.CopyTo(hostB.AsSpan(0, rows));
-            for (int r = 0; r < rows; r++)
-            {
-                recon += hostA[r];
-                kl += hostB[r];
-            }
+            net.AddSampledLoss(rows, seed, ElboStream, (long)start * Vae.Latent, ref recon, ref kl);
         }
         recon /= Count;
         kl /= Count;
@@ -302,10 +291,8 @@ public sealed class VaeAnalysis : IDisposable
     public float[] Sample(int count, ulong seed = 1)
     {
         count = Math.Min(count, Capacity);
-        int l = Vae.Latent;
-        var z = new float[count * l];
-        Kernels.Cpu.CpuRandom.Normal(z, seed, PriorStream, 0);
-        net.Z.CopyFrom(z);
+        // The whole buffer: the first count * L draws are the same numbers (Philox is a function of the index).
+        net.Device.Backend.FillNormal(net.Z, seed, PriorStream, 0);
         net.Decode(count);
         return Probabilities(count);
     }

@@ -15,6 +15,7 @@ internal sealed class VaeNetwork : IDisposable
     private readonly IComputeBackend backend;
     private readonly GemmEpilogue[] forward;
     private readonly List<IDisposable> owned = [];
+    private readonly float[] hostRecon, hostKl;
 
     public VaeNetwork(ComputeDevice device, Vae vae, int capacity, bool training)
     {
@@ -41,6 +42,8 @@ internal sealed class VaeNetwork : IDisposable
         Reconstruction = Own(device.Allocate<float>(capacity));
         Kl = Own(device.Allocate<float>(capacity));
         LatentWeight = Own(device.Allocate<float>(capacity));
+        hostRecon = new float[capacity];
+        hostKl = new float[capacity];
         forward =
         [
             new GemmEpilogue { Bias = Parameters[1], Activation = GemmActivation.Relu },
@@ -149,6 +152,28 @@ internal sealed class VaeNetwork : IDisposable
     /// <summary>Per-row cross-entropy against <paramref name="targets"/> (row r / repeat); with <paramref name="gradient"/>, the logits become d BCE / d logits.</summary>
     public void Loss(int rows, DeviceBuffer<float> targets, int repeat, bool gradient) =>
         backend.VaeCrossEntropy(Logits, targets, Reconstruction, rows, Vae.Input, repeat, gradient);
+
+    /// <summary>
+    /// The ELBO pass over the first <paramref name="rows"/> rows of <see cref="X"/>: encode, one
+    /// z per row from Philox (<paramref name="seed"/>, <paramref name="stream"/>, draws from
+    /// <paramref name="drawOffset"/>), decode, BCE and analytic KL per row, added in row order to
+    /// the running float64 sums (synchronizes). Training's test loss and the analysis' ELBO both use it.
+    /// </summary>
+    public void AddSampledLoss(int rows, ulong seed, ulong stream, long drawOffset, ref double reconstruction, ref double kl)
+    {
+        Encode(rows);
+        Sample(rows, 1, seed, stream, drawOffset);
+        Decode(rows);
+        Loss(rows, X, 1, gradient: false);
+        ComputeKl(rows);
+        Reconstruction.CopyTo(hostRecon.AsSpan(0, rows));
+        Kl.CopyTo(hostKl.AsSpan(0, rows));
+        for (int r = 0; r < rows; r++)
+        {
+            reconstruction += hostRecon[r];
+            kl += hostKl[r];
+        }
+    }
 
     /// <summary>Per-row analytic KL of the encoded rows.</summary>
     public void ComputeKl(int rows) => backend.VaeKl(Stats, Kl, rows, Vae.Latent);

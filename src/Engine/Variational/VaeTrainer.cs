@@ -272,18 +272,7 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
                 hostIndex[r] = start + r;
             indices.CopyFrom(hostIndex.AsSpan(0, rows));
             device.Backend.VaeGatherRows(test, indices, net.X, rows, d);
-            net.Encode(rows);
-            net.Sample(rows, 1, Options.Seed, TestStream, ((long)epoch * TestCount + start) * l);
-            net.Decode(rows);
-            net.Loss(rows, net.X, 1, gradient: false);
-            net.ComputeKl(rows);
-            net.Reconstruction.CopyTo(hostRecon.AsSpan(0, rows));
-            net.Kl.CopyTo(hostKl.AsSpan(0, rows));
-            for (int r = 0; r < rows; r++)
-            {
-                recon += hostRecon[r];
-                kl += hostKl[r];
-            }
+            net.AddSampledLoss(rows, Options.Seed, TestStream, ((long)epoch * TestCount + start) * l, ref recon, ref kl);
         }
         return (recon / TestCount, kl / TestCount);
     }
