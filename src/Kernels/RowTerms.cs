@@ -205,7 +205,7 @@ public readonly struct KlDivLossTerm : IRowTerm
 /// </summary>
 public readonly struct GaussianKlTerm : IRowTerm
 {
-    public float Apply(float p, float q) => -0.5f * (1f + q - p * p - MathF.Exp(q));
+    public float Apply(float p, float q) => VaeMath.Kl(p, q);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2) =>

@@ -47,6 +47,10 @@ public static class VaeMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Kl(float mu, float logVar) => -0.5f * (1f + logVar - mu * mu - MathF.Exp(logVar));
 
+    /// <summary>The same KL term in float64 (the host's exact entry points).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Kl(double mu, double logVar) => -0.5 * (1 + logVar - mu * mu - Math.Exp(logVar));
+
     /// <summary>d/d mu of (loss through z) + beta KL: dz + beta mu.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MuGradient(float dz, float mu, float beta) => dz + beta * mu;

@@ -8,7 +8,7 @@ namespace InfoGpu.Benchmarks.Selection;
 /// <summary>
 /// The neighbour searches behind mutual_info_classif (Ross, k = 3) on 20 features of two-class
 /// data: brute force on each backend (the cpu path as baseline) against the sorted-order search
-/// on the host. The ILGPU CPU accelerator is a simulator: it runs at 200 rows only.
+/// on each backend. The ILGPU CPU accelerator is a simulator: it runs at 200 rows only.
 /// </summary>
 public class NeighborSearchBenchmarks
 {

@@ -1,3 +1,5 @@
+using InfoGpu.Kernels;
+
 namespace InfoGpu.Boltzmann;
 
 /// <summary>
@@ -27,13 +29,13 @@ public static class BoltzmannExact
     }
 
     /// <summary>log Z.</summary>
-    public static double LogPartition(BoltzmannMachine m) => LogSumExp(NegativeEnergies(m));
+    public static double LogPartition(BoltzmannMachine m) => LogSumExp64.Of(NegativeEnergies(m));
 
     /// <summary>p(s) for every full state (bit i of the index is unit i).</summary>
     public static double[] Distribution(BoltzmannMachine m)
     {
         var e = NegativeEnergies(m);
-        double logZ = LogSumExp(e);
+        double logZ = LogSumExp64.Of(e);
         return e.Select(v => Math.Exp(v - logZ)).ToArray();
     }
 
@@ -41,7 +43,7 @@ public static class BoltzmannExact
     public static double[] VisibleLogProbabilities(BoltzmannMachine m)
     {
         var e = NegativeEnergies(m);
-        double logZ = LogSumExp(e);
+        double logZ = LogSumExp64.Of(e);
         int nv = m.Visible;
         var result = new double[1 << nv];
         var buffer = new double[1 << m.Hidden];
@@ -49,7 +51,7 @@ public static class BoltzmannExact
         {
             for (int h = 0; h < buffer.Length; h++)
                 buffer[h] = e[v | (h << nv)];
-            result[v] = LogSumExp(buffer) - logZ;
+            result[v] = LogSumExp64.Of(buffer) - logZ;
         }
         return result;
     }
@@ -76,24 +78,5 @@ public static class BoltzmannExact
                 k |= 1 << i;
         }
         return k;
-    }
-
-    /// <summary>
-    /// log(sum_i exp(x_i)) in float64, computed as max + log(sum_i exp(x_i - max)) so that it
-    /// neither overflows nor underflows; -inf for an empty span or when every entry is -inf.
-    /// </summary>
-    /// <param name="x">The terms, typically log-probabilities or negative energies.</param>
-    /// <returns>The log of the sum of the exponentials, in the same units as <paramref name="x"/> (nats for natural logs).</returns>
-    public static double LogSumExp(ReadOnlySpan<double> x)
-    {
-        double max = double.NegativeInfinity;
-        foreach (double v in x)
-            max = Math.Max(max, v);
-        if (double.IsNegativeInfinity(max))
-            return max;
-        double s = 0;
-        foreach (double v in x)
-            s += Math.Exp(v - max);
-        return max + Math.Log(s);
     }
 }

@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using InfoGpu.Kernels;
 using InfoGpu.Kernels.Gpu;
 
 namespace InfoGpu.Devices;
@@ -20,24 +21,14 @@ internal sealed partial class IlgpuBackend
         var values = Scratch<float>("r", batch);
         var host = new float[batch];
         // Streaming log-sum-exp in float64 over batches, in a fixed order.
-        double runMax = double.NegativeInfinity, runSum = 0;
+        var run = LogSumExp64.Running.Empty;
         for (long first = 0; first < total; first += batch)
         {
             configurationValueKernel(batch, dm, dd, de, values, n, k, first);
             Download(values, host);
             foreach (float v in host)
-            {
-                if (v > runMax)
-                {
-                    runSum = runSum * Math.Exp(runMax - v) + 1;
-                    runMax = v;
-                }
-                else
-                {
-                    runSum += Math.Exp(v - runMax);
-                }
-            }
+                run.Add(v);
         }
-        return runMax + Math.Log(runSum);
+        return run.Value;
     }
 }

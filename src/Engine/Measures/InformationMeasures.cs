@@ -111,9 +111,7 @@ public sealed class InformationMeasures
     /// </summary>
     public JointInformation MutualInformation(ReadOnlySpan<int> x, ReadOnlySpan<int> y, LogBase logBase)
     {
-        var (cx, nx) = Samples.Encode(x, "x");
-        var (cy, ny) = Samples.Encode(y, "y");
-        Samples.CheckPaired(x.Length, y.Length);
+        var (cx, nx, cy, ny) = Samples.EncodePair(x, y);
         var counts = new int[nx * ny];
         backend.JointCounts(cx, cy, counts, nx, ny);
         var table = new float[counts.Length];

@@ -1,4 +1,5 @@
 using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
 
 namespace InfoGpu.Measures;
 
@@ -67,22 +68,7 @@ public static class InformationMeasures64
         if (nx <= 0 || ny <= 0 || table.Length != nx * ny)
             throw new InfoGpuException($"joint table: {table.Length} values do not make a {nx}x{ny} table");
         table = Distributions.Check(table, nx * ny, "joint table", options);
-        var col = new double[ny];
-        double hx = 0, hxy = 0, hy = 0;
-        for (int i = 0; i < nx; i++)
-        {
-            double r = 0;
-            for (int j = 0; j < ny; j++)
-            {
-                double v = table[i * ny + j];
-                r += v;
-                col[j] += v;
-                hxy -= ScalarMath.XLogX(v);
-            }
-            hx -= ScalarMath.XLogX(r);
-        }
-        foreach (double c in col)
-            hy -= ScalarMath.XLogX(c);
+        var (hx, hy, hxy) = CpuTableKernels.JointEntropies(table, nx, ny, new double[ny]);
         double s = logBase.Scale;
         return new JointInformation(hx * s, hy * s, hxy * s);
     }
@@ -90,15 +76,46 @@ public static class InformationMeasures64
     /// <summary>Plug-in entropies and mutual information of paired discrete samples.</summary>
     public static JointInformation MutualInformation(ReadOnlySpan<int> x, ReadOnlySpan<int> y, LogBase logBase)
     {
-        var (cx, nx) = Samples.Encode(x, "x");
-        var (cy, ny) = Samples.Encode(y, "y");
-        Samples.CheckPaired(x.Length, y.Length);
-        var table = new double[nx * ny];
-        for (int i = 0; i < cx.Length; i++)
-            table[cx[i] * ny + cy[i]] += 1;
+        var (cx, nx, cy, ny) = Samples.EncodePair(x, y);
+        var counts = new int[nx * ny];
+        CpuTableKernels.JointCounts(cx, cy, counts, ny);
+        var table = new double[counts.Length];
         for (int i = 0; i < table.Length; i++)
-            table[i] /= x.Length;
+            table[i] = (double)counts[i] / x.Length;
         return Joint(table, nx, ny, logBase, new DistributionOptions(false, 1e-9));
+    }
+
+    /// <summary>
+    /// The plug-in mutual information of an nx-by-ny table of joint counts (row-major):
+    /// sum over the cells of (c / n) ln(c n / (c_x c_y)), with the row and column sums c_x, c_y
+    /// and the total n of the table, in nats, in float64. Empty cells add nothing.
+    /// </summary>
+    internal static double PlugInMutualInformation(ReadOnlySpan<int> counts, int nx, int ny)
+    {
+        var px = new long[nx];
+        var py = new long[ny];
+        long n = 0;
+        for (int a = 0; a < nx; a++)
+        {
+            for (int b = 0; b < ny; b++)
+            {
+                int c = counts[a * ny + b];
+                px[a] += c;
+                py[b] += c;
+                n += c;
+            }
+        }
+        double mi = 0;
+        for (int a = 0; a < nx; a++)
+        {
+            for (int b = 0; b < ny; b++)
+            {
+                long c = counts[a * ny + b];
+                if (c > 0)
+                    mi += (double)c / n * Math.Log((double)c * n / ((double)px[a] * py[b]));
+            }
+        }
+        return mi;
     }
 
     /// <summary>Mean cross-entropy from logits (rows of <paramref name="columns"/>) and class targets, optionally label-smoothed.</summary>
@@ -121,19 +138,11 @@ public static class InformationMeasures64
         return rows == 0 ? 0 : total / rows;
     }
 
-    /// <summary>Stable log sum exp.</summary>
-    public static double LogSumExp(ReadOnlySpan<double> x)
-    {
-        double max = double.NegativeInfinity;
-        foreach (double v in x)
-            max = Math.Max(max, v);
-        if (double.IsNegativeInfinity(max))
-            return max;
-        double s = 0;
-        foreach (double v in x)
-            s += Math.Exp(v - max);
-        return max + Math.Log(s);
-    }
+    /// <summary>
+    /// log(sum_i exp(x_i)) in float64, shifted by the maximum so that it neither overflows nor
+    /// underflows; -inf for an empty span or when every entry is -inf.
+    /// </summary>
+    public static double LogSumExp(ReadOnlySpan<double> x) => LogSumExp64.Of(x);
 
     /// <summary>KL(N(mu, diag exp(logvar)) || N(0, I)).</summary>
     public static double GaussianKl(ReadOnlySpan<double> mu, ReadOnlySpan<double> logVariance)
@@ -141,7 +150,7 @@ public static class InformationMeasures64
         Distributions.SameShape(mu.Length, logVariance.Length, "Gaussian KL");
         double s = 0;
         for (int i = 0; i < mu.Length; i++)
-            s += -0.5 * (1 + logVariance[i] - mu[i] * mu[i] - Math.Exp(logVariance[i]));
+            s += VaeMath.Kl(mu[i], logVariance[i]);
         return s;
     }
 

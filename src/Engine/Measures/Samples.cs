@@ -22,6 +22,15 @@ internal static class Samples
         return (codes, k);
     }
 
+    /// <summary>The codes of paired samples x and y (<see cref="Encode"/>), checked to be of equal length.</summary>
+    public static (int[] X, int CountX, int[] Y, int CountY) EncodePair(ReadOnlySpan<int> x, ReadOnlySpan<int> y)
+    {
+        var (cx, nx) = Encode(x, "x");
+        var (cy, ny) = Encode(y, "y");
+        CheckPaired(x.Length, y.Length);
+        return (cx, nx, cy, ny);
+    }
+
     public static void CheckPaired(int nx, int ny)
     {
         if (nx != ny)

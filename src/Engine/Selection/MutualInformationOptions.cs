@@ -3,13 +3,16 @@ namespace InfoGpu.Selection;
 /// <summary>How the neighbour searches of the estimators run.</summary>
 public enum NeighborSearch
 {
-    /// <summary>Brute force on a GPU (up to <see cref="MutualInformationSelector.BruteForceLimit"/> samples), else sorted order on the host.</summary>
+    /// <summary>Brute force on a GPU (up to <see cref="MutualInformationSelector.BruteForceLimit"/> samples), else sorted order.</summary>
     Auto,
 
     /// <summary>Every pair of samples, on the device (one launch for all features).</summary>
     Brute,
 
-    /// <summary>Sort each feature once; neighbours by two-pointer expansion, counts by binary search (host, float64).</summary>
+    /// <summary>
+    /// Sort each feature once; neighbours by two-pointer expansion, counts by binary search, on the
+    /// device (on ILGPU the host sorts and the device searches, one launch for all features).
+    /// </summary>
     Sorted,
 }
 

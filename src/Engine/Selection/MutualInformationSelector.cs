@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using InfoGpu.Devices;
 using InfoGpu.Kernels;
-using InfoGpu.Kernels.Cpu;
+using InfoGpu.Measures;
 
 namespace InfoGpu.Selection;
 
@@ -24,10 +24,11 @@ namespace InfoGpu.Selection;
 /// (itself included); I = psi(n) + psi(k) - &lt;psi(n_x,i)&gt; - &lt;psi(n_y,i)&gt;.</para>
 /// <para>Discrete feature, discrete target: the contingency-table MI sum p(x,y) ln(p(x,y) / (p(x) p(y))).
 /// Discrete feature, continuous target: Ross with the roles exchanged. Every score is clipped at 0, in nats.</para>
-/// <para>Searches: brute force runs on the device (float32 pairs hi + lo on ILGPU, float64 on
-/// <c>cpu</c>), one launch for all continuous features, and the digamma sums of its counts on the
-/// device too (float32 pairs carrying about 48 bits from a float64 table; one sum per feature
-/// comes back); sorted order runs on the host in float64, digamma sums in float64.</para>
+/// <para>Searches: every neighbour search and count, brute force or sorted order, runs on the
+/// device's backend (float32 pairs hi + lo on ILGPU, float64 on <c>cpu</c>), one call for all
+/// continuous features, and the digamma sums of its counts there too (on ILGPU float32 pairs
+/// carrying about 48 bits from a float64 table; one sum per feature comes back). The joint
+/// counts of discrete pairs are made by the backend as well.</para>
 /// </remarks>
 public sealed class MutualInformationSelector
 {
@@ -56,12 +57,13 @@ public sealed class MutualInformationSelector
         NeighborSearch.Sorted => "sorted",
         // On the cpu backend sorting is O(n log n) against brute force's O(n^2): it wins from a
         // few dozen rows on. On a GPU brute force wins up to about BruteForceLimit rows. The
-        // ILGPU CPU accelerator simulates every thread (4 minutes for 1000 x 20 on 2 cores):
-        // its kernels run only on small inputs unless asked for.
+        // ILGPU CPU accelerator simulates the brute-force kernel's group barriers thread by
+        // thread (8 s for 200 x 20 on 2 cores, against 50 ms for its sorted search): it takes
+        // the sorted search unless asked for brute force.
         _ => kind switch
         {
             DeviceKind.Cpu => samples <= 32 ? "brute" : "sorted",
-            DeviceKind.IlgpuCpu => samples <= 256 ? "brute" : "sorted",
+            DeviceKind.IlgpuCpu => "sorted",
             _ => samples <= BruteForceLimit ? "brute" : "sorted",
         },
     };
@@ -115,7 +117,7 @@ public sealed class MutualInformationSelector
                 if (discrete[f])
                 {
                     var (codes, levels) = Codes(columns.AsSpan(f * samples, samples));
-                    scores[f] = RossSorted(y, codes, levels, k, psi);
+                    scores[f] = Ross(y, codes, levels, k, method, psi);
                 }
             }
         }
@@ -290,27 +292,9 @@ public sealed class MutualInformationSelector
                     values[(long)c * m + p] = column[kept[p]];
             }
         }
+        // counts and their digamma sums on the device; only one sum per feature comes back
         var sums = new double[continuous.Length];
-        if (method == "brute")
-        {
-            // counts and their digamma sums on the device; only one sum per feature comes back
-            device.Backend.ClassNeighborDigammaSums(values, keptLabels, keptK, psi, sums, continuous.Length, m);
-        }
-        else
-        {
-            Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
-            {
-                var column = values.AsSpan(c * m, m);
-                var counts = ws.Counts(m);
-                var order = CpuNeighborKernels.SortOrder(column, ws);
-                CpuNeighborKernels.ClassCountsSorted(column, keptLabels, keptK, order, classes, counts, ws);
-                double sum = 0;
-                foreach (int count in counts)
-                    sum += psi[count];
-                sums[c] = sum;
-                return ws;
-            }, _ => { });
-        }
+        device.Backend.ClassNeighborDigammaSums(values, keptLabels, keptK, classes, psi, sums, continuous.Length, m, Method(method));
         for (int c = 0; c < continuous.Length; c++)
             scores[continuous[c]] = constant - sums[c] / m;
     }
@@ -323,33 +307,13 @@ public sealed class MutualInformationSelector
         for (int c = 0; c < continuous.Length; c++)
             columns.AsSpan(continuous[c] * n, n).CopyTo(values.AsSpan(c * n, n));
         var sums = new double[continuous.Length];
-        if (method == "brute")
-        {
-            device.Backend.JointNeighborDigammaSums(values, y, k, psi, sums, continuous.Length, n);
-        }
-        else
-        {
-            var ySorted = (double[])y.Clone();
-            Array.Sort(ySorted);
-            Parallel.For(0, continuous.Length, () => new CpuNeighborKernels.Workspace(), (c, _, ws) =>
-            {
-                var column = values.AsSpan(c * n, n);
-                var nx = ws.Counts(n);
-                var ny = ws.Counts2(n);
-                CpuNeighborKernels.JointCountsSorted(column, y, k, CpuNeighborKernels.SortOrder(column, ws), ySorted, nx, ny, ws);
-                double sum = 0;
-                for (int i = 0; i < n; i++)
-                    sum += psi[nx[i]] + psi[ny[i]];
-                sums[c] = sum;
-                return ws;
-            }, _ => { });
-        }
+        device.Backend.JointNeighborDigammaSums(values, y, k, psi, sums, continuous.Length, n, Method(method));
         for (int c = 0; c < continuous.Length; c++)
             scores[continuous[c]] = psi[n] + psi[k] - sums[c] / n;
     }
 
-    /// <summary>Ross's estimate for one continuous variable against discrete codes, sorted search on the host.</summary>
-    private static double RossSorted(double[] c, int[] codes, int classes, int k, double[] psi)
+    /// <summary>Ross's estimate for one continuous variable against discrete codes.</summary>
+    private double Ross(double[] c, int[] codes, int classes, int k, string method, double[] psi)
     {
         var classSize = new int[classes];
         foreach (int l in codes)
@@ -362,43 +326,20 @@ public sealed class MutualInformationSelector
         var labels = kept.Select(i => codes[i]).ToArray();
         var kk = labels.Select(l => Math.Min(k, classSize[l] - 1)).ToArray();
         var counts = new int[m];
-        CpuNeighborKernels.ClassCountsSorted(values, labels, kk, SortOrder(values), classes, counts);
+        device.Backend.ClassNeighborCounts(values, labels, kk, classes, counts, 1, m, Method(method));
         double sum = psi[m];
         for (int p = 0; p < m; p++)
             sum += (psi[kk[p]] - psi[classSize[labels[p]]] - psi[counts[p]]) / m;
         return sum;
     }
 
-    /// <summary>The contingency-table MI of two code vectors, in nats.</summary>
-    internal static double ContingencyMi(int[] x, int nx, int[] y, int ny)
+    /// <summary>The plug-in MI of two code vectors from their joint counts (made by the backend), in nats.</summary>
+    private double ContingencyMi(int[] x, int nx, int[] y, int ny)
     {
-        int n = x.Length;
-        var joint = new long[(long)nx * ny];
-        var px = new long[nx];
-        var py = new long[ny];
-        for (int i = 0; i < n; i++)
-        {
-            joint[(long)x[i] * ny + y[i]]++;
-            px[x[i]]++;
-            py[y[i]]++;
-        }
-        double mi = 0;
-        for (int a = 0; a < nx; a++)
-        {
-            for (int b = 0; b < ny; b++)
-            {
-                long c = joint[(long)a * ny + b];
-                if (c > 0)
-                    mi += (double)c / n * Math.Log((double)c * n / ((double)px[a] * py[b]));
-            }
-        }
-        return Math.Max(0, mi);
+        var counts = new int[nx * ny];
+        device.Backend.JointCounts(x, y, counts, nx, ny);
+        return InformationMeasures64.PlugInMutualInformation(counts, nx, ny);
     }
 
-    private static int[] SortOrder(ReadOnlySpan<double> values)
-    {
-        var order = new int[values.Length];
-        CpuNeighborKernels.SortOrder(values, order, new double[values.Length]);
-        return order;
-    }
+    private static NeighborMethod Method(string method) => method == "brute" ? NeighborMethod.Brute : NeighborMethod.Sorted;
 }

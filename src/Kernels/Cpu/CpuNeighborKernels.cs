@@ -147,38 +147,50 @@ public static class CpuNeighborKernels
     /// counts[i] = #{ j : |x_j - x_i| inside r_i } over all samples (itself included).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ClassCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, Span<int> counts)
+    public static void ClassCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, Span<int> counts) =>
+        CountsBrute<AbsoluteDistance>(x, default, labels, k, 0, counts, default);
+
+    /// <summary>
+    /// Brute-force counts in the space of <typeparamref name="TDistance"/>: for each sample i,
+    /// r_i = distance to its k_i-th nearest neighbour (itself excluded; only samples with its
+    /// label when <paramref name="labels"/> is not empty); nx[i] = #{ j : |x_j - x_i| inside r_i }
+    /// and, where the distance has a y coordinate, ny[i] = #{ j : |y_j - y_i| inside r_i }.
+    /// k_i = <paramref name="k"/>[i], or <paramref name="kAll"/> when <paramref name="k"/> is empty.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CountsBrute<TDistance>(
+        ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, int kAll, Span<int> nx, Span<int> ny)
+        where TDistance : struct, INeighborDistance
     {
+        var distance = default(TDistance);
         int n = x.Length;
-        Span<double> best = stackalloc double[64];
+        bool classes = !labels.IsEmpty;
+        Span<double> scratch = stackalloc double[64];
         for (int i = 0; i < n; i++)
         {
-            double r = KthInClassBrute(x, labels, i, k[i], best);
-            int m = 0;
-            double xi = x[i];
+            var best = scratch[..(k.IsEmpty ? kAll : k[i])];
+            best.Fill(double.PositiveInfinity);
+            double xi = x[i], yi = distance.HasY ? y[i] : 0;
+            int li = classes ? labels[i] : 0;
+            for (int j = 0; j < n; j++)
+            {
+                if (j == i || (classes && labels[j] != li))
+                    continue;
+                Insert(best, distance.Between(xi, yi, x[j], distance.HasY ? y[j] : 0));
+            }
+            double r = best[^1];
+            int cx = 0, cy = 0;
             for (int j = 0; j < n; j++)
             {
                 if (Inside(Math.Abs(x[j] - xi), r))
-                    m++;
+                    cx++;
+                if (distance.HasY && Inside(Math.Abs(y[j] - yi), r))
+                    cy++;
             }
-            counts[i] = m;
+            nx[i] = cx;
+            if (distance.HasY)
+                ny[i] = cy;
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double KthInClassBrute(ReadOnlySpan<double> x, ReadOnlySpan<int> labels, int i, int k, Span<double> scratch)
-    {
-        var best = scratch[..k];
-        best.Fill(double.PositiveInfinity);
-        double xi = x[i];
-        int li = labels[i];
-        for (int j = 0; j < x.Length; j++)
-        {
-            if (j == i || labels[j] != li)
-                continue;
-            Insert(best, Math.Abs(x[j] - xi));
-        }
-        return best[k - 1];
     }
 
     /// <summary>Keeps the k smallest values seen, ascending (ties keep their multiplicity).</summary>
@@ -208,24 +220,11 @@ public static class CpuNeighborKernels
         var sorted = workspace.Sorted;
         for (int p = 0; p < n; p++)
             sorted[p] = x[order[p]];
-        // Per-class sorted values and the sample each came from (a stable split of the sorted order).
-        var start = new int[classes + 1];
-        for (int i = 0; i < n; i++)
-            start[labels[i] + 1]++;
-        for (int c = 0; c < classes; c++)
-            start[c + 1] += start[c];
-        var fill = (int[])start.Clone();
+        var start = ClassStarts(labels, classes);
         var classValues = workspace.ClassValues;
         var classSample = workspace.ClassSample;
         var position = workspace.Position;
-        for (int p = 0; p < n; p++)
-        {
-            int s = order[p];
-            int q = fill[labels[s]]++;
-            classValues[q] = sorted[p];
-            classSample[q] = s;
-            position[s] = p;
-        }
+        SplitByClass(sorted.AsSpan(0, n), order, labels, start, classValues, classSample, position);
         for (int c = 0; c < classes; c++)
         {
             int lo = start[c], hi = start[c + 1];
@@ -236,6 +235,39 @@ public static class CpuNeighborKernels
                 double r = KthSorted(values, p, k[s]);
                 counts[s] = CountInsideFrom(sorted.AsSpan(0, n), position[s], r);
             }
+        }
+    }
+
+    /// <summary>start[c] = the first place of class c when samples are grouped by label (start[classes] = n).</summary>
+    public static int[] ClassStarts(ReadOnlySpan<int> labels, int classes)
+    {
+        var start = new int[classes + 1];
+        foreach (int l in labels)
+            start[l + 1]++;
+        for (int c = 0; c < classes; c++)
+            start[c + 1] += start[c];
+        return start;
+    }
+
+    /// <summary>
+    /// A stable split of the sorted order by class: class c's values, ascending, at
+    /// classValues[start[c]..start[c + 1]), with the sample each came from in classSample;
+    /// position[s] = the place of sample s in <paramref name="order"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SplitByClass(
+        ReadOnlySpan<double> sorted, ReadOnlySpan<int> order, ReadOnlySpan<int> labels, ReadOnlySpan<int> start,
+        Span<double> classValues, Span<int> classSample, Span<int> position)
+    {
+        Span<int> fill = start.Length <= 256 ? stackalloc int[start.Length] : new int[start.Length];
+        start.CopyTo(fill);
+        for (int p = 0; p < sorted.Length; p++)
+        {
+            int s = order[p];
+            int q = fill[labels[s]]++;
+            classValues[q] = sorted[p];
+            classSample[q] = s;
+            position[s] = p;
         }
     }
 
@@ -363,33 +395,8 @@ public static class CpuNeighborKernels
     /// inside r_i (itself included).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void JointCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny)
-    {
-        int n = x.Length;
-        Span<double> best = stackalloc double[64];
-        var b = best[..k];
-        for (int i = 0; i < n; i++)
-        {
-            b.Fill(double.PositiveInfinity);
-            double xi = x[i], yi = y[i];
-            for (int j = 0; j < n; j++)
-            {
-                if (j != i)
-                    Insert(b, Math.Max(Math.Abs(x[j] - xi), Math.Abs(y[j] - yi)));
-            }
-            double r = b[k - 1];
-            int cx = 0, cy = 0;
-            for (int j = 0; j < n; j++)
-            {
-                if (Inside(Math.Abs(x[j] - xi), r))
-                    cx++;
-                if (Inside(Math.Abs(y[j] - yi), r))
-                    cy++;
-            }
-            nx[i] = cx;
-            ny[i] = cy;
-        }
-    }
+    public static void JointCountsBrute(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny) =>
+        CountsBrute<MaxNormDistance>(x, y, default, default, k, nx, ny);
 
     /// <summary>
     /// The same counts as <see cref="JointCountsBrute"/> by sorted order: samples visited in x order

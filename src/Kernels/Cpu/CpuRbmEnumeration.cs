@@ -48,7 +48,7 @@ public static unsafe class CpuRbmEnumeration
                             pa[i] += pm[(long)j * k + i];
                     }
                 }
-                double runMax = double.NegativeInfinity, runSum = 0;
+                var run = LogSumExp64.Running.Empty;
                 long gray = 0;
                 long count = 1L << chunkBits;
                 for (long t = 0; t < count; t++)
@@ -61,28 +61,13 @@ public static unsafe class CpuRbmEnumeration
                         lin += sign * dArr[bit];
                         Axpy(pa, pm + (long)bit * k, sign, k);
                     }
-                    double v = lin + SumSoftplus(pa, k);
-                    if (v > runMax)
-                    {
-                        runSum = runSum * Math.Exp(runMax - v) + 1;
-                        runMax = v;
-                    }
-                    else
-                    {
-                        runSum += Math.Exp(v - runMax);
-                    }
+                    run.Add(lin + SumSoftplus(pa, k));
                 }
-                max[c] = runMax;
-                sum[c] = runSum;
+                max[c] = run.Max;
+                sum[c] = run.Sum;
             }
         });
-        double total = double.NegativeInfinity;
-        foreach (double mx in max)
-            total = Math.Max(total, mx);
-        double s = 0;
-        for (int c = 0; c < chunks; c++)
-            s += sum[c] * Math.Exp(max[c] - total);
-        return total + Math.Log(s);
+        return LogSumExp64.Of(max, sum);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -14,28 +15,40 @@ public static class CpuTableKernels
         var col = new double[ny];
         for (int t = 0; t < count; t++)
         {
-            var table = tables.Slice(t * cells, cells);
-            Array.Clear(col);
-            double hx = 0, hxy = 0;
-            for (int i = 0; i < nx; i++)
-            {
-                double r = 0;
-                for (int j = 0; j < ny; j++)
-                {
-                    float v = table[i * ny + j];
-                    r += v;
-                    col[j] += v;
-                    hxy -= ScalarMath.XLogX((double)v);
-                }
-                hx -= ScalarMath.XLogX(r);
-            }
-            double hy = 0;
-            for (int j = 0; j < ny; j++)
-                hy -= ScalarMath.XLogX(col[j]);
+            var (hx, hy, hxy) = JointEntropies(tables.Slice(t * cells, cells), nx, ny, col);
             result[3 * t] = (float)(scale * hx);
             result[3 * t + 1] = (float)(scale * hy);
             result[3 * t + 2] = (float)(scale * hxy);
         }
+    }
+
+    /// <summary>
+    /// H(X) (row sums), H(Y) (column sums) and H(X,Y) in nats of one nx-by-ny table (row-major),
+    /// accumulated in float64 in a fixed order; <paramref name="columnSums"/> is scratch of ny entries.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (double HX, double HY, double HXY) JointEntropies<T>(ReadOnlySpan<T> table, int nx, int ny, Span<double> columnSums)
+        where T : unmanaged, INumberBase<T>
+    {
+        var col = columnSums[..ny];
+        col.Clear();
+        double hx = 0, hxy = 0;
+        for (int i = 0; i < nx; i++)
+        {
+            double r = 0;
+            for (int j = 0; j < ny; j++)
+            {
+                double v = double.CreateTruncating(table[i * ny + j]);
+                r += v;
+                col[j] += v;
+                hxy -= ScalarMath.XLogX(v);
+            }
+            hx -= ScalarMath.XLogX(r);
+        }
+        double hy = 0;
+        foreach (double c in col)
+            hy -= ScalarMath.XLogX(c);
+        return (hx, hy, hxy);
     }
 
     /// <summary>counts[x_i * ny + y_i] += 1; counts is cleared first.</summary>

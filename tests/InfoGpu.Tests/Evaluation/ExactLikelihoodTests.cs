@@ -37,7 +37,7 @@ public class ExactLikelihoodTests
                 terms.Add(e);
             }
         }
-        return InfoGpu.Boltzmann.BoltzmannExact.LogSumExp(terms.ToArray());
+        return InfoGpu.Measures.InformationMeasures64.LogSumExp(terms.ToArray());
     }
 
     /// <summary>Float64 on the host versus a brute-force sum; the ILGPU path evaluates each configuration in float32.</summary>

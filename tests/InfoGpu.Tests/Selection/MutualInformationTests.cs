@@ -19,19 +19,20 @@ public class MutualInformationTests
     /// <summary>The same integer counts summed in float64 in two orders.</summary>
     private const double SameCountsAbsolute = 1e-9;
 
+    /// <summary>The first rows and columns of make_classification_1000x20 (the embedded copy of the reference CSV).</summary>
     private static (double[] X, double[] Y, int Rows, int Cols) Reference(int? rows = null, int? cols = null)
     {
-        var table = CsvTable.Read(TestPaths.Reference("make_classification_1000x20.csv"));
-        int n = Math.Min(rows ?? table.Rows.Count, table.Rows.Count);
-        int all = table.Columns - 1;
+        var table = MakeClassification.LoadEmbedded();
+        int n = Math.Min(rows ?? table.Rows, table.Rows);
+        int all = table.Names.Length;
         int f = Math.Min(cols ?? all, all);
         var x = new double[n * f];
         var y = new double[n];
         for (int r = 0; r < n; r++)
         {
             for (int c = 0; c < f; c++)
-                x[r * f + c] = table.Number(r, c);
-            y[r] = table.Number(r, all);
+                x[r * f + c] = table.Features[r * all + c];
+            y[r] = table.Target[r];
         }
         return (x, y, n, f);
     }
@@ -63,27 +64,31 @@ public class MutualInformationTests
         Assert.True(top5.SetEquals(result.Selected), $"top 5 {string.Join(",", result.Selected)}, scikit-learn's {string.Join(",", top5)}");
     }
 
-    [Fact]
-    public void IlgpuKernelsAgreeWithCpuOnTheReferenceSubset()
+    [Theory]
+    [InlineData(NeighborSearch.Brute)]
+    [InlineData(NeighborSearch.Sorted)]
+    public void IlgpuKernelsAgreeWithCpuOnTheReferenceSubset(NeighborSearch search)
     {
         var (x, y, n, f) = Reference(rows: 157, cols: 5);
         foreach (bool regression in new[] { false, true })
         {
-            var options = new MutualInformationOptions(Regression: regression, Search: NeighborSearch.Brute);
+            var options = new MutualInformationOptions(Regression: regression, Search: search);
             var cpu = TestDevices.Use("cpu", d => new MutualInformationSelector(d).Select(x, n, f, y, options));
             var gpu = TestDevices.Use("ilgpu-cpu", d => new MutualInformationSelector(d).Select(x, n, f, y, options));
-            Assert.Equal("brute", gpu.Method);
-            Tolerance.AllClose(cpu.Scores, gpu.Scores, 0, NoiseFreeAbsolute, $"ilgpu-cpu vs cpu (regression {regression})");
+            Assert.Equal(search == NeighborSearch.Sorted ? "sorted" : "brute", gpu.Method);
+            Tolerance.AllClose(cpu.Scores, gpu.Scores, 0, NoiseFreeAbsolute, $"ilgpu-cpu vs cpu ({search}, regression {regression})");
         }
     }
 
-    [Fact]
-    public void IlgpuAgreesWithCpuOnTiesBrokenByNoise()
+    [Theory]
+    [InlineData(NeighborSearch.Brute)]
+    [InlineData(NeighborSearch.Sorted)]
+    public void IlgpuAgreesWithCpuOnTiesBrokenByNoise(NeighborSearch search)
     {
         var (x, labels) = SmallClassification(61, 3, 2, ties: true);
         var t = labels.Select(l => (double)l).ToArray();
         var (rx, ry) = SmallRegression(29, 6, ties: true);
-        var options = new MutualInformationOptions(Search: NeighborSearch.Brute);
+        var options = new MutualInformationOptions(Search: search);
         var regression = options with { Regression = true };
         var cpu = TestDevices.Use("cpu", d => (new MutualInformationSelector(d).Select(x, 61, 1, t, options).Scores[0], new MutualInformationSelector(d).Select(rx, 29, 1, ry, regression).Scores[0]));
         var gpu = TestDevices.Use("ilgpu-cpu", d => (new MutualInformationSelector(d).Select(x, 61, 1, t, options).Scores[0], new MutualInformationSelector(d).Select(rx, 29, 1, ry, regression).Scores[0]));
@@ -96,7 +101,75 @@ public class MutualInformationTests
         { "cpu", NeighborSearch.Brute },
         { "cpu", NeighborSearch.Sorted },
         { "ilgpu-cpu", NeighborSearch.Brute },
+        { "ilgpu-cpu", NeighborSearch.Sorted },
     };
+
+    [Theory]
+    [MemberData(nameof(Searches))]
+    public void DiscreteFeaturesMatchFloat64Reference(string kind, NeighborSearch search)
+    {
+        // Column 0 continuous, column 1 discrete: contingency MI against class labels, Ross's
+        // estimator with the roles exchanged against a continuous target.
+        const int n = 53;
+        var features = new double[2 * n];
+        var labels = new int[n];
+        var y = new double[n];
+        var codes = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            labels[i] = i % 3;
+            codes[i] = (i * 7 + (int)(4 * Philox.Uniform(7, 0, (ulong)i))) % 4;
+            features[2 * i] = Philox.Normal(7, 1, (ulong)i) + 0.5 * labels[i];
+            features[2 * i + 1] = 10 * codes[i] - 5;
+            y[i] = Philox.Normal(7, 2, (ulong)i) + 0.8 * codes[i];
+        }
+        var t = labels.Select(l => (double)l).ToArray();
+        var options = new MutualInformationOptions(DiscreteFeatures: [1], Noise: false, Search: search);
+        var (classification, regression) = TestDevices.Use(kind, d =>
+        {
+            var s = new MutualInformationSelector(d);
+            return (s.Select(features, n, 2, t, options).Scores, s.Select(features, n, 2, y, options with { Regression = true }).Scores);
+        });
+        double[] wantClassification = [ReferenceRoss(features.Where((_, i) => i % 2 == 0).ToArray(), labels, 3), ReferenceContingency(codes, labels)];
+        Tolerance.AllClose(wantClassification, classification, 0, SameCountsAbsolute, $"classification with a discrete feature on {kind}/{search}");
+        Tolerance.Close(ReferenceRoss(y, codes, 3), regression[1], 0, SameCountsAbsolute, $"Ross MI of a discrete feature, continuous target, on {kind}/{search}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Kinds), MemberType = typeof(TestDevices))]
+    public void SortedAndBruteBackendCountsAreTheSame(string kind)
+    {
+        // Two features, one with ties broken by noise-sized offsets; class 3 has no members.
+        const int n = 67, features = 2, classes = 4;
+        var values = new double[features * n];
+        var y = new double[n];
+        var labels = new int[n];
+        var k = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            labels[i] = i % 3;
+            k[i] = 1 + i % 4;
+            values[i] = Math.Round(2 * Philox.Normal(3, 0, (ulong)i)) + 1e-10 * Philox.Normal(3, 1, (ulong)i);
+            values[n + i] = Philox.Normal(3, 2, (ulong)i) * (1 + labels[i]);
+            y[i] = Math.Round(2 * Philox.Normal(3, 3, (ulong)i)) + 1e-10 * Philox.Normal(3, 4, (ulong)i);
+        }
+        TestDevices.Use(kind, d =>
+        {
+            var counts = new[] { new int[features * n], new int[features * n] };
+            var nx = new[] { new int[features * n], new int[features * n] };
+            var ny = new[] { new int[features * n], new int[features * n] };
+            foreach (var (method, m) in new[] { (NeighborMethod.Brute, 0), (NeighborMethod.Sorted, 1) })
+            {
+                d.Backend.ClassNeighborCounts(values, labels, k, classes, counts[m], features, n, method);
+                d.Backend.JointNeighborCounts(values, y, 3, nx[m], ny[m], features, n, method);
+            }
+            Assert.Equal(counts[0], counts[1]);
+            Assert.Equal(nx[0], nx[1]);
+            Assert.Equal(ny[0], ny[1]);
+            Assert.All(counts[0], c => Assert.True(c >= 1));
+            return 0;
+        });
+    }
 
     [Theory]
     [MemberData(nameof(Searches))]
@@ -216,6 +289,7 @@ public class MutualInformationTests
         Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, MutualInformationSelector.BruteForceLimit + 1, NeighborSearch.Auto));
         Assert.Equal("brute", MutualInformationSelector.ChooseMethod(DeviceKind.Cpu, 1000, NeighborSearch.Brute));
         Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.Cuda, 10, NeighborSearch.Sorted));
+        Assert.Equal("sorted", MutualInformationSelector.ChooseMethod(DeviceKind.IlgpuCpu, 40, NeighborSearch.Auto));
     }
 
     [Fact]
@@ -305,6 +379,21 @@ public class MutualInformationTests
             sum += SpecialFunctions.Digamma((double)ki) - SpecialFunctions.Digamma((double)size) - SpecialFunctions.Digamma((double)m);
         }
         return Math.Max(0, SpecialFunctions.Digamma((double)n) + sum / n);
+    }
+
+    /// <summary>sum p(x,y) ln(p(x,y) / (p(x) p(y))) of two code vectors, by the definition.</summary>
+    private static double ReferenceContingency(int[] x, int[] y)
+    {
+        int n = x.Length;
+        double mi = 0;
+        foreach (var cell in x.Zip(y).GroupBy(p => p))
+        {
+            double pxy = (double)cell.Count() / n;
+            double px = (double)x.Count(v => v == cell.Key.First) / n;
+            double py = (double)y.Count(v => v == cell.Key.Second) / n;
+            mi += pxy * Math.Log(pxy / (px * py));
+        }
+        return Math.Max(0, mi);
     }
 
     /// <summary>KSG (first algorithm, max-norm) by the definition.</summary>
