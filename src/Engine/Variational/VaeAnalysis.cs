@@ -132,14 +132,10 @@ public sealed class VaeAnalysis : IDisposable
                 weights[k0 + r] = -(double)hostA[r] + hostB[r];
             if (k0 + rows < samples)
                 return;
-            double max = weights.Max();
-            double s = 0, mean = 0;
+            double mean = 0;
             foreach (double w in weights)
-            {
-                s += Math.Exp(w - max);
                 mean += w;
-            }
-            double l = max + Math.Log(s) - Math.Log(samples);
+            double l = LogSumExp64.Of(weights) - Math.Log(samples);
             ll += l;
             ll2 += l * l;
             elbo += mean / samples;
@@ -240,7 +236,7 @@ public sealed class VaeAnalysis : IDisposable
                     float m = hostStats[r * 2 * l + j], lv = hostStats[r * 2 * l + l + j];
                     mu[(long)(start + r) * l + j] = m;
                     sigma[(long)(start + r) * l + j] = MathF.Exp(0.5f * lv);
-                    klDim[j] += -0.5 * (1 + (double)lv - (double)m * m - Math.Exp(lv));
+                    klDim[j] += VaeMath.Kl((double)m, (double)lv);
                 }
             }
         }
