@@ -29,6 +29,13 @@ public sealed record TrainingSessionOptions
     /// <summary>Steps between progress reports; 0: about 100 reports per epoch.</summary>
     public int ProgressEvery { get; init; }
 
+    /// <summary>
+    /// Let a new run (one not resumed from a checkpoint) replace the checkpoint of an earlier run
+    /// in <see cref="Directory"/>; by default that is refused, so that a finished run is not lost
+    /// by a repeated command.
+    /// </summary>
+    public bool Overwrite { get; init; }
+
     /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -61,6 +68,9 @@ public static class TrainingSession
 
     /// <summary>The per-epoch figures' file name in a run's folder (CSV, a header of column names, one row per epoch).</summary>
     public const string MetricsFile = "metrics.csv";
+
+    /// <summary>The file a running session holds locked in its folder, so that two runs never write one folder.</summary>
+    public const string LockFile = ".infogpu.lock";
 
     /// <summary>
     /// Reads the checkpoint of the run in <paramref name="directory"/> (the folder a session wrote,
@@ -127,6 +137,8 @@ public sealed class TrainingSession<TMetrics>
             trainer.Epochs = options.Epochs;
         if (resumedFrom is not null)
             history.AddRange(ReadHistory(resumedFrom, trainer.Epoch));
+        else if (CheckpointPath is string path && File.Exists(path) && !options.Overwrite)
+            throw new InfoGpuException($"{options.Directory} already holds a run ({TrainingSession.CheckpointFile}); continue it with --resume {options.Directory}, choose another output folder, or pass --overwrite to replace it");
     }
 
     /// <summary>Called with the figures of every epoch this session completes, after its checkpoint is written.</summary>
@@ -151,11 +163,19 @@ public sealed class TrainingSession<TMetrics>
     /// Trains until <see cref="ITrainer.Epoch"/> reaches the target, or until <paramref name="cancel"/>
     /// stops it between two steps (the state is then checkpointed when there is a folder).
     /// </summary>
+    /// <remarks>
+    /// With a folder, the run holds <see cref="TrainingSession.LockFile"/> there locked while it
+    /// runs: a second session on the same folder, in this process or another, is refused. When no
+    /// epoch is left to run, the checkpoint is still written once (with the new target and metadata).
+    /// </remarks>
     /// <exception cref="TrainingDivergedException">The trainer diverged, or its state holds a NaN or an infinity at a checkpoint; the last good checkpoint is kept.</exception>
+    /// <exception cref="InfoGpuException">Another run holds the folder.</exception>
     public TrainingStop Run(CancellationToken cancel = default)
     {
+        using var folderLock = LockFolder();
         if (firstEpoch < 0)
             firstEpoch = trainer.Epoch;
+        bool ranAny = false;
         int target = trainer.Epochs;
         long started = Stopwatch.GetTimestamp();
         int every = options.ProgressEvery > 0 ? options.ProgressEvery : Math.Max(1, trainer.StepsPerEpoch / 100);
@@ -163,6 +183,7 @@ public sealed class TrainingSession<TMetrics>
         while (trainer.Epoch < target)
         {
             var r = trainer.TrainEpoch(cancel, stopEvery, options.Progress, every, target, started);
+            ranAny = true;
             if (!r.Completed)
             {
                 if (options.Directory is not null)
@@ -176,7 +197,29 @@ public sealed class TrainingSession<TMetrics>
                 SaveCheckpoint();
             EpochCompleted?.Invoke(r.Metrics!);
         }
+        if (!ranAny && options.Directory is not null)
+            SaveCheckpoint();
         return TrainingStop.Completed;
+    }
+
+    private FileStream? LockFolder()
+    {
+        if (options.Directory is null)
+            return null;
+        Directory.CreateDirectory(options.Directory);
+        string path = Path.Combine(options.Directory, TrainingSession.LockFile);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException)
+        {
+            throw new InfoGpuException($"another run is writing to {options.Directory} (it holds {path}); wait for it to end or choose another output folder");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new InfoGpuException($"cannot write to {options.Directory}: {e.Message}");
+        }
     }
 
     /// <summary>

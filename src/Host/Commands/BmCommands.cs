@@ -22,7 +22,7 @@ internal static class BmCommands
         public CommandSpec Spec { get; } = new(
             "bm train",
             "train a general Boltzmann machine (hidden-hidden links) on bars-and-stripes by Gibbs sampling",
-            Invariant($"[--size 3] [--hidden 4] [--epochs {D.Epochs}] [--batch B] [--lr {D.LearningRate}] [--burn-in {D.BurnIn}] [--samples {D.Samples}] [--chains {D.NegativeChains}] [--fresh] [--weight-decay {D.WeightDecay}] [--seed {D.Seed}] [--out DIR] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]"),
+            Invariant($"[--size 3] [--hidden 4] [--epochs {D.Epochs}] [--batch B] [--lr {D.LearningRate}] [--burn-in {D.BurnIn}] [--samples {D.Samples}] [--chains {D.NegativeChains}] [--fresh] [--weight-decay {D.WeightDecay}] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]"),
             [
                 new("size", "N", "bars-and-stripes patterns of N x N pixels (2 to 5; default 3)"),
                 new("hidden", "H", "hidden units (default 4)"),
@@ -37,6 +37,7 @@ internal static class BmCommands
                 new("seed", "S", Invariant($"Philox seed (default {D.Seed})")),
                 new("out", "DIR", "write DIR/bm.json (the machine), DIR/metrics.csv and the checkpoint DIR/model.safetensors (with --resume: that folder)"),
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
+                new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
                 new("checkpoint-every", "N", "also write the checkpoint every N learning updates (default: only at the end of every epoch and on Ctrl-C)"),
                 CommandSpec.Accelerator,
             ],
@@ -108,6 +109,7 @@ internal static class BmCommands
                     Epochs = epochs,
                     Directory = outDir,
                     CheckpointEvery = checkpointEvery,
+                    Overwrite = a.Has("overwrite"),
                     Progress = SessionRunner.Progress(context),
                     Metadata = new Dictionary<string, string> { ["size"] = size.ToString(CultureInfo.InvariantCulture) },
                 }, checkpoint);
@@ -122,8 +124,7 @@ internal static class BmCommands
                     return code;
                 if (outDir is not null)
                 {
-                    session.SaveCheckpoint();
-                    Plots.SaveAtomically(Path.Combine(outDir, "bm.json"), tmp => File.WriteAllText(tmp, ToJson(machine).ToJsonString()));
+                        Plots.SaveAtomically(Path.Combine(outDir, "bm.json"), tmp => File.WriteAllText(tmp, ToJson(machine).ToJsonString()));
                 }
                 var history = session.History;
                 double? last = history.Count > 0 ? history[^1].ExactLogLikelihood : null;

@@ -24,7 +24,7 @@ internal static class RbmCommands
         public CommandSpec Spec { get; } = new(
             "rbm train",
             "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
-            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--accelerator KIND] [--json]"),
             [
                 new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
                 new("hidden", "H", "hidden units (default 500)"),
@@ -41,6 +41,7 @@ internal static class RbmCommands
                 new("out", "DIR", "write DIR/metrics.csv, model.safetensors, filters.png, samples.png (default rbm-out; with --resume: that folder)"),
                 new("limit", "N", "use the first N training images and the first min(N, 10000) test images"),
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data"),
+                new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
                 new("checkpoint-every", "N", "also write the checkpoint every N training steps (default: only at the end of every epoch and on Ctrl-C)"),
                 new("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)"),
                 new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
@@ -95,6 +96,7 @@ internal static class RbmCommands
                     Epochs = epochs,
                     Directory = outDir,
                     CheckpointEvery = checkpointEvery,
+                    Overwrite = a.Has("overwrite"),
                     Progress = SessionRunner.Progress(context),
                     Metadata = new Dictionary<string, string>
                     {
@@ -107,7 +109,6 @@ internal static class RbmCommands
                 int code = SessionRunner.Run(context, session, "rbm train", outDir);
                 if (code != 0)
                     return code;
-                session.SaveCheckpoint();
                 SavePictures(device, trainer, outDir, train.Rows, train.Cols, sampleSteps, o.Seed);
                 Print(context, session, Config(trainer.Options, trainer.Model.Visible, trainer.Model.Hidden, train.Count, test.Count, data.Description, device.Info.Kind));
             }

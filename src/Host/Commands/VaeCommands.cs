@@ -98,12 +98,13 @@ internal static class VaeCommands
         public CommandSpec Spec { get; } = new(
             "vae train",
             "train the chapter's VAE (784-400-20, ReLU, Bernoulli decoder, BCE + beta KL, Adam) on Fashion-MNIST",
-            "[--data DIR] [--limit N] [--hidden 400] [--latent 20] [--beta 1] [--epochs 10] [--batch 128] [--lr 1e-3] [--binarize] [--seed 1] [--out DIR] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]",
+            Invariant($"[--data DIR] [--limit N] [--hidden {D.Hidden}] [--latent {D.Latent}] [--beta {D.Beta}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--binarize] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]"),
             [
                 .. DataOptions,
                 .. TrainOptions,
                 new("out", "DIR", "write DIR/metrics.csv, DIR/model.safetensors (with the Adam state), reconstructions.png, samples.png, latent.png"),
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
+                new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
                 new("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
                 CommandSpec.Accelerator,
             ],
@@ -147,6 +148,7 @@ internal static class VaeCommands
                     Epochs = epochs,
                     Directory = outDir,
                     CheckpointEvery = every,
+                    Overwrite = a.Has("overwrite"),
                     Progress = SessionRunner.Progress(context),
                     Metadata = new Dictionary<string, string>
                     {

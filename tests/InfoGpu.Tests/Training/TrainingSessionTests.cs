@@ -175,6 +175,34 @@ public class TrainingSessionTests
     }
 
     [Fact]
+    public void ANewRunDoesNotReplaceAnEarlierOneUnlessAskedAndTwoRunsNeverShareAFolder()
+    {
+        string dir = TestPaths.TempDir();
+        new TrainingSession<CountMetrics>(new CountingTrainer(2), new TrainingSessionOptions { Directory = dir, Epochs = 1 }).Run();
+        var e = Assert.Throws<InfoGpuException>(() => new TrainingSession<CountMetrics>(new CountingTrainer(2), new TrainingSessionOptions { Directory = dir, Epochs = 1 }));
+        Assert.Contains("already holds a run", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"--resume {dir}", e.Message, StringComparison.Ordinal);
+        var replaced = new CountingTrainer(3);
+        new TrainingSession<CountMetrics>(replaced, new TrainingSessionOptions { Directory = dir, Epochs = 1, Overwrite = true }).Run();
+        Assert.Equal(3L, ReadCounter(dir).GetInt64("counters")[2]);
+
+        // While one session runs (here: inside its epoch callback), a second one on the folder is refused.
+        string shared = TestPaths.TempDir();
+        var first = new TrainingSession<CountMetrics>(new CountingTrainer(2), new TrainingSessionOptions { Directory = shared, Epochs = 2 });
+        InfoGpuException? refused = null;
+        first.EpochCompleted += m =>
+        {
+            if (m.Epoch == 1)
+                refused = Assert.Throws<InfoGpuException>(() => new TrainingSession<CountMetrics>(new CountingTrainer(2), new TrainingSessionOptions { Directory = shared, Epochs = 5, Overwrite = true }).Run());
+        };
+        Assert.Equal(TrainingStop.Completed, first.Run());
+        Assert.NotNull(refused);
+        Assert.Contains("another run is writing to", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(4L, ReadCounter(shared).GetInt64("counters")[2]);
+        Assert.False(File.Exists(Path.Combine(shared, TrainingSession.LockFile)), "the lock file outlived the run");
+    }
+
+    [Fact]
     public void BadSessionSettingsAndAMissingCheckpointAreOneLineErrors()
     {
         var t = new CountingTrainer(2);
