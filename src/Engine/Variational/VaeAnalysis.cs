@@ -304,7 +304,7 @@ public sealed class VaeAnalysis : IDisposable
         count = Math.Min(count, Capacity);
         int l = Vae.Latent;
         var z = new float[count * l];
-        Kernels.Cpu.CpuRandom.Normal(z, seed, PriorStream, 0);
+        Kernels.Cpu.CpuRandomKernels.Normal(z, seed, PriorStream, 0);
         net.Z.CopyFrom(z);
         net.Decode(count);
         return Probabilities(count);
