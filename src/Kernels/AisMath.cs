@@ -8,7 +8,7 @@ namespace InfoGpu.Kernels;
 /// small differences; computing each one directly (not as a difference of two large numbers)
 /// keeps float32 accurate to its last bits.
 /// </summary>
-public static class AisMath
+internal static class AisMath
 {
     /// <summary>e^d - 1, accurate for small |d| (series below 0.1, where exp(d) - 1 would cancel).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

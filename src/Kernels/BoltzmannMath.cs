@@ -1,7 +1,7 @@
 namespace InfoGpu.Kernels;
 
 /// <summary>Scalar helpers of the Boltzmann-machine kernels, shared with the CPU path.</summary>
-public static class BoltzmannMath
+internal static class BoltzmannMath
 {
     /// <summary>floor(u * count), kept below count.</summary>
     public static int PickUnit(float u, int count)

@@ -2,8 +2,11 @@ using System.Runtime.CompilerServices;
 
 namespace InfoGpu.Kernels;
 
-/// <summary>Which operands are transposed in C = op(A) op(B) (row-major storage).</summary>
-public enum GemmLayout
+/// <summary>
+/// Which operands are transposed in C = op(A) op(B) (row-major storage): the kernels' codes.
+/// The engine's public <c>InfoGpu.LinearAlgebra.GemmLayout</c> maps onto them.
+/// </summary>
+internal enum GemmLayoutCode
 {
     /// <summary>C (m x n) = A (m x k) B (k x n).</summary>
     NN = 0,
@@ -15,8 +18,11 @@ public enum GemmLayout
     TN = 2,
 }
 
-/// <summary>The activation applied by a GEMM epilogue.</summary>
-public enum GemmActivation
+/// <summary>
+/// The activation applied by a GEMM epilogue: the kernels' codes. The engine's public
+/// <c>InfoGpu.LinearAlgebra.GemmActivation</c> maps onto them.
+/// </summary>
+internal enum GemmActivationCode
 {
     /// <summary>No activation: the result is the scaled sum itself.</summary>
     None = 0,
@@ -33,14 +39,14 @@ public enum GemmActivation
 /// x = alpha acc + beta c_old + s1 bias1[col] + s2 bias2[col], then the activation; with
 /// sampling, s = 1 if Philox uniform (seed, stream, offset + row n + col) &lt; x, else 0.
 /// </summary>
-public static class GemmMath
+internal static class GemmMath
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Activate(float x, int activation)
     {
-        if (activation == (int)GemmActivation.Relu)
+        if (activation == (int)GemmActivationCode.Relu)
             return x > 0f ? x : 0f;
-        if (activation == (int)GemmActivation.Sigmoid)
+        if (activation == (int)GemmActivationCode.Sigmoid)
             return ScalarMath.Sigmoid(x);
         return x;
     }

@@ -5,7 +5,7 @@ namespace InfoGpu.Kernels;
 /// (shifted by the maximum so that it neither overflows nor underflows) and as a running
 /// accumulator for values that arrive one at a time.
 /// </summary>
-public static class LogSumExp64
+internal static class LogSumExp64
 {
     /// <summary>
     /// log(sum_i exp(x_i)) = max + log(sum_i exp(x_i - max)); -inf for an empty span or when

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels;
 
 /// <summary>Loss formulas from per-row log-softmax statistics, shared by every backend.</summary>
-public static class LogitMath
+internal static class LogitMath
 {
     /// <summary>Plain cross-entropy.</summary>
     public const int Plain = 0;

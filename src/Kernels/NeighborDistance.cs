@@ -8,7 +8,7 @@ namespace InfoGpu.Kernels;
 /// <see cref="PairDistance"/>) and the CPU kernels (float64).
 /// </summary>
 /// <remarks>Counts in each coordinate (n_x, and n_y where <see cref="HasY"/>) always use that coordinate's own |difference|.</remarks>
-public interface INeighborDistance
+internal interface INeighborDistance
 {
     /// <summary>Whether samples have the second coordinate y.</summary>
     bool HasY { get; }
@@ -21,7 +21,7 @@ public interface INeighborDistance
 }
 
 /// <summary>|x_b - x_a|: one coordinate (Ross's estimator, continuous against discrete).</summary>
-public readonly struct AbsoluteDistance : INeighborDistance
+internal readonly struct AbsoluteDistance : INeighborDistance
 {
     public bool HasY => false;
 
@@ -34,7 +34,7 @@ public readonly struct AbsoluteDistance : INeighborDistance
 }
 
 /// <summary>max(|x_b - x_a|, |y_b - y_a|): the max-norm of the joint space (KSG's first estimator).</summary>
-public readonly struct MaxNormDistance : INeighborDistance
+internal readonly struct MaxNormDistance : INeighborDistance
 {
     public bool HasY => true;
 

@@ -8,7 +8,7 @@ namespace InfoGpu.Kernels;
 /// that differ only far below float32 resolution (scikit-learn's 1e-10 tie-breaking noise) keep
 /// their order on devices without fast float64.
 /// </summary>
-public readonly struct PairDistance
+internal readonly struct PairDistance
 {
     public readonly float Hi;
     public readonly float Lo;
@@ -47,7 +47,7 @@ public readonly struct PairDistance
 }
 
 /// <summary>A float64-like sum carried as two float32s (Hi + Lo), for exact-enough reductions on devices without fast float64.</summary>
-public readonly struct FloatPairSum
+internal readonly struct FloatPairSum
 {
     public readonly float Hi;
     public readonly float Lo;

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels;
 
 /// <summary>Four 32-bit words: one Philox4x32 output block (or a counter).</summary>
-public struct PhiloxBlock
+internal struct PhiloxBlock
 {
     public uint X0;
     public uint X1;
@@ -30,7 +30,7 @@ public struct PhiloxBlock
 /// stream is word <c>i mod 4</c> of block <c>i / 4</c>; normal number <c>i</c> is the cosine
 /// (even i) or sine (odd i) branch of Box-Muller on words 0 and 1 of block <c>i / 2</c>.
 /// </remarks>
-public static class Philox
+internal static class Philox
 {
     internal const uint M0 = 0xD2511F53u;
     internal const uint M1 = 0xCD9E8D57u;

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels;
 
 /// <summary>Scalar arguments of the RBM parameter updates (see <see cref="RbmMath"/>).</summary>
-public struct RbmUpdateArgs
+internal struct RbmUpdateArgs
 {
     /// <summary>Visible units (rows of W).</summary>
     public int Visible;
@@ -43,7 +43,7 @@ public struct RbmUpdateArgs
 /// g_b = vbar - &lt;v&gt;model; g_c = hbar - &lt;h&gt;model - cost (q - t), where q is the running
 /// mean of the hidden probabilities on the data (Hinton's practical guide, section 11).
 /// </remarks>
-public static class RbmMath
+internal static class RbmMath
 {
     /// <summary>Momentum step of one parameter; returns the new value and updates <paramref name="velocity"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

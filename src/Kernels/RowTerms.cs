@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using InfoGpu.Kernels.Cpu;
 
 namespace InfoGpu.Kernels;
 
@@ -14,7 +15,7 @@ namespace InfoGpu.Kernels;
 /// in float64 at the end (the logarithms' exponent parts never pass through a rounded float
 /// logarithm). Terms without a logarithm leave <c>ln2</c> alone.
 /// </remarks>
-public interface IRowTerm
+internal interface IRowTerm
 {
     /// <summary>The summand for one element pair.</summary>
     float Apply(float p, float q);
@@ -38,7 +39,7 @@ internal static class TermVec
 }
 
 /// <summary>Shannon entropy summand -p ln p (0 ln 0 = 0). q is ignored.</summary>
-public readonly struct EntropyTerm : IRowTerm
+internal readonly struct EntropyTerm : IRowTerm
 {
     public float Apply(float p, float q) => -ScalarMath.XLogX(p);
 
@@ -50,7 +51,7 @@ public readonly struct EntropyTerm : IRowTerm
 }
 
 /// <summary>Cross-entropy summand -p ln q: 0 where p = 0, +inf where q = 0 &lt; p.</summary>
-public readonly struct CrossEntropyTerm : IRowTerm
+internal readonly struct CrossEntropyTerm : IRowTerm
 {
     public float Apply(float p, float q) => ScalarMath.CrossTerm(p, q);
 
@@ -62,7 +63,7 @@ public readonly struct CrossEntropyTerm : IRowTerm
 }
 
 /// <summary>Exact KL summand p ln(p / q): 0 where p = 0, +inf where q = 0 &lt; p.</summary>
-public readonly struct KlTerm : IRowTerm
+internal readonly struct KlTerm : IRowTerm
 {
     public float Apply(float p, float q) => ScalarMath.XLogXOverY(p, q);
 
@@ -74,7 +75,7 @@ public readonly struct KlTerm : IRowTerm
 }
 
 /// <summary>The textbook's clipped KL summand: p' ln(p' / q') with p', q' clipped to [epsilon, 1].</summary>
-public readonly struct KlClippedTerm : IRowTerm
+internal readonly struct KlClippedTerm : IRowTerm
 {
     private readonly float epsilon;
 
@@ -105,7 +106,7 @@ public readonly struct KlClippedTerm : IRowTerm
 }
 
 /// <summary>Jensen-Shannon summand (p ln(p/m) + q ln(q/m)) / 2 with m = (p + q) / 2.</summary>
-public readonly struct JsTerm : IRowTerm
+internal readonly struct JsTerm : IRowTerm
 {
     public float Apply(float p, float q)
     {
@@ -141,7 +142,7 @@ public readonly struct JsTerm : IRowTerm
 }
 
 /// <summary>The textbook's clipped Jensen-Shannon summand: m = (p + q) / 2, then the clipped KL summands to m.</summary>
-public readonly struct JsClippedTerm : IRowTerm
+internal readonly struct JsClippedTerm : IRowTerm
 {
     private readonly KlClippedTerm kl;
 
@@ -180,7 +181,7 @@ public readonly struct JsClippedTerm : IRowTerm
 /// KL-divergence loss summand as PyTorch's kl_div: target p, input x = log q:
 /// p (ln p - x), 0 where p = 0.
 /// </summary>
-public readonly struct KlDivLossTerm : IRowTerm
+internal readonly struct KlDivLossTerm : IRowTerm
 {
     public float Apply(float p, float q) => p > 0f ? p * (MathF.Log(p) - q) : 0f;
 
@@ -203,7 +204,7 @@ public readonly struct KlDivLossTerm : IRowTerm
 /// KL(N(mu, exp(logvar)) || N(0, 1)) summand for one latent dimension:
 /// -(1 + logvar - mu^2 - exp(logvar)) / 2. Here p = mu and q = logvar.
 /// </summary>
-public readonly struct GaussianKlTerm : IRowTerm
+internal readonly struct GaussianKlTerm : IRowTerm
 {
     public float Apply(float p, float q) => VaeMath.Kl(p, q);
 

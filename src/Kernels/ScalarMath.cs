@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels;
 
 /// <summary>Scalar math shared by the ILGPU kernels and the SIMD CPU kernels.</summary>
-public static class ScalarMath
+internal static class ScalarMath
 {
     /// <summary>Stable log(1 + exp(x)).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels;
 
 /// <summary>Special functions shared by the host and the kernels (no allocations, no managed calls).</summary>
-public static class SpecialFunctions
+internal static class SpecialFunctions
 {
     /// <summary>The Euler-Mascheroni constant, -psi(1).</summary>
     public const double EulerGamma = 0.57721566490153286060651209;

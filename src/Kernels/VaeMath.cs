@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels;
 
 /// <summary>Scalar arguments of the Adam update (PyTorch's formula; see <see cref="VaeMath.Adam"/>).</summary>
-public struct AdamArgs
+internal struct AdamArgs
 {
     /// <summary>1 - beta1, rounded from float64 (as PyTorch passes the scalar).</summary>
     public float OneMinusBeta1;
@@ -27,7 +27,7 @@ public struct AdamArgs
 /// cross-entropy from a logit, the Gaussian KL to N(0, 1), the reparameterization and its
 /// gradients, and one Adam step.
 /// </summary>
-public static class VaeMath
+internal static class VaeMath
 {
     /// <summary>
     /// Bernoulli cross-entropy of target x under p = sigmoid(l), from the logit:

@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using InfoGpu.Devices;
-using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
 using InfoGpu.Random;
 

@@ -37,7 +37,7 @@ public sealed class TensorSet
     /// <param name="what">What such a checkpoint is, with its article ("an RBM").</param>
     /// <param name="writer">The command that writes them ("infogpu rbm train").</param>
     /// <exception cref="InfoGpuException">The format is missing or another one; the message names the file and both formats.</exception>
-    public void RequireFormat(string format, string path, string what, string writer)
+    internal void RequireFormat(string format, string path, string what, string writer)
     {
         if (!Metadata.TryGetValue("format", out var f) || f != format)
             throw new InfoGpuException($"{path} is not {what} checkpoint written by '{writer}' (format '{f ?? "none"}', expected '{format}')");

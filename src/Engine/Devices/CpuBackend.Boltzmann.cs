@@ -5,8 +5,8 @@ namespace InfoGpu.Devices;
 internal sealed partial class CpuBackend
 {
     public void BoltzmannGibbs(DeviceBuffer<float> states, DeviceBuffer<float> weights, DeviceBuffer<float> biases, int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream) =>
-        CpuBoltzmann.Gibbs(states.Span, weights.Span, biases.Span, chains, units, clamped, steps, stepOffset, seed, stream);
+        CpuBoltzmannKernels.Gibbs(states.Span, weights.Span, biases.Span, chains, units, clamped, steps, stepOffset, seed, stream);
 
     public void BoltzmannPairStatistics(DeviceBuffer<float> states, DeviceBuffer<float> result, int units, int chains) =>
-        CpuBoltzmann.PairStatistics(states.Span, result.Span, units, chains);
+        CpuBoltzmannKernels.PairStatistics(states.Span, result.Span, units, chains);
 }

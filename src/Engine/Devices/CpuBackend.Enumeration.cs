@@ -5,5 +5,5 @@ namespace InfoGpu.Devices;
 internal sealed partial class CpuBackend
 {
     public double EnumerateLogPartition(float[] m, float[] d, float[] e, int n, int k) =>
-        CpuRbmEnumeration.LogSumExp(m, d, e, n, k);
+        CpuRbmEnumerationKernels.LogSumExp(m, d, e, n, k);
 }

@@ -1,4 +1,3 @@
-using InfoGpu.Kernels;
 using InfoGpu.Kernels.Cpu;
 using InfoGpu.LinearAlgebra;
 
@@ -19,13 +18,13 @@ internal sealed partial class CpuBackend
                 Scale1 = epilogue.BiasScale,
                 Bias2 = p2,
                 Scale2 = epilogue.Bias2Scale,
-                Activation = (int)epilogue.Activation,
+                Activation = (int)epilogue.Activation.ToKernel(),
                 Samples = ps,
                 Seed = epilogue.Seed,
                 Stream = epilogue.Stream,
                 Offset = epilogue.SampleOffset,
             };
-            CpuGemm.Multiply(layout, pa + aOffset, pb + bOffset, pc + cOffset, m, n, k, e);
+            CpuGemmKernels.Multiply(layout.ToKernel(), pa + aOffset, pb + bOffset, pc + cOffset, m, n, k, e);
         }
     }
 }

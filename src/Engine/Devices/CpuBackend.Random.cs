@@ -5,8 +5,8 @@ namespace InfoGpu.Devices;
 internal sealed partial class CpuBackend
 {
     public void FillUniform(DeviceBuffer<float> buffer, ulong seed, ulong stream, long offset) =>
-        CpuRandom.Uniform(buffer.Span, seed, stream, offset);
+        CpuRandomKernels.Uniform(buffer.Span, seed, stream, offset);
 
     public void FillNormal(DeviceBuffer<float> buffer, ulong seed, ulong stream, long offset) =>
-        CpuRandom.Normal(buffer.Span, seed, stream, offset);
+        CpuRandomKernels.Normal(buffer.Span, seed, stream, offset);
 }

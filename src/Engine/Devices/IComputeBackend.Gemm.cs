@@ -1,4 +1,3 @@
-using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
 
 namespace InfoGpu.Devices;

@@ -1,6 +1,5 @@
 using ILGPU;
 using ILGPU.Runtime;
-using InfoGpu.Kernels;
 using InfoGpu.Kernels.Gpu;
 using InfoGpu.LinearAlgebra;
 
@@ -26,8 +25,8 @@ internal sealed partial class IlgpuBackend
             M = m,
             N = n,
             K = k,
-            Layout = (int)layout,
-            Activation = (int)epilogue.Activation,
+            Layout = (int)layout.ToKernel(),
+            Activation = (int)epilogue.Activation.ToKernel(),
             Tile = t,
             HasBias1 = epilogue.Bias is null ? 0 : 1,
             HasBias2 = epilogue.Bias2 is null ? 0 : 1,

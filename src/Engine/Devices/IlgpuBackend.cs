@@ -33,9 +33,9 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         RowGroupSize = (int)Math.Min(cap, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)accelerator.MaxNumThreadsPerGroup + 1) / 2);
         logitLossKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(RowKernels.LogitLossKernel);
         softmaxKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(RowKernels.SoftmaxKernel);
-        jointEntropiesKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float>(RowKernels.JointEntropiesKernel);
-        jointCountKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(RowKernels.JointCountKernel);
-        selfInformationKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(RowKernels.SelfInformationKernel);
+        jointEntropiesKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float>(TableKernels.JointEntropiesKernel);
+        jointCountKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(TableKernels.JointCountKernel);
+        selfInformationKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(TableKernels.SelfInformationKernel);
     }
 
     public Accelerator Accelerator { get; }

@@ -32,7 +32,7 @@ public static class RbmExactLikelihood
     }
 
     /// <summary>log Z by enumerating the 2^nv visible configurations (a cross-check for tiny models).</summary>
-    public static double LogPartitionByVisible(ComputeDevice device, ReadOnlySpan<float> weights, ReadOnlySpan<float> visibleBias, ReadOnlySpan<float> hiddenBias)
+    internal static double LogPartitionByVisible(ComputeDevice device, ReadOnlySpan<float> weights, ReadOnlySpan<float> visibleBias, ReadOnlySpan<float> hiddenBias)
     {
         int nv = visibleBias.Length, nh = hiddenBias.Length;
         Check(weights.Length, nv, nh, nv);

@@ -1,5 +1,4 @@
 using InfoGpu.Devices;
-using InfoGpu.Kernels;
 
 namespace InfoGpu.LinearAlgebra;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using InfoGpu.Data;
 using InfoGpu.Devices;
-using InfoGpu.Kernels;
+using InfoGpu.Random;
 using InfoGpu.Selection;
 
 namespace InfoGpu.Host.Bench;
@@ -62,11 +62,15 @@ internal static class MiSuite
     {
         var x = new double[rows * cols];
         var y = new double[rows];
+        var u = new float[rows];
+        var z = new float[rows * cols];
+        RandomFill.Uniform(u, 3, 0);
+        RandomFill.Normal(z, 3, 1);
         for (int r = 0; r < rows; r++)
         {
-            y[r] = Philox.Uniform(3, 0, (ulong)r) < 0.5 ? 0 : 1;
+            y[r] = u[r] < 0.5 ? 0 : 1;
             for (int c = 0; c < cols; c++)
-                x[r * cols + c] = Philox.Normal(3, 1, (ulong)((long)r * cols + c)) + (c < Math.Max(2, cols / 4) ? y[r] : 0);
+                x[r * cols + c] = z[r * cols + c] + (c < Math.Max(2, cols / 4) ? y[r] : 0);
         }
         return new FeatureTable(x, rows, Enumerable.Range(0, cols).Select(c => "x" + c.ToString(CultureInfo.InvariantCulture)).ToArray(), y, "y");
     }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using InfoGpu.Data;
 using InfoGpu.Devices;
-using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
 using InfoGpu.Random;
 using InfoGpu.Restricted;

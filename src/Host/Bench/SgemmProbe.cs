@@ -1,5 +1,4 @@
 using InfoGpu.Devices;
-using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
 using InfoGpu.Random;
 

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>The AIS temperature step on the host: the same arithmetic as the ILGPU kernel, runs in parallel.</summary>
-public static class CpuAisKernels
+internal static class CpuAisKernels
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void HiddenStep(float[] field, float[] visible, float[] biasDelta, float[] logWeight, float[] compensation, float[] hidden, int runs, int nv, int nh, float betaPrev, float beta, ulong seed, ulong stream, long sampleOffset)
@@ -19,7 +19,7 @@ public static class CpuAisKernels
             long row = (long)r * nh;
             // The row's uniforms (seed, stream, sampleOffset + row + j) are drawn into h, vectorized,
             // then replaced by the Bernoulli draws.
-            CpuRandom.Uniform(h, seed, stream, sampleOffset + row);
+            CpuRandomKernels.Uniform(h, seed, stream, sampleOffset + row);
             for (int j = 0; j < nh; j++)
             {
                 increment += AisMath.SoftplusDifference(x[j], betaPrev, beta);

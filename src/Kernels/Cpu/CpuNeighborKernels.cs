@@ -13,7 +13,7 @@ namespace InfoGpu.Kernels.Cpu;
 /// or when the distance is 0. Counts include the sample itself. The k-th neighbour distance
 /// counts ties with their multiplicity.
 /// </remarks>
-public static class CpuNeighborKernels
+internal static class CpuNeighborKernels
 {
     /// <summary>Scratch arrays for the sorted searches, reused from feature to feature by one thread (no large allocations per feature).</summary>
     public sealed class Workspace

@@ -8,7 +8,7 @@ namespace InfoGpu.Kernels.Cpu;
 /// The CPU path of <see cref="Gpu.RbmKernels"/>: the same formulas (<see cref="RbmMath"/>),
 /// SIMD over the columns and rows in parallel. Summation orders match the ILGPU kernels.
 /// </summary>
-public static unsafe class CpuRbmKernels
+internal static unsafe class CpuRbmKernels
 {
     /// <summary>dst[dstOffset + r cols ..] = row order[start + r] of src, for r &lt; count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -9,7 +9,7 @@ namespace InfoGpu.Kernels.Cpu;
 /// (eight float lanes widened into float64 accumulators, then the tail), so results do not
 /// depend on the number of threads.
 /// </summary>
-public static unsafe class CpuRowKernels
+internal static unsafe class CpuRowKernels
 {
     /// <summary>Below this many elements a call runs on the calling thread.</summary>
     public const int ParallelThreshold = 1 << 15;

@@ -4,8 +4,8 @@ using System.Runtime.Intrinsics;
 
 namespace InfoGpu.Kernels.Cpu;
 
-/// <summary>CPU kernels for joint tables, sample counts and element-wise information.</summary>
-public static class CpuTableKernels
+/// <summary>CPU kernels for joint tables, sample counts and element-wise information (the ILGPU side is <see cref="Gpu.TableKernels"/>).</summary>
+internal static class CpuTableKernels
 {
     /// <summary>For each nx-by-ny table: H(X), H(Y), H(X,Y) (float64 accumulation) times scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -8,7 +8,7 @@ namespace InfoGpu.Kernels.Cpu;
 /// and the same draws, with the bulk loops in Vector256. Column reductions add the rows in order,
 /// as the ILGPU kernels do; nothing here allocates.
 /// </summary>
-public static unsafe class CpuVaeKernels
+internal static unsafe class CpuVaeKernels
 {
     /// <summary>destination[r, :] = source[indices[r], :].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -3,7 +3,7 @@ using ILGPU;
 namespace InfoGpu.Kernels.Gpu;
 
 /// <summary>Arguments of one AIS temperature step.</summary>
-public struct AisStepArgs
+internal struct AisStepArgs
 {
     public int Visible;
     public int Hidden;
@@ -15,7 +15,7 @@ public struct AisStepArgs
 }
 
 /// <summary>Annealed importance sampling for RBMs: one thread per AIS run.</summary>
-public static class AisKernels
+internal static class AisKernels
 {
     /// <summary>
     /// For run r with visible state v (row r of <paramref name="visible"/>) and x = W^T v + c

@@ -8,7 +8,7 @@ namespace InfoGpu.Kernels.Gpu;
 /// one thread per chain, units updated one at a time within each chain (the chapter's
 /// algorithm), and pair statistics &lt;s_i s_j&gt; over chains in a fixed order.
 /// </summary>
-public static class BoltzmannKernels
+internal static class BoltzmannKernels
 {
     /// <summary>
     /// <paramref name="steps"/> single-site updates of every chain: pick a free unit i uniformly

@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace InfoGpu.Kernels.Gpu;
 
 /// <summary>Scalar arguments of <see cref="GemmKernels.GemmKernel"/>.</summary>
-public struct GemmArgs
+internal struct GemmArgs
 {
     public int M;
     public int N;
@@ -32,7 +32,7 @@ public struct GemmArgs
 /// grid (ceil(n / T), ceil(m / T)), group (T, T) and 2 T^2 floats of dynamic shared memory;
 /// out-of-range tile slots hold zero, so every thread reaches every barrier.
 /// </summary>
-public static class GemmKernels
+internal static class GemmKernels
 {
     public static void GemmKernel(
         ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
@@ -49,12 +49,12 @@ public static class GemmKernels
             int pa = p0 + tx;
             float av = 0f;
             if (row < g.M && pa < g.K)
-                av = g.Layout == (int)GemmLayout.TN ? a[g.AOffset + (long)pa * g.M + row] : a[g.AOffset + (long)row * g.K + pa];
+                av = g.Layout == (int)GemmLayoutCode.TN ? a[g.AOffset + (long)pa * g.M + row] : a[g.AOffset + (long)row * g.K + pa];
             shared[ty * t + tx] = av;
             int pb = p0 + ty;
             float bv = 0f;
             if (pb < g.K && col < g.N)
-                bv = g.Layout == (int)GemmLayout.NT ? b[g.BOffset + (long)col * g.K + pb] : b[g.BOffset + (long)pb * g.N + col];
+                bv = g.Layout == (int)GemmLayoutCode.NT ? b[g.BOffset + (long)col * g.K + pb] : b[g.BOffset + (long)pb * g.N + col];
             shared[t * t + ty * t + tx] = bv;
             Group.Barrier();
             for (int q = 0; q < t; q++)

@@ -21,7 +21,7 @@ namespace InfoGpu.Kernels.Gpu;
 /// A sample is inside radius r when its distance d satisfies d &lt; r or d == 0, which is
 /// scikit-learn's "d &lt;= nextafter(r, 0)". Counts include the sample itself.
 /// </remarks>
-public static class NeighborKernels
+internal static class NeighborKernels
 {
     /// <summary>Largest group size (the shared-memory tiles hold this many samples).</summary>
     public const int MaxGroupSize = 256;

@@ -3,8 +3,8 @@ using ILGPU.Runtime;
 
 namespace InfoGpu.Kernels.Gpu;
 
-/// <summary>One thread per configuration of the enumerated layer: see <see cref="Cpu.CpuRbmEnumeration"/>.</summary>
-public static class RbmEnumerationKernels
+/// <summary>One thread per configuration of the enumerated layer: see <see cref="Cpu.CpuRbmEnumerationKernels"/>.</summary>
+internal static class RbmEnumerationKernels
 {
     /// <summary>values[u] = d.u + sum_i softplus(e_i + sum_j u_j M_ji) for the configuration u of <paramref name="n"/> bits (offset by <paramref name="first"/>).</summary>
     public static void ConfigurationValueKernel(

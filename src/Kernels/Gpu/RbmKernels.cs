@@ -9,7 +9,7 @@ namespace InfoGpu.Kernels.Gpu;
 /// weight-decay / sparsity updates and the per-row monitors. Weights are nv x nh row-major.
 /// The CPU twins are in <see cref="Cpu.CpuRbmKernels"/>.
 /// </summary>
-public static class RbmKernels
+internal static class RbmKernels
 {
     /// <summary>dst[dstOffset + r cols + c] = src[order[start + r] cols + c] for r &lt; count.</summary>
     public static void GatherRowsKernel(Index1D index, ArrayView<float> src, ArrayView<int> order, ArrayView<float> dst, int start, int cols, long dstOffset)

@@ -9,7 +9,7 @@ namespace InfoGpu.Kernels.Gpu;
 /// Every reduction runs in a fixed order (one thread per row or per column), so results are
 /// the same from run to run.
 /// </summary>
-public static class VaeKernels
+internal static class VaeKernels
 {
     /// <summary>destination[r, c] = source[indices[r], c] (a mini-batch gathered from the data set).</summary>
     public static void GatherRowsKernel(Index1D i, ArrayView<float> source, ArrayView<int> indices, ArrayView<float> destination, int cols)

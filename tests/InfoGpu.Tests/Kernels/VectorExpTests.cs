@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
 
 namespace InfoGpu.Tests.Kernels;
 

@@ -1,6 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
 
 namespace InfoGpu.Tests.Kernels;
 

@@ -38,11 +38,45 @@ public class CpuPhiloxFillTests
     public void VectorFillEqualsScalarPhilox(ulong seed, ulong stream, long offset, int length)
     {
         var fill = new float[length];
-        InfoGpu.Kernels.Cpu.CpuRandom.Uniform(fill, seed, stream, offset);
+        InfoGpu.Kernels.Cpu.CpuRandomKernels.Uniform(fill, seed, stream, offset);
         for (int i = 0; i < length; i++)
         {
             float expected = Philox.Uniform(seed, stream, (ulong)(offset + i));
             Assert.True(expected == fill[i], $"index {i} (offset {offset + i}): fill {fill[i]:R}, scalar {expected:R}");
         }
+    }
+}
+
+/// <summary>RandomFill into host memory gives the scalar generator's numbers, and those of a device fill (the normals up to the device's sin, cos and log).</summary>
+public class HostRandomFillTests
+{
+    public static TheoryData<string> Kinds => TestDevices.Kinds;
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void HostFillEqualsScalarPhiloxAndDeviceFill(string kind)
+    {
+        const ulong seed = 3, stream = 1;
+        const long offset = 5;
+        const int n = 203;
+        var u = new float[n];
+        var z = new float[n];
+        InfoGpu.Random.RandomFill.Uniform(u, seed, stream, offset);
+        InfoGpu.Random.RandomFill.Normal(z, seed, stream, offset);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.True(Philox.Uniform(seed, stream, (ulong)(offset + i)) == u[i], $"uniform {i}");
+            Assert.True(Philox.Normal(seed, stream, (ulong)(offset + i)) == z[i], $"normal {i}");
+        }
+        var (du, dz) = TestDevices.Use(kind, d =>
+        {
+            using var bu = d.Allocate<float>(n);
+            using var bz = d.Allocate<float>(n);
+            InfoGpu.Random.RandomFill.Uniform(bu, seed, stream, offset);
+            InfoGpu.Random.RandomFill.Normal(bz, seed, stream, offset);
+            return (bu.ToArray(), bz.ToArray());
+        });
+        Assert.Equal(u, du);
+        Tolerance.AllClose(z.Select(v => (double)v).ToArray(), dz.Select(v => (double)v).ToArray(), 1e-6, 1e-6, $"{kind} normal fill");
     }
 }

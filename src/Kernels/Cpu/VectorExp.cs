@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace InfoGpu.Kernels;
+namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>
 /// e^x of eight float lanes for the CPU kernels' sigmoids and softplus terms: within 1.5 ulp of

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace InfoGpu.Kernels;
+namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>
 /// Natural logarithm of float lanes for the row reductions: under one ulp of the float64

@@ -9,7 +9,7 @@ namespace InfoGpu.Kernels.Cpu;
 /// layer (u = v, M = W). Gray-code order: each step flips one unit and updates the other
 /// layer's input by one row of M. Float64 accumulation, chunks combined in a fixed order.
 /// </summary>
-public static unsafe class CpuRbmEnumeration
+internal static unsafe class CpuRbmEnumerationKernels
 {
     /// <param name="m">n x k row-major: row j is what unit j of the enumerated layer adds to the other layer.</param>
     /// <param name="d">Biases of the enumerated layer (n).</param>

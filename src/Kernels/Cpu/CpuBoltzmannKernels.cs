@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>The CPU path of <see cref="Gpu.BoltzmannKernels"/>: the same draws, chains in parallel.</summary>
-public static unsafe class CpuBoltzmann
+internal static unsafe class CpuBoltzmannKernels
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gibbs(

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>Philox fills on the CPU: the same numbers as <see cref="Gpu.RandomKernels"/>.</summary>
-public static class CpuRandom
+internal static class CpuRandomKernels
 {
     /// <summary>output[i] = Philox.Uniform(seed, stream, offset + i).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace InfoGpu.Kernels.Cpu;
 
 /// <summary>The fused epilogue of a CPU GEMM (see <see cref="GemmMath"/>).</summary>
-public unsafe struct CpuGemmEpilogue
+internal unsafe struct CpuGemmEpilogue
 {
     public float Alpha;
     public float Beta;
@@ -35,7 +35,7 @@ public unsafe struct CpuGemmEpilogue
 /// Every element of C is the sum of its K blocks in order, each block a sequential chain of
 /// fused multiply-adds over k, so results do not depend on the number of threads.
 /// </remarks>
-public static unsafe class CpuGemm
+internal static unsafe class CpuGemmKernels
 {
     /// <summary>Largest K block; k is split into equal blocks no longer than this.</summary>
     private const int KCMax = 1024;
@@ -55,9 +55,9 @@ public static unsafe class CpuGemm
 
     private static int MR => Wide ? 8 : 6;
 
-    /// <summary>C = epilogue(op(A) op(B)); see <see cref="GemmLayout"/> for the storage of A and B.</summary>
+    /// <summary>C = epilogue(op(A) op(B)); see <see cref="GemmLayoutCode"/> for the storage of A and B.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Multiply(GemmLayout layout, float* a, float* b, float* c, int m, int n, int k, CpuGemmEpilogue e)
+    public static void Multiply(GemmLayoutCode layout, float* a, float* b, float* c, int m, int n, int k, CpuGemmEpilogue e)
     {
         if (m <= 0 || n <= 0)
             return;
@@ -144,12 +144,12 @@ public static unsafe class CpuGemm
     /// for each k, the tile's mr values side by side (zeros past row m).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA(GemmLayout layout, float* a, float* dst, int m, int k, int t, int pc, int kc, int mr)
+    private static void PackA(GemmLayoutCode layout, float* a, float* dst, int m, int k, int t, int pc, int kc, int mr)
     {
         float* d = dst + (long)t * kc * mr;
         int i0 = t * mr;
         int rows = Math.Min(mr, m - i0);
-        if (layout == GemmLayout.TN)
+        if (layout == GemmLayoutCode.TN)
         {
             // op(A)[i, p] = A[p, i], A stored k x m: each k gives the tile's values contiguously.
             for (int kk = 0; kk < kc; kk++)
@@ -206,12 +206,12 @@ public static unsafe class CpuGemm
 
     /// <summary>Packs panel p of op(B)[pc:pc+kc, jc:jc+nc]: kc rows of nr floats (zero-padded past nc).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB(GemmLayout layout, float* b, float* dst, int n, int k, int pc, int kc, int jc, int nc, int nr, int p)
+    private static void PackB(GemmLayoutCode layout, float* b, float* dst, int n, int k, int pc, int kc, int jc, int nc, int nr, int p)
     {
         float* d = dst + (long)p * kc * nr;
         int j0 = jc + p * nr;
         int cols = Math.Min(nr, jc + nc - j0);
-        if (layout == GemmLayout.NT)
+        if (layout == GemmLayoutCode.NT)
         {
             // op(B)[p, j] = B[j, p], B stored n x k: read each column's k run once.
             for (int j = 0; j < cols; j++)
@@ -378,9 +378,9 @@ public static unsafe class CpuGemm
                     x += s1 * Vector256.Load(e.Bias1 + j);
                 if (e.Bias2 != null)
                     x += s2 * Vector256.Load(e.Bias2 + j);
-                if (e.Activation == (int)GemmActivation.Relu)
+                if (e.Activation == (int)GemmActivationCode.Relu)
                     x = Vector256.Max(x, Vector256<float>.Zero);
-                else if (e.Activation == (int)GemmActivation.Sigmoid)
+                else if (e.Activation == (int)GemmActivationCode.Sigmoid)
                     x = VectorExp.Sigmoid(x);
                 x.Store(row + j);
             }
@@ -405,7 +405,7 @@ public static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sample(float* p, float* s, int n, ulong seed, ulong stream, long start)
     {
-        CpuRandom.Uniform(new Span<float>(s, n), seed, stream, start);
+        CpuRandomKernels.Uniform(new Span<float>(s, n), seed, stream, start);
         var one = Vector256.Create(1f);
         int j = 0;
         for (; j + 8 <= n; j += 8)
