@@ -13,16 +13,21 @@ public sealed class BoltzmannMachine
     /// <summary>Creates a machine with all weights and biases zero.</summary>
     /// <param name="visible">Visible units (at least 1); they are units 0 .. visible - 1.</param>
     /// <param name="hidden">Hidden units (0 or more); they are units visible .. visible + hidden - 1.</param>
-    /// <exception cref="InfoGpuException"><paramref name="visible"/> &lt; 1 or <paramref name="hidden"/> &lt; 0.</exception>
+    /// <exception cref="InfoGpuException"><paramref name="visible"/> &lt; 1, <paramref name="hidden"/> &lt; 0, or more than <see cref="MaxUnits"/> units in all.</exception>
     public BoltzmannMachine(int visible, int hidden)
     {
         if (visible < 1 || hidden < 0)
             throw new InfoGpuException($"a Boltzmann machine needs at least 1 visible unit and >= 0 hidden units (got {visible} and {hidden})");
+        if ((long)visible + hidden > MaxUnits)
+            throw new InfoGpuException($"a Boltzmann machine of {(long)visible + hidden} units is too large: at most {MaxUnits} units (their weights are a units x units float64 matrix)");
         Visible = visible;
         Hidden = hidden;
         Weights = new double[Units * Units];
         Biases = new double[Units];
     }
+
+    /// <summary>The most units a machine may have: 4,096 (a 128 MiB weight matrix), far beyond what Gibbs learning of a fully connected machine can train.</summary>
+    public const int MaxUnits = 4096;
 
     /// <summary>Number of visible units: units 0 .. Visible - 1 of a state, the ones data rows give.</summary>
     public int Visible { get; }

@@ -18,6 +18,9 @@ public sealed class Vae
     {
         if (input < 1 || hidden < 1 || latent < 1)
             throw new InfoGpuException($"VAE sizes must be >= 1 (input {input}, hidden {hidden}, latent {latent})");
+        long largest = Math.Max((long)hidden * input, 2L * latent * hidden);
+        if (largest > MaxTensorElements || 2L * latent > int.MaxValue)
+            throw new InfoGpuException($"a {input}-{hidden}-{latent} VAE is too large: a weight matrix would hold {largest:N0} values, at most {MaxTensorElements:N0}");
         Input = input;
         Hidden = hidden;
         Latent = latent;
@@ -33,6 +36,9 @@ public sealed class Vae
             new("fc4.bias", new float[input], input, 1),
         ];
     }
+
+    /// <summary>The most values one weight matrix may hold (2^28, a GiB of float32).</summary>
+    public const long MaxTensorElements = 1L << 28;
 
     /// <summary>Pixels per image (D).</summary>
     public int Input { get; }

@@ -57,7 +57,20 @@ public static class VaeCheckpoint
         try
         {
             var c = JsonNode.Parse(set.GetMetadata("config"))!;
-            var vae = new Vae(c["input"]!.GetValue<int>(), c["hidden"]!.GetValue<int>(), c["latent"]!.GetValue<int>());
+            int input = c["input"]!.GetValue<int>(), hidden = c["hidden"]!.GetValue<int>(), latent = c["latent"]!.GetValue<int>();
+            // The tensors in the file must have the sizes the config gives before anything that large is allocated.
+            foreach (var (name, count) in new (string, long)[]
+            {
+                ("fc1.weight", (long)hidden * input), ("fc1.bias", hidden), ("fc2.weight", 2L * latent * hidden), ("fc2.bias", 2L * latent),
+                ("fc3.weight", (long)hidden * latent), ("fc3.bias", hidden), ("fc4.weight", (long)input * hidden), ("fc4.bias", input),
+            })
+            {
+                if (!set.Tensors.TryGetValue(name, out var t))
+                    throw new InfoGpuException($"{path} has no tensor '{name}'; it is not a complete VAE");
+                if (t.Data.LongLength != count * sizeof(float))
+                    throw new InfoGpuException($"{path}: tensor '{name}' has {t.Data.LongLength / sizeof(float)} values, expected {count} for the {input}-{hidden}-{latent} VAE its config describes");
+            }
+            var vae = new Vae(input, hidden, latent);
             var options = new VaeTrainerOptions
             {
                 LearningRate = c["lr"]!.GetValue<double>(),
