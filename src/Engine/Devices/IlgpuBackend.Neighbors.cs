@@ -15,6 +15,7 @@ internal sealed partial class IlgpuBackend
 
     public void ClassNeighborCounts(ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, Span<int> counts, int features, int samples)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         Download(LaunchClassCounts(values, labels, k, features, samples), counts);
@@ -22,6 +23,7 @@ internal sealed partial class IlgpuBackend
 
     public void ClassNeighborDigammaSums(ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         var counts = LaunchClassCounts(values, labels, k, features, samples);
@@ -30,6 +32,7 @@ internal sealed partial class IlgpuBackend
 
     public void JointNeighborDigammaSums(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         var (nx, ny) = LaunchJointCounts(x, y, k, features, samples);
@@ -75,6 +78,7 @@ internal sealed partial class IlgpuBackend
 
     public void JointNeighborCounts(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny, int features, int samples)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         var (dnx, dny) = LaunchJointCounts(x, y, k, features, samples);
