@@ -1,8 +1,12 @@
 using BenchmarkDotNet.Running;
 using InfoGpu.Benchmarks;
 
-// "memory [SWEEPS] [ACCELERATOR]": the long-PCD resident-memory probe; anything else goes to BenchmarkDotNet.
+// "memory [SWEEPS] [ACCELERATOR]": the long-PCD resident-memory probe; "shared-device
+// [ACCELERATOR] [ROWS] [COLUMNS] [ROUNDS] [CALLS]": lock against per-call scratch on a device shared by
+// threads; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "memory")
     return MemoryProbe.Run(args);
+if (args.Length > 0 && args[0] == "shared-device")
+    return SharedDeviceProbe.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(MemoryProbe).Assembly).Run(args);
 return 0;

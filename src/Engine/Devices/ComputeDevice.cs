@@ -10,6 +10,22 @@ namespace InfoGpu.Devices;
 /// One compute device: either the SIMD <c>cpu</c> path or an ILGPU accelerator with its
 /// kernels. Every InfoGpu computation runs on one of these. Dispose it when done.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Threads: one device may be shared by any number of threads. Every operation on it (the
+/// measures, GEMM, the kernels of the trainers and samplers, <see cref="Allocate{T}(long)"/>,
+/// <see cref="Synchronize"/>) may be called from several threads at once and gives, bit for
+/// bit, what it gives on one thread. On the ILGPU kinds the calls take turns on the device's
+/// one queue (a lock held while a call uploads, launches and downloads), so threads add no
+/// device throughput there; on <c>cpu</c> they run side by side.
+/// </para>
+/// <para>
+/// What is not safe: two calls that write the same <see cref="DeviceBuffer{T}"/>, or one that
+/// writes it while another reads it, at the same time (see <see cref="DeviceBuffer{T}"/>);
+/// disposing the device while another thread still uses it. <see cref="Synchronize"/> waits
+/// for the work every thread has queued, not only the caller's.
+/// </para>
+/// </remarks>
 /// <example>
 /// <code>
 /// using var device = ComputeDevice.Open(DeviceKind.Auto);

@@ -5,6 +5,11 @@ using InfoGpu.Kernels.Cpu;
 namespace InfoGpu.Devices;
 
 /// <summary>The <c>cpu</c> backend: SIMD C# kernels on the calling process's threads.</summary>
+/// <remarks>
+/// Holds no state, and its kernels (src/Kernels/Cpu) keep none between calls: their scratch
+/// arrays are made per call or rented from the shared array pool, which is thread-safe. So any
+/// number of threads may call it at once.
+/// </remarks>
 internal sealed partial class CpuBackend : IComputeBackend
 {
     public static DeviceInfo Describe() => new(
@@ -22,6 +27,10 @@ internal sealed partial class CpuBackend : IComputeBackend
     public void RowReduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term)
         where TTerm : struct, IRowTerm =>
         CpuRowKernels.RowReduce(p, q, result, rows, cols, scale, term);
+
+    public void RowReduce<TTerm>(DeviceBuffer<float> p, DeviceBuffer<float> q, DeviceBuffer<float> result, int rows, int cols, float scale, TTerm term)
+        where TTerm : struct, IRowTerm =>
+        CpuRowKernels.RowReduce(p.Span[..(rows * cols)], q.Span[..(rows * cols)], result.Span[..rows], rows, cols, scale, term);
 
     public bool CheckedRowReduce<TTerm>(
         ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term, bool checkQ, double tolerance)

@@ -10,6 +10,23 @@ namespace InfoGpu.Devices;
 /// parameters, batches and workspaces in these so that a step copies nothing.
 /// Made by <see cref="ComputeDevice.Allocate{T}(long)"/>; dispose it before the device.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Threads: a buffer is plain memory, with no lock of its own. Safe: several threads reading
+/// one buffer at once (as an input of calls, or with <see cref="CopyTo"/>/<see cref="ToArray"/>);
+/// threads each using their own buffers on a shared device; writing disjoint ranges with
+/// <see cref="CopyFrom"/>.
+/// </para>
+/// <para>
+/// Not safe: two threads writing one buffer at once (two calls with it as output, two
+/// overlapping <see cref="CopyFrom"/>s, a <see cref="Clear"/> during a call), or one thread
+/// writing it while another reads it; the result is then whichever write lands last, or a
+/// mix. Order such uses yourself (one thread, or a lock of yours around them). Calls on device
+/// buffers return once their work is queued: a copy to the host waits for the device, so a
+/// thread that queues work and then copies its result sees that work done. Do not dispose a
+/// buffer that another thread is still using.
+/// </para>
+/// </remarks>
 public sealed class DeviceBuffer<T> : IDisposable
     where T : unmanaged
 {

@@ -5,8 +5,15 @@ namespace InfoGpu.Devices;
 /// <summary>
 /// The operations every backend implements; algorithms are written once against these.
 /// Spans are host memory: each call uploads, runs and downloads, and returns when the
-/// result is in <c>destination</c> (it synchronizes with the device).
+/// result is in <c>destination</c> (it synchronizes with the device). Operations on
+/// <see cref="DeviceBuffer{T}"/>s queue their work and return without synchronizing (the
+/// <c>cpu</c> backend runs them in place before it returns).
 /// </summary>
+/// <remarks>
+/// Implementations are safe to call from several threads at once on one device: each call
+/// gives what it gives on one thread, provided that no two calls write, or one writes and
+/// another reads, the same device buffer at the same time.
+/// </remarks>
 internal partial interface IComputeBackend : IDisposable
 {
     /// <summary>result[r] = scale * sum_j term(p[r, j], q[r, j]).</summary>
@@ -14,7 +21,16 @@ internal partial interface IComputeBackend : IDisposable
         where TTerm : struct, IRowTerm;
 
     /// <summary>
-    /// <see cref="RowReduce{TTerm}"/> after checking that every row of p (and of q when
+    /// result[r] = scale * sum_j term(p[r, j], q[r, j]) for rows r &lt; <paramref name="rows"/>
+    /// of device buffers: the same kernel, and so the same bits, as the span form on this
+    /// backend. Queues the work and returns (no upload, download or synchronization). Rows are
+    /// not checked; the caller has checked the lengths and that result overlaps neither input.
+    /// </summary>
+    void RowReduce<TTerm>(DeviceBuffer<float> p, DeviceBuffer<float> q, DeviceBuffer<float> result, int rows, int cols, float scale, TTerm term)
+        where TTerm : struct, IRowTerm;
+
+    /// <summary>
+    /// <see cref="RowReduce{TTerm}(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float, TTerm)"/> after checking that every row of p (and of q when
     /// <paramref name="checkQ"/>) is a distribution within <paramref name="tolerance"/>; false,
     /// with the results incomplete, when a row is not. The cpu backend does both in one pass.
     /// </summary>

@@ -10,6 +10,7 @@ internal sealed partial class IlgpuBackend
 
     public void AisHiddenStep(DeviceBuffer<float> field, DeviceBuffer<float> visible, DeviceBuffer<float> biasDelta, DeviceBuffer<float> logWeight, DeviceBuffer<float> compensation, DeviceBuffer<float> hidden, int runs, int nv, int nh, float betaPrev, float beta, ulong seed, ulong stream, long sampleOffset)
     {
+        using var scope = Enter();
         aisHiddenStepKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AisStepArgs>(AisKernels.HiddenStepKernel);
         if (runs > 0)
         {

@@ -11,6 +11,7 @@ internal sealed partial class IlgpuBackend
 
     public void BoltzmannGibbs(DeviceBuffer<float> states, DeviceBuffer<float> weights, DeviceBuffer<float> biases, int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream)
     {
+        using var scope = Enter();
         boltzmannGibbsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong>(BoltzmannKernels.GibbsKernel);
         if (chains > 0 && steps > 0)
             boltzmannGibbsKernel(chains, states.View, weights.View, biases.View, units, clamped, steps, stepOffset, seed, stream);
@@ -18,6 +19,7 @@ internal sealed partial class IlgpuBackend
 
     public void BoltzmannPairStatistics(DeviceBuffer<float> states, DeviceBuffer<float> result, int units, int chains)
     {
+        using var scope = Enter();
         pairStatisticsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int>(BoltzmannKernels.PairStatisticsKernel);
         pairStatisticsKernel(new Index2D(units, units), states.View, result.View, units, chains);
     }

@@ -11,6 +11,7 @@ internal sealed partial class IlgpuBackend
 
     public double EnumerateLogPartition(float[] m, float[] d, float[] e, int n, int k)
     {
+        using var scope = Enter();
         configurationValueKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, long>(
             RbmEnumerationKernels.ConfigurationValueKernel);
         var dm = Upload("p", m.AsSpan());

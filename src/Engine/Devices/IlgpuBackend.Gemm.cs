@@ -10,11 +10,13 @@ internal sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>? gemmKernel;
     private MemoryBuffer1D<float, Stride1D.Dense>? gemmDummy;
 
-    /// <summary>Tile edge of the GEMM kernel (16 on GPUs; 4 on the CPU accelerator, which simulates every thread).</summary>
-    public int GemmTile { get; set; }
+    /// <summary>Tile edge of the GEMM kernel (16 on GPUs; 4 on the CPU accelerator, which simulates every thread); 0 for that default.</summary>
+    /// <remarks>Set once, when the backend is made: every launch reads it, from any thread.</remarks>
+    public int GemmTile { get; init; }
 
     public void Gemm(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue)
     {
+        using var scope = Enter();
         if (m <= 0 || n <= 0)
             return;
         gemmKernel ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmKernels.GemmKernel);

@@ -24,6 +24,7 @@ internal sealed partial class IlgpuBackend
     public void ClassNeighborCounts(
         ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, int classes, Span<int> counts, int features, int samples, NeighborMethod method)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         Download(LaunchClassCounts(values, labels, k, classes, features, samples, method), counts);
@@ -31,6 +32,7 @@ internal sealed partial class IlgpuBackend
 
     public void JointNeighborCounts(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny, int features, int samples, NeighborMethod method)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         var (dnx, dny) = LaunchJointCounts(x, y, k, features, samples, method);
@@ -42,6 +44,7 @@ internal sealed partial class IlgpuBackend
         ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, int classes, ReadOnlySpan<double> psi, Span<double> sums,
         int features, int samples, NeighborMethod method)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         var counts = LaunchClassCounts(values, labels, k, classes, features, samples, method);
@@ -51,6 +54,7 @@ internal sealed partial class IlgpuBackend
     public void JointNeighborDigammaSums(
         ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples, NeighborMethod method)
     {
+        using var scope = Enter();
         if (features == 0 || samples == 0)
             return;
         var (nx, ny) = LaunchJointCounts(x, y, k, features, samples, method);

@@ -11,6 +11,7 @@ internal sealed partial class IlgpuBackend
 
     public void FillUniform(DeviceBuffer<float> buffer, ulong seed, ulong stream, long offset)
     {
+        using var scope = Enter();
         uniformKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ulong, ulong, long>(RandomKernels.UniformKernel);
         if (buffer.Length > 0)
             uniformKernel((int)buffer.Length, buffer.View, seed, stream, offset);
@@ -18,6 +19,7 @@ internal sealed partial class IlgpuBackend
 
     public void FillNormal(DeviceBuffer<float> buffer, ulong seed, ulong stream, long offset)
     {
+        using var scope = Enter();
         normalKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ulong, ulong, long>(RandomKernels.NormalKernel);
         if (buffer.Length > 0)
             normalKernel((int)buffer.Length, buffer.View, seed, stream, offset);

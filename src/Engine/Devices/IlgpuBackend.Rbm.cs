@@ -17,6 +17,7 @@ internal sealed partial class IlgpuBackend
 
     public void RbmGatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset)
     {
+        using var scope = Enter();
         rbmGatherKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, long>(RbmKernels.GatherRowsKernel);
         if (count > 0 && cols > 0)
             rbmGatherKernel(count * cols, src.View, order.View, dst.View, start, cols, dstOffset);
@@ -24,6 +25,7 @@ internal sealed partial class IlgpuBackend
 
     public void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst)
     {
+        using var scope = Enter();
         rbmColumnKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, int, int, ArrayView<float>, float>(RbmKernels.ColumnStatisticsKernel);
         if (cols > 0)
             rbmColumnKernel(cols, x.View, offset, rows, cols, split, sums.View, scaleFirst);
@@ -31,18 +33,21 @@ internal sealed partial class IlgpuBackend
 
     public void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args)
     {
+        using var scope = Enter();
         rbmWeightsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RbmUpdateArgs>(RbmKernels.UpdateWeightsKernel);
         rbmWeightsKernel(args.Visible * args.Hidden, weights.View, velocity.View, gradient.View, visibleSums.View, q.View, args);
     }
 
     public void RbmUpdateBias(DeviceBuffer<float> bias, DeviceBuffer<float> velocity, DeviceBuffer<float> sums, DeviceBuffer<float> q, int n, bool hidden, in RbmUpdateArgs args)
     {
+        using var scope = Enter();
         rbmBiasKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, RbmUpdateArgs>(RbmKernels.UpdateBiasKernel);
         rbmBiasKernel(n, bias.View, velocity.View, sums.View, q.View, n, hidden ? 1 : 0, args);
     }
 
     public void RbmFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> visibleBias, DeviceBuffer<float> result, int rows, int nv, int nh)
     {
+        using var scope = Enter();
         rbmFreeEnergyKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(RbmKernels.FreeEnergyKernel);
         if (rows > 0)
             rbmFreeEnergyKernel(rows, v.View, act.View, visibleBias.View, result.View, nv, nh);
@@ -50,6 +55,7 @@ internal sealed partial class IlgpuBackend
 
     public void RbmSquaredError(DeviceBuffer<float> v, DeviceBuffer<float> p, DeviceBuffer<float> result, int rows, int cols)
     {
+        using var scope = Enter();
         rbmSquaredErrorKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(RbmKernels.SquaredErrorKernel);
         if (rows > 0)
             rbmSquaredErrorKernel(rows, v.View, p.View, result.View, cols);
@@ -57,6 +63,7 @@ internal sealed partial class IlgpuBackend
 
     public void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits)
     {
+        using var scope = Enter();
         rbmFlipKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(RbmKernels.FlipFreeEnergyKernel);
         if (pairs > 0)
             rbmFlipKernel(pairs, v.View, act.View, weights.View, visibleBias.View, flips.View, result.View, nv, nh, allBits ? 1 : 0);

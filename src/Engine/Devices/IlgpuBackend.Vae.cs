@@ -19,6 +19,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeGatherRows(DeviceBuffer<float> source, DeviceBuffer<int> indices, DeviceBuffer<float> destination, int rows, int cols)
     {
+        using var scope = Enter();
         vaeGather ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(VaeKernels.GatherRowsKernel);
         if (rows > 0 && cols > 0)
             vaeGather(rows * cols, source.View, indices.View, destination.View, cols);
@@ -26,6 +27,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeReparameterize(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, int rows, int latent, int repeat, ulong seed, ulong stream, long offset)
     {
+        using var scope = Enter();
         vaeReparameterize ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ulong, ulong, long>(VaeKernels.ReparameterizeKernel);
         if (rows > 0 && latent > 0)
             vaeReparameterize(rows * latent, stats.View, eps.View, z.View, latent, repeat, seed, stream, offset);
@@ -33,6 +35,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeReparameterizeBackward(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> dz, DeviceBuffer<float> dstats, int rows, int latent, float beta)
     {
+        using var scope = Enter();
         vaeReparameterizeBackward ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(VaeKernels.ReparameterizeBackwardKernel);
         if (rows > 0 && latent > 0)
             vaeReparameterizeBackward(rows * latent, stats.View, eps.View, dz.View, dstats.View, latent, beta);
@@ -40,6 +43,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeKl(DeviceBuffer<float> stats, DeviceBuffer<float> kl, int rows, int latent)
     {
+        using var scope = Enter();
         vaeKl ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(VaeKernels.KlKernel);
         if (rows > 0)
             vaeKl(rows, stats.View, kl.View, latent);
@@ -47,6 +51,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeLatentLogWeight(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, DeviceBuffer<float> result, int rows, int latent, int repeat)
     {
+        using var scope = Enter();
         vaeLatentLogWeight ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(VaeKernels.LatentLogWeightKernel);
         if (rows > 0)
             vaeLatentLogWeight(rows, stats.View, eps.View, z.View, result.View, latent, repeat);
@@ -54,6 +59,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeCrossEntropy(DeviceBuffer<float> logits, DeviceBuffer<float> x, DeviceBuffer<float> losses, int rows, int cols, int repeat, bool gradient)
     {
+        using var scope = Enter();
         vaeCrossEntropy ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(VaeKernels.CrossEntropyKernel);
         if (rows > 0)
             vaeCrossEntropy(rows, logits.View, x.View, losses.View, cols, repeat, gradient ? 1 : 0);
@@ -61,6 +67,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeReluBackward(DeviceBuffer<float> dy, DeviceBuffer<float> y, DeviceBuffer<float> sums, int rows, int cols)
     {
+        using var scope = Enter();
         vaeReluBackward ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(VaeKernels.ReluBackwardKernel);
         if (cols > 0)
             vaeReluBackward(cols, dy.View, y.View, sums.View, rows, cols);
@@ -68,6 +75,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeColumnSums(DeviceBuffer<float> x, DeviceBuffer<float> sums, int rows, int cols)
     {
+        using var scope = Enter();
         vaeColumnSums ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(VaeKernels.ColumnSumsKernel);
         if (cols > 0)
             vaeColumnSums(cols, x.View, sums.View, rows, cols);
@@ -75,6 +83,7 @@ internal sealed partial class IlgpuBackend
 
     public void VaeAdam(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> m, DeviceBuffer<float> v, in AdamArgs args)
     {
+        using var scope = Enter();
         vaeAdam ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>(VaeKernels.AdamKernel);
         if (p.Length > 0)
             vaeAdam((int)p.Length, p.View, g.View, m.View, v.View, args);

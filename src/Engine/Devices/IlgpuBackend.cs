@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using InfoGpu.Kernels;
+using InfoGpu.Kernels.Cpu;
 using InfoGpu.Kernels.Gpu;
 
 namespace InfoGpu.Devices;
@@ -9,11 +10,41 @@ namespace InfoGpu.Devices;
 /// <summary>
 /// The ILGPU backends (<c>cuda</c>, <c>opencl</c>, <c>ilgpu-cpu</c>): one accelerator, its
 /// kernels loaded once on first use, and growable scratch buffers reused from call to call.
-/// Every public operation synchronizes before it returns.
+/// The operations on host spans synchronize before they return; those on device buffers only
+/// queue their kernel.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Safe to call from several threads. Every operation holds <see cref="queue"/>, the lock of
+/// the device's one queue (ILGPU's default stream), from its first upload or launch to its
+/// last download, and binds the accelerator to the calling thread (CUDA launches need the
+/// context current on the thread). The lock guards everything in this class that changes after
+/// construction: the scratch buffers (a call uploads into them, launches and downloads from
+/// them, so two calls must not interleave), the kernels loaded on first use (the lazily set
+/// fields and <see cref="rowReduceKernels"/>), and <c>gemmDummy</c>. It also keeps launches
+/// apart, which OpenCL needs (setting the arguments of a kernel object and enqueueing it is
+/// not atomic there) and the CPU accelerator does anyway (it runs one kernel at a time).
+/// </para>
+/// <para>
+/// Why a lock rather than scratch allocated per call: the device runs one queue, so a second
+/// thread gains little from enqueueing while the first one's kernel runs, whereas per-call
+/// buffers cost an allocation and a free per buffer per call (on CUDA a free synchronizes the
+/// device). Measured on <c>ilgpu-cpu</c> ("A device shared by threads" in
+/// benchmarks/RESULTS.md; 2-core machine under load): whole entropy calls cost the same both
+/// ways within the noise, for 1, 2 and 8 threads (the simulated kernel dominates, and the CPU
+/// accelerator runs one kernel at a time), while the scratch handling alone (lock and reused
+/// buffers against allocate, copy and free) took 2.7-3.1 against 8.8-17 microseconds at
+/// 37 x 29 (one outlier run aside) and 0.29-0.37 against 4.6-5.7 milliseconds at 1000 x 784.
+/// The lock is needed anyway for the kernels loaded on first use and for OpenCL launches.
+/// </para>
+/// </remarks>
 internal sealed partial class IlgpuBackend : IComputeBackend
 {
     private readonly Context context;
+
+    /// <summary>The lock of the device queue: held by every operation (see the remarks of the class).</summary>
+    private readonly Lock queue = new();
+
     private readonly Dictionary<Type, Delegate> rowReduceKernels = [];
     private readonly Dictionary<string, MemoryBuffer> scratch = [];
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int> logitLossKernel;
@@ -45,6 +76,17 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     /// <summary>Threads per group of the row kernels (a power of two).</summary>
     public int RowGroupSize { get; }
 
+    /// <summary>
+    /// Takes the queue lock and binds the accelerator to this thread; dispose the scope (a
+    /// <c>using</c>) to release the lock. Every public operation starts with it.
+    /// </summary>
+    private Lock.Scope Enter()
+    {
+        var scope = queue.EnterScope();
+        Accelerator.Bind();
+        return scope;
+    }
+
     private KernelConfig RowConfig(int rows) =>
         new(new Index1D(rows), new Index1D(RowGroupSize), SharedMemoryConfig.RequestDynamic<float>(RowGroupSize));
 
@@ -53,6 +95,27 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         if (rows == 0)
             return;
+        using var scope = Enter();
+        var dp = Upload("p", p);
+        var dq = Upload("q", q);
+        var dr = Scratch<float>("r", rows);
+        LaunchRowReduce(dp, dq, dr, rows, cols, scale, term);
+        Download(dr, result);
+    }
+
+    public void RowReduce<TTerm>(DeviceBuffer<float> p, DeviceBuffer<float> q, DeviceBuffer<float> result, int rows, int cols, float scale, TTerm term)
+        where TTerm : struct, IRowTerm
+    {
+        if (rows == 0)
+            return;
+        using var scope = Enter();
+        LaunchRowReduce(p.View, q.View, result.View, rows, cols, scale, term);
+    }
+
+    /// <summary>Queues the row-reduce kernel of <typeparamref name="TTerm"/> (loaded on first use); the caller holds the lock.</summary>
+    private void LaunchRowReduce<TTerm>(ArrayView<float> p, ArrayView<float> q, ArrayView<float> result, int rows, int cols, float scale, TTerm term)
+        where TTerm : struct, IRowTerm
+    {
         if (!rowReduceKernels.TryGetValue(typeof(TTerm), out var kernel))
         {
             kernel = Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, TTerm>(
@@ -60,19 +123,16 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             rowReduceKernels[typeof(TTerm)] = kernel;
         }
         var launch = (Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, TTerm>)kernel;
-        var dp = Upload("p", p);
-        var dq = Upload("q", q);
-        var dr = Scratch<float>("r", rows);
-        launch(RowConfig(rows), dp, dq, dr, cols, scale, term);
-        Download(dr, result);
+        launch(RowConfig(rows), p, q, result, cols, scale, term);
     }
 
     public bool CheckedRowReduce<TTerm>(
         ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term, bool checkQ, double tolerance)
         where TTerm : struct, IRowTerm
     {
-        // The rows are on the host before the upload: check them there, then reduce on the device.
-        if (!Measures.Distributions.AllRowsValid(p, cols, tolerance) || (checkQ && !Measures.Distributions.AllRowsValid(q, cols, tolerance)))
+        // The rows are on the host before the upload: check them there (without the lock), then
+        // reduce on the device.
+        if (!CpuRowKernels.AllRowsValid(p, cols, tolerance) || (checkQ && !CpuRowKernels.AllRowsValid(q, cols, tolerance)))
             return false;
         RowReduce(p, q, result, rows, cols, scale, term);
         return true;
@@ -82,6 +142,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         if (rows == 0)
             return;
+        using var scope = Enter();
         var dx = Upload("p", logits);
         var dt = Upload("t", targets);
         var dl = Scratch<float>("r", rows);
@@ -93,6 +154,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         if (rows == 0)
             return;
+        using var scope = Enter();
         var dx = Upload("p", x);
         var dy = Scratch<float>("q", x.Length);
         softmaxKernel(RowConfig(rows), dx, dy, cols, logOutput ? 1 : 0);
@@ -103,6 +165,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         if (count == 0)
             return;
+        using var scope = Enter();
         var dt = Upload("p", tables);
         var dr = Scratch<float>("r", 3 * count);
         jointEntropiesKernel(RowConfig(count), dt, dr, nx, ny, scale);
@@ -111,6 +174,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
 
     public void JointCounts(ReadOnlySpan<int> x, ReadOnlySpan<int> y, Span<int> counts, int nx, int ny)
     {
+        using var scope = Enter();
         var dx = Upload("t", x);
         var dy = Upload("u", y);
         var dc = Scratch<int>("c", nx * ny);
@@ -124,16 +188,18 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         if (p.Length == 0)
             return;
+        using var scope = Enter();
         var dp = Upload("p", p);
         var dr = Scratch<float>("r", p.Length);
         selfInformationKernel(p.Length, dp, dr, scale);
         Download(dr, result);
     }
 
-    /// <summary>A view of at least <paramref name="length"/> elements in the named scratch slot (grown on demand).</summary>
+    /// <summary>A view of at least <paramref name="length"/> elements in the named scratch slot (grown on demand); the caller holds the lock.</summary>
     private ArrayView<T> Scratch<T>(string slot, long length)
         where T : unmanaged
     {
+        System.Diagnostics.Debug.Assert(queue.IsHeldByCurrentThread, "scratch buffers are used under the queue lock only");
         string key = slot + ":" + typeof(T).Name;
         long need = Math.Max(length, 1);
         if (!scratch.TryGetValue(key, out var buffer) || buffer.Length < need)
@@ -173,6 +239,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
 
     public void Dispose()
     {
+        using var scope = Enter();
         foreach (var buffer in scratch.Values)
             buffer.Dispose();
         scratch.Clear();

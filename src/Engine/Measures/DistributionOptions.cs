@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using System.Globalization;
 
 namespace InfoGpu.Measures;
@@ -32,7 +31,7 @@ internal static class Distributions
     {
         options ??= DistributionOptions.Default;
         Shape(rows.Length, cols, what);
-        if (!options.Normalize && AllRowsValid(rows, cols, options.SumTolerance))
+        if (!options.Normalize && Kernels.Cpu.CpuRowKernels.AllRowsValid(rows, cols, options.SumTolerance))
             return rows;
         float[]? copy = options.Normalize ? rows.ToArray() : null;
         int n = rows.Length / cols;
@@ -63,44 +62,6 @@ internal static class Distributions
             }
         }
         return copy ?? rows;
-    }
-
-    /// <summary>
-    /// SIMD fast path: every row has a non-negative minimum (NaN fails it), a finite sum (an
-    /// infinite entry fails it) and a sum within tolerance. Rows run in parallel when large.
-    /// The slow path then finds and names the first problem.
-    /// </summary>
-    internal static unsafe bool AllRowsValid(ReadOnlySpan<float> rows, int cols, double tolerance)
-    {
-        int n = rows.Length / cols;
-        int bad = 0;
-        fixed (float* p = rows)
-        {
-            nint basePtr = (nint)p;
-            Kernels.Cpu.CpuRowKernels.For(n, rows.Length, r =>
-            {
-                float* row = (float*)basePtr + (long)r * cols;
-                var ok = Vector256<float>.AllBitsSet;
-                var acc = Vector256<float>.Zero;
-                int j = 0;
-                for (; j + 8 <= cols; j += 8)
-                {
-                    var x = Vector256.Load(row + j);
-                    ok &= Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero); // false for NaN and negatives
-                    acc += x;
-                }
-                bool good = ok.AsUInt32() == Vector256<uint>.AllBitsSet; // compare bits: an all-ones float is NaN
-                double sum = Vector256.Sum(acc);
-                for (; j < cols; j++)
-                {
-                    good &= row[j] >= 0;
-                    sum += row[j];
-                }
-                if (!good || !double.IsFinite(sum) || Math.Abs(sum - 1.0) > tolerance)
-                    Interlocked.Exchange(ref bad, 1);
-            });
-        }
-        return bad == 0;
     }
 
     /// <summary>Float64 form of <see cref="Check(ReadOnlySpan{float}, int, string, DistributionOptions?)"/>.</summary>

@@ -6,20 +6,36 @@ namespace InfoGpu.Measures;
 /// <summary>
 /// Information measures as batched float32 reductions on a <see cref="ComputeDevice"/>:
 /// one distribution per row of a row-major matrix, many rows per call, one result per row.
-/// Each call validates its input, runs on the device and returns when the results are on
-/// the host. Summation order is fixed, so results repeat bit for bit on one backend.
+/// The overloads on host spans validate their input, copy it to the device (on ILGPU devices;
+/// <c>cpu</c> reduces it in place), run there and return when the results are on the host.
+/// The overloads on <see cref="DeviceBuffer{T}"/>s read and write device memory: they queue
+/// the kernel and return, with neither a copy nor a synchronization. Summation order is
+/// fixed, so results repeat bit for bit on one backend, and both forms give the same bits.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Conventions: 0 log 0 = 0; KL(p||q) = +inf where q = 0 &lt; p (exact) unless an epsilon
 /// selects the textbook's clipped variant; logits go through log-sum-exp.
+/// </para>
+/// <para>
+/// Threads: an instance holds nothing but its device, so one instance (or several on one
+/// device) may be called from any number of threads at once; each call gives what it gives on
+/// one thread. With the device-buffer overloads, do not let one call write a buffer (its
+/// destination) that another call, or a copy, reads or writes at the same time.
+/// </para>
 /// </remarks>
 public sealed class InformationMeasures
 {
+    private readonly ComputeDevice device;
     private readonly IComputeBackend backend;
 
     /// <summary>Measures that run on <paramref name="device"/>. The device is not owned: keep it open while this object is used and dispose it yourself.</summary>
     /// <param name="device">An open device (not null).</param>
-    public InformationMeasures(ComputeDevice device) => backend = device.Backend;
+    public InformationMeasures(ComputeDevice device)
+    {
+        this.device = device;
+        backend = device.Backend;
+    }
 
     /// <summary>Self-information -log_b p of each probability (+inf at p = 0).</summary>
     public float[] SelfInformation(ReadOnlySpan<float> p, LogBase logBase)
@@ -35,6 +51,7 @@ public sealed class InformationMeasures
     }
 
     /// <summary>Entropy H(p) = -sum_j p_j log_b p_j of each row.</summary>
+    /// <remarks>Copies the rows to the device and the results back (on ILGPU devices), and waits for them; see <see cref="Entropy(DeviceBuffer{float}, int, int, DeviceBuffer{float}, LogBase)"/> for rows already on the device.</remarks>
     public float[] Entropy(ReadOnlySpan<float> rows, int columns, LogBase logBase, DistributionOptions? options = null)
     {
         var result = new float[RowCount(rows.Length, columns, "entropy")];
@@ -43,13 +60,18 @@ public sealed class InformationMeasures
     }
 
     /// <summary>Entropy of each row into <paramref name="destination"/> (one value per row).</summary>
-    /// <remarks>The rows are checked while they are reduced: when a row is invalid the call throws and <paramref name="destination"/> may hold partial results.</remarks>
+    /// <remarks>
+    /// The rows are checked while they are reduced: when a row is invalid the call throws and
+    /// <paramref name="destination"/> may hold partial results. Copies the rows to the device
+    /// and the results back (on ILGPU devices), and waits for them.
+    /// </remarks>
     public void Entropy(ReadOnlySpan<float> rows, int columns, Span<float> destination, LogBase logBase, DistributionOptions? options = null)
     {
         CheckedReduce(rows, rows, false, columns, destination, logBase, new EntropyTerm(), "entropy", options);
     }
 
     /// <summary>Cross-entropy H(p, q) = -sum_j p_j log_b q_j of each row pair (+inf where q = 0 &lt; p).</summary>
+    /// <remarks>Copies the rows to the device and the results back (on ILGPU devices), and waits for them.</remarks>
     public float[] CrossEntropy(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, DistributionOptions? options = null)
     {
         return CheckedReduce(p, q, columns, logBase, new CrossEntropyTerm(), "cross-entropy", options);
@@ -60,6 +82,7 @@ public sealed class InformationMeasures
     /// when <paramref name="epsilon"/> is null; otherwise the textbook's variant with p and q
     /// clipped to [epsilon, 1] and not renormalized.
     /// </summary>
+    /// <remarks>Copies the rows to the device and the results back (on ILGPU devices), and waits for them.</remarks>
     public float[] KlDivergence(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, float? epsilon = null, DistributionOptions? options = null)
     {
         return epsilon is float e
@@ -71,11 +94,58 @@ public sealed class InformationMeasures
     /// Jensen-Shannon divergence (KL(p||m) + KL(q||m)) / 2 with m = (p + q) / 2; with an
     /// epsilon, the clipped KL of the textbook's code.
     /// </summary>
+    /// <remarks>Copies the rows to the device and the results back (on ILGPU devices), and waits for them.</remarks>
     public float[] JensenShannon(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int columns, LogBase logBase, float? epsilon = null, DistributionOptions? options = null)
     {
         return epsilon is float e
             ? CheckedReduce(p, q, columns, logBase, new JsClippedTerm(CheckEpsilon(e)), "Jensen-Shannon", options)
             : CheckedReduce(p, q, columns, logBase, new JsTerm(), "Jensen-Shannon", options);
+    }
+
+    /// <summary>
+    /// Entropy of the first <paramref name="rows"/> rows of <paramref name="p"/> (row-major,
+    /// <paramref name="columns"/> wide) into the first <paramref name="rows"/> values of
+    /// <paramref name="destination"/>, on the device: the same bits as the span overload.
+    /// </summary>
+    /// <remarks>
+    /// Queues the kernel on the device's buffers and returns: no upload, no download, no
+    /// synchronization (on <c>cpu</c> it runs in place before returning). Read the results with
+    /// <see cref="DeviceBuffer{T}.CopyTo"/> or <see cref="DeviceBuffer{T}.ToArray"/>, which wait
+    /// for the device. Checked on the host: the shape (columns &gt; 0, rows &gt;= 0), that the
+    /// inputs hold rows x columns values and the destination rows values, that every buffer
+    /// belongs to this object's device, and that the destination is neither input. The rows
+    /// themselves are NOT checked to be distributions (that would need a copy to the host), and
+    /// there is no normalization: the formula is applied to whatever the rows hold, without an
+    /// error (a negative or NaN entry typically gives NaN, a row that does not sum to 1 the
+    /// formula's value for it). Check or normalize rows before they reach the device, or use
+    /// the span overloads, which check every row.
+    /// </remarks>
+    public void Entropy(DeviceBuffer<float> p, int rows, int columns, DeviceBuffer<float> destination, LogBase logBase) =>
+        DeviceReduce(p, p, rows, columns, destination, logBase, new EntropyTerm(), "entropy");
+
+    /// <summary>Cross-entropy of each row pair of device buffers into <paramref name="destination"/>, on the device (see <see cref="Entropy(DeviceBuffer{float}, int, int, DeviceBuffer{float}, LogBase)"/>).</summary>
+    /// <remarks><inheritdoc cref="Entropy(DeviceBuffer{float}, int, int, DeviceBuffer{float}, LogBase)" path="/remarks"/></remarks>
+    public void CrossEntropy(DeviceBuffer<float> p, DeviceBuffer<float> q, int rows, int columns, DeviceBuffer<float> destination, LogBase logBase) =>
+        DeviceReduce(p, q, rows, columns, destination, logBase, new CrossEntropyTerm(), "cross-entropy");
+
+    /// <summary>KL(p || q) of each row pair of device buffers into <paramref name="destination"/>, on the device; <paramref name="epsilon"/> as in the span overload.</summary>
+    /// <remarks><inheritdoc cref="Entropy(DeviceBuffer{float}, int, int, DeviceBuffer{float}, LogBase)" path="/remarks"/></remarks>
+    public void KlDivergence(DeviceBuffer<float> p, DeviceBuffer<float> q, int rows, int columns, DeviceBuffer<float> destination, LogBase logBase, float? epsilon = null)
+    {
+        if (epsilon is float e)
+            DeviceReduce(p, q, rows, columns, destination, logBase, new KlClippedTerm(CheckEpsilon(e)), "KL divergence");
+        else
+            DeviceReduce(p, q, rows, columns, destination, logBase, new KlTerm(), "KL divergence");
+    }
+
+    /// <summary>Jensen-Shannon divergence of each row pair of device buffers into <paramref name="destination"/>, on the device; <paramref name="epsilon"/> as in the span overload.</summary>
+    /// <remarks><inheritdoc cref="Entropy(DeviceBuffer{float}, int, int, DeviceBuffer{float}, LogBase)" path="/remarks"/></remarks>
+    public void JensenShannon(DeviceBuffer<float> p, DeviceBuffer<float> q, int rows, int columns, DeviceBuffer<float> destination, LogBase logBase, float? epsilon = null)
+    {
+        if (epsilon is float e)
+            DeviceReduce(p, q, rows, columns, destination, logBase, new JsClippedTerm(CheckEpsilon(e)), "Jensen-Shannon");
+        else
+            DeviceReduce(p, q, rows, columns, destination, logBase, new JsTerm(), "Jensen-Shannon");
     }
 
     /// <summary>The Jensen-Shannon distance: the square root of the divergence (as scipy's <c>jensenshannon</c>).</summary>
@@ -223,6 +293,35 @@ public sealed class InformationMeasures
         var cp = Distributions.Check(p, columns, whatP, options);
         var cq = pair ? Distributions.Check(q, columns, what + " q", options) : cp;
         backend.RowReduce(cp, cq, target, rows, columns, scale, term);
+    }
+
+    /// <summary>Checks the shapes and buffers of a device-resident measure (see the remarks of <see cref="Entropy(DeviceBuffer{float}, int, int, DeviceBuffer{float}, LogBase)"/>), then queues the reduction.</summary>
+    private void DeviceReduce<TTerm>(
+        DeviceBuffer<float> p, DeviceBuffer<float> q, int rows, int columns, DeviceBuffer<float> destination, LogBase logBase, TTerm term, string what)
+        where TTerm : struct, IRowTerm
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        ArgumentNullException.ThrowIfNull(q);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (columns <= 0)
+            throw new InfoGpuException($"{what}: the number of columns must be positive (got {columns})");
+        if (rows < 0)
+            throw new InfoGpuException($"{what}: the number of rows must be >= 0 (got {rows})");
+        long values = (long)rows * columns;
+        CheckBuffer(p, "p", values);
+        CheckBuffer(q, "q", values);
+        CheckBuffer(destination, "destination", rows);
+        if (ReferenceEquals(destination, p) || ReferenceEquals(destination, q))
+            throw new InfoGpuException($"{what}: the destination must be a buffer of its own, not an input");
+        backend.RowReduce(p, q, destination, rows, columns, (float)logBase.Scale, term);
+
+        void CheckBuffer(DeviceBuffer<float> buffer, string name, long need)
+        {
+            if (buffer.Device.Backend != backend)
+                throw new InfoGpuException($"{what}: {name} was allocated on another device than this object's ({device.Info.Kind})");
+            if (buffer.Length < need)
+                throw new InfoGpuException($"{what}: {name} holds {buffer.Length} values but {rows} rows of {columns} need {need}");
+        }
     }
 
     private static int RowCount(int length, int columns, string what)

@@ -384,6 +384,46 @@ internal static unsafe class CpuRowKernels
         return (float)s;
     }
 
+    /// <summary>
+    /// Whether every row is a distribution within <paramref name="tolerance"/>: a non-negative
+    /// minimum (NaN fails it), a finite sum (an infinite entry fails it) and a sum within
+    /// tolerance of 1. A SIMD pass, rows in parallel when large; the caller's slow path then
+    /// finds and names the first problem. Used before an upload by the ILGPU backends and by
+    /// the host-side checks of the measures.
+    /// </summary>
+    public static bool AllRowsValid(ReadOnlySpan<float> rows, int cols, double tolerance)
+    {
+        int n = rows.Length / cols;
+        int bad = 0;
+        fixed (float* p = rows)
+        {
+            nint basePtr = (nint)p;
+            For(n, rows.Length, r =>
+            {
+                float* row = (float*)basePtr + (long)r * cols;
+                var ok = Vector256<float>.AllBitsSet;
+                var acc = Vector256<float>.Zero;
+                int j = 0;
+                for (; j + 8 <= cols; j += 8)
+                {
+                    var x = Vector256.Load(row + j);
+                    ok &= Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero); // false for NaN and negatives
+                    acc += x;
+                }
+                bool good = ok.AsUInt32() == Vector256<uint>.AllBitsSet; // compare bits: an all-ones float is NaN
+                double sum = Vector256.Sum(acc);
+                for (; j < cols; j++)
+                {
+                    good &= row[j] >= 0;
+                    sum += row[j];
+                }
+                if (!good || !double.IsFinite(sum) || Math.Abs(sum - 1.0) > tolerance)
+                    Interlocked.Exchange(ref bad, 1);
+            });
+        }
+        return bad == 0;
+    }
+
     /// <summary>Runs body(r) for r in [0, rows), in parallel when the work is large enough.</summary>
     public static void For(int rows, long work, Action<int> body)
     {

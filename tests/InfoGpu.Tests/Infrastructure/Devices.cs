@@ -4,8 +4,9 @@ namespace InfoGpu.Tests.Infrastructure;
 
 /// <summary>
 /// Devices shared by the whole test run (opening an ILGPU context costs about half a second).
-/// ILGPU accelerators are not safe for concurrent launches, so tests take the lock of the
-/// device they use through <see cref="Use{T}"/>.
+/// A device is safe to share between threads (<c>ThreadSafetyTests</c> checks it); tests still
+/// take the lock of the device they use through <see cref="Use{T}"/>, so that the CPU
+/// accelerator's simulated kernels of parallel test classes do not queue behind one another.
 /// </summary>
 internal static class TestDevices
 {

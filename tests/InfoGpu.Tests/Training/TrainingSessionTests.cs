@@ -273,7 +273,7 @@ public class TrainingSessionTests
         public void Dispose() => trainer.Dispose();
     }
 
-    private static (Func<AnyTrainer> Make, Func<TensorSet, AnyTrainer> Resume) Build(Devices.ComputeDevice d, string model)
+    private static (Func<AnyTrainer> Make, Func<TensorSet, AnyTrainer> Resume) Build(InfoGpu.Devices.ComputeDevice d, string model)
     {
         static AnyTrainer Wrap<T>(ITrainer<T> t)
             where T : IEpochMetrics<T> => new(t, () => t.EndEpoch());
