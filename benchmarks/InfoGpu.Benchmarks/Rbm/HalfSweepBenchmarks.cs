@@ -62,7 +62,7 @@ public class HalfSweepBenchmarks
     public float VisibleToHidden()
     {
         Gemm.Multiply(GemmLayout.NN, (v, Batch, Visible), (w, Visible, Hidden), (ph, Batch, Hidden), new GemmEpilogue { Bias = c, Activation = GemmActivation.Sigmoid, Samples = h, Seed = 1, Stream = 2, SampleOffset = offset += Batch * Hidden });
-        device.Accelerator?.Synchronize();
+        device.Synchronize();
         return 0f;
     }
 
@@ -70,7 +70,7 @@ public class HalfSweepBenchmarks
     public float HiddenToVisible()
     {
         Gemm.Multiply(GemmLayout.NT, (h, Batch, Hidden), (w, Visible, Hidden), (pv, Batch, Visible), new GemmEpilogue { Bias = b, Activation = GemmActivation.Sigmoid, Samples = v, Seed = 1, Stream = 3, SampleOffset = offset += Batch * Visible });
-        device.Accelerator?.Synchronize();
+        device.Synchronize();
         return 0f;
     }
 

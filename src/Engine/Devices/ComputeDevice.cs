@@ -190,7 +190,7 @@ public sealed class ComputeDevice : IDisposable
     }
 
     /// <summary>Waits until every queued kernel has finished (a no-op on <c>cpu</c>, whose calls return when done).</summary>
-    public void Synchronize() => Accelerator?.Synchronize();
+    public void Synchronize() => Backend.Synchronize();
 
     /// <summary>
     /// Releases the device: for the ILGPU kinds its scratch buffers, accelerator and context (a

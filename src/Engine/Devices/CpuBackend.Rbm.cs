@@ -5,9 +5,6 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class CpuBackend
 {
-    public void RbmGatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset) =>
-        CpuRbmKernels.GatherRows(src.Span, order.Span, dst.Span, start, count, cols, dstOffset);
-
     public void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst) =>
         CpuRbmKernels.ColumnStatistics(x.Span, offset, rows, cols, split, sums.Span, scaleFirst);
 

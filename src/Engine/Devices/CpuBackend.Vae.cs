@@ -5,13 +5,6 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class CpuBackend
 {
-    public unsafe void VaeGatherRows(DeviceBuffer<float> source, DeviceBuffer<int> indices, DeviceBuffer<float> destination, int rows, int cols)
-    {
-        fixed (float* s = source.HostArray, d = destination.HostArray)
-        fixed (int* ix = indices.HostArray)
-            CpuVaeKernels.GatherRows(s, ix, d, rows, cols);
-    }
-
     public unsafe void VaeReparameterize(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, int rows, int latent, int repeat, ulong seed, ulong stream, long offset)
     {
         fixed (float* s = stats.HostArray, e = eps.HostArray, zz = z.HostArray)

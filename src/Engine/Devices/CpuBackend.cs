@@ -52,6 +52,17 @@ internal sealed partial class CpuBackend : IComputeBackend
     public void SelfInformation(ReadOnlySpan<float> p, Span<float> result, float scale) =>
         CpuTableKernels.SelfInformation(p, result, scale);
 
+    public void GatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset) =>
+        CpuRowKernels.GatherRows(src.Span, order.Span, dst.Span, start, count, cols, dstOffset);
+
+    public IBufferStorage<T> Allocate<T>(long length)
+        where T : unmanaged => new HostStorage<T>(length);
+
+    /// <summary>Nothing to wait for: every cpu call returns when its work is done.</summary>
+    public void Synchronize()
+    {
+    }
+
     public void Dispose()
     {
     }

@@ -1,12 +1,10 @@
-using System.Runtime.InteropServices;
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace InfoGpu.Devices;
 
 /// <summary>
-/// A 1-D array that lives on a device: a managed array for the <c>cpu</c> backend (the
-/// kernels use it in place), an ILGPU buffer for the others. Training code keeps its
+/// A 1-D array that lives on a device, in storage its backend makes and owns (a managed array
+/// for the <c>cpu</c> backend, used in place by its kernels; an ILGPU buffer for the others). Training code keeps its
 /// parameters, batches and workspaces in these so that a step copies nothing.
 /// Made by <see cref="ComputeDevice.Allocate{T}(long)"/>; dispose it before the device.
 /// </summary>
@@ -30,23 +28,13 @@ namespace InfoGpu.Devices;
 public sealed class DeviceBuffer<T> : IDisposable
     where T : unmanaged
 {
-    private readonly T[]? host;
-    private MemoryBuffer1D<T, Stride1D.Dense>? buffer;
+    private IBufferStorage<T>? storage;
 
     internal DeviceBuffer(ComputeDevice device, long length)
     {
         Device = device;
         Length = length;
-        if (device.Accelerator is Accelerator accelerator)
-        {
-            buffer = accelerator.Allocate1D<T>(Math.Max(length, 1));
-            buffer.MemSetToZero();
-            accelerator.Synchronize();
-        }
-        else
-        {
-            host = new T[length];
-        }
+        storage = device.Backend.Allocate<T>(length);
     }
 
     /// <summary>The device that allocated the buffer and on which it can be used.</summary>
@@ -55,49 +43,33 @@ public sealed class DeviceBuffer<T> : IDisposable
     /// <summary>Number of elements of <typeparamref name="T"/> (may be 0).</summary>
     public long Length { get; }
 
+    private IBufferStorage<T> Storage => storage ?? throw new ObjectDisposedException(nameof(DeviceBuffer<T>), "the buffer was disposed");
+
     /// <summary>The backing array of a <c>cpu</c> buffer (null on ILGPU devices).</summary>
-    internal T[]? HostArray => host;
+    internal T[]? HostArray => (Storage as HostStorage<T>)?.Array;
 
     /// <summary>The elements of a <c>cpu</c> buffer; throws on ILGPU devices.</summary>
-    internal Span<T> Span => host ?? throw new InvalidOperationException("not a cpu buffer");
+    internal Span<T> Span => HostArray ?? throw new InvalidOperationException("not a cpu buffer");
 
-    /// <summary>The ILGPU view of the buffer (length <see cref="Length"/>); throws on the cpu backend.</summary>
+    /// <summary>The ILGPU view of the buffer (length <see cref="Length"/>, at least 1); throws on the cpu backend.</summary>
     internal ArrayView<T> View =>
-        (buffer ?? throw new InvalidOperationException("not an ILGPU buffer")).View.SubView(0, Math.Max(Length, 1));
+        (Storage as IlgpuStorage<T> ?? throw new InvalidOperationException("not an ILGPU buffer")).View.SubView(0, Math.Max(Length, 1));
 
-    /// <summary>Copies host data into the start of the buffer (synchronizes).</summary>
-    public unsafe void CopyFrom(ReadOnlySpan<T> source, long offset = 0)
+    /// <summary>Copies host data into the buffer from <paramref name="offset"/> on.</summary>
+    public void CopyFrom(ReadOnlySpan<T> source, long offset = 0)
     {
         CheckRange(offset, source.Length);
-        if (host is not null)
-        {
-            source.CopyTo(host.AsSpan((int)offset));
-        }
-        else if (source.Length > 0)
-        {
-            // Pinned: ILGPU copies through a raw pointer to the ref (see IlgpuBackend.Upload).
-            fixed (T* pinned = source)
-                View.SubView(offset, source.Length).CopyFromCPU(ref *pinned, source.Length);
-        }
+        Storage.Write(source, offset);
     }
 
-    /// <summary>Copies the buffer (from <paramref name="offset"/>) into host memory (synchronizes).</summary>
-    public unsafe void CopyTo(Span<T> destination, long offset = 0)
+    /// <summary>Copies the buffer (from <paramref name="offset"/>) into host memory; waits for the device's queued work first.</summary>
+    public void CopyTo(Span<T> destination, long offset = 0)
     {
         CheckRange(offset, destination.Length);
-        if (host is not null)
-        {
-            host.AsSpan((int)offset, destination.Length).CopyTo(destination);
-        }
-        else if (destination.Length > 0)
-        {
-            Device.Accelerator!.Synchronize();
-            fixed (T* pinned = destination)
-                View.SubView(offset, destination.Length).CopyToCPU(ref *pinned, destination.Length);
-        }
+        Storage.Read(destination, offset);
     }
 
-    /// <summary>The whole buffer as a new host array (synchronizes).</summary>
+    /// <summary>The whole buffer as a new host array (waits for the device's queued work).</summary>
     public T[] ToArray()
     {
         var result = new T[Length];
@@ -106,13 +78,7 @@ public sealed class DeviceBuffer<T> : IDisposable
     }
 
     /// <summary>Sets every element to zero.</summary>
-    public void Clear()
-    {
-        if (host is not null)
-            Array.Clear(host);
-        else
-            buffer!.MemSetToZero();
-    }
+    public void Clear() => Storage.Clear();
 
     private void CheckRange(long offset, int count)
     {
@@ -122,11 +88,12 @@ public sealed class DeviceBuffer<T> : IDisposable
 
     /// <summary>
     /// Frees the device memory of an ILGPU buffer (calling it again does nothing); a <c>cpu</c>
-    /// buffer's array is left to the garbage collector. Do not use the buffer afterwards.
+    /// buffer's array is left to the garbage collector. Do not use the buffer afterwards: its
+    /// calls then throw <see cref="ObjectDisposedException"/>.
     /// </summary>
     public void Dispose()
     {
-        buffer?.Dispose();
-        buffer = null;
+        storage?.Dispose();
+        storage = null;
     }
 }

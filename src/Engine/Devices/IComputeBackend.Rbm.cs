@@ -4,9 +4,6 @@ namespace InfoGpu.Devices;
 
 internal partial interface IComputeBackend
 {
-    /// <summary>dst[dstOffset..] (count x cols) = rows order[start..start + count) of src (see RbmKernels.GatherRowsKernel).</summary>
-    void RbmGatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset);
-
     /// <summary>Model and data column sums of a stacked block (model rows first), then the model rows scaled in place (RbmKernels.ColumnStatisticsKernel).</summary>
     void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst);
 

@@ -5,9 +5,6 @@ namespace InfoGpu.Devices;
 /// <summary>The VAE's operations besides GEMM (see <see cref="Kernels.Gpu.VaeKernels"/> for the formulas).</summary>
 internal partial interface IComputeBackend
 {
-    /// <summary>destination[r, :] = source[indices[r], :] for r &lt; rows.</summary>
-    void VaeGatherRows(DeviceBuffer<float> source, DeviceBuffer<int> indices, DeviceBuffer<float> destination, int rows, int cols);
-
     /// <summary>eps = Philox normals (offset + i); z = mu + exp(lv / 2) eps with statistics row r / repeat.</summary>
     void VaeReparameterize(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, int rows, int latent, int repeat, ulong seed, ulong stream, long offset);
 

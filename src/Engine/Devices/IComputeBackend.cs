@@ -16,6 +16,16 @@ namespace InfoGpu.Devices;
 /// </remarks>
 internal partial interface IComputeBackend : IDisposable
 {
+    /// <summary>Zeroed storage of <paramref name="length"/> elements for a <see cref="DeviceBuffer{T}"/>.</summary>
+    IBufferStorage<T> Allocate<T>(long length)
+        where T : unmanaged;
+
+    /// <summary>Waits until every operation queued on the device has finished.</summary>
+    void Synchronize();
+
+    /// <summary>dst[dstOffset..] (count x cols) = rows order[start..start + count) of src: a mini-batch in the epoch's order (RBM and VAE training).</summary>
+    void GatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset);
+
     /// <summary>result[r] = scale * sum_j term(p[r, j], q[r, j]).</summary>
     void RowReduce<TTerm>(ReadOnlySpan<float> p, ReadOnlySpan<float> q, Span<float> result, int rows, int cols, float scale, TTerm term)
         where TTerm : struct, IRowTerm;

@@ -7,21 +7,12 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class IlgpuBackend
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, long>? rbmGatherKernel;
     private Action<Index1D, ArrayView<float>, long, int, int, int, ArrayView<float>, float>? rbmColumnKernel;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RbmUpdateArgs>? rbmWeightsKernel;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, RbmUpdateArgs>? rbmBiasKernel;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? rbmFreeEnergyKernel;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? rbmSquaredErrorKernel;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>? rbmFlipKernel;
-
-    public void RbmGatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset)
-    {
-        using var scope = Enter();
-        rbmGatherKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, long>(RbmKernels.GatherRowsKernel);
-        if (count > 0 && cols > 0)
-            rbmGatherKernel(count * cols, src.View, order.View, dst.View, start, cols, dstOffset);
-    }
 
     public void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst)
     {

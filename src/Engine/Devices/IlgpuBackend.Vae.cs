@@ -7,7 +7,6 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class IlgpuBackend
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>? vaeGather;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ulong, ulong, long>? vaeReparameterize;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? vaeReparameterizeBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int>? vaeKl;
@@ -16,14 +15,6 @@ internal sealed partial class IlgpuBackend
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? vaeReluBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int>? vaeColumnSums;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>? vaeAdam;
-
-    public void VaeGatherRows(DeviceBuffer<float> source, DeviceBuffer<int> indices, DeviceBuffer<float> destination, int rows, int cols)
-    {
-        using var scope = Enter();
-        vaeGather ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(VaeKernels.GatherRowsKernel);
-        if (rows > 0 && cols > 0)
-            vaeGather(rows * cols, source.View, indices.View, destination.View, cols);
-    }
 
     public void VaeReparameterize(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, int rows, int latent, int repeat, ulong seed, ulong stream, long offset)
     {

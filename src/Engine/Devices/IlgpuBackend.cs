@@ -44,6 +44,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
 
     /// <summary>The lock of the device queue: held by every operation (see the remarks of the class).</summary>
     private readonly Lock queue = new();
+    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, long>? gatherKernel;
 
     private readonly Dictionary<Type, Delegate> rowReduceKernels = [];
     private readonly Dictionary<string, MemoryBuffer> scratch = [];
@@ -80,11 +81,28 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     /// Takes the queue lock and binds the accelerator to this thread; dispose the scope (a
     /// <c>using</c>) to release the lock. Every public operation starts with it.
     /// </summary>
-    private Lock.Scope Enter()
+    internal Lock.Scope Enter()
     {
         var scope = queue.EnterScope();
         Accelerator.Bind();
         return scope;
+    }
+
+    public void GatherRows(DeviceBuffer<float> src, DeviceBuffer<int> order, DeviceBuffer<float> dst, int start, int count, int cols, long dstOffset)
+    {
+        using var scope = Enter();
+        gatherKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, long>(RowKernels.GatherRowsKernel);
+        if (count > 0 && cols > 0)
+            gatherKernel(count * cols, src.View, order.View, dst.View, start, cols, dstOffset);
+    }
+
+    public IBufferStorage<T> Allocate<T>(long length)
+        where T : unmanaged => new IlgpuStorage<T>(this, length);
+
+    public void Synchronize()
+    {
+        using var scope = Enter();
+        Accelerator.Synchronize();
     }
 
     private KernelConfig RowConfig(int rows) =>

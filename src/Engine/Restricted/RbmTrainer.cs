@@ -237,7 +237,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         var be = device.Backend;
         int cm = options.Sampler == RbmSamplerKind.Pcd ? chains : size;
         long dataV = (long)cm * nv, dataH = (long)cm * nh;
-        be.RbmGatherRows(train, order, stackV, start, size, nv, dataV);
+        be.GatherRows(train, order, stackV, start, size, nv, dataV);
 
         bool cd = options.Sampler == RbmSamplerKind.Cd;
         if (cd)

@@ -85,10 +85,9 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     private readonly ComputeDevice device;
     private readonly VaeNetwork net;
     private readonly DeviceBuffer<float> train, test;
-    private readonly DeviceBuffer<int> indices;
+    private readonly DeviceBuffer<int> trainOrder, testOrder;
     private readonly DeviceBuffer<float>[] m, v;
     private readonly float[] hostRecon, hostKl;
-    private readonly int[] hostIndex;
     private readonly int[] order;
     private bool orderReady;
     private int orderEpoch = -1;
@@ -125,12 +124,14 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         train.CopyFrom(Prepare(trainImages));
         if (testImages.Length > 0)
             test.CopyFrom(Prepare(testImages));
-        indices = device.Allocate<int>(options.BatchSize);
+        // The epoch's order is uploaded once per epoch; the test images go in file order.
+        trainOrder = device.Allocate<int>(TrainCount);
+        testOrder = device.Allocate<int>(Math.Max(TestCount, 1));
+        testOrder.CopyFrom(Enumerable.Range(0, TestCount).ToArray());
         m = vae.Tensors.Select(t => device.Allocate<float>(t.Values.Length)).ToArray();
         v = vae.Tensors.Select(t => device.Allocate<float>(t.Values.Length)).ToArray();
         hostRecon = new float[options.BatchSize];
         hostKl = new float[options.BatchSize];
-        hostIndex = new int[options.BatchSize];
         order = new int[TrainCount];
     }
 
@@ -219,13 +220,13 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         {
             orderEpoch = epoch;
             Shuffle.Permute(order, Options.Seed, (ulong)epoch);
+            trainOrder.CopyFrom(order);
             orderReady = true;
         }
         float beta = (float)Options.Beta;
         int start = epochStep * batch;
         int rows = Math.Min(batch, TrainCount - start);
-        indices.CopyFrom(order.AsSpan(start, rows));
-        device.Backend.VaeGatherRows(train, indices, net.X, rows, d);
+        device.Backend.GatherRows(train, trainOrder, net.X, start, rows, d, 0);
         net.Encode(rows);
         net.Sample(rows, 1, Options.Seed, TrainStream, step * batch * l);
         net.Decode(rows);
@@ -268,10 +269,7 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         for (int start = 0; start < TestCount; start += batch)
         {
             int rows = Math.Min(batch, TestCount - start);
-            for (int r = 0; r < rows; r++)
-                hostIndex[r] = start + r;
-            indices.CopyFrom(hostIndex.AsSpan(0, rows));
-            device.Backend.VaeGatherRows(test, indices, net.X, rows, d);
+            device.Backend.GatherRows(test, testOrder, net.X, start, rows, d, 0);
             net.AddSampledLoss(rows, Options.Seed, TestStream, ((long)epoch * TestCount + start) * l, ref recon, ref kl);
         }
         return (recon / TestCount, kl / TestCount);
@@ -336,7 +334,8 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
             v[t].Dispose();
             m[t].Dispose();
         }
-        indices.Dispose();
+        testOrder.Dispose();
+        trainOrder.Dispose();
         test.Dispose();
         train.Dispose();
         net.Dispose();

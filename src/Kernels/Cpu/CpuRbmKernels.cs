@@ -10,14 +10,6 @@ namespace InfoGpu.Kernels.Cpu;
 /// </summary>
 internal static unsafe class CpuRbmKernels
 {
-    /// <summary>dst[dstOffset + r cols ..] = row order[start + r] of src, for r &lt; count.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GatherRows(ReadOnlySpan<float> src, ReadOnlySpan<int> order, Span<float> dst, int start, int count, int cols, long dstOffset)
-    {
-        for (int r = 0; r < count; r++)
-            src.Slice(order[start + r] * cols, cols).CopyTo(dst.Slice((int)(dstOffset + (long)r * cols), cols));
-    }
-
     /// <summary>See <see cref="Gpu.RbmKernels.ColumnStatisticsKernel"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnStatistics(Span<float> x, long offset, int rows, int cols, int split, Span<float> sums, float scaleFirst)

@@ -11,6 +11,14 @@ namespace InfoGpu.Kernels.Cpu;
 /// </summary>
 internal static unsafe class CpuRowKernels
 {
+    /// <summary>See <see cref="Gpu.RowKernels.GatherRowsKernel"/>: dst[dstOffset + r cols ..] = row order[start + r] of src, for r &lt; count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GatherRows(ReadOnlySpan<float> src, ReadOnlySpan<int> order, Span<float> dst, int start, int count, int cols, long dstOffset)
+    {
+        for (int r = 0; r < count; r++)
+            src.Slice(order[start + r] * cols, cols).CopyTo(dst.Slice((int)(dstOffset + (long)r * cols), cols));
+    }
+
     /// <summary>Below this many elements a call runs on the calling thread.</summary>
     public const int ParallelThreshold = 1 << 15;
 

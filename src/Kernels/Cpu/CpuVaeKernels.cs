@@ -10,14 +10,6 @@ namespace InfoGpu.Kernels.Cpu;
 /// </summary>
 internal static unsafe class CpuVaeKernels
 {
-    /// <summary>destination[r, :] = source[indices[r], :].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GatherRows(float* source, int* indices, float* destination, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++)
-            new ReadOnlySpan<float>(source + (long)indices[r] * cols, cols).CopyTo(new Span<float>(destination + (long)r * cols, cols));
-    }
-
     /// <summary>See <see cref="Gpu.VaeKernels.ReparameterizeKernel"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Reparameterize(float* stats, float* eps, float* z, int rows, int latent, int repeat, ulong seed, ulong stream, long offset)

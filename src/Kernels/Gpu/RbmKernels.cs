@@ -11,14 +11,6 @@ namespace InfoGpu.Kernels.Gpu;
 /// </summary>
 internal static class RbmKernels
 {
-    /// <summary>dst[dstOffset + r cols + c] = src[order[start + r] cols + c] for r &lt; count.</summary>
-    public static void GatherRowsKernel(Index1D index, ArrayView<float> src, ArrayView<int> order, ArrayView<float> dst, int start, int cols, long dstOffset)
-    {
-        int r = index.X / cols;
-        int c = index.X - r * cols;
-        dst[dstOffset + index.X] = src[(long)order[start + r] * cols + c];
-    }
-
     /// <summary>
     /// Column sums of the stacked rows x[offset..] (rows x cols): sums[j] over the first
     /// <paramref name="split"/> rows (the model's samples), sums[cols + j] over the rest (the

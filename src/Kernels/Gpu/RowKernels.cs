@@ -10,6 +10,17 @@ namespace InfoGpu.Kernels.Gpu;
 /// </summary>
 internal static class RowKernels
 {
+    /// <summary>
+    /// dst[dstOffset + r cols + c] = src[order[start + r] cols + c] for r &lt; count (one thread per
+    /// element): a mini-batch gathered from a data set in a given order (RBM and VAE training).
+    /// </summary>
+    public static void GatherRowsKernel(Index1D index, ArrayView<float> src, ArrayView<int> order, ArrayView<float> dst, int start, int cols, long dstOffset)
+    {
+        int r = index.X / cols;
+        int c = index.X - r * cols;
+        dst[dstOffset + index.X] = src[(long)order[start + r] * cols + c];
+    }
+
     /// <summary>result[r] = scale * sum_j term(p[r, j], q[r, j]).</summary>
     public static void RowReduceKernel<TTerm>(
         ArrayView<float> p, ArrayView<float> q, ArrayView<float> result, int cols, float scale, TTerm term)

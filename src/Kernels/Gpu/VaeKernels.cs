@@ -11,14 +11,6 @@ namespace InfoGpu.Kernels.Gpu;
 /// </summary>
 internal static class VaeKernels
 {
-    /// <summary>destination[r, c] = source[indices[r], c] (a mini-batch gathered from the data set).</summary>
-    public static void GatherRowsKernel(Index1D i, ArrayView<float> source, ArrayView<int> indices, ArrayView<float> destination, int cols)
-    {
-        int r = i / cols;
-        int c = i - r * cols;
-        destination[i] = source[(long)indices[r] * cols + c];
-    }
-
     /// <summary>
     /// eps[r, j] = Philox normal (offset + r L + j); z[r, j] = mu + exp(lv / 2) eps, with mu and lv
     /// from row r / repeat of the statistics (repeat &gt; 1 draws several samples per input).

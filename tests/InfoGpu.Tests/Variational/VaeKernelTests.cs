@@ -165,7 +165,7 @@ public class VaeKernelTests
             using var gb = d.Allocate<float>(idx.Length * cols);
             d.Backend.VaeReluBackward(a, b, s, rows, cols);
             d.Backend.VaeColumnSums(c, s2, rows, cols);
-            d.Backend.VaeGatherRows(sb, ib, gb, idx.Length, cols);
+            d.Backend.GatherRows(sb, ib, gb, 0, idx.Length, cols, 0);
             return (a.ToArray(), s.ToArray(), s2.ToArray(), gb.ToArray());
         });
         var em = new double[rows * cols];
