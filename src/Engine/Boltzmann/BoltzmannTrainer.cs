@@ -346,17 +346,7 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
         ArgumentNullException.ThrowIfNull(checkpoint);
         var options = BoltzmannCheckpoint.ReadOptions(checkpoint);
         var machine = BoltzmannCheckpoint.LoadMachine(checkpoint);
-        var trainer = new BoltzmannTrainer(device, machine, data, options);
-        try
-        {
-            trainer.Restore(checkpoint);
-            return trainer;
-        }
-        catch
-        {
-            trainer.Dispose();
-            throw;
-        }
+        return new BoltzmannTrainer(device, machine, data, options).Restored(t => t.Restore(checkpoint));
     }
 
     private void Restore(TensorSet set)

@@ -394,17 +394,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         {
             throw new InfoGpuException($"{source}: its settings are out of range ({e.Message})");
         }
-        var trainer = new RbmTrainer(device, rbm, trainData, testData, options);
-        try
-        {
-            trainer.Restore(checkpoint);
-            return trainer;
-        }
-        catch
-        {
-            trainer.Dispose();
-            throw;
-        }
+        return new RbmTrainer(device, rbm, trainData, testData, options).Restored(t => t.Restore(checkpoint));
     }
 
     private void Restore(TensorSet set)

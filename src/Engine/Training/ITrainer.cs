@@ -131,6 +131,22 @@ public sealed class TrainingDivergedException : InfoGpuException
 /// <summary>The epoch loop every trainer shares.</summary>
 public static class TrainerExtensions
 {
+    /// <summary>Runs <paramref name="restore"/> on a freshly built trainer and returns it; disposes it (its device buffers) when the restore throws.</summary>
+    internal static T Restored<T>(this T trainer, Action<T> restore)
+        where T : ITrainer
+    {
+        try
+        {
+            restore(trainer);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Runs the rest of the current epoch and closes it. Stops between two steps, with the epoch
     /// unfinished and the state consistent (save it; the next call continues the epoch), when

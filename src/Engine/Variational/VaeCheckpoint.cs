@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using InfoGpu.Checkpoints;
 using InfoGpu.Data;
 using InfoGpu.Devices;
+using InfoGpu.Training;
 
 namespace InfoGpu.Variational;
 
@@ -144,17 +145,7 @@ public sealed partial class VaeTrainer
             throw new InfoGpuException($"{path} holds a model without training state; resume from the DIR/model.safetensors that 'vae train --out DIR' writes during training");
         if (set.Metadata.TryGetValue("train_images", out var n) && n != data.Train.Count.ToString(CultureInfo.InvariantCulture))
             throw new InfoGpuException($"{path} was trained on {n} images, not {data.Train.Count}; resume with the same --data and --limit");
-        var trainer = new VaeTrainer(device, vae, data, options);
-        try
-        {
-            trainer.LoadState(set, path);
-            return trainer;
-        }
-        catch
-        {
-            trainer.Dispose();
-            throw;
-        }
+        return new VaeTrainer(device, vae, data, options).Restored(t => t.LoadState(set, path));
     }
 
     private void LoadState(TensorSet set, string path)

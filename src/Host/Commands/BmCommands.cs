@@ -104,15 +104,7 @@ internal static class BmCommands
                 var machine = trainer.Machine;
                 context.Note(Invariant($"bars-and-stripes {size}x{size}: {patterns} patterns; {machine.Visible} visible, {machine.Hidden} hidden; seed {o.Seed}"));
                 context.Note(Invariant($"{trainer.StepsPerEpoch} updates per epoch, lr {o.LearningRate}, burn-in {o.BurnIn}, samples {o.Samples}, {o.NegativeChains} {(o.Persistent ? "persistent" : "fresh")} chains"));
-                var session = new TrainingSession<BoltzmannEpochMetrics>(trainer, new TrainingSessionOptions
-                {
-                    Epochs = epochs,
-                    Directory = outDir,
-                    CheckpointEvery = checkpointEvery,
-                    Overwrite = a.Has("overwrite"),
-                    Progress = SessionRunner.Progress(context),
-                    Metadata = new Dictionary<string, string> { ["size"] = size.ToString(CultureInfo.InvariantCulture) },
-                }, checkpoint);
+                var session = new TrainingSession<BoltzmannEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, checkpointEvery, new Dictionary<string, string> { ["size"] = size.ToString(CultureInfo.InvariantCulture) }), checkpoint);
                 int target = trainer.Epochs;
                 session.EpochCompleted += e =>
                 {

@@ -58,8 +58,8 @@ internal static class RbmCommands
             var a = context.Args;
             string? resume = a.Get("resume");
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
-            string? dataDir = a.Get("data") ?? Stored(checkpoint, "data_dir");
-            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : StoredLimit(checkpoint);
+            string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoint, "data_dir");
+            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : SessionRunner.StoredLimit(checkpoint);
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
             int sampleSteps = a.GetInt("sample-steps", 1000);
             int epochs = a.GetInt("epochs", 0);
@@ -91,20 +91,7 @@ internal static class RbmCommands
             {
                 var o = trainer.Options;
                 context.Note(Invariant($"RBM {trainer.Model.Visible} visible x {trainer.Model.Hidden} hidden; {o.Sampler.ToString().ToUpperInvariant()}-{o.K}, batch {o.BatchSize}, lr {o.LearningRate}, momentum {o.InitialMomentum},{o.FinalMomentum}, weight decay {o.WeightDecay}, seed {o.Seed}"));
-                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions
-                {
-                    Epochs = epochs,
-                    Directory = outDir,
-                    CheckpointEvery = checkpointEvery,
-                    Overwrite = a.Has("overwrite"),
-                    Progress = SessionRunner.Progress(context),
-                    Metadata = new Dictionary<string, string>
-                    {
-                        ["data_dir"] = dataDir ?? "",
-                        ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
-                        ["data"] = data.Description,
-                    },
-                }, checkpoint);
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, checkpointEvery, SessionRunner.DataMetadata(dataDir, limit, data.Description)), checkpoint);
                 session.EpochCompleted += m => context.Note(Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
                 int code = SessionRunner.Run(context, session, "rbm train", outDir);
                 if (code != 0)
@@ -150,15 +137,7 @@ internal static class RbmCommands
             context.Out.WriteLine($"model: {session.CheckpointPath}; filters.png, samples.png and metrics.csv in {Path.GetDirectoryName(session.CheckpointPath)}");
         }
 
-        private static string? Stored(TensorSet? checkpoint, string key) =>
-            checkpoint is not null && checkpoint.Metadata.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
 
-        private static int? StoredLimit(TensorSet? checkpoint) => Stored(checkpoint, "limit") switch
-        {
-            null => null,
-            string l when int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 => n,
-            string l => throw new InfoGpuException($"{checkpoint!.Source}: its 'limit' metadata is '{l}', not an image count; give --limit N"),
-        };
 
         private static string F(double v, int digits) => v.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using InfoGpu.Checkpoints;
 using InfoGpu.Host.Cli;
 using InfoGpu.Training;
 
@@ -35,6 +36,37 @@ internal static class SessionRunner
         }
         return stop.ExitCode;
     }
+
+    /// <summary>The session settings every train command gives: target, folder, checkpoint interval, --overwrite, the progress bar, and metadata.</summary>
+    public static TrainingSessionOptions Options(CommandContext context, int epochs, string? outDir, int checkpointEvery, Dictionary<string, string> metadata) => new()
+    {
+        Epochs = epochs,
+        Directory = outDir,
+        CheckpointEvery = checkpointEvery,
+        Overwrite = context.Args.Has("overwrite"),
+        Progress = Progress(context),
+        Metadata = metadata,
+    };
+
+    /// <summary>Where an image run's data came from, kept in its checkpoints so that --resume finds the same data.</summary>
+    public static Dictionary<string, string> DataMetadata(string? dataDir, int? limit, string description) => new()
+    {
+        ["data_dir"] = dataDir ?? "",
+        ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
+        ["data"] = description,
+    };
+
+    /// <summary>A non-empty metadata value of a checkpoint (null when absent, empty, or no checkpoint).</summary>
+    public static string? Stored(TensorSet? checkpoint, string key) =>
+        checkpoint is not null && checkpoint.Metadata.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
+
+    /// <summary>The image limit a checkpoint's run used (null: none).</summary>
+    public static int? StoredLimit(TensorSet? checkpoint) => Stored(checkpoint, "limit") switch
+    {
+        null => null,
+        string l when int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 => n,
+        string l => throw new InfoGpuException($"{checkpoint!.Source}: its 'limit' metadata is '{l}', not an image count; give --limit N"),
+    };
 
     /// <summary>The progress display for a run: a bar on stderr when it is a terminal and the command prints for humans; null otherwise.</summary>
     public static IProgress<TrainingProgress>? Progress(CommandContext context) =>

@@ -123,8 +123,8 @@ internal static class VaeCommands
                 throw new UsageException("--checkpoint-every needs --out DIR (or --resume DIR): the folder the checkpoint goes to");
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, VaeCheckpoint.Format, "a VAE", "infogpu vae train");
             // The data of the run comes from the checkpoint unless given again.
-            string? dataDir = a.Get("data") ?? Stored(checkpoint, "data_dir");
-            int? limit = ReadLimit(a) ?? StoredLimit(checkpoint);
+            string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoint, "data_dir");
+            int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoint);
             var options = checkpoint is null ? ReadOptions(a) : null;
             var data = LoadData(context, dataDir, limit);
             using var device = DeviceOption.Open(context);
@@ -143,20 +143,7 @@ internal static class VaeCommands
                 var o = trainer.Options;
                 var vae = trainer.Vae;
                 context.Note(Invariant($"VAE {vae.Input}-{vae.Hidden}-{vae.Latent}: beta {o.Beta}, batch {o.BatchSize}, lr {o.LearningRate}, {(epochs > 0 ? epochs : o.Epochs)} epochs, seed {o.Seed}{(o.Binarize ? ", binarized" : "")}"));
-                var session = new TrainingSession<VaeEpochMetrics>(trainer, new TrainingSessionOptions
-                {
-                    Epochs = epochs,
-                    Directory = outDir,
-                    CheckpointEvery = every,
-                    Overwrite = a.Has("overwrite"),
-                    Progress = SessionRunner.Progress(context),
-                    Metadata = new Dictionary<string, string>
-                    {
-                        ["data_dir"] = dataDir ?? "",
-                        ["limit"] = limit?.ToString(CultureInfo.InvariantCulture) ?? "",
-                        ["data"] = data.Description,
-                    },
-                }, checkpoint);
+                var session = new TrainingSession<VaeEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, every, SessionRunner.DataMetadata(dataDir, limit, data.Description)), checkpoint);
                 session.EpochCompleted += r => context.Note(Invariant($"epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
                 int code = SessionRunner.Run(context, session, "vae train", outDir);
                 if (code != 0)
@@ -208,16 +195,6 @@ internal static class VaeCommands
             }
         }
     }
-
-    private static string? Stored(TensorSet? checkpoint, string key) =>
-        checkpoint is not null && checkpoint.Metadata.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
-
-    private static int? StoredLimit(TensorSet? checkpoint) => Stored(checkpoint, "limit") switch
-    {
-        null => null,
-        string l when int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 => n,
-        string l => throw new InfoGpuException($"{checkpoint!.Source}: its 'limit' metadata is '{l}', not an image count; give --limit N"),
-    };
 
     private sealed class Eval : ICommand
     {
