@@ -46,6 +46,7 @@ public static class BoltzmannCheckpoint
             throw new InfoGpuException($"{set.Source}: W or a has the wrong length for {m.Visible} visible and {m.Hidden} hidden units");
         w.CopyTo(m.Weights, 0);
         a.CopyTo(m.Biases, 0);
+        m.Validate(set.Source);
         return m;
     }
 

@@ -50,6 +50,34 @@ public sealed class BoltzmannMachine
     /// </summary>
     public double Weight(int i, int j) => Weights[i * Units + j];
 
+    /// <summary>
+    /// Checks what a machine read from a file must satisfy: every weight and bias finite, W
+    /// symmetric with a zero diagonal. Throws <see cref="InfoGpuException"/> naming
+    /// <paramref name="source"/> and the first entry that breaks it.
+    /// </summary>
+    public void Validate(string source)
+    {
+        int n = Units;
+        for (int k = 0; k < Biases.Length; k++)
+        {
+            if (!double.IsFinite(Biases[k]))
+                throw new InfoGpuException($"{source}: bias a[{k}] is {Biases[k]}; the machine's parameters must be finite");
+        }
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double w = Weights[i * n + j];
+                if (!double.IsFinite(w))
+                    throw new InfoGpuException($"{source}: weight W[{i}, {j}] is {w}; the machine's parameters must be finite");
+                if (i == j && w != 0)
+                    throw new InfoGpuException($"{source}: weight W[{i}, {i}] is {w}; the diagonal of W must be zero (no unit links to itself)");
+                if (w != Weights[j * n + i])
+                    throw new InfoGpuException($"{source}: W[{i}, {j}] = {w} but W[{j}, {i}] = {Weights[j * n + i]}; W must be symmetric");
+            }
+        }
+    }
+
     /// <summary>Sets W_ij = W_ji = value (i != j).</summary>
     public void SetWeight(int i, int j, double value)
     {

@@ -162,6 +162,16 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
     /// <inheritdoc/>
     public string ModelName => "Boltzmann machine";
 
+    /// <summary>
+    /// The learning rate of the next steps (<c>LearningRate</c> of the options, kept in checkpoints):
+    /// a resumed run may lower it, e.g. after a divergence.
+    /// </summary>
+    public double LearningRate
+    {
+        get => options.LearningRate;
+        set => options = options with { LearningRate = value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"the learning rate must be a positive number (got {value})") };
+    }
+
     /// <summary>The epochs the run aims at (<see cref="BoltzmannTrainingOptions.Epochs"/>, kept in checkpoints).</summary>
     public int Epochs
     {

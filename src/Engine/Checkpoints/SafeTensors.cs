@@ -139,14 +139,47 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>Reads and verifies a file; a damaged one is an <see cref="InfoGpuException"/> that says how.</summary>
+    /// <summary>The longest JSON header <see cref="Read"/> accepts (100 MB).</summary>
+    public const int MaxHeaderBytes = 100_000_000;
+
+    /// <summary>
+    /// Reads and verifies a file; a damaged one is an <see cref="InfoGpuException"/> that says how.
+    /// The file is read incrementally: the 8-byte length and the header first (checked before
+    /// anything else is read), then exactly the tensor bytes the header declares, so a huge,
+    /// endless or sparse file that is not a checkpoint costs a few bytes, not its size.
+    /// </summary>
     public static TensorSet Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+            throw new InfoGpuException($"{path} is a folder, not a checkpoint file; give the model.safetensors in it");
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            var head = new byte[8];
+            int got = stream.ReadAtLeast(head, 8, throwOnEndOfStream: false);
+            if (got < 8)
+                throw new InfoGpuException($"checkpoint {path} is corrupt: truncated ({got} bytes)");
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(head);
+            if (headerLength < 2 || headerLength > MaxHeaderBytes)
+                throw new InfoGpuException($"checkpoint {path} is not a safetensors file (header length {headerLength})");
+            var header = new byte[headerLength];
+            got = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            if (got < header.Length)
+                throw new InfoGpuException($"checkpoint {path} is corrupt: truncated (header of {headerLength} bytes, file of {8 + got})");
+            long total = 8 + (long)headerLength + DeclaredDataBytes(header);
+            if (total > Array.MaxLength)
+                throw new InfoGpuException($"checkpoint {path} declares {total:N0} bytes of tensors; at most {Array.MaxLength:N0} can be read");
+            if (stream.CanSeek && stream.Length < total)
+                throw new InfoGpuException($"checkpoint {path} is corrupt: truncated (its header declares {total} bytes, the file has {stream.Length})");
+            bytes = new byte[total];
+            head.CopyTo(bytes, 0);
+            header.CopyTo(bytes, 8);
+            int offset = 8 + header.Length;
+            got = stream.ReadAtLeast(bytes.AsSpan(offset), bytes.Length - offset, throwOnEndOfStream: false);
+            if (got < bytes.Length - offset)
+                throw new InfoGpuException($"checkpoint {path} is corrupt: truncated (its header declares {total} bytes, the file has {offset + got})");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -155,6 +188,30 @@ public static class SafeTensors
         var set = Parse(bytes, path);
         set.FilePath = path;
         return set;
+    }
+
+    /// <summary>The end of the tensor data a header declares (the largest data_offsets end); 0 when the header is unreadable, which <see cref="Parse"/> then reports.</summary>
+    private static long DeclaredDataBytes(byte[] header)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(header);
+            long end = 0;
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                return 0;
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (p.Name != "__metadata__" && p.Value.ValueKind == JsonValueKind.Object
+                    && p.Value.TryGetProperty("data_offsets", out var offs) && offs.ValueKind == JsonValueKind.Array && offs.GetArrayLength() == 2
+                    && offs[1].TryGetInt64(out long e) && e > end)
+                    end = e;
+            }
+            return end;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            return 0;
+        }
     }
 
     /// <summary>Parses and verifies safetensors bytes; <paramref name="name"/> names them in errors.</summary>

@@ -124,6 +124,17 @@ public sealed class TensorSet
     /// <exception cref="InfoGpuException">The set has no tensor of that name, or its dtype is not I64; the message names the source and the tensor.</exception>
     public long[] GetInt64(string name) => Unpack<long>(name, "I64");
 
+    /// <summary>Throws <see cref="InfoGpuException"/> naming <paramref name="source"/>, the tensor and the index of its first NaN or infinite value.</summary>
+    internal static void RequireFinite<T>(ReadOnlySpan<T> values, string tensor, string source)
+        where T : System.Numerics.IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
+                throw new InfoGpuException($"{source}: tensor '{tensor}' holds {values[i]} at index {i}; a model with NaN or infinite parameters cannot be used (it diverged: retrain with a lower learning rate)");
+        }
+    }
+
     /// <summary>The metadata value, or an error naming the key.</summary>
     public string GetMetadata(string key) =>
         Metadata.TryGetValue(key, out var v) ? v : throw new InfoGpuException($"{Source} has no '{key}' entry in its metadata; it was not written by this version of InfoGpu");

@@ -45,6 +45,11 @@ public static class RbmCheckpoint
         var w = set.GetFloat("W");
         if (w.Length != (long)b.Length * c.Length)
             throw new InfoGpuException($"{set.Source}: W has {w.Length} values for {b.Length} visible x {c.Length} hidden units");
+        if (b.Length == 0 || c.Length == 0)
+            throw new InfoGpuException($"{set.Source}: an RBM needs at least one visible and one hidden unit (b has {b.Length} values, c {c.Length})");
+        TensorSet.RequireFinite<float>(w, "W", set.Source);
+        TensorSet.RequireFinite<float>(b, "b", set.Source);
+        TensorSet.RequireFinite<float>(c, "c", set.Source);
         var rbm = new Rbm(b.Length, c.Length);
         w.CopyTo(rbm.Weights, 0);
         b.CopyTo(rbm.VisibleBias, 0);

@@ -33,6 +33,9 @@ public interface ITrainer : IDisposable
     /// <summary>The epochs the run aims at, as stored in its checkpoints; a session sets it to its target.</summary>
     int Epochs { get; set; }
 
+    /// <summary>The learning rate of the next steps, as stored in its checkpoints; a resumed run may change it (e.g. lower it after a divergence).</summary>
+    double LearningRate { get; set; }
+
     /// <summary>
     /// One update of the current epoch (the first one prepares the epoch's data order). Call it
     /// while <see cref="StepInEpoch"/> &lt; <see cref="StepsPerEpoch"/>, then close the epoch with

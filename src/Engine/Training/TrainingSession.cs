@@ -133,6 +133,8 @@ public sealed class TrainingSession<TMetrics>
         options.Validate();
         this.trainer = trainer;
         this.options = options;
+        if (options.Directory is not null)
+            CheckWritable(options.Directory);
         if (options.Epochs > 0)
             trainer.Epochs = options.Epochs;
         if (resumedFrom is not null)
@@ -200,6 +202,26 @@ public sealed class TrainingSession<TMetrics>
         if (!ranAny && options.Directory is not null)
             SaveCheckpoint();
         return TrainingStop.Completed;
+    }
+
+    /// <summary>The run's folder exists (made here) and takes files, checked before any training so that a bad folder costs nothing.</summary>
+    private static void CheckWritable(string directory)
+    {
+        if (string.IsNullOrWhiteSpace(directory))
+            throw new InfoGpuException("the output folder name is empty; give a folder for the run's files");
+        if (File.Exists(directory))
+            throw new InfoGpuException($"{directory} is a file, not a folder; give a folder for the run's files");
+        string probe = Path.Combine(directory, $".infogpu-write-test-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(directory);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InfoGpuException($"cannot write to the output folder {directory}: {e.Message}");
+        }
     }
 
     private FileStream? LockFolder()

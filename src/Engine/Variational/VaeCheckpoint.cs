@@ -88,6 +88,7 @@ public static class VaeCheckpoint
                 var v = set.GetFloat(t.Name);
                 if (v.Length != t.Values.Length)
                     throw new InfoGpuException($"{path}: tensor '{t.Name}' has {v.Length} values, expected {t.Values.Length} for a {vae.Input}-{vae.Hidden}-{vae.Latent} VAE");
+                TensorSet.RequireFinite<float>(v, t.Name, path);
                 v.CopyTo(t.Values, 0);
             }
             return (vae, options);

@@ -197,6 +197,16 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     /// <inheritdoc/>
     public string ModelName => "VAE";
 
+    /// <summary>
+    /// The learning rate of the next steps (<c>LearningRate</c> of the options, kept in checkpoints):
+    /// a resumed run may lower it, e.g. after a divergence.
+    /// </summary>
+    public double LearningRate
+    {
+        get => Options.LearningRate;
+        set => Options = Options with { LearningRate = value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"the learning rate must be a positive number (got {value})") };
+    }
+
     /// <summary>The epochs the run aims at (<see cref="VaeTrainerOptions.Epochs"/>, kept in checkpoints).</summary>
     public int Epochs
     {

@@ -55,6 +55,7 @@ internal static class BmCommands
             if (checkpointEvery > 0 && outDir is null)
                 throw new UsageException("--checkpoint-every needs --out DIR (or --resume DIR): the folder the checkpoint goes to");
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, BoltzmannCheckpoint.Format, "a Boltzmann-machine", "infogpu bm train");
+            double? newLr = checkpoint is null ? null : SessionRunner.CheckResumeFlags(context, ["size", "hidden", "batch", "burn-in", "samples", "chains", "fresh", "weight-decay", "seed"]);
             int size = checkpoint is not null ? MetadataInt(checkpoint, "size") : a.GetInt("size", 3);
             if (size is < 2 or > 5)
                 throw new UsageException($"--size must be 2 to 5 (got {size})");
@@ -67,6 +68,7 @@ internal static class BmCommands
                 if (BoltzmannCheckpoint.LoadMachine(checkpoint).Visible != size * size)
                     throw new InfoGpuException($"--resume: the checkpoint's machine does not have the {size * size} visible units of {size}x{size} patterns");
                 trainer = BoltzmannTrainer.Resume(device, checkpoint, data);
+                SessionRunner.ApplyLearningRate(context, newLr, trainer);
                 context.Note($"resumed from {resume} at epoch {trainer.Epoch}, step {trainer.StepInEpoch} of the epoch ({trainer.Step} updates done)");
             }
             else
@@ -207,7 +209,8 @@ internal static class BmCommands
     {
         try
         {
-            var root = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InfoGpuException($"{path} is empty");
+            // 4,096 units: 16.8 million weights of at most about 25 characters each.
+            var root = JsonNode.Parse(BoundedRead.AllBytes(path, 512 << 20, "a Boltzmann machine written by 'infogpu bm train' (bm.json)")) ?? throw new InfoGpuException($"{path} is empty");
             int nv = root["visible"]!.GetValue<int>(), nh = root["hidden"]!.GetValue<int>();
             var m = new BoltzmannMachine(nv, nh);
             var w = root["weights"]!.AsArray();
@@ -218,6 +221,7 @@ internal static class BmCommands
                 m.Weights[k] = w[k]!.GetValue<double>();
             for (int k = 0; k < b.Count; k++)
                 m.Biases[k] = b[k]!.GetValue<double>();
+            m.Validate(path);
             return m;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)

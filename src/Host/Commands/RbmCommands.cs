@@ -58,6 +58,7 @@ internal static class RbmCommands
             var a = context.Args;
             string? resume = a.Get("resume");
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
+            double? newLr = checkpoint is null ? null : SessionRunner.CheckResumeFlags(context, ["hidden", "sampler", "k", "batch", "momentum", "weight-decay", "sparsity-target", "sparsity-cost", "seed"]);
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoint, "data_dir");
             int? limit = a.Has("limit") ? a.GetInt("limit", 0) : SessionRunner.StoredLimit(checkpoint);
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
@@ -80,6 +81,7 @@ internal static class RbmCommands
             if (checkpoint is not null)
             {
                 trainer = RbmTrainer.Resume(device, checkpoint, train.Images, test.Images);
+                SessionRunner.ApplyLearningRate(context, newLr, trainer);
                 context.Note($"resumed from {resume} at epoch {trainer.Epoch}, step {trainer.StepInEpoch} of the epoch");
             }
             else

@@ -37,6 +37,32 @@ internal static class SessionRunner
         return stop.ExitCode;
     }
 
+    /// <summary>
+    /// On <c>--resume</c> the run keeps its settings: refuses every flag of <paramref name="fixedFlags"/>
+    /// that was given (a usage error naming them, before any data is read), and returns the new
+    /// learning rate of <c>--lr</c>, if given, for <see cref="ApplyLearningRate"/>.
+    /// </summary>
+    public static double? CheckResumeFlags(CommandContext context, string[] fixedFlags)
+    {
+        var a = context.Args;
+        var given = fixedFlags.Where(a.Has).Select(f => "--" + f).ToList();
+        if (given.Count > 0)
+            throw new UsageException($"{string.Join(", ", given)} cannot change on --resume: the run keeps its settings (only --epochs, --lr and --checkpoint-every may change); start a new run with --out DIR to use other settings");
+        if (!a.Has("lr"))
+            return null;
+        double lr = a.GetDouble("lr", 0);
+        return lr > 0 && double.IsFinite(lr) ? lr : throw new UsageException($"--lr must be a positive number (got {lr.ToString(CultureInfo.InvariantCulture)})");
+    }
+
+    /// <summary>Gives a resumed trainer the learning rate of <c>--lr</c> (the checkpoint then records it), with a note.</summary>
+    public static void ApplyLearningRate(CommandContext context, double? lr, ITrainer trainer)
+    {
+        if (lr is not double v)
+            return;
+        context.Note(string.Create(CultureInfo.InvariantCulture, $"learning rate {trainer.LearningRate} -> {v} from step {trainer.Step + 1} on (recorded in the checkpoint)"));
+        trainer.LearningRate = v;
+    }
+
     /// <summary>The session settings every train command gives: target, folder, checkpoint interval, --overwrite, the progress bar, and metadata.</summary>
     public static TrainingSessionOptions Options(CommandContext context, int epochs, string? outDir, int checkpointEvery, Dictionary<string, string> metadata) => new()
     {

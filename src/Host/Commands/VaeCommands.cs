@@ -122,6 +122,7 @@ internal static class VaeCommands
             if (every > 0 && outDir is null)
                 throw new UsageException("--checkpoint-every needs --out DIR (or --resume DIR): the folder the checkpoint goes to");
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, VaeCheckpoint.Format, "a VAE", "infogpu vae train");
+            double? newLr = checkpoint is null ? null : SessionRunner.CheckResumeFlags(context, ["hidden", "latent", "beta", "batch", "binarize", "seed"]);
             // The data of the run comes from the checkpoint unless given again.
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoint, "data_dir");
             int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoint);
@@ -132,6 +133,7 @@ internal static class VaeCommands
             if (checkpoint is not null)
             {
                 trainer = VaeTrainer.Resume(device, checkpoint, data);
+                SessionRunner.ApplyLearningRate(context, newLr, trainer);
                 context.Note($"resuming {checkpoint.Source}: {trainer.Epoch} epochs and {trainer.Step} steps done");
             }
             else

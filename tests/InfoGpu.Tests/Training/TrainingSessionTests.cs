@@ -39,6 +39,8 @@ public class TrainingSessionTests
 
         public int Epochs { get; set; } = 3;
 
+        public double LearningRate { get; set; } = 1;
+
         public void TrainStep()
         {
             if (StepInEpoch >= StepsPerEpoch)

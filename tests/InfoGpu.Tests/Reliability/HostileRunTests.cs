@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using InfoGpu.Checkpoints;
+using InfoGpu.Tests.Console;
+using InfoGpu.Tests.Infrastructure;
+
+namespace InfoGpu.Tests.Reliability;
+
+/// <summary>
+/// Runs and files a careless or hostile user makes: settings changed on resume, other data on
+/// resume, unusable output folders, endless or crafted checkpoint files, models with NaN or an
+/// asymmetric W. Each gets a one-line error (exit 1, usage errors 2) before any training.
+/// </summary>
+public class HostileRunTests
+{
+    private static readonly string[] SmallRbm = ["rbm", "train", "--limit", "120", "--hidden", "6", "--batch", "40", "--epochs", "1", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"];
+
+    private static string OneLine(string err)
+    {
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got {lines.Length}: {err}");
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        return lines[0];
+    }
+
+    [Theory]
+    [InlineData("rbm", "--hidden", "8")]
+    [InlineData("rbm", "--seed", "3")]
+    [InlineData("rbm", "--sampler", "pcd")]
+    [InlineData("vae", "--beta", "4")]
+    [InlineData("bm", "--size", "2")]
+    public void SettingsCannotChangeOnResume(string model, string flag, string value)
+    {
+        string dir = TestPaths.TempDir();
+        string[] first = model switch
+        {
+            "rbm" => [.. SmallRbm, "--out", dir],
+            "vae" => ["vae", "train", "--limit", "100", "--hidden", "8", "--latent", "2", "--batch", "50", "--epochs", "1", "--accelerator", "cpu", "--quiet", "--out", dir],
+            _ => ["bm", "train", "--size", "3", "--hidden", "1", "--epochs", "2", "--chains", "20", "--accelerator", "cpu", "--quiet", "--out", dir],
+        };
+        Assert.Equal(0, ConsoleRunner.Run(first).Code);
+        var (code, _, err) = ConsoleRunner.Run(model, "train", "--resume", dir, flag, value, "--epochs", "3", "--accelerator", "cpu");
+        Assert.Equal(2, code);
+        Assert.Contains($"{flag} cannot change on --resume", OneLine(err), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALowerLearningRateOnResumeIsAppliedAndRecorded()
+    {
+        string dir = TestPaths.TempDir();
+        Assert.Equal(0, ConsoleRunner.Run([.. SmallRbm, "--out", dir]).Code);
+        var (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", dir, "--lr", "0.01", "--epochs", "2", "--sample-steps", "1", "--accelerator", "cpu");
+        Assert.True(code == 0, err);
+        Assert.Contains("learning rate 0.05 -> 0.01", err, StringComparison.Ordinal);
+        var config = JsonNode.Parse(SafeTensors.Read(Path.Combine(dir, "model.safetensors")).GetMetadata("config"))!;
+        Assert.Equal(0.01, config["learning_rate"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void ResumeOnOtherDataIsRefused()
+    {
+        string dir = TestPaths.TempDir();
+        Assert.Equal(0, ConsoleRunner.Run([.. SmallRbm, "--out", dir]).Code);
+        var (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", dir, "--limit", "80", "--epochs", "2", "--accelerator", "cpu", "--quiet");
+        Assert.Equal(1, code);
+        Assert.Contains("was trained on 120 images, not 80", OneLine(err), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnusableOutputFoldersAreRefusedBeforeTraining()
+    {
+        string file = Path.Combine(TestPaths.TempDir(), "a-file");
+        File.WriteAllText(file, "x");
+        var (code, _, err) = ConsoleRunner.Run([.. SmallRbm, "--out", file]);
+        Assert.Equal(1, code);
+        Assert.Contains("is a file, not a folder", OneLine(err), StringComparison.Ordinal);
+        (code, _, err) = ConsoleRunner.Run([.. SmallRbm, "--out", ""]);
+        Assert.Equal(1, code);
+        Assert.Contains("output folder name is empty", OneLine(err), StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows() && Environment.UserName != "root")
+        {
+            string locked = TestPaths.TempDir();
+            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            (code, _, err) = ConsoleRunner.Run([.. SmallRbm, "--out", locked]);
+            Assert.Equal(1, code);
+            Assert.Contains("cannot write to the output folder", OneLine(err), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void EndlessAndHugeFilesAreNotReadWhole()
+    {
+        // /dev/zero never ends: the 8-byte header length (0) is refused at once.
+        var sw = Stopwatch.StartNew();
+        var e = Assert.Throws<InfoGpuException>(() => SafeTensors.Read("/dev/zero"));
+        Assert.Contains("not a safetensors file", e.Message, StringComparison.Ordinal);
+        // A sparse 3 GB file whose header declares 3 GB of tensors is refused from its header.
+        string sparse = Path.Combine(TestPaths.TempDir(), "model.safetensors");
+        using (var f = new FileStream(sparse, FileMode.Create))
+        {
+            var header = System.Text.Encoding.UTF8.GetBytes("{\"W\":{\"dtype\":\"F32\",\"shape\":[750000000],\"data_offsets\":[0,3000000000]}}");
+            f.Write(BitConverter.GetBytes((ulong)header.Length));
+            f.Write(header);
+            f.SetLength(3_000_000_000L + 8 + header.Length);
+        }
+        e = Assert.Throws<InfoGpuException>(() => SafeTensors.Read(sparse));
+        Assert.Contains("at most", e.Message, StringComparison.Ordinal);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
+        var (code, _, err) = ConsoleRunner.Run("bm", "sample", "--model", "/dev/zero", "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("larger than", OneLine(err), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ModelsWithNonFiniteOrAsymmetricWeightsAreNamed()
+    {
+        // An RBM checkpoint with a NaN in W (the checksum recomputed, as a crafted file would be).
+        string dir = TestPaths.TempDir();
+        Assert.Equal(0, ConsoleRunner.Run([.. SmallRbm, "--out", dir]).Code);
+        string model = Path.Combine(dir, "model.safetensors");
+        var set = SafeTensors.Read(model);
+        var w = set.GetFloat("W");
+        w[7] = float.NaN;
+        set.Add("W", w, 784, 6);
+        SafeTensors.Write(model, set);
+        var (code, _, err) = ConsoleRunner.Run("rbm", "eval", "--model", model, "--limit", "120", "--ais-runs", "2", "--ais-betas", "3", "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("tensor 'W' holds NaN at index 7", OneLine(err), StringComparison.Ordinal);
+
+        string bm = Path.Combine(TestPaths.TempDir(), "bm.json");
+        File.WriteAllText(bm, "{\"visible\":2,\"hidden\":0,\"weights\":[0,1e400,1e400,0],\"biases\":[0,0]}");
+        (code, _, err) = ConsoleRunner.Run("bm", "sample", "--model", bm, "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("must be finite", OneLine(err), StringComparison.Ordinal);
+        File.WriteAllText(bm, "{\"visible\":2,\"hidden\":0,\"weights\":[0,1,2,0],\"biases\":[0,0]}");
+        (code, _, err) = ConsoleRunner.Run("bm", "sample", "--model", bm, "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("W must be symmetric", OneLine(err), StringComparison.Ordinal);
+        File.WriteAllText(bm, "{\"visible\":50000,\"hidden\":0,\"weights\":[],\"biases\":[]}");
+        (code, _, err) = ConsoleRunner.Run("bm", "sample", "--model", bm, "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("too large", OneLine(err), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CraftedVaeConfigsAreRefusedBeforeAllocation()
+    {
+        string dir = TestPaths.TempDir();
+        Assert.Equal(0, ConsoleRunner.Run("vae", "train", "--limit", "100", "--hidden", "8", "--latent", "2", "--batch", "50", "--epochs", "1", "--accelerator", "cpu", "--quiet", "--out", dir).Code);
+        string model = Path.Combine(dir, "model.safetensors");
+        var set = SafeTensors.Read(model);
+        foreach (var (key, value) in new[] { ("hidden", "1000000000"), ("hidden", "2147483647"), ("input", "2147483647") })
+        {
+            var config = JsonNode.Parse(set.GetMetadata("config"))!;
+            config[key] = long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+            var crafted = SafeTensors.Read(model);
+            crafted.Metadata["config"] = config.ToJsonString();
+            string path = Path.Combine(TestPaths.TempDir(), "model.safetensors");
+            SafeTensors.Write(path, crafted);
+            var (code, _, err) = ConsoleRunner.Run("vae", "eval", "--model", path, "--limit", "100", "--accelerator", "cpu");
+            Assert.True(code == 1, $"{key} = {value}: exit {code}: {err}");
+            Assert.Contains("values, expected", OneLine(err), StringComparison.Ordinal);
+        }
+    }
+}
