@@ -47,6 +47,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     private readonly RbmEvaluator evaluator;
     private readonly float[] hostCheck;
     private readonly int[] hostOrder;
+    private readonly string fingerprint;
     private int orderEpoch = -1;
     private double epochSeconds;
     private bool segmentOpen;
@@ -70,6 +71,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         this.rbm = rbm;
         this.options = options;
         rows = trainData.Length / nv;
+        fingerprint = Data.DataFingerprint.Of(trainData);
         batch = Math.Min(options.BatchSize, rows);
         chains = options.Sampler == RbmSamplerKind.Pcd ? options.ChainCount : batch;
         stackRows = chains + batch;
@@ -370,6 +372,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         set.Metadata["epoch"] = Epoch.ToString(CultureInfo.InvariantCulture);
         set.Metadata["step"] = Step.ToString(CultureInfo.InvariantCulture);
         set.Metadata[TrainImagesKey] = rows.ToString(CultureInfo.InvariantCulture);
+        set.Metadata[Data.DataFingerprint.Key] = fingerprint;
         return set;
     }
 
@@ -396,6 +399,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
             throw new InfoGpuException($"{source} was trained on {n} images, not {images}; resume with the same --data and --limit");
         if (!checkpoint.Contains("counters"))
             throw new InfoGpuException($"{source} has no training counters; it holds a model only and cannot be resumed");
+        Data.DataFingerprint.Check(checkpoint, Data.DataFingerprint.Of(trainData));
         try
         {
             options.Validate();

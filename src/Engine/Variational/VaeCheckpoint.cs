@@ -122,6 +122,7 @@ public sealed partial class VaeTrainer
         set.Add("state", new long[] { step, epoch, epochStep }, 3);
         set.Add("partial", new double[] { partialLoss, partialSeconds }, 2);
         set.Metadata["train_images"] = TrainCount.ToString(CultureInfo.InvariantCulture);
+        set.Metadata[DataFingerprint.Key] = TrainFingerprint;
         return set;
     }
 
@@ -146,7 +147,11 @@ public sealed partial class VaeTrainer
             throw new InfoGpuException($"{path} holds a model without training state; resume from the DIR/model.safetensors that 'vae train --out DIR' writes during training");
         if (set.Metadata.TryGetValue("train_images", out var n) && n != data.Train.Count.ToString(CultureInfo.InvariantCulture))
             throw new InfoGpuException($"{path} was trained on {n} images, not {data.Train.Count}; resume with the same --data and --limit");
-        return new VaeTrainer(device, vae, data, options).Restored(t => t.LoadState(set, path));
+        return new VaeTrainer(device, vae, data, options).Restored(t =>
+        {
+            DataFingerprint.Check(set, t.TrainFingerprint);
+            t.LoadState(set, path);
+        });
     }
 
     private void LoadState(TensorSet set, string path)

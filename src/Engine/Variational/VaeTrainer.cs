@@ -121,7 +121,9 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         net = new VaeNetwork(device, vae, options.BatchSize, training: true);
         train = device.Allocate<float>(trainImages.Length);
         test = device.Allocate<float>(Math.Max(testImages.Length, 1));
-        train.CopyFrom(Prepare(trainImages));
+        var prepared = Prepare(trainImages);
+        TrainFingerprint = DataFingerprint.Of(prepared);
+        train.CopyFrom(prepared);
         if (testImages.Length > 0)
             test.CopyFrom(Prepare(testImages));
         // The epoch's order is uploaded once per epoch; the test images go in file order.
@@ -155,6 +157,9 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
 
     /// <summary>Training images.</summary>
     public int TrainCount { get; }
+
+    /// <summary>SHA-256 of the training images as trained on (after binarization), kept in checkpoints.</summary>
+    internal string TrainFingerprint { get; }
 
     /// <summary>Test images.</summary>
     public int TestCount { get; }

@@ -67,6 +67,26 @@ public class HostileRunTests
     }
 
     [Fact]
+    public void ResumeOnOtherImagesOfTheSameCountIsRefused()
+    {
+        var ds = InfoGpu.Data.FashionMnist.LoadEmbedded(200);
+        var a = ds.Train.Take(100).Binarized().Images;
+        var b = ds.Train.Images.AsSpan(100 * 784, 100 * 784).ToArray().Select(v => v > 0.5f ? 1f : 0f).ToArray();
+        var e = TestDevices.Use("cpu", d =>
+        {
+            using var t = new InfoGpu.Restricted.RbmTrainer(d, InfoGpu.Restricted.Rbm.Initialize(784, 4, 1), a, a, new InfoGpu.Restricted.RbmTrainerOptions { BatchSize = 50, AllBitsRows = 0 });
+            t.TrainStep();
+            var state = t.SaveState();
+            using (InfoGpu.Restricted.RbmTrainer.Resume(d, state, a, a))
+            {
+                // the same images resume
+            }
+            return Assert.Throws<InfoGpuException>(() => InfoGpu.Restricted.RbmTrainer.Resume(d, state, b, a));
+        });
+        Assert.Contains("was trained on other images", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnusableOutputFoldersAreRefusedBeforeTraining()
     {
         string file = Path.Combine(TestPaths.TempDir(), "a-file");
