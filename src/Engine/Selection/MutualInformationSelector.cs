@@ -191,6 +191,26 @@ public sealed class MutualInformationSelector
         }
     }
 
+    /// <summary>x /= std(x) computed on x / <paramref name="maxAbs"/> (no overflow or underflow at any magnitude); a constant column is left at x / max|x|.</summary>
+    private static void ScaleByDeviation(Span<double> x, double maxAbs)
+    {
+        double mean = 0;
+        foreach (double v in x)
+            mean += v / maxAbs;
+        mean /= x.Length;
+        double ss = 0;
+        foreach (double v in x)
+        {
+            double d = v / maxAbs - mean;
+            ss += d * d;
+        }
+        double relative = Math.Sqrt(ss / x.Length);
+        if (relative < 10 * MachineEpsilon)
+            relative = 1;
+        for (int i = 0; i < x.Length; i++)
+            x[i] = x[i] / maxAbs / relative;
+    }
+
     /// <summary>Scale by the population standard deviation (no centring), then add the tie-breaking noise.</summary>
     private static void Preprocess(Span<double> x, MutualInformationOptions options, ulong stream, int column)
     {
@@ -202,14 +222,27 @@ public sealed class MutualInformationSelector
         foreach (double v in x)
             ss += (v - mean) * (v - mean);
         double std = Math.Sqrt(ss / x.Length);
-        if (std < 10 * MachineEpsilon)
-            std = 1;
-        double absMean = 0;
-        for (int i = 0; i < x.Length; i++)
+        double maxAbs = 0;
+        foreach (double v in x)
+            maxAbs = Math.Max(maxAbs, Math.Abs(v));
+        if (!double.IsFinite(std) || (std < 10 * MachineEpsilon && maxAbs > 0 && maxAbs < 1))
         {
-            x[i] /= std;
-            absMean += Math.Abs(x[i]);
+            // Magnitudes whose squares overflow (|x| ~ 1e160 and up) or underflow (1e-160 and
+            // down): compute the deviation of x / max|x|, so that the column is scaled to unit
+            // variance like any other and scores do not depend on its units. (scikit-learn's
+            // own scaling turns such columns into zeros or leaves them to the noise.)
+            ScaleByDeviation(x, maxAbs);
         }
+        else
+        {
+            if (std < 10 * MachineEpsilon)
+                std = 1;
+            for (int i = 0; i < x.Length; i++)
+                x[i] /= std;
+        }
+        double absMean = 0;
+        foreach (double v in x)
+            absMean += Math.Abs(v);
         if (!options.Noise)
             return;
         double amplitude = 1e-10 * Math.Max(1, absMean / x.Length);

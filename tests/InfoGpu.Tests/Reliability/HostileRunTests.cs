@@ -183,3 +183,35 @@ public class HostileRunTests
         }
     }
 }
+
+/// <summary>MI selection does not depend on a column's units: the same data at 1e-300 .. 1e300 scores the same.</summary>
+public class MutualInformationScaleTests
+{
+    [Theory]
+    [InlineData(1e160)]
+    [InlineData(1e300)]
+    [InlineData(1e-160)]
+    [InlineData(1e-300)]
+    public void ScoresAtExtremeScalesEqualTheUnscaledOnes(double scale)
+    {
+        // Feature 0 determines the class (MI = ln 2 in the limit); feature 1 is noise.
+        const int n = 400;
+        var x = new double[n * 2];
+        var y = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = i % 2;
+            x[2 * i] = y[i] + 0.1 * InfoGpu.Kernels.Philox.Uniform(3, 1, (ulong)i);
+            x[2 * i + 1] = InfoGpu.Kernels.Philox.Uniform(3, 2, (ulong)i);
+        }
+        var scaled = x.Select(v => v * scale).ToArray();
+        var (plain, big) = TestDevices.Use("cpu", d =>
+        {
+            var s = new InfoGpu.Selection.MutualInformationSelector(d);
+            return (s.Select(x, n, 2, y).Scores, s.Select(scaled, n, 2, y).Scores);
+        });
+        Assert.True(plain[0] > 0.6, $"the informative feature scores {plain[0]}");
+        for (int f = 0; f < 2; f++)
+            Assert.True(Math.Abs(big[f] - plain[f]) <= 1e-9, $"feature {f} at scale {scale}: {big[f]} vs {plain[f]} unscaled");
+    }
+}
