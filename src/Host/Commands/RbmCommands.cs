@@ -73,6 +73,7 @@ internal static class RbmCommands
             var options = checkpoint is null ? ParseOptions(a) with { MonitorRows = a.GetInt("monitor-rows", 0) } : null;
 
             var data = FashionMnist.Load(dataDir, limit);
+            SessionRunner.RequireTestImages(data);
             var train = data.Train.Binarized(0.5f);
             var test = data.Test.Binarized(0.5f);
             using var device = DeviceOption.Open(context);

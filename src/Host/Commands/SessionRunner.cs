@@ -82,6 +82,15 @@ internal static class SessionRunner
         ["data"] = description,
     };
 
+    /// <summary>An image run's data must have held-out images: its per-epoch monitors (and test loss) are computed on them, and on no other images.</summary>
+    public static void RequireTestImages(InfoGpu.Data.Dataset data)
+    {
+        if (data.Train.Count == 0)
+            throw new InfoGpuException($"{data.Description}: no training images");
+        if (data.Test.Count == 0)
+            throw new InfoGpuException($"{data.Description}: no test images (t10k-images-idx3-ubyte is empty); the per-epoch monitors and the test loss need held-out images");
+    }
+
     /// <summary>A non-empty metadata value of a checkpoint (null when absent, empty, or no checkpoint).</summary>
     public static string? Stored(TensorSet? checkpoint, string key) =>
         checkpoint is not null && checkpoint.Metadata.TryGetValue(key, out var v) && v.Length > 0 ? v : null;

@@ -128,6 +128,7 @@ internal static class VaeCommands
             int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoint);
             var options = checkpoint is null ? ReadOptions(a) : null;
             var data = LoadData(context, dataDir, limit);
+            SessionRunner.RequireTestImages(data);
             using var device = DeviceOption.Open(context);
             VaeTrainer trainer;
             if (checkpoint is not null)

@@ -215,3 +215,32 @@ public class MutualInformationScaleTests
             Assert.True(Math.Abs(big[f] - plain[f]) <= 1e-9, $"feature {f} at scale {scale}: {big[f]} vs {plain[f]} unscaled");
     }
 }
+
+/// <summary>An IDX folder whose test file holds no images: training refuses instead of monitoring on the training images.</summary>
+public class EmptyTestSetTests
+{
+    private static byte[] Idx(int count)
+    {
+        var b = new byte[16 + count * 28 * 28];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(b, 0x803);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(4), count);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(8), 28);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(12), 28);
+        for (int i = 16; i < b.Length; i++)
+            b[i] = (byte)(i * 31 % 256);
+        return b;
+    }
+
+    [Theory]
+    [InlineData("rbm")]
+    [InlineData("vae")]
+    public void TrainingOnDataWithoutTestImagesIsRefused(string model)
+    {
+        string data = TestPaths.TempDir();
+        File.WriteAllBytes(Path.Combine(data, "train-images-idx3-ubyte"), Idx(20));
+        File.WriteAllBytes(Path.Combine(data, "t10k-images-idx3-ubyte"), Idx(0));
+        var (code, _, err) = ConsoleRunner.Run(model, "train", "--data", data, "--epochs", "1", "--hidden", "4", "--accelerator", "cpu", "--quiet", "--out", TestPaths.TempDir());
+        Assert.True(code == 1, $"exit {code}: {err}");
+        Assert.Contains("no test images", err, StringComparison.Ordinal);
+    }
+}
