@@ -59,6 +59,8 @@ internal sealed class Args
             }
             if (!known.TryGetValue(name, out var opt))
                 throw new UsageException($"unknown option --{name} for '{spec.Path}'; see 'infogpu {spec.Path} --help'");
+            if (args.values.ContainsKey(name))
+                throw new UsageException($"--{name} is given twice; give it once");
             if (opt.Value is null)
             {
                 if (inline is not null)
@@ -74,6 +76,8 @@ internal sealed class Args
                         throw new UsageException($"--{name} needs a value ({opt.Value})");
                     v = argv[++i];
                 }
+                if (string.IsNullOrWhiteSpace(v))
+                    throw new UsageException($"--{name} needs a value ({opt.Value}), not an empty string");
                 args.values[name] = v;
             }
         }

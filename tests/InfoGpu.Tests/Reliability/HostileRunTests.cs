@@ -95,8 +95,8 @@ public class HostileRunTests
         Assert.Equal(1, code);
         Assert.Contains("is a file, not a folder", OneLine(err), StringComparison.Ordinal);
         (code, _, err) = ConsoleRunner.Run([.. SmallRbm, "--out", ""]);
-        Assert.Equal(1, code);
-        Assert.Contains("output folder name is empty", OneLine(err), StringComparison.Ordinal);
+        Assert.Equal(2, code);
+        Assert.Contains("--out needs a value (DIR), not an empty string", OneLine(err), StringComparison.Ordinal);
         if (!OperatingSystem.IsWindows() && Environment.UserName != "root")
         {
             string locked = TestPaths.TempDir();
