@@ -1,5 +1,3 @@
-using System.IO.Compression;
-
 namespace InfoGpu.Data;
 
 /// <summary>Tabular features and a target, row-major, with column names.</summary>
@@ -13,13 +11,13 @@ public sealed record FeatureTable(double[] Features, int Rows, string[] Names, d
     /// <summary>Splits a CSV table: every column but <paramref name="targetColumn"/> (name or 0-based number; null: the last) is a feature.</summary>
     public static FeatureTable FromCsv(CsvTable table, string? targetColumn)
     {
-        if (table.Rows.Count == 0)
+        if (table.RowCount == 0)
             throw new InfoGpuException($"{table.Path}: no data rows; the file needs a header and rows of numbers");
         if (table.Columns < 2)
             throw new InfoGpuException($"{table.Path}: {table.Columns} column; need at least one feature column and a target column");
         int t = targetColumn is null ? table.Columns - 1 : table.ColumnIndex(targetColumn);
         int[] featureColumns = Enumerable.Range(0, table.Columns).Where(c => c != t).ToArray();
-        int n = table.Rows.Count, f = featureColumns.Length;
+        int n = table.RowCount, f = featureColumns.Length;
         var x = new double[n * f];
         var y = new double[n];
         for (int r = 0; r < n; r++)
@@ -43,11 +41,6 @@ public static class MakeClassification
     {
         using var stream = typeof(MakeClassification).Assembly.GetManifestResourceStream(Resource)
             ?? throw new InfoGpuException($"embedded resource {Resource} is missing from this build");
-        using var gzip = new GZipStream(stream, CompressionMode.Decompress);
-        using var reader = new StreamReader(gzip);
-        var lines = new List<string>();
-        while (reader.ReadLine() is string line)
-            lines.Add(line);
-        return FeatureTable.FromCsv(CsvTable.Parse("make_classification_1000x20.csv (embedded)", lines), null);
+        return FeatureTable.FromCsv(CsvTable.Read(stream, "make_classification_1000x20.csv (embedded)"), null);
     }
 }

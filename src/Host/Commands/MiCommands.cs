@@ -13,16 +13,17 @@ internal static class MiCommands
     public static IReadOnlyList<ICommand> All { get; } = [new Select()];
 
     /// <summary>Reads a CSV: every column but <paramref name="targetColumn"/> (null: the last) is a feature.</summary>
-    internal static FeatureTable Load(string path, string? targetColumn) => FeatureTable.FromCsv(CsvTable.Read(path), targetColumn);
+    internal static FeatureTable Load(string path, string? targetColumn, CsvOptions? options = null) => FeatureTable.FromCsv(CsvTable.Read(path, options ?? new CsvOptions()), targetColumn);
 
     private sealed class Select : ICommand
     {
         public CommandSpec Spec { get; } = new(
             "mi select",
             "rank features by their mutual information with a target (scikit-learn's mutual_info_classif / _regression)",
-            "--csv FILE (--target COL | --target-last) [--top 5] [--neighbors 3] [--discrete COLS] [--regression] [--no-noise] [--seed 42] [--out DIR]",
+            "--csv FILE (--target COL | --target-last) [--delimiter C] [--top 5] [--neighbors 3] [--discrete COLS] [--regression] [--no-noise] [--seed 42] [--out DIR]",
             [
-                new("csv", "FILE", "input CSV with a header row; every column but the target is a feature"),
+                new("csv", "FILE", "input CSV (.csv or .csv.gz; quoted fields allowed) with a header row; every column but the target is a feature"),
+                MeasureCommands.Delimiter,
                 new("target", "COL", "target column: header name or 0-based column number"),
                 new("target-last", null, "the last column is the target"),
                 new("top", "K", "how many features to select (default 5)"),
@@ -60,7 +61,7 @@ internal static class MiCommands
                 var other => throw new UsageException($"--search '{other}': use auto, brute or sorted"),
             };
             ulong seed = ParseSeed(a.Get("seed"));
-            var data = Load(csv, last ? null : target);
+            var data = Load(csv, last ? null : target, MeasureCommands.CsvOptionsFrom(a, null));
             var discrete = ParseDiscrete(a.Get("discrete"), data.Names);
             var options = new MutualInformationOptions(
                 Neighbors: a.GetInt("neighbors", 3),
