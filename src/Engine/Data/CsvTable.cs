@@ -242,8 +242,8 @@ public sealed class CsvTable
     public string Text(int row, int column) =>
         _text[column]?[row] ?? Format(_values[row * Columns + column]);
 
-    /// <summary>True when every field of the column is a finite number.</summary>
-    public bool IsNumeric(int column) => _text[column] is null && Enumerable.Range(0, RowCount).All(r => double.IsFinite(_values[r * Columns + column]));
+    /// <summary>True when some field of the column is not a number (text; it can still be read as <see cref="Categories"/>).</summary>
+    public bool HasText(int column) => _text[column] is not null;
 
     /// <summary>A column as category codes: equal text gives equal codes (a column of integers keeps their values).</summary>
     public int[] Categories(int column)

@@ -13,7 +13,8 @@ internal static class MiCommands
     public static IReadOnlyList<ICommand> All { get; } = [new Select()];
 
     /// <summary>Reads a CSV: every column but <paramref name="targetColumn"/> (null: the last) is a feature.</summary>
-    internal static FeatureTable Load(string path, string? targetColumn, CsvOptions? options = null) => FeatureTable.FromCsv(CsvTable.Read(path, options ?? new CsvOptions()), targetColumn);
+    internal static FeatureTable Load(string path, string? targetColumn, CsvOptions? options = null, Func<string, int, bool>? categorical = null, bool categoricalTarget = false) =>
+        FeatureTable.FromCsv(CsvTable.Read(path, options ?? new CsvOptions()), targetColumn, categorical, categoricalTarget);
 
     private sealed class Select : ICommand
     {
@@ -28,7 +29,7 @@ internal static class MiCommands
                 new("target-last", null, "the last column is the target"),
                 new("top", "K", "how many features to select (default 5)"),
                 new("neighbors", "K", "k of the nearest-neighbour estimators (default 3, as scikit-learn)"),
-                new("discrete", "COLS", "discrete feature columns (contingency MI): names or 0-based feature indices, comma-separated; default none"),
+                new("discrete", "COLS", "discrete feature columns (contingency MI): names or 0-based feature indices, comma-separated, or all; default none. Their text values are categories"),
                 new("regression", null, "continuous target: KSG estimator (mutual_info_regression); default: class labels"),
                 new("no-noise", null, "do not add scikit-learn's 1e-10 tie-breaking noise"),
                 new("seed", "S", "seed of the noise (default 42)"),
@@ -61,7 +62,11 @@ internal static class MiCommands
                 var other => throw new UsageException($"--search '{other}': use auto, brute or sorted"),
             };
             ulong seed = ParseSeed(a.Get("seed"));
-            var data = Load(csv, last ? null : target, MeasureCommands.CsvOptionsFrom(a, null));
+            // Columns listed in --discrete (and a classification target) may hold text: categories.
+            var listed = DiscreteItems(a.Get("discrete"));
+            var data = Load(csv, last ? null : target, MeasureCommands.CsvOptionsFrom(a, null),
+                (name, index) => listed is null || listed.Contains(name) || listed.Contains(index.ToString(CultureInfo.InvariantCulture)),
+                categoricalTarget: !a.Has("regression"));
             var discrete = ParseDiscrete(a.Get("discrete"), data.Names);
             var options = new MutualInformationOptions(
                 Neighbors: a.GetInt("neighbors", 3),
@@ -128,6 +133,12 @@ internal static class MiCommands
             s is null ? 42UL
             : ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
             : throw new UsageException($"--seed '{s}' is not a non-negative integer");
+
+        /// <summary>The items of --discrete (null for all; an empty set for none or auto).</summary>
+        private static HashSet<string>? DiscreteItems(string? text) =>
+            text is null || text.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) || text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? []
+            : text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase) ? null
+            : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 
         private static int[]? ParseDiscrete(string? text, string[] names)
         {

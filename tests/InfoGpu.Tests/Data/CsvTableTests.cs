@@ -177,4 +177,26 @@ public class CsvTableTests
         Assert.Equal(2, code);
         Assert.StartsWith("error: --delimiter '7'", err);
     }
+
+    [Fact]
+    public void TextColumnsAreCategoriesWhenListedInDiscrete()
+    {
+        var rows = new StringBuilder("colour,size,label\n");
+        string[] colours = ["red", "green", "\"blue, dark\""];
+        for (int i = 0; i < 60; i++)
+            rows.Append(colours[i % 3]).Append(',').Append((i * 7 % 11).ToString(CultureInfo.InvariantCulture)).Append(',').Append(i % 3 == 0 ? "yes" : "no").Append('\n');
+        string csv = Write("cats.csv", rows.ToString());
+        var (code, output, err) = ConsoleRunner.Run("mi", "select", "--csv", csv, "--target", "label", "--discrete", "colour", "--json", "--accelerator", "cpu");
+        Assert.True(code == 0, err);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(output)!;
+        Assert.True(json["discrete"]![0]!.GetValue<bool>());
+        // colour decides the label exactly: its MI is the entropy of the label, H(1/3, 2/3) nats.
+        double h = -(1.0 / 3 * Math.Log(1.0 / 3) + 2.0 / 3 * Math.Log(2.0 / 3));
+        Assert.Equal(h, json["scores"]![0]!.GetValue<double>(), 9);
+        Assert.Equal(0, json["selected"]![0]!.GetValue<int>());
+
+        (code, _, err) = ConsoleRunner.Run("mi", "select", "--csv", csv, "--target", "label", "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("line 2, column 1: 'red' is not a number", err);
+    }
 }
