@@ -23,9 +23,9 @@ case "${1:-run}" in
     "$bin" devices --json | tee "$out/devices.json"
     # The chapter end to end on CUDA (the report's numbers double as a check against the cpu results).
     "$bin" report --quick --accelerator cuda --out "$out/report" --json > "$out/report.json"
-    # Every suite on CUDA; --peers runs the CPU peers of ../shared/peers when present.
+    # Every suite on CUDA; --peers would also run the CPU peers of benchmarks/peers (python3-torch, -sklearn).
     "$bin" bench --suite all --accelerator cuda --json > "$out/bench.json"
-    # The peers in ../shared/peers run on the CPU only; a PyTorch CUDA comparison needs a peer
+    # The peers in benchmarks/peers run on the CPU only; a PyTorch CUDA comparison needs a peer
     # with a --device option (not written yet: no GPU was lent to the sessions so far).
     echo "results in $out"
     ;;

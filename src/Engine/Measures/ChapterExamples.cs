@@ -11,7 +11,7 @@ public enum Precision
 
 /// <summary>
 /// The worked examples of the information-theory chapter, each computed from its inputs
-/// (the inputs of ../shared/reference/seed_values.json) on the device (float32) or in float64.
+/// (the inputs of tests/InfoGpu.Tests/Reference/seed_values.json) on the device (float32) or in float64.
 /// </summary>
 public static class ChapterExamples
 {

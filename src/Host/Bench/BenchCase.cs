@@ -13,7 +13,7 @@ internal enum PeakKind
     Flops,
 }
 
-/// <summary>A peer run: a script of ../shared/peers, its arguments, and where its time is in the JSON it prints.</summary>
+/// <summary>A peer run: a script of benchmarks/peers, its arguments, and where its time is in the JSON it prints.</summary>
 internal sealed record PeerSpec(string Name, string Script, string[] Arguments, Func<JsonNode, double?> Seconds);
 
 /// <summary>One benchmark case: InfoGpu's run, the work it does, and the peer doing the same.</summary>

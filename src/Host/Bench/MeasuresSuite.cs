@@ -5,7 +5,7 @@ using InfoGpu.Random;
 
 namespace InfoGpu.Host.Bench;
 
-/// <summary>Batched entropy and KL over many rows, against numpy (../shared/peers/numpy_measures.py).</summary>
+/// <summary>Batched entropy and KL over many rows, against numpy (benchmarks/peers/numpy_measures.py).</summary>
 internal static class MeasuresSuite
 {
     public static IEnumerable<BenchCase> Cases(ComputeDevice device, bool quick, int repeat)

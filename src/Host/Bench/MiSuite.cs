@@ -9,7 +9,7 @@ namespace InfoGpu.Host.Bench;
 
 /// <summary>
 /// Mutual-information feature ranking (mutual_info_classif, k = 3, noise on) against scikit-learn
-/// (../shared/peers/sklearn_mi.py) on make_classification data of 1000x20, 10000x50 and 50000x100.
+/// (benchmarks/peers/sklearn_mi.py) on make_classification data of 1000x20, 10000x50 and 50000x100.
 /// The peer writes the inputs (<c>--make R,C --write-csv</c>) once into a cache folder; both sides
 /// then read the same CSV. Work is counted as the input's bytes, so the fraction of peak only says
 /// how far from memory-bound the estimator is.

@@ -3,40 +3,88 @@ using System.Text.Json.Nodes;
 
 namespace InfoGpu.Host.Bench;
 
-/// <summary>Runs a peer script of ../shared/peers with Debian's python and reads the JSON it prints.</summary>
+/// <summary>
+/// Runs a peer script of benchmarks/peers (the PyTorch, scikit-learn and numpy programs InfoGpu is
+/// compared against) with a python3 interpreter and reads the one JSON document it prints.
+/// </summary>
 internal static class PeerRunner
 {
-    public const string Python = "/usr/bin/python3";
+    /// <summary>Debian's interpreter: the fallback when no python3 is on PATH (the scripts also re-run themselves under it when a module is missing).</summary>
+    public const string DebianPython = "/usr/bin/python3";
 
-    /// <summary>The peers folder: $INFOGPU_PEERS, else ../shared/peers beside the repository or the working directory.</summary>
+    /// <summary>The environment variable that names the peers folder explicitly.</summary>
+    public const string PeersVariable = "INFOGPU_PEERS";
+
+    private static readonly AsyncLocal<string?> PythonOverride = new();
+
+    /// <summary>The interpreter given by <c>--python</c> for the current command, or null for the default.</summary>
+    public static string? Python
+    {
+        get => PythonOverride.Value;
+        set => PythonOverride.Value = value;
+    }
+
+    /// <summary>
+    /// The peers folder: $INFOGPU_PEERS; else benchmarks/peers in the working directory or a folder
+    /// above it (a checkout); else peers/ beside the binary or above it (the installed tool carries
+    /// a copy).
+    /// </summary>
     public static string? PeersDirectory()
     {
-        string? env = Environment.GetEnvironmentVariable("INFOGPU_PEERS");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-            return env;
+        string? env = Environment.GetEnvironmentVariable(PeersVariable);
+        if (!string.IsNullOrEmpty(env))
+            return Directory.Exists(env) ? Path.GetFullPath(env) : null;
         foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
         {
-            var dir = new DirectoryInfo(start);
-            while (dir is not null)
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                string candidate = Path.Combine(dir.FullName, "shared", "peers");
-                if (Directory.Exists(candidate))
-                    return candidate;
-                dir = dir.Parent;
+                foreach (string candidate in new[] { Path.Combine(dir.FullName, "benchmarks", "peers"), Path.Combine(dir.FullName, "peers") })
+                {
+                    if (File.Exists(Path.Combine(candidate, "_peers.py")))
+                        return candidate;
+                }
             }
         }
         return null;
     }
 
-    /// <summary>Runs the peer; returns its JSON, or an explanation of why there is none.</summary>
+    /// <summary>The interpreter to run: <c>--python</c>, else python3 on PATH, else /usr/bin/python3; null with a reason when there is none.</summary>
+    public static (string? Path, string? Problem) ResolvePython(string? requested)
+    {
+        if (requested is not null)
+        {
+            string? found = requested.Contains('/') ? (File.Exists(requested) ? Path.GetFullPath(requested) : null) : OnPath(requested);
+            return found is null ? (null, $"--python {requested}: no such interpreter") : (found, null);
+        }
+        string? python = OnPath("python3") ?? (File.Exists(DebianPython) ? DebianPython : null);
+        return python is null ? (null, "python3 not found on PATH nor at /usr/bin/python3 (apt-get install python3); or give --python PATH") : (python, null);
+    }
+
+    private static string? OnPath(string name)
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>Runs the peer; returns its JSON, or a one-line explanation of why there is none.</summary>
     public static (JsonNode? Json, string? Problem) Run(PeerSpec peer, int threads, TimeSpan timeout)
     {
         string? dir = PeersDirectory();
         if (dir is null)
-            return (null, "peers folder not found (set INFOGPU_PEERS or clone beside shared/)");
-        if (!File.Exists(Python))
-            return (null, $"{Python} not found (apt-get install python3-numpy python3-sklearn python3-torch)");
-        var psi = new ProcessStartInfo(Python)
+        {
+            return (null, Environment.GetEnvironmentVariable(PeersVariable) is { Length: > 0 } env
+                ? $"{PeersVariable}={env} is not a folder"
+                : $"peer scripts not found: run from the repository (benchmarks/peers) or set {PeersVariable}");
+        }
+        var (python, problem) = ResolvePython(Python);
+        if (python is null)
+            return (null, problem);
+        var psi = new ProcessStartInfo(python)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -48,27 +96,38 @@ internal static class PeerRunner
         psi.ArgumentList.Add("--json");
         psi.ArgumentList.Add("--threads");
         psi.ArgumentList.Add(threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var process = Process.Start(psi)!;
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        var stdoutTask = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (null, $"{peer.Script} took longer than {timeout.TotalMinutes:F0} minutes");
-        }
-        string output = stdoutTask.Result;
-        if (process.ExitCode != 0)
-        {
-            string last = stderrTask.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-            return (null, $"{peer.Script} failed (exit {process.ExitCode}): {last}");
-        }
+        Process process;
         try
         {
-            return (JsonNode.Parse(output), null);
+            process = Process.Start(psi)!;
         }
-        catch (System.Text.Json.JsonException)
+        catch (System.ComponentModel.Win32Exception e)
         {
-            return (null, $"{peer.Script} printed no JSON");
+            return (null, $"cannot run {python}: {e.Message}");
+        }
+        using (process)
+        {
+            var stderrTask = process.StandardError.ReadToEndAsync();
+            var stdoutTask = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(timeout))
+            {
+                process.Kill(entireProcessTree: true);
+                return (null, $"{peer.Script} took longer than {timeout.TotalMinutes:F0} minutes");
+            }
+            string output = stdoutTask.Result;
+            if (process.ExitCode != 0)
+            {
+                string last = stderrTask.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
+                return (null, $"{peer.Script} failed (exit {process.ExitCode}): {last}");
+            }
+            try
+            {
+                return (JsonNode.Parse(output), null);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return (null, $"{peer.Script} printed no JSON");
+            }
         }
     }
 }

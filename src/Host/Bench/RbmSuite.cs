@@ -11,7 +11,7 @@ namespace InfoGpu.Host.Bench;
 
 /// <summary>
 /// RBM training epochs (784 x 500, batch 100) on binarized Fashion-MNIST: CD-1, CD-10 and PCD-1
-/// against the hand-written PyTorch RBM (../shared/peers/torch_rbm.py) and, for PCD-1,
+/// against the hand-written PyTorch RBM (benchmarks/peers/torch_rbm.py) and, for PCD-1,
 /// scikit-learn's BernoulliRBM (sklearn_rbm.py). Both sides time the training loop only.
 /// </summary>
 internal static class RbmSuite

@@ -9,7 +9,7 @@ namespace InfoGpu.Host.Bench;
 
 /// <summary>
 /// A training epoch of the chapter's VAE (784-400-20, batch 128, Adam) against PyTorch's
-/// examples/vae (../shared/peers/torch_vae.py) on the same images, both the median of
+/// examples/vae (benchmarks/peers/torch_vae.py) on the same images, both the median of
 /// <c>repeat</c> epochs from the same initial state, with the same thread count.
 /// </summary>
 internal static class VaeSuite

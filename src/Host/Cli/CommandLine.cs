@@ -27,6 +27,11 @@ internal static class CommandLine
                 stdout.Write(Help.Overview(Commands));
                 return argv.Length == 0 ? 2 : 0;
             }
+            if (argv is ["--version"] or ["version"])
+            {
+                stdout.WriteLine(Output.BuildInfo.Line);
+                return 0;
+            }
             var (command, rest) = Find(argv);
             if (command is null)
             {

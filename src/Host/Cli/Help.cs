@@ -10,7 +10,7 @@ internal static class Help
         var sb = new StringBuilder();
         sb.AppendLine("infogpu: information theory, Boltzmann machines and VAEs on CUDA, OpenCL or the CPU");
         sb.AppendLine();
-        sb.AppendLine("usage: infogpu <command> [options]   (infogpu <command> --help for its options)");
+        sb.AppendLine("usage: infogpu <command> [options]   (infogpu <command> --help for its options; infogpu --version)");
         sb.AppendLine();
         sb.AppendLine("commands:");
         var list = commands.ToList();

@@ -11,14 +11,15 @@ internal sealed class BenchCommand : ICommand
 {
     public CommandSpec Spec { get; } = new(
         "bench",
-        "time end-to-end cases, optionally against the peers of ../shared/peers, with ratios",
-        "[--suite measures|rbm|vae|mi|all] [--peers] [--quick] [--json]",
+        "time end-to-end cases, optionally against the peer scripts (benchmarks/peers: PyTorch, scikit-learn, numpy), with ratios",
+        "[--suite measures|rbm|vae|mi|all] [--peers] [--python PATH] [--quick] [--repeat N] [--threads N] [--json]",
         [
             new("suite", "NAME", $"which cases: {string.Join(", ", Suites.All.Keys)} or all (default all)"),
             new("peers", null, "also run the peer scripts (python3-numpy, -sklearn, -torch) in this run and print ratios"),
             new("quick", null, "small inputs (the embedded data subset), for a smoke run"),
             new("repeat", "N", "timed repetitions per case (median reported; default 5, 3 with --quick; short cases get more, up to a second of them)"),
             new("threads", "N", "threads the peers may use (default: this machine's cores)"),
+            new("python", "PATH", "python3 interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)"),
             CommandSpec.Accelerator,
         ],
         ["infogpu bench --suite measures --peers", "infogpu bench --quick --json"]);
@@ -34,6 +35,13 @@ internal sealed class BenchCommand : ICommand
         if (repeat < 1)
             throw new UsageException("--repeat must be at least 1");
         int threads = args.GetInt("threads", Environment.ProcessorCount);
+        if (args.Get("python") is string python)
+        {
+            var (_, problem) = PeerRunner.ResolvePython(python);
+            if (problem is not null)
+                throw new UsageException(problem);
+        }
+        PeerRunner.Python = args.Get("python");
         using var device = DeviceOption.Open(context);
 
         context.Note("measuring the machine's limits ...");

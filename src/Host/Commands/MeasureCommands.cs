@@ -18,6 +18,8 @@ internal static class MeasureCommands
     private static readonly OptionSpec Q = new("q", "LIST", "distribution q, same length as p");
     private static readonly OptionSpec PCsv = new("p-csv", "FILE", "batched: one distribution p per line");
     private static readonly OptionSpec QCsv = new("q-csv", "FILE", "batched: one distribution q per line, paired with p row by row");
+    /// <summary>The CSV field separator option of every command that reads a CSV file.</summary>
+    internal static readonly OptionSpec Delimiter = new("delimiter", "C", "CSV field separator: a character, or tab, comma, semicolon, space, pipe (default: detected from the first line: comma, semicolon or tab)");
     private static readonly OptionSpec Epsilon = new("epsilon", "E", "use the textbook's variant: clip p and q to [E, 1] (e.g. 1e-10); default exact");
 
     public static IReadOnlyList<ICommand> All { get; } =
@@ -25,7 +27,7 @@ internal static class MeasureCommands
         new Measure(
             new CommandSpec("measure entropy", "entropy H(p) of a distribution, or of every row of a CSV file",
                 "(--p LIST | --csv FILE) [--base B]",
-                [P, new("csv", "FILE", "batched: one distribution per line"), Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [P, new("csv", "FILE", "batched: one distribution per line (.csv or .csv.gz)"), Delimiter, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure entropy --p 0.2,0.8 --base 2", "infogpu measure entropy --csv rows.csv --json"]),
             "H(p)",
             Entropy),
@@ -39,21 +41,21 @@ internal static class MeasureCommands
         new Measure(
             new CommandSpec("measure kl", "Kullback-Leibler divergence KL(p || q)",
                 "(--p LIST --q LIST | --p-csv FILE --q-csv FILE) [--epsilon E] [--base B]",
-                [P, Q, PCsv, QCsv, Epsilon, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [P, Q, PCsv, QCsv, Delimiter, Epsilon, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure kl --p 0.5,0.5 --q 0.9,0.1", "infogpu measure kl --p 0.5,0.5,0 --q 0.5,0,0.5 --epsilon 1e-10"]),
             "KL(p||q)",
             (c, m) => Pairwise(c, m, Kind.Kl)),
         new Measure(
             new CommandSpec("measure cross-entropy", "cross-entropy H(p, q) = -sum p log q",
                 "(--p LIST --q LIST | --p-csv FILE --q-csv FILE) [--base B]",
-                [P, Q, PCsv, QCsv, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [P, Q, PCsv, QCsv, Delimiter, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure cross-entropy --p 1,0,0 --q 0.7,0.2,0.1"]),
             "H(p,q)",
             (c, m) => Pairwise(c, m, Kind.CrossEntropy)),
         new Measure(
             new CommandSpec("measure js", "Jensen-Shannon divergence (or, with --distance, its square root)",
                 "(--p LIST --q LIST | --p-csv FILE --q-csv FILE) [--distance] [--epsilon E] [--base B]",
-                [P, Q, PCsv, QCsv, new("distance", null, "print the JS distance sqrt(JS), as scipy's jensenshannon"), Epsilon, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [P, Q, PCsv, QCsv, Delimiter, new("distance", null, "print the JS distance sqrt(JS), as scipy's jensenshannon"), Epsilon, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure js --p 0.5,0.5 --q 0.9,0.1 --distance --base 2"]),
             "JS(p,q)",
             (c, m) => Pairwise(c, m, Kind.Js)),
@@ -68,7 +70,7 @@ internal static class MeasureCommands
             new CommandSpec("measure mi", "mutual information of paired discrete samples (counts built on the device)",
                 "(--x LIST --y LIST | --csv FILE --x COL --y COL) [--base B]",
                 [new("x", "LIST|COL", "samples of X, or with --csv a column name or number"), new("y", "LIST|COL", "samples of Y, or with --csv a column name or number"),
-                 new("csv", "FILE", "read the samples from two columns of a CSV file"), Base, PrecisionOpt, CommandSpec.Accelerator],
+                 new("csv", "FILE", "read the samples from two columns of a CSV file (text columns are categories)"), Delimiter, Base, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure mi --x 0,0,1,1 --y 0,1,1,1 --base 2", "infogpu measure mi --csv data.csv --x weather --y umbrella"]),
             "I(X;Y)",
             MutualInformation),
@@ -234,7 +236,7 @@ internal static class MeasureCommands
         int[] x, y;
         if (c.Args.Get("csv") is string file)
         {
-            var csv = CsvTable.Read(file);
+            var csv = CsvTable.Read(file, CsvOptionsFrom(c.Args, null));
             x = csv.Categories(csv.ColumnIndex(c.Args.Require("x")));
             y = csv.Categories(csv.ColumnIndex(c.Args.Require("y")));
         }
@@ -261,10 +263,28 @@ internal static class MeasureCommands
             var v = args.GetList(listOption);
             return (v, v.Length);
         }
-        var csv = CsvTable.Read(args.Require(csvOption), hasHeader: false);
-        if (csv.Rows.Count == 0)
+        var csv = CsvTable.Read(args.Require(csvOption), CsvOptionsFrom(args, false));
+        if (csv.RowCount == 0)
             throw new InfoGpuException($"{csv.Path} has no rows; put one distribution per line");
         return (csv.ToMatrix64(), csv.Columns);
+    }
+
+    /// <summary>How to read a CSV file: <c>--delimiter</c> when given (a bad one is a usage error), else detected.</summary>
+    internal static CsvOptions CsvOptionsFrom(Args args, bool? hasHeader)
+    {
+        char? delimiter = null;
+        if (args.Get("delimiter") is string d)
+        {
+            try
+            {
+                delimiter = CsvOptions.ParseDelimiter(d);
+            }
+            catch (InfoGpuException e)
+            {
+                throw new UsageException("--" + e.Message);
+            }
+        }
+        return new CsvOptions(delimiter, hasHeader);
     }
 
     private static float[] ToFloats(double[] v) => v.Select(x => (float)x).ToArray();

@@ -13,21 +13,23 @@ internal static class MiCommands
     public static IReadOnlyList<ICommand> All { get; } = [new Select()];
 
     /// <summary>Reads a CSV: every column but <paramref name="targetColumn"/> (null: the last) is a feature.</summary>
-    internal static FeatureTable Load(string path, string? targetColumn) => FeatureTable.FromCsv(CsvTable.Read(path), targetColumn);
+    internal static FeatureTable Load(string path, string? targetColumn, CsvOptions? options = null, Func<string, int, bool>? categorical = null, bool categoricalTarget = false) =>
+        FeatureTable.FromCsv(CsvTable.Read(path, options ?? new CsvOptions()), targetColumn, categorical, categoricalTarget);
 
     private sealed class Select : ICommand
     {
         public CommandSpec Spec { get; } = new(
             "mi select",
             "rank features by their mutual information with a target (scikit-learn's mutual_info_classif / _regression)",
-            "--csv FILE (--target COL | --target-last) [--top 5] [--neighbors 3] [--discrete COLS] [--regression] [--no-noise] [--seed 42] [--out DIR]",
+            "--csv FILE (--target COL | --target-last) [--delimiter C] [--top 5] [--neighbors 3] [--discrete COLS] [--regression] [--no-noise] [--seed 42] [--out DIR]",
             [
-                new("csv", "FILE", "input CSV with a header row; every column but the target is a feature"),
+                new("csv", "FILE", "input CSV (.csv or .csv.gz; quoted fields allowed) with a header row; every column but the target is a feature"),
+                MeasureCommands.Delimiter,
                 new("target", "COL", "target column: header name or 0-based column number"),
                 new("target-last", null, "the last column is the target"),
                 new("top", "K", "how many features to select (default 5)"),
                 new("neighbors", "K", "k of the nearest-neighbour estimators (default 3, as scikit-learn)"),
-                new("discrete", "COLS", "discrete feature columns (contingency MI): names or 0-based feature indices, comma-separated; default none"),
+                new("discrete", "COLS", "discrete feature columns (contingency MI): names or 0-based feature indices, comma-separated, or all; default none. Their text values are categories"),
                 new("regression", null, "continuous target: KSG estimator (mutual_info_regression); default: class labels"),
                 new("no-noise", null, "do not add scikit-learn's 1e-10 tie-breaking noise"),
                 new("seed", "S", "seed of the noise (default 42)"),
@@ -60,7 +62,11 @@ internal static class MiCommands
                 var other => throw new UsageException($"--search '{other}': use auto, brute or sorted"),
             };
             ulong seed = ParseSeed(a.Get("seed"));
-            var data = Load(csv, last ? null : target);
+            // Columns listed in --discrete (and a classification target) may hold text: categories.
+            var listed = DiscreteItems(a.Get("discrete"));
+            var data = Load(csv, last ? null : target, MeasureCommands.CsvOptionsFrom(a, null),
+                (name, index) => listed is null || listed.Contains(name) || listed.Contains(index.ToString(CultureInfo.InvariantCulture)),
+                categoricalTarget: !a.Has("regression"));
             var discrete = ParseDiscrete(a.Get("discrete"), data.Names);
             var options = new MutualInformationOptions(
                 Neighbors: a.GetInt("neighbors", 3),
@@ -127,6 +133,12 @@ internal static class MiCommands
             s is null ? 42UL
             : ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
             : throw new UsageException($"--seed '{s}' is not a non-negative integer");
+
+        /// <summary>The items of --discrete (null for all; an empty set for none or auto).</summary>
+        private static HashSet<string>? DiscreteItems(string? text) =>
+            text is null || text.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) || text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? []
+            : text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase) ? null
+            : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 
         private static int[]? ParseDiscrete(string? text, string[] names)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using InfoGpu.Data;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
 using InfoGpu.Host.Report;
@@ -15,22 +16,34 @@ internal sealed class ReportCommand : ICommand
         "run the chapter end to end and write report.html (self-contained), report.json and the figures",
         "[--data DIR] [--out DIR] [--quick] [--accelerator KIND] [--json]",
         [
-            new("data", "DIR", "IDX folder (Fashion-MNIST layout); default: the Debian dataset, else the embedded subset"),
+            new("data", "DIR", "IDX folder (Fashion-MNIST layout) for the RBM and VAE sections; default: Debian's /usr/share/datasets/fashion-mnist when installed, else the embedded subset"),
             new("out", "DIR", "output folder (default: out/report)"),
             new("quick", null, "smaller runs (about a minute on 2 cores)"),
             CommandSpec.Accelerator,
         ],
-        ["infogpu report", "infogpu report --quick --out /tmp/report", "infogpu report --json --accelerator cuda"]);
+        ["infogpu report", "infogpu report --quick --out /tmp/report", "infogpu report --data ~/mnist --json --accelerator cuda"]);
 
     public int Run(CommandContext context)
     {
         string dir = Path.GetFullPath(context.Args.Get("out") ?? Path.Combine("out", "report"));
+        // The images first: a missing or broken --data folder is an error before any work.
+        string? dataDir = context.Args.Get("data");
+        var images = FashionMnist.Load(dataDir);
+        string source = dataDir is not null ? Path.GetFullPath(dataDir)
+            : FashionMnist.DebianInstalled ? $"Debian's Fashion-MNIST ({FashionMnist.DebianDirectory})"
+            : "the Fashion-MNIST subset embedded in InfoGpu";
         Directory.CreateDirectory(dir);
         using var device = DeviceOption.Open(context);
-        var settings = new ReportSettings(dir, context.Args.Get("data"), context.Args.Has("quick"), context);
+        var settings = new ReportSettings(dir, dataDir, context.Args.Has("quick"), context) { Images = images, ImageSource = source };
+        context.Note($"images: {source}: {images.Train.Count} training, {images.Test.Count} test");
         var report = new ReportDocument("InfoGpu: information theory, Boltzmann machines and VAEs");
+        report.Meta["version"] = BuildInfo.Version;
+        report.Meta["commit"] = BuildInfo.Commit ?? "unknown";
         report.Meta["device"] = $"{device.Info.Kind} ({device.Info.Name})";
         report.Meta["mode"] = settings.Quick ? "quick" : "full";
+        report.Meta["images"] = source;
+        report.Meta["images_train"] = images.Train.Count;
+        report.Meta["images_test"] = images.Test.Count;
         report.Meta["generated"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
         var total = Stopwatch.StartNew();
         foreach (var (name, section) in ReportSections.All)
@@ -56,4 +69,15 @@ internal sealed class ReportCommand : ICommand
 }
 
 /// <summary>What every report section gets.</summary>
-internal sealed record ReportSettings(string Directory, string? DataDirectory, bool Quick, CommandContext Context);
+/// <param name="Directory">The output folder.</param>
+/// <param name="DataDirectory">The <c>--data</c> folder, or null for the default (Debian's data set when installed, else the embedded subset).</param>
+/// <param name="Quick">Smaller runs.</param>
+/// <param name="Context">The console context (notes, options).</param>
+internal sealed record ReportSettings(string Directory, string? DataDirectory, bool Quick, CommandContext Context)
+{
+    /// <summary>The images of the RBM and VAE sections, loaded from <see cref="DataDirectory"/> before any work (each section takes the first images it needs).</summary>
+    public required Dataset Images { get; init; }
+
+    /// <summary>Where <see cref="Images"/> came from, in words.</summary>
+    public required string ImageSource { get; init; }
+}

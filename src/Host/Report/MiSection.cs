@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using InfoGpu.Data;
-using InfoGpu.Host.Bench;
 using InfoGpu.Host.Commands;
 using InfoGpu.Host.Output;
 using InfoGpu.Selection;
@@ -20,8 +19,8 @@ internal static partial class ReportSections
         var s = report.Add("mutual-information", "Mutual-information feature selection");
         s.Paragraphs.Add(FormattableString.Invariant($"scikit-learn's mutual_info_classif estimator (Ross 2014, k = 3 nearest neighbours, columns scaled by their standard deviation, 1e-10 tie-breaking noise, seed 42) on make_classification data: {data.Rows} rows, {data.Names.Length} features, 5 of them informative and 5 redundant. Neighbour search: {noisy.Method}, {noisy.Seconds * 1000:F1} ms on {device.Info.Kind}."));
         s.Paragraphs.Add(reference is null
-            ? "scikit-learn's reference scores (../shared/reference/mutual_info_classif.json) were not found beside the repository; only InfoGpu's scores are shown."
-            : "scikit-learn 1.2.1's scores come from ../shared/reference/mutual_info_classif.json. Its noise is drawn by numpy, InfoGpu's by Philox; without noise on both sides the estimates agree to float64 rounding.");
+            ? "scikit-learn's scores are missing from this build; only InfoGpu's scores are shown."
+            : "The scikit-learn column is scikit-learn 1.2.1's mutual_info_classif(X, y, n_neighbors=3, random_state=42) on the same data (Debian's python3-sklearn, float64), computed once and shipped with InfoGpu. Its noise is drawn by numpy, InfoGpu's by Philox; without noise on both sides the estimates agree to float64 rounding.");
         var headers = reference is null
             ? new[] { "feature", "MI (nats)", "MI without noise", "rank" }
             : new[] { "feature", "MI (nats)", "MI without noise", "scikit-learn", "|difference|", "rank" };
@@ -57,22 +56,15 @@ internal static partial class ReportSections
             s.Json["max_abs_difference_vs_sklearn"] = Json.Number(maxDiff);
     }
 
-    /// <summary>scikit-learn's scores from ../shared/reference, when that folder is beside the repository.</summary>
-    private static double[]? SklearnReference()
+    /// <summary>The name under which the console embeds data/make-classification/mutual_info_classif.json.</summary>
+    internal const string SklearnScoresResource = "InfoGpu.Host.Data.mutual_info_classif.json";
+
+    /// <summary>scikit-learn 1.2.1's mutual_info_classif scores on the embedded make_classification data (random_state 42), embedded in the console.</summary>
+    internal static double[]? SklearnReference()
     {
-        string? peers = PeerRunner.PeersDirectory();
-        if (peers is null)
+        using var stream = typeof(ReportSections).Assembly.GetManifestResourceStream(SklearnScoresResource);
+        if (stream is null)
             return null;
-        string file = Path.Combine(peers, "..", "reference", "mutual_info_classif.json");
-        if (!File.Exists(file))
-            return null;
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(file))?["sklearn_mutual_info_classif_random_state_42_nats"]?.AsArray().Select(v => v!.GetValue<double>()).ToArray();
-        }
-        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or InvalidOperationException)
-        {
-            return null;
-        }
+        return JsonNode.Parse(stream)?["sklearn_mutual_info_classif_random_state_42_nats"]?.AsArray().Select(v => v!.GetValue<double>()).ToArray();
     }
 }

@@ -10,17 +10,18 @@ namespace InfoGpu.Host.Report;
 
 internal static partial class ReportSections
 {
-    /// <summary>CD-1, CD-k and PCD-1 on the embedded Fashion-MNIST subset, small enough for the exact log-likelihood.</summary>
+    /// <summary>CD-1, CD-k and PCD-1 on the first images of the report's data, small enough for the exact log-likelihood.</summary>
     private static void Rbm(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
     {
         const int hidden = 16;
         int epochs = settings.Quick ? 3 : 5, trainRows = settings.Quick ? 2000 : 5000, testRows = settings.Quick ? 300 : 1000, cdK = settings.Quick ? 5 : 10;
-        var ds = FashionMnist.LoadEmbedded();
+        // 16 hidden units keep log Z exact; the first images are enough for them (60,000 would only make it slower).
+        var ds = settings.Images;
         var train = ds.Train.Take(trainRows).Binarized();
         var test = ds.Test.Take(testRows).Binarized();
         var means = train.PixelMeans();
         var s = report.Add("rbm", "Restricted Boltzmann machines: CD-1, CD-k and PCD-1");
-        s.Paragraphs.Add(FormattableString.Invariant($"Bernoulli RBMs with {hidden} hidden units, so that the log partition function is exact (2^{hidden} hidden configurations enumerated), trained on {train.Count} binarized images of the embedded Fashion-MNIST subset for {epochs} epochs (batch 100, learning rate 0.05, momentum 0.5 then 0.9, weight decay 1e-4, seed 1; PCD-1 also without momentum, as scikit-learn's BernoulliRBM trains: with momentum the persistent chains lag the parameters and the likelihood swings). Monitors on {test.Count} held-out images: reconstruction error (summed squared error of one v -> h -> v pass with probabilities), the one-flip pseudo-log-likelihood of scikit-learn's BernoulliRBM.score_samples (same pixel indices, numpy RandomState(seed).randint), the free-energy gap (held-out minus training mean) and the exact log-likelihood."));
+        s.Paragraphs.Add(FormattableString.Invariant($"Bernoulli RBMs with {hidden} hidden units, so that the log partition function is exact (2^{hidden} hidden configurations enumerated), trained on the first {train.Count} binarized training images of {settings.ImageSource} for {epochs} epochs (batch 100, learning rate 0.05, momentum 0.5 then 0.9, weight decay 1e-4, seed 1; PCD-1 also without momentum, as scikit-learn's BernoulliRBM trains: with momentum the persistent chains lag the parameters and the likelihood swings). Monitors on {test.Count} held-out images: reconstruction error (summed squared error of one v -> h -> v pass with probabilities), the one-flip pseudo-log-likelihood of scikit-learn's BernoulliRBM.score_samples (same pixel indices, numpy RandomState(seed).randint), the free-energy gap (held-out minus training mean) and the exact log-likelihood."));
         var table = new ReportTable("Samplers after the last epoch", ["sampler", "seconds / epoch", "reconstruction error", "pseudo-log-likelihood", "exact log-likelihood (nats)", "free-energy gap"], []);
         var json = new JsonArray();
         var curves = new List<(string, double[], double[])>();
@@ -80,6 +81,7 @@ internal static partial class ReportSections
         s.Json["hidden"] = hidden;
         s.Json["epochs"] = epochs;
         s.Json["train_images"] = train.Count;
+        s.Json["test_images"] = test.Count;
         s.Json["samplers"] = json;
     }
 

@@ -9,12 +9,12 @@ namespace InfoGpu.Host.Report;
 
 internal static partial class ReportSections
 {
-    /// <summary>The VAE on the embedded Fashion-MNIST subset: training, ELBO parts, IWAE, latent statistics, beta sweep.</summary>
+    /// <summary>The VAE on the report's data (all of it; with --quick the first 5,000/1,000 images): training, ELBO parts, IWAE, latent statistics, beta sweep.</summary>
     private static void Vae(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
     {
         bool quick = settings.Quick;
-        var full = FashionMnist.LoadEmbedded();
-        var data = full;
+        var full = settings.Images;
+        var data = quick ? new Dataset(full.Train.Take(5000), full.Test.Take(1000), full.Description) : full;
         int hidden = 400, epochs = quick ? 3 : 10, iwaeK = quick ? 50 : 500, iwaeImages = quick ? 200 : 1000;
         var options = new VaeTrainerOptions { Epochs = epochs, Seed = 1, Hidden = hidden, Latent = 20 };
         var vae = InfoGpu.Variational.Vae.Create(data.Train.Pixels, options.Hidden, options.Latent, options.Seed);
@@ -37,7 +37,7 @@ internal static partial class ReportSections
             }
         }
         var s = report.Add("vae", "Variational autoencoder on Fashion-MNIST");
-        s.Paragraphs.Add(FormattableString.Invariant($"The chapter's VAE ({vae.Input}-{hidden}-20, ReLU, Bernoulli decoder) trained with Adam (lr 1e-3, batch 128) on {data.Description}: loss per image = BCE(x, sigmoid(logits)) + KL(q(z|x) || N(0, I)), grey levels as targets, as PyTorch's examples/vae. Dense layers are fused GEMMs; the noise is Philox, so the run repeats exactly."));
+        s.Paragraphs.Add(FormattableString.Invariant($"The chapter's VAE ({vae.Input}-{hidden}-20, ReLU, Bernoulli decoder) trained with Adam (lr 1e-3, batch 128) on {data.Train.Count} training images of {settings.ImageSource} ({data.Test.Count} test images): loss per image = BCE(x, sigmoid(logits)) + KL(q(z|x) || N(0, I)), grey levels as targets, as PyTorch's examples/vae. Dense layers are fused GEMMs; the noise is Philox, so the run repeats exactly."));
         s.Tables.Add(table);
         Plots.Lines(Path.Combine(settings.Directory, "vae_loss.png"), "VAE: negative ELBO per image", "epoch", "nats per image", ("train", xs.ToArray(), trainCurve.ToArray()), ("test", xs.ToArray(), testCurve.ToArray()));
         s.Figures.Add(new ReportFigure("vae_loss.png", "Training and test loss (negative ELBO) per epoch"));
@@ -79,9 +79,11 @@ internal static partial class ReportSections
             s.Json["latent"] = VaeCommands.LatentJson(lat);
         }
         s.Json["epochs"] = epochsJson;
+        s.Json["train_images"] = data.Train.Count;
+        s.Json["test_images"] = data.Test.Count;
 
         double[] betas = quick ? [0.5, 1, 4] : [0.25, 0.5, 1, 2, 4, 8];
-        var sweepData = new Dataset(data.Train.Take(quick ? 2000 : 5000), data.Test, data.Description);
+        var sweepData = new Dataset(data.Train.Take(quick ? 2000 : 5000), data.Test.Take(quick ? 1000 : 2000), data.Description);
         var sweep = VaeBetaSweep.Run(device, sweepData, betas, options with { Epochs = quick ? 2 : 5, Hidden = quick ? 200 : 400 });
         var sweepTable = new ReportTable("Beta sweep (test set, nats per image)", ["beta", "rate (KL)", "distortion (BCE)", "ELBO", "active units", "seconds"], []);
         var points = new JsonArray();
@@ -90,7 +92,7 @@ internal static partial class ReportSections
             sweepTable.Rows.Add([p.Beta, p.Rate, p.Distortion, p.Elbo, p.ActiveUnits, p.Seconds]);
             points.Add(new JsonObject { ["beta"] = p.Beta, ["rate"] = Json.Number(p.Rate), ["distortion"] = Json.Number(p.Distortion), ["elbo"] = Json.Number(p.Elbo), ["active_units"] = p.ActiveUnits });
         }
-        s.Paragraphs.Add(FormattableString.Invariant($"A beta-VAE trades rate for distortion: one model per beta ({sweepData.Train.Count} training images, {(quick ? 2 : 5)} epochs, hidden {(quick ? 200 : 400)}). Larger beta: fewer nats through the latent code, blurrier reconstructions, fewer active units."));
+        s.Paragraphs.Add(FormattableString.Invariant($"A beta-VAE trades rate for distortion: one model per beta ({sweepData.Train.Count} training and {sweepData.Test.Count} test images, {(quick ? 2 : 5)} epochs, hidden {(quick ? 200 : 400)}). Larger beta: fewer nats through the latent code, blurrier reconstructions, fewer active units."));
         s.Tables.Add(sweepTable);
         VaePlots.RateDistortion(Path.Combine(settings.Directory, "vae_rate_distortion.png"), sweep);
         s.Figures.Add(new ReportFigure("vae_rate_distortion.png", "Rate against distortion across beta"));

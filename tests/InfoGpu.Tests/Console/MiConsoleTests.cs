@@ -17,7 +17,7 @@ public class MiConsoleTests
     public void SelectPrintsScoresAndSelectedAsJsonAndWritesThePlot()
     {
         string out_ = TestPaths.TempDir();
-        var (code, output, err) = ConsoleRunner.Run("mi", "select", "--csv", TestPaths.Reference("make_classification_1000x20.csv"), "--target-last", "--top", "5", "--json", "--accelerator", "cpu", "--out", out_);
+        var (code, output, err) = ConsoleRunner.Run("mi", "select", "--csv", TestPaths.MakeClassificationCsv, "--target-last", "--top", "5", "--json", "--accelerator", "cpu", "--out", out_);
         Assert.True(code == 0, err);
         var json = JsonNode.Parse(output)!;
         var scores = json["scores"]!.AsArray();

@@ -4,7 +4,7 @@ using InfoGpu.Tests.Infrastructure;
 
 namespace InfoGpu.Tests.Measures;
 
-/// <summary>Every value of the <c>examples</c> object of ../shared/reference/seed_values.json.</summary>
+/// <summary>Every value of the <c>examples</c> object of tests/InfoGpu.Tests/Reference/seed_values.json.</summary>
 public class SeedValuesTests
 {
     /// <summary>

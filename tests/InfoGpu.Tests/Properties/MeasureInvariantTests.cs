@@ -13,12 +13,14 @@ public class MeasureInvariantTests
 {
     private const double Rounding = 1e-12;
 
-    /// <summary>A distribution of 2..12 outcomes, some exactly zero.</summary>
-    private static readonly Gen<double[]> Distribution =
-        Gen.Int[2, 12].SelectMany(n => Gen.Double[0, 1].Array[n])
+    /// <summary>A distribution of <paramref name="n"/> outcomes, some exactly zero (the first never).</summary>
+    private static Gen<double[]> DistributionOf(int n) =>
+        Gen.Double[0.01, 1].Array[n]
             .Select(w => w.Select((v, i) => v < 0.15 && i > 0 ? 0 : v).ToArray())
-            .Where(w => w.Sum() > 1e-3)
             .Select(w => w.Select(v => v / w.Sum()).ToArray());
+
+    /// <summary>A distribution of 2..12 outcomes.</summary>
+    private static readonly Gen<double[]> Distribution = Gen.Int[2, 12].SelectMany(DistributionOf);
 
     /// <summary>A strictly positive distribution of the given size (a q under which KL is finite).</summary>
     private static Gen<double[]> Positive(int n) =>
@@ -34,21 +36,21 @@ public class MeasureInvariantTests
             double h = InformationMeasures64.Entropy(t.p, LogBase.Nats);
             double ce = InformationMeasures64.CrossEntropy(t.p, t.q, LogBase.Nats);
             Assert.True(Math.Abs(ce - (h + kl)) <= 1e-11, $"H(p, q) {ce} != H(p) {h} + KL {kl}");
-        }, iter: 2000, seed: "0N0XIzNsQ0O2");
+        }, iter: 2000);
 
     [Fact]
     public void JensenShannonIsBoundedBySymmetricAndLn2() =>
-        Distribution.SelectMany(p => Distribution.Where(q => q.Length == p.Length).Select(q => (p, q))).Sample(t =>
+        Gen.Int[2, 12].SelectMany(n => DistributionOf(n).SelectMany(p => DistributionOf(n).Select(q => (p, q)))).Sample(t =>
         {
             double js = InformationMeasures64.JensenShannon(t.p, t.q, LogBase.Nats);
             double back = InformationMeasures64.JensenShannon(t.q, t.p, LogBase.Nats);
             Assert.InRange(js, -Rounding, Math.Log(2) + Rounding);
             Assert.True(Math.Abs(js - back) <= Rounding, $"JS(p, q) {js} != JS(q, p) {back}");
-        }, iter: 2000, seed: "0N0XIzNsQ0O3");
+        }, iter: 2000);
 
     [Fact]
     public void ConditioningReducesEntropyAndMutualInformationIsSymmetric() =>
-        Gen.Int[1, 6].SelectMany(nx => Gen.Int[1, 6].SelectMany(ny => Gen.Double[0, 1].Array[nx * ny].Where(w => w.Sum() > 1e-3).Select(w => (nx, ny, table: w.Select(v => v / w.Sum()).ToArray()))))
+        Gen.Int[1, 6].SelectMany(nx => Gen.Int[1, 6].SelectMany(ny => Gen.Double[0.001, 1].Array[nx * ny].Select(w => (nx, ny, table: w.Select(v => v / w.Sum()).ToArray()))))
             .Sample(t =>
             {
                 var j = InformationMeasures64.Joint(t.table, t.nx, t.ny, LogBase.Nats);
@@ -64,5 +66,5 @@ public class MeasureInvariantTests
                 Assert.True(j.MutualInformation >= -Rounding, $"I(X;Y) = {j.MutualInformation}");
                 Assert.True(Math.Abs(j.MutualInformation - jt.MutualInformation) <= Rounding, $"I(X;Y) {j.MutualInformation} != I(Y;X) {jt.MutualInformation}");
                 Assert.True(j.MutualInformation <= Math.Min(j.HX, j.HY) + Rounding);
-            }, iter: 2000, seed: "0N0XIzNsQ0O4");
+            }, iter: 2000);
 }

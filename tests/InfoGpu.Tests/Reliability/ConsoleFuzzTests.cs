@@ -151,7 +151,7 @@ public class ConsoleFuzzTests(ITestOutputHelper output)
         set.Add("counters", new long[] { -5, -1, -3, 0, 0, 0 }, 6);
         set.Metadata["visible"] = "50000";
         SafeTensors.Write(crafted, set);
-        return ["/nonexistent/x", dir, "/dev/null", random, empty, csv, run, model, truncated, crafted];
+        return ["/nonexistent/x", dir, "/dev/null", "/dev/zero", random, empty, csv, run, model, truncated, crafted];
     }
 
     private static void TryDelete(string dir)

@@ -37,7 +37,7 @@ public class MutualInformationTests
         return (x, y, n, f);
     }
 
-    private static JsonNode ReferenceJson() => JsonNode.Parse(File.ReadAllText(TestPaths.Reference("mutual_info_classif.json")))!;
+    private static JsonNode ReferenceJson() => JsonNode.Parse(File.ReadAllText(TestPaths.Data("make-classification", "mutual_info_classif.json")))!;
 
     [Theory]
     [InlineData(NeighborSearch.Sorted)]
