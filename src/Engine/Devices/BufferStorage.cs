@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -22,17 +23,47 @@ internal interface IBufferStorage<T> : IDisposable
     void Clear();
 }
 
-/// <summary>A <c>cpu</c> buffer: a managed array the SIMD kernels use in place.</summary>
-internal sealed class HostStorage<T>(long length) : IBufferStorage<T>
+/// <summary>
+/// A <c>cpu</c> buffer: a managed array the SIMD kernels use in place. Its allocation, copies
+/// and clears are counted as the ILGPU storage counts them (a read as a download and a
+/// synchronization), so that budgets hold on both.
+/// </summary>
+internal sealed class HostStorage<T> : IBufferStorage<T>
     where T : unmanaged
 {
-    public T[] Array { get; } = new T[length];
+    private readonly DeviceCounterSet counters;
 
-    public void Write(ReadOnlySpan<T> source, long offset) => source.CopyTo(Array.AsSpan((int)offset));
+    public HostStorage(DeviceCounterSet counters, long length)
+    {
+        this.counters = counters;
+        Array = new T[length];
+        counters.Allocation(length * Unsafe.SizeOf<T>());
+    }
 
-    public void Read(Span<T> destination, long offset) => Array.AsSpan((int)offset, destination.Length).CopyTo(destination);
+    public T[] Array { get; }
 
-    public void Clear() => System.Array.Clear(Array);
+    public void Write(ReadOnlySpan<T> source, long offset)
+    {
+        if (source.Length == 0)
+            return;
+        counters.Upload((long)source.Length * Unsafe.SizeOf<T>());
+        source.CopyTo(Array.AsSpan((int)offset));
+    }
+
+    public void Read(Span<T> destination, long offset)
+    {
+        if (destination.Length == 0)
+            return;
+        counters.Synchronization();
+        counters.Download((long)destination.Length * Unsafe.SizeOf<T>());
+        Array.AsSpan((int)offset, destination.Length).CopyTo(destination);
+    }
+
+    public void Clear()
+    {
+        counters.Clear();
+        System.Array.Clear(Array);
+    }
 
     public void Dispose()
     {
@@ -54,6 +85,8 @@ internal sealed class IlgpuStorage<T> : IBufferStorage<T>
         buffer = backend.Accelerator.Allocate1D<T>(Math.Max(length, 1));
         buffer.MemSetToZero();
         backend.Accelerator.Synchronize();
+        backend.Counters.Allocation(buffer.LengthInBytes);
+        backend.Counters.Synchronization();
     }
 
     /// <summary>The whole buffer as an ILGPU view.</summary>
@@ -67,6 +100,7 @@ internal sealed class IlgpuStorage<T> : IBufferStorage<T>
         if (source.Length == 0)
             return;
         using var scope = backend.Enter();
+        backend.Counters.Upload((long)source.Length * Unsafe.SizeOf<T>());
         fixed (T* pinned = source)
             View.SubView(offset, source.Length).CopyFromCPU(ref *pinned, source.Length);
     }
@@ -77,6 +111,8 @@ internal sealed class IlgpuStorage<T> : IBufferStorage<T>
             return;
         using var scope = backend.Enter();
         backend.Accelerator.Synchronize();
+        backend.Counters.Synchronization();
+        backend.Counters.Download((long)destination.Length * Unsafe.SizeOf<T>());
         fixed (T* pinned = destination)
             View.SubView(offset, destination.Length).CopyToCPU(ref *pinned, destination.Length);
     }
@@ -84,6 +120,7 @@ internal sealed class IlgpuStorage<T> : IBufferStorage<T>
     public void Clear()
     {
         using var scope = backend.Enter();
+        backend.Counters.Clear();
         View.MemSetToZero();
     }
 

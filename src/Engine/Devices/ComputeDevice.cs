@@ -54,6 +54,14 @@ public sealed class ComputeDevice : IDisposable
 
     internal IComputeBackend Backend { get; }
 
+    /// <summary>
+    /// What the device has done since it was opened: kernel launches, allocations, host-device
+    /// copies with their bytes, device-to-device copies, clears and synchronizations, counted
+    /// alike on every backend (see <see cref="DeviceCounters"/>). Subtract two snapshots for the
+    /// budget of the work between them; other threads' work on the device counts too.
+    /// </summary>
+    internal DeviceCounters Counters => Backend.Counters.Snapshot();
+
     /// <summary>The ILGPU accelerator, for the kinds that have one; null for <c>cpu</c>.</summary>
     internal Accelerator? Accelerator => (Backend as IlgpuBackend)?.Accelerator;
 

@@ -4,6 +4,9 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class CpuBackend
 {
-    public double EnumerateLogPartition(float[] m, float[] d, float[] e, int n, int k) =>
-        CpuRbmEnumerationKernels.LogSumExp(m, d, e, n, k);
+    public double EnumerateLogPartition(float[] m, float[] d, float[] e, int n, int k)
+    {
+        Counters.Launch();
+        return CpuRbmEnumerationKernels.LogSumExp(m, d, e, n, k);
+    }
 }

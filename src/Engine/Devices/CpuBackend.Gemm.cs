@@ -7,6 +7,7 @@ internal sealed partial class CpuBackend
 {
     public unsafe void Gemm(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue)
     {
+        Counters.Launch();
         fixed (float* pa = a.HostArray, pb = b.HostArray, pc = c.HostArray)
         fixed (float* p1 = epilogue.Bias?.HostArray, p2 = epilogue.Bias2?.HostArray, ps = epilogue.Samples?.HostArray)
         {

@@ -9,6 +9,7 @@ internal sealed partial class CpuBackend
     public unsafe void ClassNeighborCounts(
         ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, int classes, Span<int> counts, int features, int samples, NeighborMethod method)
     {
+        Counters.Launch();
         fixed (double* pv = values)
         fixed (int* pl = labels, pk = k, pc = counts)
         {
@@ -21,6 +22,7 @@ internal sealed partial class CpuBackend
 
     public unsafe void JointNeighborCounts(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, Span<int> nx, Span<int> ny, int features, int samples, NeighborMethod method)
     {
+        Counters.Launch();
         var ySorted = SortedTarget(y, method);
         fixed (double* px = x, py = y)
         fixed (int* pnx = nx, pny = ny)
@@ -36,6 +38,7 @@ internal sealed partial class CpuBackend
         ReadOnlySpan<double> values, ReadOnlySpan<int> labels, ReadOnlySpan<int> k, int classes, ReadOnlySpan<double> psi, Span<double> sums,
         int features, int samples, NeighborMethod method)
     {
+        Counters.Launch();
         var table = psi.ToArray();
         var result = new double[features];
         fixed (double* pv = values)
@@ -60,6 +63,7 @@ internal sealed partial class CpuBackend
     public unsafe void JointNeighborDigammaSums(
         ReadOnlySpan<double> x, ReadOnlySpan<double> y, int k, ReadOnlySpan<double> psi, Span<double> sums, int features, int samples, NeighborMethod method)
     {
+        Counters.Launch();
         var table = psi.ToArray();
         var result = new double[features];
         var ySorted = SortedTarget(y, method);

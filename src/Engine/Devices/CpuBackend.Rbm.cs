@@ -5,21 +5,39 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class CpuBackend
 {
-    public void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst) =>
+    public void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst)
+    {
+        Counters.Launch();
         CpuRbmKernels.ColumnStatistics(x.Span, offset, rows, cols, split, sums.Span, scaleFirst);
+    }
 
-    public void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args) =>
+    public void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args)
+    {
+        Counters.Launch();
         CpuRbmKernels.UpdateWeights(weights.Span, velocity.Span, gradient.Span, visibleSums.Span, q.Span, args);
+    }
 
-    public void RbmUpdateBias(DeviceBuffer<float> bias, DeviceBuffer<float> velocity, DeviceBuffer<float> sums, DeviceBuffer<float> q, int n, bool hidden, in RbmUpdateArgs args) =>
+    public void RbmUpdateBias(DeviceBuffer<float> bias, DeviceBuffer<float> velocity, DeviceBuffer<float> sums, DeviceBuffer<float> q, int n, bool hidden, in RbmUpdateArgs args)
+    {
+        Counters.Launch();
         CpuRbmKernels.UpdateBias(bias.Span, velocity.Span, sums.Span, q.Span, n, hidden, args);
+    }
 
-    public void RbmFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> visibleBias, DeviceBuffer<float> result, int rows, int nv, int nh) =>
+    public void RbmFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> visibleBias, DeviceBuffer<float> result, int rows, int nv, int nh)
+    {
+        Counters.Launch();
         CpuRbmKernels.FreeEnergy(v.HostArray!, act.HostArray!, visibleBias.HostArray!, result.HostArray!, rows, nv, nh);
+    }
 
-    public void RbmSquaredError(DeviceBuffer<float> v, DeviceBuffer<float> p, DeviceBuffer<float> result, int rows, int cols) =>
+    public void RbmSquaredError(DeviceBuffer<float> v, DeviceBuffer<float> p, DeviceBuffer<float> result, int rows, int cols)
+    {
+        Counters.Launch();
         CpuRbmKernels.SquaredError(v.HostArray!, p.HostArray!, result.HostArray!, rows, cols);
+    }
 
-    public void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits) =>
+    public void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits)
+    {
+        Counters.Launch();
         CpuRbmKernels.FlipFreeEnergy(v.HostArray!, act.HostArray!, weights.HostArray!, visibleBias.HostArray!, flips.HostArray!, result.HostArray!, pairs, nv, nh, allBits);
+    }
 }

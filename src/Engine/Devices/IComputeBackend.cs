@@ -16,8 +16,19 @@ namespace InfoGpu.Devices;
 /// </remarks>
 internal partial interface IComputeBackend : IDisposable
 {
+    /// <summary>What this backend has launched, allocated, copied and waited for (see <see cref="DeviceCounters"/>).</summary>
+    DeviceCounterSet Counters { get; }
+
     /// <summary>Zeroed storage of <paramref name="length"/> elements for a <see cref="DeviceBuffer{T}"/>.</summary>
     IBufferStorage<T> Allocate<T>(long length)
+        where T : unmanaged;
+
+    /// <summary>
+    /// destination[destinationOffset..] = source[sourceOffset..] for <paramref name="count"/>
+    /// elements, on the device (queued; no host copy, no synchronization). Ranges already
+    /// checked; the two buffers are distinct.
+    /// </summary>
+    void CopyBuffer<T>(DeviceBuffer<T> source, long sourceOffset, DeviceBuffer<T> destination, long destinationOffset, long count)
         where T : unmanaged;
 
     /// <summary>Waits until every operation queued on the device has finished.</summary>

@@ -15,6 +15,7 @@ internal sealed partial class IlgpuBackend
         if (runs > 0)
         {
             var args = new AisStepArgs { Visible = nv, Hidden = nh, BetaPrev = betaPrev, Beta = beta, Seed = seed, Stream = stream, SampleOffset = sampleOffset };
+            Counters.Launch();
             aisHiddenStepKernel(runs, field.View, visible.View, biasDelta.View, logWeight.View, compensation.View, hidden.View, args);
         }
     }

@@ -14,13 +14,17 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         boltzmannGibbsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong>(BoltzmannKernels.GibbsKernel);
         if (chains > 0 && steps > 0)
+        {
+            Counters.Launch();
             boltzmannGibbsKernel(chains, states.View, weights.View, biases.View, units, clamped, steps, stepOffset, seed, stream);
+        }
     }
 
     public void BoltzmannPairStatistics(DeviceBuffer<float> states, DeviceBuffer<float> result, int units, int chains)
     {
         using var scope = Enter();
         pairStatisticsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int>(BoltzmannKernels.PairStatisticsKernel);
+        Counters.Launch();
         pairStatisticsKernel(new Index2D(units, units), states.View, result.View, units, chains);
     }
 }

@@ -25,6 +25,7 @@ internal sealed partial class IlgpuBackend
         var run = LogSumExp64.Running.Empty;
         for (long first = 0; first < total; first += batch)
         {
+            Counters.Launch();
             configurationValueKernel(batch, dm, dd, de, values, n, k, first);
             Download(values, host);
             foreach (float v in host)

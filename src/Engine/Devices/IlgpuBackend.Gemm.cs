@@ -49,6 +49,7 @@ internal sealed partial class IlgpuBackend
             new Index2D((n + t - 1) / t, (m + t - 1) / t),
             new Index2D(t, t),
             SharedMemoryConfig.RequestDynamic<float>(2 * t * t));
+        Counters.Launch();
         gemmKernel(config, a.View, b.View, c.View, epilogue.Bias?.View ?? dummy, epilogue.Bias2?.View ?? dummy, epilogue.Samples?.View ?? dummy, args);
     }
 }

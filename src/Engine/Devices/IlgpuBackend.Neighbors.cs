@@ -71,6 +71,7 @@ internal sealed partial class IlgpuBackend
         var dLo = Upload("mi-psilo", lo);
         var dSumHi = Scratch<float>("mi-sumhi", features);
         var dSumLo = Scratch<float>("mi-sumlo", features);
+        Counters.Launch();
         digammaSumKernel(new KernelConfig(features, NeighborGroupSize), a, b, dHi, dLo, dSumHi, dSumLo, samples, two ? 1 : 0);
         var sumHi = new float[features];
         var sumLo = new float[features];
@@ -92,6 +93,7 @@ internal sealed partial class IlgpuBackend
             var dStart = Upload("mi-start", sorted.Start);
             classCountsSortedKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(
                 NeighborKernels.ClassCountsSortedKernel);
+            Counters.Launch();
             classCountsSortedKernel(
                 features * samples, Upload("mi-xhi", sorted.SortedHi), Upload("mi-xlo", sorted.SortedLo), Upload("mi-chi", sorted.ClassHi), Upload("mi-clo", sorted.ClassLo),
                 Upload("mi-sample", sorted.ClassSample), Upload("mi-position", sorted.ClassPosition), dLabels, dStart, dK, dCounts, samples);
@@ -108,6 +110,7 @@ internal sealed partial class IlgpuBackend
         int group = NeighborGroupSize;
         int groupsPerFeature = (samples + group - 1) / group;
         // one coordinate: the y views and ny are not read or written
+        Counters.Launch();
         classCountsKernel(new KernelConfig(features * groupsPerFeature, group), dHi, dLo, dHi, dLo, dLabels, dK, dCounts, dCounts, samples, groupsPerFeature, kMax, default);
         return dCounts;
     }
@@ -123,6 +126,7 @@ internal sealed partial class IlgpuBackend
             var sorted = JointRuns(x, y, features, samples);
             jointCountsSortedKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int>(
                 NeighborKernels.JointCountsSortedKernel);
+            Counters.Launch();
             jointCountsSortedKernel(
                 features * samples, Upload("mi-xhi", sorted.XHi), Upload("mi-xlo", sorted.XLo), Upload("mi-yhi", sorted.YHi), Upload("mi-ylo", sorted.YLo),
                 Upload("mi-order", sorted.XOrder), Upload("mi-ysorthi", sorted.YSortedHi), Upload("mi-ysortlo", sorted.YSortedLo), Upload("mi-position", sorted.YPosition),
@@ -142,6 +146,7 @@ internal sealed partial class IlgpuBackend
         var dK = Upload("mi-k", Enumerable.Repeat(k, samples).ToArray().AsSpan());
         int group = NeighborGroupSize;
         int groupsPerFeature = (samples + group - 1) / group;
+        Counters.Launch();
         jointCountsKernel(new KernelConfig(features * groupsPerFeature, group), dxHi, dxLo, dyHi, dyLo, dLabels, dK, dnx, dny, samples, groupsPerFeature, k, default);
         return (dnx, dny);
     }

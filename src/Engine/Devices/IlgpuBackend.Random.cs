@@ -14,7 +14,10 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         uniformKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ulong, ulong, long>(RandomKernels.UniformKernel);
         if (buffer.Length > 0)
+        {
+            Counters.Launch();
             uniformKernel((int)buffer.Length, buffer.View, seed, stream, offset);
+        }
     }
 
     public void FillNormal(DeviceBuffer<float> buffer, ulong seed, ulong stream, long offset)
@@ -22,6 +25,9 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         normalKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ulong, ulong, long>(RandomKernels.NormalKernel);
         if (buffer.Length > 0)
+        {
+            Counters.Launch();
             normalKernel((int)buffer.Length, buffer.View, seed, stream, offset);
+        }
     }
 }

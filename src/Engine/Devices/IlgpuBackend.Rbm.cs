@@ -19,13 +19,17 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         rbmColumnKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, int, int, ArrayView<float>, float>(RbmKernels.ColumnStatisticsKernel);
         if (cols > 0)
+        {
+            Counters.Launch();
             rbmColumnKernel(cols, x.View, offset, rows, cols, split, sums.View, scaleFirst);
+        }
     }
 
     public void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args)
     {
         using var scope = Enter();
         rbmWeightsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RbmUpdateArgs>(RbmKernels.UpdateWeightsKernel);
+        Counters.Launch();
         rbmWeightsKernel(args.Visible * args.Hidden, weights.View, velocity.View, gradient.View, visibleSums.View, q.View, args);
     }
 
@@ -33,6 +37,7 @@ internal sealed partial class IlgpuBackend
     {
         using var scope = Enter();
         rbmBiasKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, RbmUpdateArgs>(RbmKernels.UpdateBiasKernel);
+        Counters.Launch();
         rbmBiasKernel(n, bias.View, velocity.View, sums.View, q.View, n, hidden ? 1 : 0, args);
     }
 
@@ -41,7 +46,10 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         rbmFreeEnergyKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(RbmKernels.FreeEnergyKernel);
         if (rows > 0)
+        {
+            Counters.Launch();
             rbmFreeEnergyKernel(rows, v.View, act.View, visibleBias.View, result.View, nv, nh);
+        }
     }
 
     public void RbmSquaredError(DeviceBuffer<float> v, DeviceBuffer<float> p, DeviceBuffer<float> result, int rows, int cols)
@@ -49,7 +57,10 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         rbmSquaredErrorKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(RbmKernels.SquaredErrorKernel);
         if (rows > 0)
+        {
+            Counters.Launch();
             rbmSquaredErrorKernel(rows, v.View, p.View, result.View, cols);
+        }
     }
 
     public void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits)
@@ -57,6 +68,9 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         rbmFlipKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(RbmKernels.FlipFreeEnergyKernel);
         if (pairs > 0)
+        {
+            Counters.Launch();
             rbmFlipKernel(pairs, v.View, act.View, weights.View, visibleBias.View, flips.View, result.View, nv, nh, allBits ? 1 : 0);
+        }
     }
 }

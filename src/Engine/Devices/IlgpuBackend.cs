@@ -68,9 +68,16 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         jointEntropiesKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float>(TableKernels.JointEntropiesKernel);
         jointCountKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(TableKernels.JointCountKernel);
         selfInformationKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(TableKernels.SelfInformationKernel);
+        // The GEMM's stand-in for absent epilogue buffers, made here rather than at the first
+        // GEMM so that no step allocates (see DeviceCounters).
+        gemmDummy = accelerator.Allocate1D<float>(1);
+        Counters.Allocation(gemmDummy.LengthInBytes);
     }
 
     public Accelerator Accelerator { get; }
+
+    /// <summary>Launches, allocations, copies and synchronizations (counted where they happen: the launch sites, the scratch and copy helpers, <see cref="IlgpuStorage{T}"/>).</summary>
+    public DeviceCounterSet Counters { get; } = new();
 
     public DeviceInfo Info { get; }
 
@@ -93,15 +100,29 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         using var scope = Enter();
         gatherKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, long>(RowKernels.GatherRowsKernel);
         if (count > 0 && cols > 0)
+        {
+            Counters.Launch();
             gatherKernel(count * cols, src.View, order.View, dst.View, start, cols, dstOffset);
+        }
     }
 
     public IBufferStorage<T> Allocate<T>(long length)
         where T : unmanaged => new IlgpuStorage<T>(this, length);
 
+    public void CopyBuffer<T>(DeviceBuffer<T> source, long sourceOffset, DeviceBuffer<T> destination, long destinationOffset, long count)
+        where T : unmanaged
+    {
+        if (count == 0)
+            return;
+        using var scope = Enter();
+        Counters.DeviceCopy(count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        source.View.SubView(sourceOffset, count).CopyTo(destination.View.SubView(destinationOffset, count));
+    }
+
     public void Synchronize()
     {
         using var scope = Enter();
+        Counters.Synchronization();
         Accelerator.Synchronize();
     }
 
@@ -141,6 +162,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             rowReduceKernels[typeof(TTerm)] = kernel;
         }
         var launch = (Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, TTerm>)kernel;
+        Counters.Launch();
         launch(RowConfig(rows), p, q, result, cols, scale, term);
     }
 
@@ -164,6 +186,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         var dx = Upload("p", logits);
         var dt = Upload("t", targets);
         var dl = Scratch<float>("r", rows);
+        Counters.Launch();
         logitLossKernel(RowConfig(rows), dx, dt, dl, cols, epsilon, mode);
         Download(dl, losses);
     }
@@ -175,6 +198,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         using var scope = Enter();
         var dx = Upload("p", x);
         var dy = Scratch<float>("q", x.Length);
+        Counters.Launch();
         softmaxKernel(RowConfig(rows), dx, dy, cols, logOutput ? 1 : 0);
         Download(dy, y);
     }
@@ -186,6 +210,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         using var scope = Enter();
         var dt = Upload("p", tables);
         var dr = Scratch<float>("r", 3 * count);
+        Counters.Launch();
         jointEntropiesKernel(RowConfig(count), dt, dr, nx, ny, scale);
         Download(dr, result);
     }
@@ -196,9 +221,13 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         var dx = Upload("t", x);
         var dy = Upload("u", y);
         var dc = Scratch<int>("c", nx * ny);
+        Counters.Clear();
         dc.MemSetToZero();
         if (x.Length > 0)
+        {
+            Counters.Launch();
             jointCountKernel(x.Length, dx, dy, dc, ny);
+        }
         Download(dc, counts);
     }
 
@@ -209,6 +238,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         using var scope = Enter();
         var dp = Upload("p", p);
         var dr = Scratch<float>("r", p.Length);
+        Counters.Launch();
         selfInformationKernel(p.Length, dp, dr, scale);
         Download(dr, result);
     }
@@ -224,6 +254,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         {
             buffer?.Dispose();
             buffer = Accelerator.Allocate1D<T>(need);
+            Counters.Allocation(buffer.LengthInBytes);
             scratch[key] = buffer;
         }
         return ((MemoryBuffer1D<T, Stride1D.Dense>)buffer).View.SubView(0, need);
@@ -238,6 +269,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         var view = Scratch<T>(slot, data.Length);
         if (data.Length > 0)
         {
+            Counters.Upload((long)data.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
             fixed (T* pinned = data)
                 view.SubView(0, data.Length).CopyFromCPU(ref *pinned, data.Length);
         }
@@ -248,8 +280,10 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         where T : unmanaged
     {
         Accelerator.Synchronize();
+        Counters.Synchronization();
         if (destination.Length > 0)
         {
+            Counters.Download((long)destination.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
             fixed (T* pinned = destination)
                 view.SubView(0, destination.Length).CopyToCPU(ref *pinned, destination.Length);
         }

@@ -106,10 +106,12 @@ public sealed partial class VaeTrainer
     /// The parameters, the Adam state, the counters (state = [adam step, completed epochs,
     /// batches done in the epoch], partial = [loss, seconds] of the unfinished epoch), the
     /// configuration and the number of training images as a checkpoint that <see cref="Resume(ComputeDevice, TensorSet, Dataset)"/>
-    /// continues bit for bit (synchronizes).
+    /// continues bit for bit (synchronizes; reads the epoch's losses not read yet).
     /// </summary>
+    /// <exception cref="TrainingDivergedException">The loss of a batch not read before is not finite: nothing is returned.</exception>
     public TensorSet SaveState()
     {
+        ReadLosses(epochStep, step);
         net.Download();
         var set = new TensorSet();
         VaeCheckpoint.AddModel(set, Vae, Options);
@@ -176,6 +178,7 @@ public sealed partial class VaeTrainer
         epochStep = (int)s[2];
         partialLoss = p[0];
         partialSeconds = p[1];
+        lossesRead = epochStep;
         orderReady = false;
     }
 }

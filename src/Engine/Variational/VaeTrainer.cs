@@ -33,6 +33,13 @@ public sealed record VaeTrainerOptions
     /// <summary>Latent dimensions of a new model.</summary>
     public int Latent { get; init; } = 20;
 
+    /// <summary>
+    /// Steps between reads of the training loss (each one waits for the device): the loss is
+    /// checked for NaN and infinity at the trainer's first step, at every step whose number is a
+    /// multiple of this, and at the epoch's end. Does not change the results (not kept in checkpoints).
+    /// </summary>
+    public int CheckEvery { get; init; } = 100;
+
     /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -46,6 +53,8 @@ public sealed record VaeTrainerOptions
             throw new InfoGpuException($"VAE training: epochs must be >= 1 (got {Epochs})");
         if (Hidden < 1 || Latent < 1)
             throw new InfoGpuException($"VAE training: hidden units and latent dimensions must be >= 1 (got {Hidden}, {Latent})");
+        if (CheckEvery < 1)
+            throw new InfoGpuException($"VAE training: the loss check interval must be >= 1 step (got {CheckEvery})");
     }
 }
 
@@ -76,8 +85,19 @@ public sealed record VaeEpochMetrics(int Epoch, double Seconds, double TrainLoss
 /// BCE(x, sigmoid(logits)) + beta KL(q(z|x) || N(0, I)), the gradient of that sum, one Adam step
 /// per batch (as PyTorch's examples/vae). Shuffles, initialisation and noise come from Philox,
 /// so the same seed gives the same run, and a checkpoint resumes it bit for bit.
-/// All device buffers are made here; a training step allocates none.
+/// All device buffers are made here; a training step allocates none, copies nothing to or from
+/// the host and does not wait for the device, except the steps that read the loss
+/// (<see cref="VaeTrainerOptions.CheckEvery"/>).
 /// </summary>
+/// <remarks>
+/// The training loss stays on the device: each step copies its rows' cross-entropy and KL (on
+/// the device) into a buffer of the whole epoch, and the host reads the rows it has not read
+/// yet at the trainer's first step, every <see cref="VaeTrainerOptions.CheckEvery"/> steps, at a
+/// checkpoint and at the epoch's end, summing them exactly as it did when it read every step:
+/// per batch a float64 sum over its rows, in row order, of BCE + beta KL, and the batch sums in
+/// batch order. So the loss is the same to the bit on every backend as before, and no float64
+/// runs on the device.
+/// </remarks>
 public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
 {
     internal const ulong TrainStream = 21, TestStream = 22;
@@ -87,8 +107,13 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     private readonly DeviceBuffer<float> train, test;
     private readonly DeviceBuffer<int> trainOrder, testOrder;
     private readonly DeviceBuffer<float>[] m, v;
-    private readonly float[] hostRecon, hostKl;
+
+    /// <summary>Per batch b of the epoch, from 2 start(b): its rows' cross-entropy, then their KL.</summary>
+    private readonly DeviceBuffer<float> epochLosses;
+    private readonly float[] hostLosses;
     private readonly int[] order;
+    private int lossesRead;
+    private bool checkedOnce;
     private bool orderReady;
     private int orderEpoch = -1;
     private long step;
@@ -132,8 +157,8 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         testOrder.CopyFrom(Enumerable.Range(0, TestCount).ToArray());
         m = vae.Tensors.Select(t => device.Allocate<float>(t.Values.Length)).ToArray();
         v = vae.Tensors.Select(t => device.Allocate<float>(t.Values.Length)).ToArray();
-        hostRecon = new float[options.BatchSize];
-        hostKl = new float[options.BatchSize];
+        epochLosses = device.Allocate<float>(2L * TrainCount);
+        hostLosses = new float[2 * TrainCount];
         order = new int[TrainCount];
     }
 
@@ -224,7 +249,7 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     /// (seed, epoch)): encode, sample z, decode, loss and gradient of the batch's summed
     /// BCE + beta KL, update.
     /// </summary>
-    /// <exception cref="TrainingDivergedException">The batch's loss is not finite; the message names the first tensor with NaN or infinite values.</exception>
+    /// <exception cref="TrainingDivergedException">A batch's loss is not finite (found when the loss is read: see <see cref="VaeTrainerOptions.CheckEvery"/>); the message names that batch's step and the first tensor with NaN or infinite values.</exception>
     public void TrainStep()
     {
         int batch = Options.BatchSize, d = Vae.Input, l = Vae.Latent;
@@ -248,11 +273,18 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         net.Loss(rows, net.X, 1, gradient: true);
         net.ComputeKl(rows);
         net.Backward(rows, beta);
-        double loss = BatchLoss(rows, beta);
-        if (!double.IsFinite(loss))
-            throw Diverged();
+        device.Backend.CopyBuffer(net.Reconstruction, 0, epochLosses, 2L * start, rows);
+        device.Backend.CopyBuffer(net.Kl, 0, epochLosses, 2L * start + rows, rows);
+        // Divergence is found when the loss is read, before this step's update: at once at a
+        // check step (as when every step was checked), else at the next check, up to
+        // CheckEvery - 1 steps (or the epoch's end) later; the message still names the step
+        // whose loss was the first not finite.
+        if (!checkedOnce || (step + 1) % Options.CheckEvery == 0)
+        {
+            checkedOnce = true;
+            ReadLosses(epochStep + 1, step + 1);
+        }
         AdamStep();
-        partialLoss += loss;
         epochStep++;
         partialSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
@@ -262,12 +294,17 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     {
         if (epochStep < StepsPerEpoch)
             throw new InvalidOperationException($"{StepsPerEpoch - epochStep} steps of the epoch remain: run them with TrainStep before EndEpoch");
-        double seconds = partialSeconds;
+        // The steps return once their work is queued: the read waits for it, so it is timed.
+        long t0 = Stopwatch.GetTimestamp();
+        device.Synchronize();
+        ReadLosses(StepsPerEpoch, step);
+        double seconds = partialSeconds + Stopwatch.GetElapsedTime(t0).TotalSeconds;
         double trainLoss = partialLoss / TrainCount;
         epoch++;
         epochStep = 0;
         partialLoss = 0;
         partialSeconds = 0;
+        lossesRead = 0;
         net.Download();
         var (recon, kl) = TestCount > 0 ? EvaluateTest() : (double.NaN, double.NaN);
         return new VaeEpochMetrics(epoch, seconds, trainLoss, recon + Options.Beta * kl, recon, kl);
@@ -290,14 +327,35 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         return (recon / TestCount, kl / TestCount);
     }
 
-    private double BatchLoss(int rows, float beta)
+    /// <summary>
+    /// Reads the losses of the epoch's batches from the first unread one to <paramref name="batches"/>
+    /// (one copy, which waits for the device) and adds them to the epoch's loss: per batch the
+    /// float64 sum of BCE + beta KL over its rows in order, then the batch sums in batch order.
+    /// </summary>
+    /// <param name="batches">Batches of the epoch whose losses are on the device.</param>
+    /// <param name="foundAt">The step (1-based, over the run) named as the one that found a divergence.</param>
+    /// <exception cref="TrainingDivergedException">A batch's loss is not finite.</exception>
+    private void ReadLosses(int batches, long foundAt)
     {
-        net.Reconstruction.CopyTo(hostRecon.AsSpan(0, rows));
-        net.Kl.CopyTo(hostKl.AsSpan(0, rows));
-        double s = 0;
-        for (int r = 0; r < rows; r++)
-            s += hostRecon[r] + (double)beta * hostKl[r];
-        return s;
+        int batch = Options.BatchSize;
+        int from = lossesRead * batch, to = Math.Min(batches * batch, TrainCount);
+        if (to <= from)
+            return;
+        epochLosses.CopyTo(hostLosses.AsSpan(2 * from, 2 * (to - from)), 2L * from);
+        float beta = (float)Options.Beta;
+        for (int b = lossesRead; b < batches; b++)
+        {
+            int start = b * batch, rows = Math.Min(batch, TrainCount - start);
+            var recon = hostLosses.AsSpan(2 * start, rows);
+            var kl = hostLosses.AsSpan(2 * start + rows, rows);
+            double s = 0;
+            for (int r = 0; r < rows; r++)
+                s += recon[r] + (double)beta * kl[r];
+            if (!double.IsFinite(s))
+                throw Diverged(b, foundAt);
+            partialLoss += s;
+            lossesRead = b + 1;
+        }
     }
 
     private void AdamStep()
@@ -317,8 +375,11 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
             device.Backend.VaeAdam(net.Parameters[t], net.Gradients[t], m[t], v[t], args);
     }
 
-    private TrainingDivergedException Diverged()
+    /// <summary>The error for batch <paramref name="batchInEpoch"/> of the current epoch, whose loss is not finite, found at step <paramref name="foundAt"/>.</summary>
+    private TrainingDivergedException Diverged(int batchInEpoch, long foundAt)
     {
+        // The steps of the epoch before this batch's, plus its own: its 1-based number over the run.
+        long at = step - epochStep + batchInEpoch + 1;
         var named = new List<(string, DeviceBuffer<float>)>
         {
             ("encoder statistics (mu, log-variance)", net.Stats),
@@ -338,12 +399,16 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
                 break;
             }
         }
-        return new TrainingDivergedException($"VAE training diverged at step {step + 1} (epoch {epoch + 1}, batch {epochStep + 1}): {what} has NaN or infinite values; lower --lr or --beta");
+        string found = foundAt == at
+            ? $"{what} has NaN or infinite values"
+            : $"its loss is not finite, found at step {foundAt} (the loss is read every {Options.CheckEvery} steps and at the epoch's end), when {what} has NaN or infinite values";
+        return new TrainingDivergedException($"VAE training diverged at step {at} (epoch {epoch + 1}, batch {batchInEpoch + 1}): {found}; lower --lr or --beta");
     }
 
     /// <summary>Frees the device buffers in reverse order of allocation.</summary>
     public void Dispose()
     {
+        epochLosses.Dispose();
         for (int t = v.Length - 1; t >= 0; t--)
         {
             v[t].Dispose();

@@ -229,6 +229,44 @@ public class VaeTrainingTests
     }
 
     [Fact]
+    public void TheTrainLossDoesNotDependOnHowOftenItIsRead()
+    {
+        // The loss stays on the device and is summed on the host in the same order whenever it
+        // is read: every step, every 5 steps, or only at the epoch's end (12 steps per epoch).
+        var losses = new[] { 1, 5, 100 }.Select(every => TestDevices.Use("cpu", d =>
+        {
+            using var t = new VaeTrainer(d, Model(), Small.Value, Options with { CheckEvery = every });
+            return new[] { t.TrainEpoch().Metrics!.TrainLoss, t.TrainEpoch().Metrics!.TrainLoss };
+        })).ToList();
+        Assert.Equal(losses[0], losses[1]);
+        Assert.Equal(losses[0], losses[2]);
+    }
+
+    [Fact]
+    public void ALossThatTurnsNonFiniteBetweenChecksIsNamedAtItsStep()
+    {
+        // NaN in Adam's first moment of fc4.bias: the resumed trainer's first step (step 2,
+        // checked) has a finite loss, and its update makes fc4.bias NaN, so the loss of step 3
+        // is the first that is not finite; with a check every 100 steps it is found at the
+        // epoch's end (step 12), and the message names step 3.
+        var e = Assert.Throws<TrainingDivergedException>(() => TestDevices.Use("cpu", d =>
+        {
+            TensorSet set;
+            using (var t = new VaeTrainer(d, Model(), Small.Value, Options))
+            {
+                t.TrainStep();
+                set = t.SaveState();
+            }
+            var m = set.GetFloat("adam.m.fc4.bias");
+            m[5] = float.NaN;
+            set.Add("adam.m.fc4.bias", m, m.Length);
+            using var r = VaeTrainer.Resume(d, set, Small.Value);
+            return r.TrainEpoch();
+        }));
+        Assert.Contains("diverged at step 3 (epoch 1, batch 3): its loss is not finite, found at step 12", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BadDataIsRefusedWithAMessage()
     {
         var e = Assert.Throws<InfoGpuException>(() => TestDevices.Use("cpu", d => new VaeTrainer(d, Vae.Create(4, 3, 2, 1), new float[] { 0, 0.5f, 3, 1 }, [], new VaeTrainerOptions())));
