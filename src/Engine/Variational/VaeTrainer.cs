@@ -298,8 +298,7 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
             Bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(b2, step)),
             Epsilon = 1e-8f,
         };
-        for (int t = 0; t < m.Length; t++)
-            device.Backend.VaeAdam(net.Parameters[t], net.Gradients[t], m[t], v[t], args);
+        device.Backend.VaeAdam(net.Parameters, net.Gradients, m, v, args);
     }
 
     private TrainingDivergedException Diverged()

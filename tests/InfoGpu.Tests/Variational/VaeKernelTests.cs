@@ -204,7 +204,7 @@ public class VaeKernelTests
             using var gb = Upload(d, g);
             using var mb = Upload(d, m);
             using var vb = Upload(d, v);
-            d.Backend.VaeAdam(pb, gb, mb, vb, args);
+            d.Backend.VaeAdam([pb], [gb], [mb], [vb], args);
             return (pb.ToArray(), mb.ToArray(), vb.ToArray());
         });
         var ep = new double[n];
