@@ -10,6 +10,9 @@ internal sealed partial class IlgpuBackend
     /// <summary>Configurations per thread of the enumeration's log-sum-exp (a group covers group size times this many).</summary>
     private const int EnumerationPerThread = 16;
 
+    /// <summary>Configurations per launch of the enumeration (about 2^22; tests lower it to exercise several launches).</summary>
+    internal long EnumerationConfigurationsPerLaunch { get; set; } = 1L << 22;
+
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, long, long, int, int>? enumerationKernel;
 
     public double EnumerateLogPartition(float[] m, float[] d, float[] e, int n, int k)
@@ -26,7 +29,7 @@ internal sealed partial class IlgpuBackend
         var partials = Scratch<float>("r", 2 * groups);
         // Launches of at most 2^22 configurations; each group writes its (max, sum) pair to its
         // own slot, and the pairs come back once, at the end.
-        long perLaunch = Math.Max(1, (1L << 22) / span);
+        long perLaunch = Math.Max(1, EnumerationConfigurationsPerLaunch / span);
         for (long slot = 0; slot < groups; slot += perLaunch)
         {
             long count = Math.Min(perLaunch, groups - slot);
