@@ -85,8 +85,7 @@ public class VaeBenchmarks
     public float AdamAllParameters()
     {
         var a = new AdamArgs { OneMinusBeta1 = 0.1f, Beta2 = 0.999f, OneMinusBeta2 = 0.001f, StepSize = 1e-3f, Bias2Sqrt = 0.5f, Epsilon = 1e-8f };
-        for (int t = 0; t < m.Length; t++)
-            device.Backend.VaeAdam(net.Parameters[t], net.Gradients[t], m[t], v[t], a);
+        device.Backend.VaeAdam(net.Parameters, net.Gradients, m, v, a);
         return Sync(net.Parameters[0]);
     }
 

@@ -90,6 +90,16 @@ public sealed class ComputeDevice : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// An <c>ilgpu-cpu</c> device that simulates a GPU of one multiprocessor with
+    /// <paramref name="warpSize"/> threads per warp and groups of up to warpSize x
+    /// <paramref name="warpsPerGroup"/> threads (32 x 32: NVIDIA's shape), so that tests can run
+    /// the kernels at the group sizes of real GPUs (IlgpuBackend.SetGroupSize).
+    /// </summary>
+    internal static ComputeDevice OpenSimulatedGpu(int warpSize, int warpsPerGroup) =>
+        OpenIlgpu(DeviceKind.IlgpuCpu, b => b.CPU(new CPUDevice(warpSize, warpsPerGroup, 1)), ctx => ctx.GetCPUDevices().Count > 0 ? ctx.GetCPUDevice(0) : null)
+        ?? throw new InfoGpuException("the simulated GPU could not be opened");
+
     private static ComputeDevice OpenAuto()
     {
         var notes = new List<string>();

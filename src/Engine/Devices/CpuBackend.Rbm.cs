@@ -11,16 +11,12 @@ internal sealed partial class CpuBackend
         CpuRbmKernels.ColumnStatistics(x.Span, offset, rows, cols, split, sums.Span, scaleFirst);
     }
 
-    public void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args)
+    public void RbmUpdate(DeviceBuffer<float> weights, DeviceBuffer<float> weightVelocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleBias, DeviceBuffer<float> visibleVelocity, DeviceBuffer<float> visibleSums, DeviceBuffer<float> hiddenBias, DeviceBuffer<float> hiddenVelocity, DeviceBuffer<float> hiddenSums, DeviceBuffer<float> q, in RbmUpdateArgs args)
     {
         Counters.Launch();
-        CpuRbmKernels.UpdateWeights(weights.Span, velocity.Span, gradient.Span, visibleSums.Span, q.Span, args);
-    }
-
-    public void RbmUpdateBias(DeviceBuffer<float> bias, DeviceBuffer<float> velocity, DeviceBuffer<float> sums, DeviceBuffer<float> q, int n, bool hidden, in RbmUpdateArgs args)
-    {
-        Counters.Launch();
-        CpuRbmKernels.UpdateBias(bias.Span, velocity.Span, sums.Span, q.Span, n, hidden, args);
+        CpuRbmKernels.UpdateBias(hiddenBias.Span, hiddenVelocity.Span, hiddenSums.Span, q.Span, args.Hidden, true, args);
+        CpuRbmKernels.UpdateBias(visibleBias.Span, visibleVelocity.Span, visibleSums.Span, q.Span, args.Visible, false, args);
+        CpuRbmKernels.UpdateWeights(weights.Span, weightVelocity.Span, gradient.Span, visibleSums.Span, q.Span, args);
     }
 
     public void RbmFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> visibleBias, DeviceBuffer<float> result, int rows, int nv, int nh)

@@ -54,10 +54,14 @@ internal sealed partial class CpuBackend
             CpuVaeKernels.ColumnSums(xx, s, rows, cols);
     }
 
-    public unsafe void VaeAdam(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> m, DeviceBuffer<float> v, in AdamArgs args)
+    public unsafe void VaeAdam(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, in AdamArgs args)
     {
+        AdamTensorsCheck.Check(p, g, m, v);
         Counters.Launch();
-        fixed (float* pp = p.HostArray, gg = g.HostArray, mm = m.HostArray, vv = v.HostArray)
-            CpuVaeKernels.Adam(pp, gg, mm, vv, p.Length, args);
+        for (int t = 0; t < p.Count; t++)
+        {
+            fixed (float* pp = p[t].HostArray, gg = g[t].HostArray, mm = m[t].HostArray, vv = v[t].HostArray)
+                CpuVaeKernels.Adam(pp, gg, mm, vv, p[t].Length, args);
+        }
     }
 }

@@ -7,11 +7,13 @@ internal partial interface IComputeBackend
     /// <summary>Model and data column sums of a stacked block (model rows first), then the model rows scaled in place (RbmKernels.ColumnStatisticsKernel).</summary>
     void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst);
 
-    /// <summary>Momentum update of W from the correlation difference, weight decay and the sparsity term.</summary>
-    void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args);
-
-    /// <summary>Momentum update of a bias vector of n units from its column sums; the hidden layer also updates q.</summary>
-    void RbmUpdateBias(DeviceBuffer<float> bias, DeviceBuffer<float> velocity, DeviceBuffer<float> sums, DeviceBuffer<float> q, int n, bool hidden, in RbmUpdateArgs args);
+    /// <summary>
+    /// The momentum update of every parameter (one launch on the ILGPU kinds): the hidden biases
+    /// and the running mean q from the hidden column sums, the visible biases from the visible
+    /// column sums, then W from the correlation difference, weight decay and the sparsity term
+    /// with the new q (RbmKernels.UpdateKernel).
+    /// </summary>
+    void RbmUpdate(DeviceBuffer<float> weights, DeviceBuffer<float> weightVelocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleBias, DeviceBuffer<float> visibleVelocity, DeviceBuffer<float> visibleSums, DeviceBuffer<float> hiddenBias, DeviceBuffer<float> hiddenVelocity, DeviceBuffer<float> hiddenSums, DeviceBuffer<float> q, in RbmUpdateArgs args);
 
     /// <summary>result[r] = -b.v_r - sum_j softplus(act[r, j]) for rows rows.</summary>
     void RbmFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> visibleBias, DeviceBuffer<float> result, int rows, int nv, int nh);

@@ -26,6 +26,9 @@ internal partial interface IComputeBackend
     /// <summary>sums = column sums of x (rows in order).</summary>
     void VaeColumnSums(DeviceBuffer<float> x, DeviceBuffer<float> sums, int rows, int cols);
 
-    /// <summary>One Adam step of every element of p.</summary>
-    void VaeAdam(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> m, DeviceBuffer<float> v, in AdamArgs args);
+    /// <summary>
+    /// One Adam step of every element of every tensor p[t] (gradient g[t], moments m[t] and v[t]
+    /// of the same length): one launch for up to eight tensors on the ILGPU kinds.
+    /// </summary>
+    void VaeAdam(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, in AdamArgs args);
 }

@@ -7,70 +7,74 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class IlgpuBackend
 {
-    private Action<Index1D, ArrayView<float>, long, int, int, int, ArrayView<float>, float>? rbmColumnKernel;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RbmUpdateArgs>? rbmWeightsKernel;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, RbmUpdateArgs>? rbmBiasKernel;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? rbmFreeEnergyKernel;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? rbmSquaredErrorKernel;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>? rbmFlipKernel;
+    private Action<KernelConfig, ArrayView<float>, long, int, int, int, ArrayView<float>, float, int>? rbmColumnKernel;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, RbmUpdateArgs>? rbmUpdateKernel;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>? rbmFreeEnergyKernel;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? rbmSquaredErrorKernel;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int>? rbmFlipKernel;
 
     public void RbmColumnStatistics(DeviceBuffer<float> x, long offset, int rows, int cols, int split, DeviceBuffer<float> sums, float scaleFirst)
     {
         using var scope = Enter();
-        rbmColumnKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, int, int, ArrayView<float>, float>(RbmKernels.ColumnStatisticsKernel);
+        rbmColumnKernel ??= Accelerator.LoadStreamKernel<ArrayView<float>, long, int, int, int, ArrayView<float>, float, int>(RbmKernels.ColumnStatisticsKernel);
         if (cols > 0)
         {
+            var (config, lanes) = ColumnTiles(cols);
             Counters.Launch();
-            rbmColumnKernel(cols, x.View, offset, rows, cols, split, sums.View, scaleFirst);
+            rbmColumnKernel(config, x.View, offset, rows, cols, split, sums.View, scaleFirst, lanes);
         }
     }
 
-    public void RbmUpdateWeights(DeviceBuffer<float> weights, DeviceBuffer<float> velocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleSums, DeviceBuffer<float> q, in RbmUpdateArgs args)
+    public void RbmUpdate(DeviceBuffer<float> weights, DeviceBuffer<float> weightVelocity, DeviceBuffer<float> gradient, DeviceBuffer<float> visibleBias, DeviceBuffer<float> visibleVelocity, DeviceBuffer<float> visibleSums, DeviceBuffer<float> hiddenBias, DeviceBuffer<float> hiddenVelocity, DeviceBuffer<float> hiddenSums, DeviceBuffer<float> q, in RbmUpdateArgs args)
     {
         using var scope = Enter();
-        rbmWeightsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RbmUpdateArgs>(RbmKernels.UpdateWeightsKernel);
+        rbmUpdateKernel ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, RbmUpdateArgs>(RbmKernels.UpdateKernel);
+        if (args.Visible <= 0 && args.Hidden <= 0)
+            return;
+        // Column tiles of the hidden units (with W's columns), then groups of visible biases.
+        int lanes = Math.Min(RowGroupSize, ColumnTileWidth);
+        long tiles = ((long)Math.Max(args.Hidden, 0) + lanes - 1) / lanes;
+        long visibleGroups = ((long)Math.Max(args.Visible, 0) + RowGroupSize - 1) / RowGroupSize;
         Counters.Launch();
-        rbmWeightsKernel(args.Visible * args.Hidden, weights.View, velocity.View, gradient.View, visibleSums.View, q.View, args);
-    }
-
-    public void RbmUpdateBias(DeviceBuffer<float> bias, DeviceBuffer<float> velocity, DeviceBuffer<float> sums, DeviceBuffer<float> q, int n, bool hidden, in RbmUpdateArgs args)
-    {
-        using var scope = Enter();
-        rbmBiasKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, RbmUpdateArgs>(RbmKernels.UpdateBiasKernel);
-        Counters.Launch();
-        rbmBiasKernel(n, bias.View, velocity.View, sums.View, q.View, n, hidden ? 1 : 0, args);
+        rbmUpdateKernel(
+            GroupConfig(tiles + visibleGroups), weights.View, weightVelocity.View, gradient.View,
+            visibleBias.View, visibleVelocity.View, visibleSums.View, hiddenBias.View, hiddenVelocity.View, hiddenSums.View,
+            q.View, lanes, (int)tiles, args);
     }
 
     public void RbmFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> visibleBias, DeviceBuffer<float> result, int rows, int nv, int nh)
     {
         using var scope = Enter();
-        rbmFreeEnergyKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(RbmKernels.FreeEnergyKernel);
+        rbmFreeEnergyKernel ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(RbmKernels.FreeEnergyKernel);
         if (rows > 0)
         {
+            var (config, lanes) = RowBlocks(rows, Math.Max(nv, nh));
             Counters.Launch();
-            rbmFreeEnergyKernel(rows, v.View, act.View, visibleBias.View, result.View, nv, nh);
+            rbmFreeEnergyKernel(config, v.View, act.View, visibleBias.View, result.View, rows, nv, nh, lanes);
         }
     }
 
     public void RbmSquaredError(DeviceBuffer<float> v, DeviceBuffer<float> p, DeviceBuffer<float> result, int rows, int cols)
     {
         using var scope = Enter();
-        rbmSquaredErrorKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(RbmKernels.SquaredErrorKernel);
+        rbmSquaredErrorKernel ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(RbmKernels.SquaredErrorKernel);
         if (rows > 0)
         {
+            var (config, lanes) = RowBlocks(rows, cols);
             Counters.Launch();
-            rbmSquaredErrorKernel(rows, v.View, p.View, result.View, cols);
+            rbmSquaredErrorKernel(config, v.View, p.View, result.View, rows, cols, lanes);
         }
     }
 
     public void RbmFlipFreeEnergy(DeviceBuffer<float> v, DeviceBuffer<float> act, DeviceBuffer<float> weights, DeviceBuffer<float> visibleBias, DeviceBuffer<int> flips, DeviceBuffer<float> result, int pairs, int nv, int nh, bool allBits)
     {
         using var scope = Enter();
-        rbmFlipKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(RbmKernels.FlipFreeEnergyKernel);
+        rbmFlipKernel ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int>(RbmKernels.FlipFreeEnergyKernel);
         if (pairs > 0)
         {
+            var (config, lanes) = RowBlocks(pairs, nh);
             Counters.Launch();
-            rbmFlipKernel(pairs, v.View, act.View, weights.View, visibleBias.View, flips.View, result.View, nv, nh, allBits ? 1 : 0);
+            rbmFlipKernel(config, v.View, act.View, weights.View, visibleBias.View, flips.View, result.View, pairs, nv, nh, allBits ? 1 : 0, lanes);
         }
     }
 }

@@ -9,12 +9,12 @@ internal sealed partial class IlgpuBackend
 {
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ulong, ulong, long>? vaeReparameterize;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? vaeReparameterizeBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int>? vaeKl;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? vaeLatentLogWeight;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? vaeCrossEntropy;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? vaeReluBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int>? vaeColumnSums;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>? vaeAdam;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>? vaeKl;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>? vaeLatentLogWeight;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>? vaeCrossEntropy;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? vaeReluBackward;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>? vaeColumnSums;
+    private Action<Index1D, AdamTensors, AdamArgs>? vaeAdam;
 
     public void VaeReparameterize(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, int rows, int latent, int repeat, ulong seed, ulong stream, long offset)
     {
@@ -41,66 +41,106 @@ internal sealed partial class IlgpuBackend
     public void VaeKl(DeviceBuffer<float> stats, DeviceBuffer<float> kl, int rows, int latent)
     {
         using var scope = Enter();
-        vaeKl ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(VaeKernels.KlKernel);
+        vaeKl ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(VaeKernels.KlKernel);
         if (rows > 0)
         {
+            var (config, lanes) = RowBlocks(rows, latent);
             Counters.Launch();
-            vaeKl(rows, stats.View, kl.View, latent);
+            vaeKl(config, stats.View, kl.View, rows, latent, lanes);
         }
     }
 
     public void VaeLatentLogWeight(DeviceBuffer<float> stats, DeviceBuffer<float> eps, DeviceBuffer<float> z, DeviceBuffer<float> result, int rows, int latent, int repeat)
     {
         using var scope = Enter();
-        vaeLatentLogWeight ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(VaeKernels.LatentLogWeightKernel);
+        vaeLatentLogWeight ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(VaeKernels.LatentLogWeightKernel);
         if (rows > 0)
         {
+            var (config, lanes) = RowBlocks(rows, latent);
             Counters.Launch();
-            vaeLatentLogWeight(rows, stats.View, eps.View, z.View, result.View, latent, repeat);
+            vaeLatentLogWeight(config, stats.View, eps.View, z.View, result.View, rows, latent, repeat, lanes);
         }
     }
 
     public void VaeCrossEntropy(DeviceBuffer<float> logits, DeviceBuffer<float> x, DeviceBuffer<float> losses, int rows, int cols, int repeat, bool gradient)
     {
         using var scope = Enter();
-        vaeCrossEntropy ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(VaeKernels.CrossEntropyKernel);
+        vaeCrossEntropy ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(VaeKernels.CrossEntropyKernel);
         if (rows > 0)
         {
+            var (config, lanes) = RowBlocks(rows, cols);
             Counters.Launch();
-            vaeCrossEntropy(rows, logits.View, x.View, losses.View, cols, repeat, gradient ? 1 : 0);
+            vaeCrossEntropy(config, logits.View, x.View, losses.View, rows, cols, repeat, gradient ? 1 : 0, lanes);
         }
     }
 
     public void VaeReluBackward(DeviceBuffer<float> dy, DeviceBuffer<float> y, DeviceBuffer<float> sums, int rows, int cols)
     {
         using var scope = Enter();
-        vaeReluBackward ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(VaeKernels.ReluBackwardKernel);
+        vaeReluBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(VaeKernels.ReluBackwardKernel);
         if (cols > 0)
         {
+            var (config, lanes) = ColumnTiles(cols);
             Counters.Launch();
-            vaeReluBackward(cols, dy.View, y.View, sums.View, rows, cols);
+            vaeReluBackward(config, dy.View, y.View, sums.View, rows, cols, lanes);
         }
     }
 
     public void VaeColumnSums(DeviceBuffer<float> x, DeviceBuffer<float> sums, int rows, int cols)
     {
         using var scope = Enter();
-        vaeColumnSums ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(VaeKernels.ColumnSumsKernel);
+        vaeColumnSums ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(VaeKernels.ColumnSumsKernel);
         if (cols > 0)
         {
+            var (config, lanes) = ColumnTiles(cols);
             Counters.Launch();
-            vaeColumnSums(cols, x.View, sums.View, rows, cols);
+            vaeColumnSums(config, x.View, sums.View, rows, cols, lanes);
         }
     }
 
-    public void VaeAdam(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> m, DeviceBuffer<float> v, in AdamArgs args)
+    public void VaeAdam(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, in AdamArgs args)
     {
+        AdamTensorsCheck.Check(p, g, m, v);
         using var scope = Enter();
-        vaeAdam ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>(VaeKernels.AdamKernel);
-        if (p.Length > 0)
+        vaeAdam ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamTensors, AdamArgs>(VaeKernels.AdamKernel);
+        // One launch per eight tensors (the VAE has eight): slot k covers elements
+        // [End_{k-1}, End_k) of the launch; a launch stays within int indices.
+        int t = 0;
+        while (t < p.Count)
         {
-            Counters.Launch();
-            vaeAdam((int)p.Length, p.View, g.View, m.View, v.View, args);
+            var slots = default(AdamTensors);
+            long end = 0;
+            int k = 0;
+            for (; k < AdamTensors.Slots && t < p.Count && end + p[t].Length <= int.MaxValue; k++, t++)
+            {
+                end += p[t].Length;
+                slots.Set(k, p[t].View, g[t].View, m[t].View, v[t].View, end);
+            }
+            if (k == 0)
+                throw new ArgumentOutOfRangeException(nameof(p), "a tensor of more than 2^31 - 1 elements");
+            for (int e = k; e < AdamTensors.Slots; e++)
+                slots.Set(e, p[t - 1].View, g[t - 1].View, m[t - 1].View, v[t - 1].View, end);
+            if (end > 0)
+            {
+                Counters.Launch();
+                vaeAdam((int)end, slots, args);
+            }
+        }
+    }
+}
+
+/// <summary>The argument check of both backends' VaeAdam.</summary>
+internal static class AdamTensorsCheck
+{
+    /// <summary>Throws unless the four lists have one tensor each of equal lengths.</summary>
+    public static void Check(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v)
+    {
+        if (g.Count != p.Count || m.Count != p.Count || v.Count != p.Count)
+            throw new ArgumentException($"Adam: {p.Count} parameter tensors, {g.Count} gradients, {m.Count} and {v.Count} moments");
+        for (int t = 0; t < p.Count; t++)
+        {
+            if (g[t].Length != p[t].Length || m[t].Length != p[t].Length || v[t].Length != p[t].Length)
+                throw new ArgumentException($"Adam: tensor {t} has {p[t].Length} parameters, {g[t].Length} gradients, {m[t].Length} and {v[t].Length} moments");
         }
     }
 }

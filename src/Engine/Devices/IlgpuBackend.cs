@@ -82,7 +82,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     public DeviceInfo Info { get; }
 
     /// <summary>Threads per group of the row kernels (a power of two).</summary>
-    public int RowGroupSize { get; }
+    public int RowGroupSize { get; private set; }
 
     /// <summary>
     /// Takes the queue lock and binds the accelerator to this thread; dispose the scope (a

@@ -298,9 +298,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
             SparsityCost = options.Sparse ? (float)options.SparsityCost : 0f,
             SparsityDecay = (float)options.SparsityDecay,
         };
-        be.RbmUpdateBias(c, vc, sumsH, q, nh, true, u);
-        be.RbmUpdateBias(b, vb, sumsV, q, nv, false, u);
-        be.RbmUpdateWeights(w, vw, gradient, sumsV, q, u);
+        be.RbmUpdate(w, vw, gradient, b, vb, sumsV, c, vc, sumsH, q, u);
     }
 
     /// <summary>The offset of the next <paramref name="count"/> numbers of the sampling stream, which are then used.</summary>

@@ -371,8 +371,7 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
             Bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(b2, step)),
             Epsilon = 1e-8f,
         };
-        for (int t = 0; t < m.Length; t++)
-            device.Backend.VaeAdam(net.Parameters[t], net.Gradients[t], m[t], v[t], args);
+        device.Backend.VaeAdam(net.Parameters, net.Gradients, m, v, args);
     }
 
     /// <summary>The error for batch <paramref name="batchInEpoch"/> of the current epoch, whose loss is not finite, found at step <paramref name="foundAt"/>.</summary>

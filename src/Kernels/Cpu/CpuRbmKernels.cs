@@ -34,7 +34,7 @@ internal static unsafe class CpuRbmKernels
         }
     }
 
-    /// <summary>See <see cref="Gpu.RbmKernels.UpdateWeightsKernel"/>; rows of W in parallel, SIMD along a row.</summary>
+    /// <summary>See the weight part of <see cref="Gpu.RbmKernels.UpdateKernel"/>; rows of W in parallel, SIMD along a row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UpdateWeights(Span<float> weights, Span<float> velocity, ReadOnlySpan<float> gradient, ReadOnlySpan<float> visibleSums, ReadOnlySpan<float> q, RbmUpdateArgs u)
     {
@@ -77,7 +77,7 @@ internal static unsafe class CpuRbmKernels
         }
     }
 
-    /// <summary>See <see cref="Gpu.RbmKernels.UpdateBiasKernel"/>.</summary>
+    /// <summary>The bias part of <see cref="Gpu.RbmKernels.UpdateKernel"/> (one layer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UpdateBias(Span<float> bias, Span<float> velocity, ReadOnlySpan<float> sums, Span<float> q, int n, bool hidden, RbmUpdateArgs u)
     {

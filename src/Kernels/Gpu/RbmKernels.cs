@@ -5,9 +5,11 @@ namespace InfoGpu.Kernels.Gpu;
 
 /// <summary>
 /// Kernels of Bernoulli-RBM training besides the half-sweeps (which are GEMMs with the
-/// sigmoid + Bernoulli epilogue): batch gathering, the bias statistics, the fused momentum /
-/// weight-decay / sparsity updates and the per-row monitors. Weights are nv x nh row-major.
-/// The CPU twins are in <see cref="Cpu.CpuRbmKernels"/>.
+/// sigmoid + Bernoulli epilogue): the bias statistics, the fused momentum / weight-decay /
+/// sparsity update of all parameters and the per-row monitors. Weights are nv x nh row-major.
+/// The reductions are group-parallel (<see cref="GroupLayout"/>): column statistics in column
+/// tiles, the monitors in row blocks; each adds in a fixed order for a given group size, not
+/// the <c>cpu</c> order, so sums agree with <see cref="Cpu.CpuRbmKernels"/> to float32 rounding.
 /// </summary>
 internal static class RbmKernels
 {
@@ -16,99 +18,184 @@ internal static class RbmKernels
     /// <paramref name="split"/> rows (the model's samples), sums[cols + j] over the rest (the
     /// data); then, when <paramref name="scaleFirst"/> is not 1, the first rows are multiplied
     /// by it in place (so one GEMM of the stack gives the difference of the two correlations).
+    /// Column tiles: grid = ceil(cols / lanes), shared memory = group size floats.
     /// </summary>
-    public static void ColumnStatisticsKernel(Index1D j, ArrayView<float> x, long offset, int rows, int cols, int split, ArrayView<float> sums, float scaleFirst)
+    public static void ColumnStatisticsKernel(ArrayView<float> x, long offset, int rows, int cols, int split, ArrayView<float> sums, float scaleFirst, int lanes)
     {
+        var shared = SharedMemory.GetDynamic<float>();
+        int j = GroupLayout.TileColumn(lanes);
+        int first = GroupLayout.TileRowLane(lanes);
+        int step = GroupLayout.TileRowLanes(lanes);
         float model = 0f, data = 0f;
-        for (int r = 0; r < split; r++)
+        if (j < cols)
         {
-            long at = offset + (long)r * cols + j;
-            float v = x[at];
-            model += v;
-            if (scaleFirst != 1f)
-                x[at] = v * scaleFirst;
+            for (int r = first; r < rows; r += step)
+            {
+                long at = offset + (long)r * cols + j;
+                float v = x[at];
+                if (r < split)
+                {
+                    model += v;
+                    if (scaleFirst != 1f)
+                        x[at] = v * scaleFirst;
+                }
+                else
+                {
+                    data += v;
+                }
+            }
         }
-        for (int r = split; r < rows; r++)
-            data += x[offset + (long)r * cols + j];
-        sums[j] = model;
-        sums[cols + j] = data;
-    }
-
-    /// <summary>The weight update of <see cref="RbmMath"/>: g = G - wd W - cost (q_j - t) vbar_i; momentum step.</summary>
-    public static void UpdateWeightsKernel(Index1D index, ArrayView<float> weights, ArrayView<float> velocity, ArrayView<float> gradient, ArrayView<float> visibleSums, ArrayView<float> q, RbmUpdateArgs u)
-    {
-        int i = index.X / u.Hidden;
-        int j = index.X - i * u.Hidden;
-        float w = weights[index];
-        float g = gradient[index] - u.WeightDecay * w;
-        if (u.SparsityCost > 0f)
-            g -= u.SparsityCost * (q[j] - u.SparsityTarget) * visibleSums[u.Visible + i] * u.PositiveScale;
-        float vel = velocity[index];
-        weights[index] = RbmMath.Step(w, ref vel, g, u.LearningRate, u.Momentum);
-        velocity[index] = vel;
+        float modelSum = GroupReduce.StridedSum(shared, model, lanes);
+        float dataSum = GroupReduce.StridedSum(shared, data, lanes);
+        if (j < cols && first == 0)
+        {
+            sums[j] = modelSum;
+            sums[cols + j] = dataSum;
+        }
     }
 
     /// <summary>
-    /// The bias update of <see cref="RbmMath"/> from the column sums (model sums at [j], data sums at
-    /// [n + j]); for the hidden layer (<paramref name="hidden"/> = 1) also the running mean q and the sparsity term.
+    /// The whole parameter update of <see cref="RbmMath"/> in one launch, in the order the
+    /// separate updates had: the hidden biases and the running mean q, the visible biases, then
+    /// the weights with the new q. The first <paramref name="tiles"/> groups are column tiles of
+    /// <paramref name="lanes"/> hidden units: row lane 0 of column j updates c_j and q_j and
+    /// passes the new q_j through shared memory (a barrier) to the threads of the column, which
+    /// update W[i, j] for i = row lane, row lane + row lanes, ...; each column's q is read and
+    /// written by its group only. The remaining groups update one visible bias per thread.
+    /// Grid = tiles + ceil(nv / group size), shared memory = group size floats.
     /// </summary>
-    public static void UpdateBiasKernel(Index1D j, ArrayView<float> bias, ArrayView<float> velocity, ArrayView<float> sums, ArrayView<float> q, int n, int hidden, RbmUpdateArgs u)
+    public static void UpdateKernel(
+        ArrayView<float> weights, ArrayView<float> weightVelocity, ArrayView<float> gradient,
+        ArrayView<float> visibleBias, ArrayView<float> visibleVelocity, ArrayView<float> visibleSums,
+        ArrayView<float> hiddenBias, ArrayView<float> hiddenVelocity, ArrayView<float> hiddenSums,
+        ArrayView<float> q, int lanes, int tiles, RbmUpdateArgs u)
+    {
+        if (Grid.IdxX >= tiles)
+        {
+            // A whole group takes this branch (no barrier in it).
+            int i = (Grid.IdxX - tiles) * Group.DimX + Group.IdxX;
+            if (i < u.Visible)
+                BiasStep(visibleBias, visibleVelocity, visibleSums, q, i, u.Visible, false, u);
+            return;
+        }
+        var shared = SharedMemory.GetDynamic<float>();
+        int j = GroupLayout.TileColumn(lanes);
+        int lane = GroupLayout.Lane(lanes);
+        int first = GroupLayout.TileRowLane(lanes);
+        int step = GroupLayout.TileRowLanes(lanes);
+        if (first == 0)
+            shared[lane] = j < u.Hidden ? BiasStep(hiddenBias, hiddenVelocity, hiddenSums, q, j, u.Hidden, true, u) : 0f;
+        Group.Barrier();
+        if (j < u.Hidden)
+        {
+            float qj = shared[lane];
+            for (int i = first; i < u.Visible; i += step)
+            {
+                long k = (long)i * u.Hidden + j;
+                float w = weights[k];
+                float g = gradient[k] - u.WeightDecay * w;
+                if (u.SparsityCost > 0f)
+                    g -= u.SparsityCost * (qj - u.SparsityTarget) * visibleSums[u.Visible + i] * u.PositiveScale;
+                float vel = weightVelocity[k];
+                weights[k] = RbmMath.Step(w, ref vel, g, u.LearningRate, u.Momentum);
+                weightVelocity[k] = vel;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The bias update of unit j of a layer of n units from its column sums (model sums at [j],
+    /// data sums at [n + j]); for the hidden layer also the running mean q and the sparsity
+    /// term. Returns q_j after the update (the hidden layer with sparsity), else 0.
+    /// </summary>
+    private static float BiasStep(ArrayView<float> bias, ArrayView<float> velocity, ArrayView<float> sums, ArrayView<float> q, int j, int n, bool hidden, in RbmUpdateArgs u)
     {
         float mean = sums[n + j] * u.PositiveScale;
         float g = mean - sums[j] * u.NegativeScale;
-        if (hidden != 0 && u.SparsityCost > 0f)
+        float qj = 0f;
+        if (hidden && u.SparsityCost > 0f)
         {
-            float qj = u.SparsityDecay * q[j] + (1f - u.SparsityDecay) * mean;
+            qj = u.SparsityDecay * q[j] + (1f - u.SparsityDecay) * mean;
             q[j] = qj;
             g -= u.SparsityCost * (qj - u.SparsityTarget);
         }
         float vel = velocity[j];
         bias[j] = RbmMath.Step(bias[j], ref vel, g, u.LearningRate, u.Momentum);
         velocity[j] = vel;
+        return qj;
     }
 
-    /// <summary>F(v) = -b.v - sum_j softplus(act_j) per row, with act = v W + c already computed.</summary>
-    public static void FreeEnergyKernel(Index1D r, ArrayView<float> v, ArrayView<float> act, ArrayView<float> visibleBias, ArrayView<float> result, int nv, int nh)
+    /// <summary>
+    /// F(v) = -b.v - sum_j softplus(act_j) per row, with act = v W + c already computed. Row
+    /// blocks (lanes threads per row, one segment sum of both terms).
+    /// </summary>
+    public static void FreeEnergyKernel(ArrayView<float> v, ArrayView<float> act, ArrayView<float> visibleBias, ArrayView<float> result, int rows, int nv, int nh, int lanes)
     {
+        var shared = SharedMemory.GetDynamic<float>();
+        int r = GroupLayout.BlockRow(lanes);
+        int lane = GroupLayout.Lane(lanes);
         float f = 0f;
-        long vr = (long)r.X * nv;
-        for (int i = 0; i < nv; i++)
-            f -= visibleBias[i] * v[vr + i];
-        long ar = (long)r.X * nh;
-        for (int j = 0; j < nh; j++)
-            f -= ScalarMath.Softplus(act[ar + j]);
-        result[r] = f;
+        if (r < rows)
+        {
+            long vr = (long)r * nv;
+            for (int i = lane; i < nv; i += lanes)
+                f -= visibleBias[i] * v[vr + i];
+            long ar = (long)r * nh;
+            for (int j = lane; j < nh; j += lanes)
+                f -= ScalarMath.Softplus(act[ar + j]);
+        }
+        float total = GroupReduce.SegmentSum(shared, f, lanes);
+        if (r < rows && lane == 0)
+            result[r] = total;
     }
 
-    /// <summary>result[r] = sum_i (v[r, i] - p[r, i])^2.</summary>
-    public static void SquaredErrorKernel(Index1D r, ArrayView<float> v, ArrayView<float> p, ArrayView<float> result, int cols)
+    /// <summary>result[r] = sum_i (v[r, i] - p[r, i])^2. Row blocks.</summary>
+    public static void SquaredErrorKernel(ArrayView<float> v, ArrayView<float> p, ArrayView<float> result, int rows, int cols, int lanes)
     {
+        var shared = SharedMemory.GetDynamic<float>();
+        int r = GroupLayout.BlockRow(lanes);
+        int lane = GroupLayout.Lane(lanes);
         float s = 0f;
-        long at = (long)r.X * cols;
-        for (int i = 0; i < cols; i++)
+        if (r < rows)
         {
-            float d = v[at + i] - p[at + i];
-            s += d * d;
+            long at = (long)r * cols;
+            for (int i = lane; i < cols; i += lanes)
+            {
+                float d = v[at + i] - p[at + i];
+                s += d * d;
+            }
         }
-        result[r] = s;
+        float total = GroupReduce.SegmentSum(shared, s, lanes);
+        if (r < rows && lane == 0)
+            result[r] = total;
     }
 
     /// <summary>
     /// F(v~) - F(v) where v~ is row r of v with bit i flipped, from act = v W + c:
     /// -s b_i - sum_j (softplus(act_j + s W[i, j]) - softplus(act_j)), s = 1 - 2 v_i. With
-    /// <paramref name="allBits"/> = 0, pair p is row p and bit flips[p]; otherwise row p / nv and bit p mod nv.
+    /// <paramref name="allBits"/> = 0, pair p is row p and bit flips[p]; otherwise row p / nv and
+    /// bit p mod nv. Row blocks over the pairs (lanes threads per pair add the hidden units).
     /// </summary>
-    public static void FlipFreeEnergyKernel(Index1D p, ArrayView<float> v, ArrayView<float> act, ArrayView<float> weights, ArrayView<float> visibleBias, ArrayView<int> flips, ArrayView<float> result, int nv, int nh, int allBits)
+    public static void FlipFreeEnergyKernel(ArrayView<float> v, ArrayView<float> act, ArrayView<float> weights, ArrayView<float> visibleBias, ArrayView<int> flips, ArrayView<float> result, int pairs, int nv, int nh, int allBits, int lanes)
     {
-        int r = allBits != 0 ? p.X / nv : p.X;
-        int i = allBits != 0 ? p.X - r * nv : flips[p];
-        float s = 1f - 2f * v[(long)r * nv + i];
-        float d = -s * visibleBias[i];
-        long ar = (long)r * nh;
-        long wr = (long)i * nh;
-        for (int j = 0; j < nh; j++)
-            d -= RbmMath.SoftplusDifference(act[ar + j], s * weights[wr + j]);
-        result[p] = d;
+        var shared = SharedMemory.GetDynamic<float>();
+        int p = GroupLayout.BlockRow(lanes);
+        int lane = GroupLayout.Lane(lanes);
+        float d = 0f;
+        if (p < pairs)
+        {
+            int r = allBits != 0 ? p / nv : p;
+            int i = allBits != 0 ? p - r * nv : flips[p];
+            float s = 1f - 2f * v[(long)r * nv + i];
+            if (lane == 0)
+                d = -s * visibleBias[i];
+            long ar = (long)r * nh;
+            long wr = (long)i * nh;
+            for (int j = lane; j < nh; j += lanes)
+                d -= RbmMath.SoftplusDifference(act[ar + j], s * weights[wr + j]);
+        }
+        float total = GroupReduce.SegmentSum(shared, d, lanes);
+        if (p < pairs && lane == 0)
+            result[p] = total;
     }
 }
-

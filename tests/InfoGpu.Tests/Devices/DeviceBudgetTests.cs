@@ -22,17 +22,17 @@ namespace InfoGpu.Tests.Devices;
 public class DeviceBudgetTests(ITestOutputHelper output)
 {
     // CD-1 step: gather 1, positive half-sweep 1 GEMM (sigmoid + draws fused), h -> v 1 GEMM,
-    // v -> h 1 GEMM, column statistics 2, gradient 1 GEMM, updates 3 (c, b, W).
-    private const int RbmCd1StepLaunches = 10;
+    // v -> h 1 GEMM, column statistics 2, gradient 1 GEMM, the update 1 (c, b, q and W in one launch).
+    private const int RbmCd1StepLaunches = 8;
 
     // PCD-1 step: the same count (the chains' first v -> h shares the positive phase's GEMM).
-    private const int RbmPcd1StepLaunches = 10;
+    private const int RbmPcd1StepLaunches = 8;
 
     // VAE step: gather 1, encoder 2 GEMMs, reparameterization 1, decoder 2 GEMMs, cross-entropy 1,
     // KL 1, backward 12 (7 GEMMs, 2 column sums, 2 ReLU backward, 1 reparameterization
-    // backward), Adam 8 (one per tensor); plus 2 copies on the device (the batch's losses into
-    // the epoch's loss buffer).
-    private const int VaeStepLaunches = 28;
+    // backward), Adam 1 (all eight tensors in one launch); plus 2 copies on the device (the
+    // batch's losses into the epoch's loss buffer).
+    private const int VaeStepLaunches = 21;
     private const int VaeStepDeviceCopies = 2;
 
     // AIS temperature: v W + c 1 GEMM, weights and hidden draws 1, visible half-sweep 1 GEMM.

@@ -60,6 +60,38 @@ public class ExactLikelihoodTests
         });
     }
 
+    /// <summary>
+    /// The device's log-sum-exp (float32 values and per-group sums, pairs added in float64) at
+    /// every tested group size: 2^8 and 2^10 configurations of the small model, and 2^14 in
+    /// launches of at most 1000 configurations (several launches, the last partial), against
+    /// brute force within <see cref="DeviceRelative"/>.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.GroupSizes), MemberType = typeof(TestDevices))]
+    public void DeviceLogSumExpMatchesBruteForceAtEveryGroupSize(int groupSize)
+    {
+        var (w, b, c) = RandomRbm(10, 8, 4, 0.8f);
+        var (w14, b14, c14) = RandomRbm(3, 14, 6, 0.5f);
+        double brute = BruteLogZ(w, b, c), brute14 = BruteLogZ(w14, b14, c14);
+        TestDevices.UseSimulatedGpu(groupSize, d =>
+        {
+            var backend = (InfoGpu.Devices.IlgpuBackend)d.Backend;
+            Tolerance.Close(brute, RbmExactLikelihood.LogPartitionByHidden(d, w, b, c), DeviceRelative, 0, $"group size {groupSize}: hidden enumeration");
+            Tolerance.Close(brute, RbmExactLikelihood.LogPartitionByVisible(d, w, b, c), DeviceRelative, 0, $"group size {groupSize}: visible enumeration");
+            long saved = backend.EnumerationConfigurationsPerLaunch;
+            backend.EnumerationConfigurationsPerLaunch = 1000;
+            try
+            {
+                Tolerance.Close(brute14, RbmExactLikelihood.LogPartitionByHidden(d, w14, b14, c14), DeviceRelative, 0, $"group size {groupSize}: 2^14 configurations in several launches");
+            }
+            finally
+            {
+                backend.EnumerationConfigurationsPerLaunch = saved;
+            }
+            return 0;
+        });
+    }
+
     [Fact]
     public void ChunkedGrayCodeMatchesBruteForceAboveOneChunk()
     {

@@ -14,6 +14,32 @@ internal static class TestDevices
     private static readonly Lazy<ComputeDevice> IlgpuCpuDevice = new(() => ComputeDevice.Open(DeviceKind.IlgpuCpu));
     private static readonly Lazy<ComputeDevice?> CudaDevice = new(() => TryOpen(DeviceKind.Cuda));
 
+    private static readonly Lazy<ComputeDevice> SimulatedGpuDevice = new(() => ComputeDevice.OpenSimulatedGpu(32, 32));
+
+    /// <summary>
+    /// Group sizes at which the group-parallel kernels are tested on the simulated GPU: the
+    /// degenerate 1 and 2 (fewer lanes than a column tile), one warp (a column tile with one
+    /// row lane), and the 256 and 1024 of real GPUs (8 and 32 row lanes). Every power of two
+    /// up to 1024 takes the code paths of one of these; 16, the CPU accelerator's default, is
+    /// what the other ilgpu-cpu tests use.
+    /// </summary>
+    public static TheoryData<int> GroupSizes => new() { 1, 2, 32, 256, 1024 };
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on an <c>ilgpu-cpu</c> device shaped like an NVIDIA GPU (warps
+    /// of 32, groups up to 1024 threads) whose row and column kernels use groups of
+    /// <paramref name="groupSize"/> threads, holding the device's lock.
+    /// </summary>
+    public static T UseSimulatedGpu<T>(int groupSize, Func<ComputeDevice, T> body)
+    {
+        var device = SimulatedGpuDevice.Value;
+        lock (device)
+        {
+            ((IlgpuBackend)device.Backend).SetGroupSize(groupSize);
+            return body(device);
+        }
+    }
+
     /// <summary>Kinds every test machine has: the SIMD path and the ILGPU kernels on the CPU accelerator.</summary>
     public static TheoryData<string> Kinds => new() { "cpu", "ilgpu-cpu" };
 

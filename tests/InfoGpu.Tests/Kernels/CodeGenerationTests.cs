@@ -86,6 +86,21 @@ public class CodeGenerationTests
         Assert.DoesNotContain("call.uni", compiled.PTXAssembly.Split('\n').Where(l => l.Contains("System.", StringComparison.Ordinal)));
     }
 
+    /// <summary>
+    /// No kernel computes in float64 (consumer and data-center GPUs alike run it at a fraction
+    /// of the float32 rate, and OpenCL devices may lack it): its PTX has no .f64 instruction.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelNames))]
+    public void PtxHasNoFloat64(string name)
+    {
+        using var context = Context.Create(b => b.EnableAlgorithms());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_70, CudaInstructionSet.ISA_70, null!);
+        var compiled = (PTXCompiledKernel)backend.Compile(Entry(Find(name)), KernelSpecialization.Empty);
+        var f64 = compiled.PTXAssembly.Split('\n').Where(l => l.Contains(".f64", StringComparison.Ordinal)).Take(3).ToList();
+        Assert.True(f64.Count == 0, $"{name} computes in float64:\n{string.Join('\n', f64)}");
+    }
+
     [SkippableTheory]
     [MemberData(nameof(KernelNames))]
     public void CompilesToOpenCLCThatClangAccepts(string name)

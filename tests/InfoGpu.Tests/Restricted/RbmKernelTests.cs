@@ -143,7 +143,21 @@ public class RbmKernelTests
     [Theory]
     [InlineData("cpu")]
     [InlineData("ilgpu-cpu")]
-    public void MonitorsMatchFloat64(string kind)
+    public void MonitorsMatchFloat64(string kind) => CheckMonitors(kind, 0);
+
+    /// <summary>
+    /// The monitor kernels (free energy, squared error, flipped-bit free energy: row blocks, the
+    /// same shape as the VAE's row kernels) at the tested group sizes up to 256: the evaluator
+    /// makes a dozen launches, and each 1024-thread group takes about a second to simulate.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(32)]
+    [InlineData(256)]
+    public void MonitorsMatchFloat64AtGroupSizes(int groupSize) => CheckMonitors("simulated GPU", groupSize);
+
+    private static void CheckMonitors(string kind, int groupSize)
     {
         const int rows = 13, nv = 11, nh = 6;
         var rbm = new Rbm(nv, nh);
@@ -152,11 +166,14 @@ public class RbmKernelTests
         Random(nh, 43, 0.5).CopyTo(rbm.HiddenBias, 0);
         var data = Bits(rows * nv, 44);
         var flips = new NumpyLegacyRandom(3).RandInt(0, nv, rows);
-        var (scores, allBits) = TestDevices.Use(kind, d =>
+        Func<ComputeDevice, (RbmScores, double)> run = d =>
         {
-            using var ev = new RbmEvaluator(d, nv, nh, chunkRows: 5);
+            // Chunks of 5 rows on the default devices (several chunks, the last partial); one
+            // chunk on the simulated GPU, whose 1024-thread groups are slow to simulate.
+            using var ev = new RbmEvaluator(d, nv, nh, chunkRows: groupSize > 0 ? rows : 5);
             return (ev.Evaluate(rbm, data, flips), ev.PseudoLogLikelihoodAllBits(rbm, data));
-        });
+        };
+        var (scores, allBits) = groupSize > 0 ? TestDevices.UseSimulatedGpu(groupSize, run) : TestDevices.Use(kind, run);
         double recon = 0, pll = 0, f = 0, all = 0;
         for (int n = 0; n < rows; n++)
         {
@@ -193,5 +210,138 @@ public class RbmKernelTests
         Tolerance.Close(pll / rows, scores.PseudoLogLikelihood, 1e-5, 1e-5, $"{kind} pseudo-log-likelihood");
         Tolerance.Close(f / rows, scores.MeanFreeEnergy, 1e-5, 1e-5, $"{kind} mean free energy");
         Tolerance.Close(all / rows, allBits, 1e-5, 1e-5, $"{kind} all-bits pseudo-log-likelihood");
+    }
+
+    /// <summary>
+    /// Column sums of a few dozen values of size ~1 in float32, any order, against float64:
+    /// a few 1e-7 of the sum of magnitudes (about 30 here); 1e-5 absolute.
+    /// </summary>
+    private const double ColumnSumAbsolute = 1e-5;
+
+    private sealed record Update(float[] Sums, float[] Scaled, float[] W, float[] Vw, float[] B, float[] Vb, float[] C, float[] Vc, float[] Q);
+
+    private static Update RunStatisticsAndUpdate(ComputeDevice d, float[] stack, int rows, int cols, int split, float scale, float[][] p, RbmUpdateArgs u)
+    {
+        DeviceBuffer<float> Up(float[] a)
+        {
+            var b = d.Allocate<float>(a.Length);
+            b.CopyFrom(a);
+            return b;
+        }
+
+        using var x = Up(stack);
+        using var sums = d.Allocate<float>(2 * cols);
+        d.Backend.RbmColumnStatistics(x, 3 * cols, rows, cols, split, sums, scale);
+        var buffers = p.Select(Up).ToArray();
+        try
+        {
+            // w, vw, gradient, b, vb, sumsV, c, vc, sumsH, q
+            d.Backend.RbmUpdate(buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9], u);
+            return new Update(sums.ToArray(), x.ToArray(), buffers[0].ToArray(), buffers[1].ToArray(), buffers[3].ToArray(), buffers[4].ToArray(), buffers[6].ToArray(), buffers[7].ToArray(), buffers[9].ToArray());
+        }
+        finally
+        {
+            foreach (var b in buffers)
+                b.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Column statistics (column tiles, 29 stacked rows of 37 columns after an offset of three
+    /// rows, 11 model rows scaled in place) and the one-launch update of W, b, c and q (with
+    /// sparsity, 37 visible x 45 hidden: two tiles of 32 hidden units, the second partial) on
+    /// the simulated GPU at every tested group size, against float64 and against <c>cpu</c>.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.GroupSizes), MemberType = typeof(TestDevices))]
+    public void ColumnStatisticsAndUpdateMatchCpuAndFloat64AtEveryGroupSize(int groupSize)
+    {
+        const int rows = 29, cols = 37, split = 11, nv = 37, nh = 45;
+        const float scale = -0.6f;
+        var stack = Random((rows + 3) * cols, 51, 1.0);
+        var p = new[]
+        {
+            Random(nv * nh, 52, 0.1), Random(nv * nh, 53, 0.01), Random(nv * nh, 54, 0.05),
+            Random(nv, 55, 0.5), Random(nv, 56, 0.01), Random(2 * nv, 57, 3.0, 5.0),
+            Random(nh, 58, 0.5), Random(nh, 59, 0.01), Random(2 * nh, 60, 3.0, 5.0),
+            Bits(nh, 61).Select(b => 0.3f * b + 0.05f).ToArray(),
+        };
+        var u = new RbmUpdateArgs
+        {
+            Visible = nv, Hidden = nh, LearningRate = 0.05f, Momentum = 0.5f, WeightDecay = 2e-4f,
+            PositiveScale = 1f / 10, NegativeScale = 1f / 12, SparsityTarget = 0.1f, SparsityCost = 0.3f, SparsityDecay = 0.9f,
+        };
+        var cpu = TestDevices.Use("cpu", d => RunStatisticsAndUpdate(d, stack, rows, cols, split, scale, p, u));
+        var gpu = TestDevices.UseSimulatedGpu(groupSize, d => RunStatisticsAndUpdate(d, stack, rows, cols, split, scale, p, u));
+        string at = $"group size {groupSize}";
+
+        var eSums = new double[2 * cols];
+        var eScaled = stack.Select(v => (double)v).ToArray();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                int k = (r + 3) * cols + j;
+                eSums[(r < split ? 0 : cols) + j] += stack[k];
+                if (r < split)
+                    eScaled[k] = stack[k] * scale;
+            }
+        }
+        Tolerance.AllClose(eSums, gpu.Sums.Select(v => (double)v).ToArray(), 0, ColumnSumAbsolute, $"{at}: model and data column sums");
+        Tolerance.AllClose(cpu.Sums.Select(v => (double)v).ToArray(), gpu.Sums.Select(v => (double)v).ToArray(), 0, 2 * ColumnSumAbsolute, $"{at}: column sums against cpu");
+        Assert.Equal(cpu.Scaled, gpu.Scaled);
+        Tolerance.AllClose(eScaled, gpu.Scaled.Select(v => (double)v).ToArray(), 1e-7, 0, $"{at}: scaled model rows");
+
+        // The update in float64 from the same float32 inputs, in the separate updates' order.
+        double lr = u.LearningRate, mom = u.Momentum;
+        var eq = new double[nh];
+        var ec = new double[nh];
+        var evc = new double[nh];
+        for (int j = 0; j < nh; j++)
+        {
+            double mean = p[8][nh + j] * (double)u.PositiveScale;
+            double g = mean - p[8][j] * (double)u.NegativeScale;
+            eq[j] = u.SparsityDecay * (double)p[9][j] + (1 - (double)u.SparsityDecay) * mean;
+            g -= u.SparsityCost * (eq[j] - u.SparsityTarget);
+            evc[j] = mom * p[7][j] + lr * g;
+            ec[j] = p[6][j] + evc[j];
+        }
+        var eb = new double[nv];
+        var evb = new double[nv];
+        for (int i = 0; i < nv; i++)
+        {
+            double g = p[5][nv + i] * (double)u.PositiveScale - p[5][i] * (double)u.NegativeScale;
+            evb[i] = mom * p[4][i] + lr * g;
+            eb[i] = p[3][i] + evb[i];
+        }
+        var ew = new double[nv * nh];
+        var evw = new double[nv * nh];
+        for (int i = 0; i < nv; i++)
+        {
+            for (int j = 0; j < nh; j++)
+            {
+                int k = i * nh + j;
+                double g = p[2][k] - u.WeightDecay * (double)p[0][k] - u.SparsityCost * (eq[j] - u.SparsityTarget) * p[5][nv + i] * u.PositiveScale;
+                evw[k] = mom * p[1][k] + lr * g;
+                ew[k] = p[0][k] + evw[k];
+            }
+        }
+        // A handful of float32 operations on values of size <= ~1: 1e-6 absolute.
+        const double updateAbsolute = 1e-6;
+        Tolerance.AllClose(eq, gpu.Q.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: q");
+        Tolerance.AllClose(ec, gpu.C.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: hidden bias");
+        Tolerance.AllClose(evc, gpu.Vc.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: hidden velocity");
+        Tolerance.AllClose(eb, gpu.B.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: visible bias");
+        Tolerance.AllClose(evb, gpu.Vb.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: visible velocity");
+        Tolerance.AllClose(ew, gpu.W.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: weights");
+        Tolerance.AllClose(evw, gpu.Vw.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: weight velocity");
+        // The biases and q use the same float32 formula on both backends: the same bits. The
+        // weights' sparsity term is grouped differently on cpu (one rounding apart).
+        Assert.Equal(cpu.Q, gpu.Q);
+        Assert.Equal(cpu.C, gpu.C);
+        Assert.Equal(cpu.Vc, gpu.Vc);
+        Assert.Equal(cpu.B, gpu.B);
+        Assert.Equal(cpu.Vb, gpu.Vb);
+        Tolerance.AllClose(cpu.W.Select(v => (double)v).ToArray(), gpu.W.Select(v => (double)v).ToArray(), 0, updateAbsolute, $"{at}: weights against cpu");
     }
 }

@@ -204,7 +204,7 @@ public class VaeKernelTests
             using var gb = Upload(d, g);
             using var mb = Upload(d, m);
             using var vb = Upload(d, v);
-            d.Backend.VaeAdam(pb, gb, mb, vb, args);
+            d.Backend.VaeAdam([pb], [gb], [mb], [vb], args);
             return (pb.ToArray(), mb.ToArray(), vb.ToArray());
         });
         var ep = new double[n];
@@ -221,5 +221,159 @@ public class VaeKernelTests
         Close(em, mm, "m");
         Close(ev, vv, "v", 1e-5, 1e-9);
         Close(ep, pp, "parameters", 1e-6, 1e-7);
+    }
+
+    /// <summary>
+    /// A float32 sum of up to 1100 non-negative terms in any order (serial per lane, then a
+    /// tree) against float64: the worst case is n eps = 6.6e-5 relative for a single serial lane;
+    /// rounding errors of random sign give a few 1e-6, so 2e-5 leaves room without hiding a
+    /// wrong or missing term (each term is at least 1e-4 of its row's sum here).
+    /// </summary>
+    private const double WideRowRel = 2e-5;
+
+    /// <summary>Two float32 results each within <see cref="Rel"/> of float64 are within twice that of each other.</summary>
+    private const double BetweenBackendsRel = 2 * Rel;
+
+    private sealed record Reductions(float[] Loss, float[] Grad, float[] Kl, float[] LatentWeight, float[] Masked, float[] ReluSums, float[] ColumnSums, float[][] Adam);
+
+    private const int Rows = 5, WideCols = 1100, TallRows = 70, Cols = 37, LatentRows = 15, Latent = 5, Repeat = 3;
+
+    private static readonly int[] AdamLengths = [37, 1, 0, 5, 1100, 3, 7, 2, 11]; // nine tensors: two launches of up to eight
+
+    private static Reductions RunReductions(ComputeDevice d, float[] logits, float[] x, float[] stats, float[] eps, float[] z, float[] dy, float[] y, float[][] adamIn, AdamArgs args)
+    {
+        using var lb = Upload(d, logits);
+        using var xb = Upload(d, x);
+        using var loss = d.Allocate<float>(Rows);
+        d.Backend.VaeCrossEntropy(lb, xb, loss, Rows, WideCols, 1, gradient: true);
+        using var sb = Upload(d, stats);
+        using var eb = Upload(d, eps);
+        using var zb = Upload(d, z);
+        using var kl = d.Allocate<float>(LatentRows / Repeat);
+        using var lw = d.Allocate<float>(LatentRows);
+        d.Backend.VaeKl(sb, kl, LatentRows / Repeat, Latent);
+        d.Backend.VaeLatentLogWeight(sb, eb, zb, lw, LatentRows, Latent, Repeat);
+        using var dyb = Upload(d, dy);
+        using var yb = Upload(d, y);
+        using var rs = d.Allocate<float>(Cols);
+        using var plain = Upload(d, dy);
+        using var cs = d.Allocate<float>(Cols);
+        d.Backend.VaeReluBackward(dyb, yb, rs, TallRows, Cols);
+        d.Backend.VaeColumnSums(plain, cs, TallRows, Cols);
+        var tensors = adamIn.Select(a => Upload(d, a)).ToArray();
+        int n = AdamLengths.Length;
+        d.Backend.VaeAdam(tensors[..n], tensors[n..(2 * n)], tensors[(2 * n)..(3 * n)], tensors[(3 * n)..], args);
+        var adamOut = tensors.Select(t => t.ToArray()).ToArray();
+        foreach (var t in tensors)
+            t.Dispose();
+        return new Reductions(loss.ToArray(), lb.ToArray(), kl.ToArray(), lw.ToArray(), dyb.ToArray(), rs.ToArray(), cs.ToArray(), adamOut);
+    }
+
+    /// <summary>
+    /// The group-parallel kernels (row blocks: cross-entropy over 1100 columns, KL and the latent
+    /// log-weight over 5; column tiles: ReLU backward and column sums over 70 rows of 37 columns;
+    /// Adam over nine tensors in two launches) on a GPU-shaped simulator at every tested group
+    /// size: against float64, and against the <c>cpu</c> backend (to float32 rounding: the sums
+    /// run in another order; element-wise results bit for bit).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.GroupSizes), MemberType = typeof(TestDevices))]
+    public void GroupParallelKernelsMatchCpuAndFloat64AtEveryGroupSize(int groupSize)
+    {
+        var logits = Random(Rows * WideCols, 21, 12f);
+        var x = Unit(Rows * WideCols, 22);
+        var stats = Random(LatentRows / Repeat * 2 * Latent, 23, 1.2f);
+        var eps = Random(LatentRows * Latent, 24, 2f);
+        var z = Random(LatentRows * Latent, 25, 2f);
+        var dy = Random(TallRows * Cols, 26);
+        var y = Random(TallRows * Cols, 27);
+        int n = AdamLengths.Length;
+        var adamIn = new float[4 * n][];
+        for (int t = 0; t < n; t++)
+        {
+            adamIn[t] = Random(AdamLengths[t], 30 + (ulong)t);
+            adamIn[n + t] = Random(AdamLengths[t], 40 + (ulong)t, 3f);
+            adamIn[2 * n + t] = Random(AdamLengths[t], 50 + (ulong)t, 0.1f);
+            adamIn[3 * n + t] = Unit(AdamLengths[t], 60 + (ulong)t).Select(v => v * 0.01f).ToArray();
+        }
+        var args = new AdamArgs { OneMinusBeta1 = 0.1f, Beta2 = 0.999f, OneMinusBeta2 = 0.001f, StepSize = 1e-3f / 0.271f, Bias2Sqrt = 0.0547f, Epsilon = 1e-8f };
+        var cpu = TestDevices.Use("cpu", d => RunReductions(d, logits, x, stats, eps, z, dy, y, adamIn, args));
+        var gpu = TestDevices.UseSimulatedGpu(groupSize, d => RunReductions(d, logits, x, stats, eps, z, dy, y, adamIn, args));
+
+        var eLoss = new double[Rows];
+        var eGrad = new double[Rows * WideCols];
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int c = 0; c < WideCols; c++)
+            {
+                double l = logits[r * WideCols + c], xv = x[r * WideCols + c];
+                eLoss[r] += Math.Max(l, 0) + Math.Log(1 + Math.Exp(-Math.Abs(l))) - xv * l;
+                eGrad[r * WideCols + c] = 1 / (1 + Math.Exp(-l)) - xv;
+            }
+        }
+        int statsRows = LatentRows / Repeat;
+        var eKl = new double[statsRows];
+        var eLw = new double[LatentRows];
+        for (int r = 0; r < LatentRows; r++)
+        {
+            for (int j = 0; j < Latent; j++)
+            {
+                int s = r / Repeat * 2 * Latent;
+                double e = eps[r * Latent + j], zz = z[r * Latent + j], lv = stats[s + Latent + j];
+                eLw[r] += 0.5 * (e * e - zz * zz + lv);
+            }
+        }
+        for (int r = 0; r < statsRows; r++)
+        {
+            for (int j = 0; j < Latent; j++)
+            {
+                double mu = stats[r * 2 * Latent + j], lv = stats[r * 2 * Latent + Latent + j];
+                eKl[r] += -0.5 * (1 + lv - mu * mu - Math.Exp(lv));
+            }
+        }
+        var eMasked = new double[TallRows * Cols];
+        var eRelu = new double[Cols];
+        var eCols = new double[Cols];
+        for (int r = 0; r < TallRows; r++)
+        {
+            for (int c = 0; c < Cols; c++)
+            {
+                int k = r * Cols + c;
+                eMasked[k] = y[k] > 0 ? dy[k] : 0;
+                eRelu[c] += eMasked[k];
+                eCols[c] += dy[k];
+            }
+        }
+
+        string at = $"group size {groupSize}";
+        Close(eLoss, gpu.Loss, $"{at}: cross-entropy of 1100-column rows", WideRowRel, 0);
+        Close(eGrad, gpu.Grad, $"{at}: sigmoid(l) - x");
+        Close(eKl, gpu.Kl, $"{at}: KL");
+        Close(eLw, gpu.LatentWeight, $"{at}: latent log-weight");
+        Close(eMasked, gpu.Masked, $"{at}: ReLU backward", 0, 0);
+        Close(eRelu, gpu.ReluSums, $"{at}: ReLU bias gradient");
+        Close(eCols, gpu.ColumnSums, $"{at}: column sums");
+        Close(cpu.Loss.Select(v => (double)v).ToArray(), gpu.Loss, $"{at}: cross-entropy against cpu", 2 * WideRowRel, 0);
+        Close(cpu.Kl.Select(v => (double)v).ToArray(), gpu.Kl, $"{at}: KL against cpu", BetweenBackendsRel, 2 * Abs);
+        Close(cpu.LatentWeight.Select(v => (double)v).ToArray(), gpu.LatentWeight, $"{at}: latent log-weight against cpu", BetweenBackendsRel, 2 * Abs);
+        Close(cpu.ReluSums.Select(v => (double)v).ToArray(), gpu.ReluSums, $"{at}: ReLU bias gradient against cpu", BetweenBackendsRel, 2 * Abs);
+        Close(cpu.ColumnSums.Select(v => (double)v).ToArray(), gpu.ColumnSums, $"{at}: column sums against cpu", BetweenBackendsRel, 2 * Abs);
+        Assert.Equal(cpu.Masked, gpu.Masked);
+        // Adam is element-wise with correctly rounded operations only: the same bits on both.
+        for (int t = 0; t < cpu.Adam.Length; t++)
+            Assert.True(cpu.Adam[t].AsSpan().SequenceEqual(gpu.Adam[t]), $"{at}: Adam tensor {t % n} ({"pgmv"[t / n]}) differs from cpu");
+        // And against the formula: p, m, v of each tensor.
+        for (int t = 0; t < n; t++)
+        {
+            var ep = new double[AdamLengths[t]];
+            for (int i = 0; i < ep.Length; i++)
+            {
+                double g = adamIn[n + t][i];
+                double m = adamIn[2 * n + t][i] + args.OneMinusBeta1 * (g - adamIn[2 * n + t][i]);
+                double v = args.Beta2 * (double)adamIn[3 * n + t][i] + args.OneMinusBeta2 * g * g;
+                ep[i] = adamIn[t][i] - args.StepSize * m / (Math.Sqrt(v) / args.Bias2Sqrt + args.Epsilon);
+            }
+            Close(ep, gpu.Adam[t], $"{at}: Adam parameters of tensor {t}", 1e-5, 1e-6);
+        }
     }
 }
