@@ -123,6 +123,36 @@ public sealed class ComputeDevice : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// ILGPU's CPU accelerator shaped like an NVIDIA GPU (<see cref="CPUDevice.Nvidia"/>: warps
+    /// of 32 threads, groups of up to 1024, every thread simulated) with a GPU's launch shapes:
+    /// row kernels in groups of <paramref name="rowGroupSize"/> threads and GEMM tiles of
+    /// <paramref name="gemmTile"/> x <paramref name="gemmTile"/>. For tests that run the kernels
+    /// as a GPU would, with no GPU; its kind is <see cref="DeviceKind.IlgpuCpu"/>.
+    /// </summary>
+    internal static ComputeDevice OpenNvidiaShapedCpu(int rowGroupSize = 256, int gemmTile = 16)
+    {
+        var context = Context.Create(b => b.CPU(CPUDevice.Nvidia).EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        try
+        {
+            var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel);
+            if (rowGroupSize > accelerator.MaxNumThreadsPerGroup || gemmTile * gemmTile > accelerator.MaxNumThreadsPerGroup)
+                throw new ArgumentOutOfRangeException(nameof(rowGroupSize), $"groups of at most {accelerator.MaxNumThreadsPerGroup} threads");
+            var info = new DeviceInfo(
+                DeviceKinds.Name(DeviceKind.IlgpuCpu),
+                $"{accelerator.Name} shaped like an NVIDIA GPU (warp {accelerator.WarpSize}, rows in groups of {rowGroupSize}, GEMM tiles {gemmTile}x{gemmTile})",
+                GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+                accelerator.WarpSize,
+                accelerator.MaxNumThreadsPerGroup);
+            return new ComputeDevice(DeviceKind.IlgpuCpu, new IlgpuBackend(context, accelerator, info, rowGroupSize) { GemmTile = gemmTile }, info, null);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
     private static InfoGpuException Absent(DeviceKind kind)
     {
         var present = Available().Select(d => d.Kind);
