@@ -167,7 +167,7 @@ internal static class AccurateMath
     }
 
     /// <summary>
-    /// sin(2 pi t) and cos(2 pi t) for |t| &lt;= 2^22 (t in turns: the Box-Muller angle 2 pi u
+    /// sin(2 pi t) and cos(2 pi t) for |t| &lt;= 2^20 (t in turns: the Box-Muller angle 2 pi u
     /// without a rounded product with pi).
     /// </summary>
     /// <remarks>
@@ -183,8 +183,9 @@ internal static class AccurateMath
     public static void SinCos2Pi(float t, out float sin, out float cos)
     {
         float q = 4f * t;
-        int n = (int)(q + (q >= 0f ? 0.5f : -0.5f));
-        float f = q - n;
+        float nf = RoundToInteger(q);
+        int n = (int)nf;
+        float f = q - nf;
         float z = f * f;
         const float s3 = (float)(-HalfPi * HalfPi * HalfPi / 6);
         const float s5 = (float)(HalfPi * HalfPi * HalfPi * HalfPi * HalfPi / 120);
@@ -227,9 +228,10 @@ internal static class AccurateMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Reduce(float x, out float r, out float rr)
     {
-        int k = (int)(x * Log2E + (x >= 0f ? 0.5f : -0.5f));
-        float hi = x - k * Ln2Hi;
-        float lo = -(k * Ln2Lo);
+        float kf = RoundToInteger(x * Log2E);
+        int k = (int)kf;
+        float hi = x - kf * Ln2Hi;
+        float lo = -(kf * Ln2Lo);
         r = hi + lo;
         float loPart = r - hi;
         rr = (hi - (r - loPart)) + (lo - loPart);
@@ -245,7 +247,10 @@ internal static class AccurateMath
     private static float ExpM1Tail(float r, float rr)
     {
         const float c2 = 1f / 2, c3 = 1f / 6, c4 = 1f / 24, c5 = 1f / 120, c6 = 1f / 720, c7 = 1f / 5040, c8 = 1f / 40320;
-        return rr + (rr * r + r * r * (c2 + r * (c3 + r * (c4 + r * (c5 + r * (c6 + r * (c7 + r * c8)))))));
+        // Pairs of terms in r, then Horner's scheme in r^2: half the dependent steps of Horner in r.
+        float r2 = r * r;
+        float p = (c2 + r * c3) + r2 * ((c4 + r * c5) + r2 * ((c6 + r * c7) + r2 * c8));
+        return rr + (rr * r + r2 * p);
     }
 
     /// <summary>ln(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: f - <see cref="Log1pReducedTail"/>(f).</summary>
@@ -266,6 +271,19 @@ internal static class AccurateMath
         float r = z * (a1 + z * (a2 + z * (a3 + z * (a4 + z * a5))));
         float h = 0.5f * f * f;
         return h - s * (h + r);
+    }
+
+    /// <summary>
+    /// The integer nearest x (ties to even) for |x| &lt; 2^22, without a branch or a library call:
+    /// adding 1.5 2^23 leaves no fraction bits, and subtracting it again is exact. (A fused
+    /// multiply-add of the caller's product with the first addition rounds once instead of
+    /// twice; the result is still an integer within a half of x's exact value.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float RoundToInteger(float x)
+    {
+        const float shifter = 12582912f;
+        return (x + shifter) - shifter;
     }
 
     /// <summary>

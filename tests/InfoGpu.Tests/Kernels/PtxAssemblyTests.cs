@@ -18,7 +18,7 @@ namespace InfoGpu.Tests.Kernels;
 /// approximate math instructions, and accepted by NVIDIA's assembler <c>ptxas -arch=sm_90</c>,
 /// whose register and spill counts each test prints. ptxas comes from <c>INFOGPU_PTXAS</c> (.ci/run fetches it from Debian's non-free CUDA
 /// toolkit), else from <c>ptxas</c> on the PATH or /usr/local/cuda/bin; without it those tests
-/// are skipped and say so.
+/// are skipped and say so. <c>INFOGPU_DUMP_PTX=folder</c> also writes each assembled kernel's PTX there.
 /// </summary>
 public partial class PtxAssemblyTests(ITestOutputHelper output)
 {
@@ -87,6 +87,8 @@ public partial class PtxAssemblyTests(ITestOutputHelper output)
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"ptxas rejected the PTX of {name}:\n{string.Join('\n', log.Split('\n').Take(20))}");
         var report = Report(log);
+        if (Environment.GetEnvironmentVariable("INFOGPU_DUMP_PTX") is { Length: > 0 } dump)
+            File.WriteAllText(Path.Combine(dump, name.Replace('<', '_').Replace('>', '_').Replace(',', '_') + ".ptx"), Ptx(name));
         output.WriteLine($"{name}: {report}");
         Directory.Delete(dir, true);
     }
