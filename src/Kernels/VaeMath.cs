@@ -31,8 +31,9 @@ internal static class VaeMath
 {
     /// <summary>
     /// Bernoulli cross-entropy of target x under p = sigmoid(l), from the logit:
-    /// -x ln p - (1 - x) ln(1 - p) = softplus(l) - x l = max(l, 0) + log1p(e^-|l|) - x l
-    /// (log1p, so a confident, correct prediction keeps its small loss to float32 precision).
+    /// -x ln p - (1 - x) ln(1 - p) = softplus(l) - x l = (max(l, 0) - x l) + log1p(e^-|l|)
+    /// (the first part is exact for x in {0, 1}, and log1p added last, so a confident, correct
+    /// prediction keeps its small loss to float32 precision).
     /// Also returns sigmoid(l) (from the same exponential), whose difference from x is the gradient.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -41,7 +42,7 @@ internal static class VaeMath
         float e = AccurateMath.Exp(-MathF.Abs(logit));
         float inv = 1f / (1f + e);
         sigmoid = logit >= 0f ? inv : e * inv;
-        return MathF.Max(logit, 0f) + AccurateMath.Log1p(e) - x * logit;
+        return (MathF.Max(logit, 0f) - x * logit) + AccurateMath.Log1p(e);
     }
 
     /// <summary>The KL term of one latent dimension: -(1 + lv - mu^2 - e^lv) / 2.</summary>

@@ -116,9 +116,9 @@ internal static unsafe class CpuVaeKernels
             var onePlus = one + e;
             var inv = one / onePlus;
             // log1p(e) = ln(1 + e) + c / (1 + e), c = e - ((1 + e) - 1) the exact rounding error
-            // of 1 + e (e <= 1): as VaeMath.CrossEntropy, a small loss keeps its precision.
+            // of 1 + e (e <= 1); added last, as in VaeMath.CrossEntropy, so a small loss keeps its precision.
             var log1p = VectorLog.Log(onePlus) + (e - (onePlus - one)) * inv;
-            acc += Vector256.Max(lv, Vector256<float>.Zero) + log1p - xv * lv;
+            acc += (Vector256.Max(lv, Vector256<float>.Zero) - xv * lv) + log1p;
             if (gradient)
             {
                 var p = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(lv, Vector256<float>.Zero), inv, e * inv);

@@ -45,6 +45,18 @@ public class AccurateMathTests(ITestOutputHelper output)
     /// </summary>
     private const double CompositeUlps = 2.5;
 
+    /// <summary>
+    /// An AIS weight increment log1p(sigmoid(b' x) expm1((b - b') x)): the sigmoid (2.2 ulp),
+    /// expm1 (1.1), their product (0.5) and log1p (0.9, with a derivative at most 1) add up.
+    /// </summary>
+    private const double AisIncrementUlps = 5.0;
+
+    /// <summary>
+    /// The binary cross-entropy from a logit: log1p of e^-|l| (the exponential's and log1p's
+    /// ulps) plus |l| where the target disagrees, one more rounding.
+    /// </summary>
+    private const double CrossEntropyUlps = 2.5;
+
     /// <summary>Results below 2^-126 have a fixed absolute spacing; Exp rounds them twice (the scaled polynomial, then the subnormal), one subnormal step.</summary>
     private const double SubnormalUlps = 1.0;
 
@@ -253,6 +265,51 @@ public class AccurateMathTests(ITestOutputHelper output)
         var (sp, _) = Measure("Softplus", xs, ScalarMath.Softplus, null, x => Math.Max(x, 0) + Log1p64(Math.Exp(-Math.Abs(x))), Normal);
         Assert.True(sig.Ulps <= CompositeUlps, sig.ToString());
         Assert.True(sp.Ulps <= CompositeUlps, sp.ToString());
+    }
+
+    [Fact]
+    public void AisIncrementsAndBinaryCrossEntropyKeepTheirRelativePrecision()
+    {
+        // softplus(beta x) - softplus(betaPrev x) at the temperature steps of the 14,500-step
+        // schedule (1e-3, 1e-4, 1e-5) and of coarse ones (1e-2), over the fields AIS meets.
+        var ais = new Worst("AIS increment softplus(beta x) - softplus(betaPrev x)");
+        foreach (float betaPrev in new[] { 0.001f, 0.3f, 0.5f, 0.9f, 0.99f })
+        {
+            foreach (float step in new[] { 1e-2f, 1e-3f, 1e-4f, 1e-5f })
+            {
+                float beta = betaPrev + step;
+                foreach (float x in Uniform(-60, 60, 20_000, 9))
+                {
+                    // The formula's float32 arguments betaPrev x and (beta - betaPrev) x, rounded
+                    // as it rounds them (their rounding is the input's, not the functions'
+                    // error: e^(betaPrev x) moves by |betaPrev x| 2^-24 relative).
+                    double b0 = betaPrev * x, d = (beta - betaPrev) * x;
+                    double sigmoid = b0 >= 0 ? 1 / (1 + Math.Exp(-b0)) : Math.Exp(b0) / (1 + Math.Exp(b0));
+                    double exact = Log1p64(sigmoid * Expm164(d));
+                    ais.Add(x, Ulps(exact, AisMath.SoftplusDifference(x, betaPrev, beta)));
+                }
+            }
+        }
+        output.WriteLine(ais.ToString());
+        Assert.True(ais.Ulps <= AisIncrementUlps, ais.ToString());
+
+        // max(l, 0) + log1p(e^-|l|) - x l for binary targets: a confident, correct prediction's
+        // loss is log1p(e^-|l|), far below an ulp of |l| (the former log(1 + e^-|l|) gave 0).
+        var bce = new Worst("binary cross-entropy from a logit, x in {0, 1}");
+        var formerBce = new Worst("binary cross-entropy by max(l, 0) + log(1 + e^-|l|) - x l with MathF (the former formula, not asserted)");
+        foreach (float l in Bits(-88f, -1e-6f, 4099).Concat(Bits(1e-6f, 88f, 4099)))
+        {
+            foreach (float x in new[] { 0f, 1f })
+            {
+                double e = Math.Exp(-Math.Abs((double)l));
+                double exact = (Math.Max(l, 0) - x * (double)l) + Log1p64(e);
+                bce.Add(l, Ulps(exact, VaeMath.CrossEntropy(l, x, out _)));
+                formerBce.Add(l, Ulps(exact, MathF.Max(l, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(l))) - x * l));
+            }
+        }
+        output.WriteLine(bce.ToString());
+        output.WriteLine(formerBce.ToString());
+        Assert.True(bce.Ulps <= CrossEntropyUlps, bce.ToString());
     }
 
     [Fact]
