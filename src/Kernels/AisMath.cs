@@ -10,23 +10,14 @@ namespace InfoGpu.Kernels;
 /// </summary>
 internal static class AisMath
 {
-    /// <summary>e^d - 1, accurate for small |d| (series below 0.1, where exp(d) - 1 would cancel).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Expm1(float d)
-    {
-        if (d > 0.1f || d < -0.1f)
-            return MathF.Exp(d) - 1f;
-        // Taylor series to d^7 / 7!: the next term is below 0.1^8 / 8! = 2.5e-13 relative.
-        return d * (1f + d * (0.5f + d * ((1f / 6f) + d * ((1f / 24f) + d * ((1f / 120f) + d * ((1f / 720f) + d * (1f / 5040f)))))));
-    }
-
     /// <summary>
     /// softplus(beta x) - softplus(betaPrev x) = log1p(sigmoid(betaPrev x) expm1((beta - betaPrev) x)),
-    /// with no cancellation when the two temperatures are close.
+    /// with no cancellation when the two temperatures are close; every function in it is
+    /// <see cref="AccurateMath"/>'s (within an ulp or two on every backend).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float SoftplusDifference(float x, float betaPrev, float beta) =>
-        LogitMath.Log1p(ScalarMath.Sigmoid(betaPrev * x) * Expm1((beta - betaPrev) * x));
+        AccurateMath.Log1p(ScalarMath.Sigmoid(betaPrev * x) * AccurateMath.Expm1((beta - betaPrev) * x));
 
     /// <summary>Kahan summation: adds <paramref name="value"/> to (sum, compensation).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -85,7 +85,7 @@ internal readonly struct KlClippedTerm : IRowTerm
     {
         float pc = ScalarMath.Clip(p, epsilon, 1f);
         float qc = ScalarMath.Clip(q, epsilon, 1f);
-        return pc * (MathF.Log(pc) - MathF.Log(qc));
+        return pc * (AccurateMath.Log(pc) - AccurateMath.Log(qc));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -183,7 +183,7 @@ internal readonly struct JsClippedTerm : IRowTerm
 /// </summary>
 internal readonly struct KlDivLossTerm : IRowTerm
 {
-    public float Apply(float p, float q) => p > 0f ? p * (MathF.Log(p) - q) : 0f;
+    public float Apply(float p, float q) => p > 0f ? p * (AccurateMath.Log(p) - q) : 0f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Accumulate(Vector256<float> p, Vector256<float> q, ref Vector256<float> sum, ref Vector256<float> ln2) =>

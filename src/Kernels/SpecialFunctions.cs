@@ -43,7 +43,7 @@ internal static class SpecialFunctions
         float inv = 1 / x;
         float inv2 = inv * inv;
         float series = inv2 * (1f / 12 - inv2 * (1f / 120 - inv2 * (1f / 252)));
-        return MathF.Log(x) - 0.5f * inv - series - shift;
+        return AccurateMath.Log(x) - 0.5f * inv - series - shift;
     }
 
     /// <summary>psi(0), psi(1), ..., psi(n) in float64 (psi(0) is NaN): psi(m + 1) = psi(m) + 1/m, exact to a few ulps of the harmonic sums.</summary>

@@ -31,21 +31,23 @@ internal static class VaeMath
 {
     /// <summary>
     /// Bernoulli cross-entropy of target x under p = sigmoid(l), from the logit:
-    /// -x ln p - (1 - x) ln(1 - p) = softplus(l) - x l = max(l, 0) + ln(1 + e^-|l|) - x l.
+    /// -x ln p - (1 - x) ln(1 - p) = softplus(l) - x l = (max(l, 0) - x l) + log1p(e^-|l|)
+    /// (the first part is exact for x in {0, 1}, and log1p added last, so a confident, correct
+    /// prediction keeps its small loss to float32 precision).
     /// Also returns sigmoid(l) (from the same exponential), whose difference from x is the gradient.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float CrossEntropy(float logit, float x, out float sigmoid)
     {
-        float e = MathF.Exp(-MathF.Abs(logit));
+        float e = AccurateMath.Exp(-MathF.Abs(logit));
         float inv = 1f / (1f + e);
         sigmoid = logit >= 0f ? inv : e * inv;
-        return MathF.Max(logit, 0f) + MathF.Log(1f + e) - x * logit;
+        return (MathF.Max(logit, 0f) - x * logit) + AccurateMath.Log1p(e);
     }
 
     /// <summary>The KL term of one latent dimension: -(1 + lv - mu^2 - e^lv) / 2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Kl(float mu, float logVar) => -0.5f * (1f + logVar - mu * mu - MathF.Exp(logVar));
+    public static float Kl(float mu, float logVar) => -0.5f * (1f + logVar - mu * mu - AccurateMath.Exp(logVar));
 
     /// <summary>The same KL term in float64 (the host's exact entry points).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,7 +61,7 @@ internal static class VaeMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float LogVarGradient(float dz, float eps, float logVar, float beta)
     {
-        float s = MathF.Exp(0.5f * logVar);
+        float s = AccurateMath.Exp(0.5f * logVar);
         return 0.5f * dz * eps * s + 0.5f * beta * (s * s - 1f);
     }
 

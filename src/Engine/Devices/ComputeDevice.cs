@@ -141,6 +141,41 @@ public sealed class ComputeDevice : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// ILGPU's CPU accelerator shaped like an NVIDIA GPU (warps of 32 threads, as
+    /// <see cref="CPUDevice.Nvidia"/>, every thread simulated by a thread of its own) with a GPU's
+    /// launch shapes: row kernels in groups of <paramref name="rowGroupSize"/> threads and GEMM
+    /// tiles of <paramref name="gemmTile"/> x <paramref name="gemmTile"/>. One multiprocessor of
+    /// as many warps as the larger group needs (up to 32, the 1024 threads of an NVIDIA group),
+    /// so no more threads are made than one group uses. For tests that run the kernels as a GPU
+    /// would, with no GPU; its kind is <see cref="DeviceKind.IlgpuCpu"/>.
+    /// </summary>
+    internal static ComputeDevice OpenNvidiaShapedCpu(int rowGroupSize = 256, int gemmTile = 16)
+    {
+        const int warp = 32;
+        int group = Math.Max(rowGroupSize, gemmTile * gemmTile);
+        if (group > 1024 || rowGroupSize < 1 || gemmTile < 1)
+            throw new ArgumentOutOfRangeException(nameof(rowGroupSize), "groups of 1 to 1024 threads");
+        var device = new CPUDevice(warp, (group + warp - 1) / warp, 1);
+        var context = Context.Create(b => b.CPU(device).EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        try
+        {
+            var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel);
+            var info = new DeviceInfo(
+                DeviceKinds.Name(DeviceKind.IlgpuCpu),
+                $"{accelerator.Name} shaped like an NVIDIA GPU (warp {accelerator.WarpSize}, rows in groups of {rowGroupSize}, GEMM tiles {gemmTile}x{gemmTile})",
+                GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+                accelerator.WarpSize,
+                accelerator.MaxNumThreadsPerGroup);
+            return new ComputeDevice(DeviceKind.IlgpuCpu, new IlgpuBackend(context, accelerator, info, rowGroupSize) { GemmTile = gemmTile }, info, null);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
     private static InfoGpuException Absent(DeviceKind kind)
     {
         var present = Available().Select(d => d.Kind);

@@ -54,7 +54,15 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> jointCountKernel;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float> selfInformationKernel;
 
-    public IlgpuBackend(Context context, Accelerator accelerator, DeviceInfo info)
+    /// <param name="context">The ILGPU context, owned (disposed with the backend).</param>
+    /// <param name="accelerator">The accelerator, owned.</param>
+    /// <param name="info">What the device is.</param>
+    /// <param name="rowGroupSize">
+    /// Threads per group of the row kernels, a power of two; 0 for the default (256 on GPUs,
+    /// 16 on the CPU accelerator, which simulates every thread). Tests give the CPU accelerator
+    /// a GPU's groups to run the kernels at the shapes a GPU runs them.
+    /// </param>
+    public IlgpuBackend(Context context, Accelerator accelerator, DeviceInfo info, int rowGroupSize = 0)
     {
         this.context = context;
         Accelerator = accelerator;
@@ -62,7 +70,9 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         // A power of two for the tree reductions; the CPU accelerator simulates every thread,
         // so it gets small groups.
         int cap = accelerator.AcceleratorType == AcceleratorType.CPU ? 16 : 256;
-        RowGroupSize = (int)Math.Min(cap, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)accelerator.MaxNumThreadsPerGroup + 1) / 2);
+        RowGroupSize = rowGroupSize > 0
+            ? rowGroupSize
+            : (int)Math.Min(cap, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)accelerator.MaxNumThreadsPerGroup + 1) / 2);
         logitLossKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, int>(RowKernels.LogitLossKernel);
         softmaxKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(RowKernels.SoftmaxKernel);
         jointEntropiesKernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float>(TableKernels.JointEntropiesKernel);

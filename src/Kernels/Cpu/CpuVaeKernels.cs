@@ -114,10 +114,13 @@ internal static unsafe class CpuVaeKernels
             var xv = Vector256.Load(x + c);
             var e = VectorExp.Exp(-Vector256.Abs(lv));
             var onePlus = one + e;
-            acc += Vector256.Max(lv, Vector256<float>.Zero) + VectorLog.Log(onePlus) - xv * lv;
+            var inv = one / onePlus;
+            // log1p(e) = ln(1 + e) + c / (1 + e), c = e - ((1 + e) - 1) the exact rounding error
+            // of 1 + e (e <= 1); added last, as in VaeMath.CrossEntropy, so a small loss keeps its precision.
+            var log1p = VectorLog.Log(onePlus) + (e - (onePlus - one)) * inv;
+            acc += (Vector256.Max(lv, Vector256<float>.Zero) - xv * lv) + log1p;
             if (gradient)
             {
-                var inv = one / onePlus;
                 var p = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(lv, Vector256<float>.Zero), inv, e * inv);
                 (p - xv).Store(l + c);
             }

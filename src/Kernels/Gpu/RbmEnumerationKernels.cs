@@ -33,16 +33,16 @@ internal static class RbmEnumerationKernels
             float v = Value(m, d, e, u, n, k);
             if (v > max)
             {
-                sum = sum * MathF.Exp(max - v) + 1f;
+                sum = sum * AccurateMath.Exp(max - v) + 1f;
                 max = v;
             }
             else
             {
-                sum += MathF.Exp(v - max);
+                sum += AccurateMath.Exp(v - max);
             }
         }
         float groupMax = GroupReduce.Max(shared, max);
-        float scaled = max > float.NegativeInfinity ? sum * MathF.Exp(max - groupMax) : 0f;
+        float scaled = max > float.NegativeInfinity ? sum * AccurateMath.Exp(max - groupMax) : 0f;
         float groupSum = GroupReduce.Sum(shared, scaled);
         if (Group.IdxX == 0)
         {

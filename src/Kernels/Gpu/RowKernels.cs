@@ -56,7 +56,7 @@ internal static class RowKernels
         {
             float d = logits[start + j] - max;
             if (d < 0f)
-                e += MathF.Exp(d);
+                e += AccurateMath.Exp(d);
             else
                 ties += 1f;
         }
@@ -88,13 +88,13 @@ internal static class RowKernels
         float max = GroupReduce.Max(shared, m);
         float e = 0f;
         for (int j = Group.IdxX; j < cols; j += Group.DimX)
-            e += MathF.Exp(x[start + j] - max);
+            e += AccurateMath.Exp(x[start + j] - max);
         float sum = GroupReduce.Sum(shared, e);
-        float logSum = MathF.Log(sum);
+        float logSum = AccurateMath.Log(sum);
         for (int j = Group.IdxX; j < cols; j += Group.DimX)
         {
             float z = x[start + j] - max;
-            y[start + j] = logOutput != 0 ? z - logSum : MathF.Exp(z) / sum;
+            y[start + j] = logOutput != 0 ? z - logSum : AccurateMath.Exp(z) / sum;
         }
     }
 

@@ -57,5 +57,5 @@ internal static class TableKernels
 
     /// <summary>out[i] = -scale * ln p[i] (self-information; +inf at p = 0).</summary>
     public static void SelfInformationKernel(Index1D i, ArrayView<float> p, ArrayView<float> result, float scale) =>
-        result[i] = -scale * MathF.Log(p[i]);
+        result[i] = -scale * AccurateMath.Log(p[i]);
 }

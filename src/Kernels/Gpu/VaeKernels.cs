@@ -25,7 +25,7 @@ internal static class VaeKernels
         long s = (long)(r / repeat) * 2 * latent;
         float e = Philox.Normal(seed, stream, (ulong)(offset + i));
         eps[i] = e;
-        z[i] = stats[s + j] + MathF.Exp(0.5f * stats[s + latent + j]) * e;
+        z[i] = stats[s + j] + AccurateMath.Exp(0.5f * stats[s + latent + j]) * e;
     }
 
     /// <summary>dstats[r] = (dz + beta mu, dz eps e^(lv/2) / 2 + beta (e^lv - 1) / 2): the gradient through z and beta KL.</summary>

@@ -58,12 +58,12 @@ public class CodeGenerationTests
         return result;
     }
 
-    private static EntryPointDescription Entry(MethodInfo m) =>
+    internal static EntryPointDescription Entry(MethodInfo m) =>
         m.GetParameters().Length > 0 && m.GetParameters()[0].ParameterType.Name.StartsWith("Index", StringComparison.Ordinal)
             ? EntryPointDescription.FromImplicitlyGroupedKernel(m)
             : EntryPointDescription.FromExplicitlyGroupedKernel(m);
 
-    private static MethodInfo Find(string name) => Kernels().First(k => k.Name == name).Method;
+    internal static MethodInfo Find(string name) => Kernels().First(k => k.Name == name).Method;
 
     [Fact]
     public void EveryKernelIsFound()
