@@ -131,14 +131,14 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     public double LearningRate
     {
         get => options.LearningRate;
-        set => options = options with { LearningRate = value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"the learning rate must be a positive number (got {value})") };
+        set => options = options with { LearningRate = TrainerExtensions.CheckedLearningRate(value) };
     }
 
     /// <summary>The epochs the run aims at (<see cref="RbmTrainerOptions.Epochs"/>, stored in checkpoints).</summary>
     public int Epochs
     {
         get => options.Epochs;
-        set => options = options with { Epochs = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"epochs must be >= 1 (got {value})") };
+        set => options = options with { Epochs = TrainerExtensions.CheckedEpochs(value) };
     }
 
     /// <summary>The model (updated after each epoch and by <see cref="SyncModel"/>).</summary>

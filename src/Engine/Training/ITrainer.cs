@@ -134,6 +134,14 @@ public sealed class TrainingDivergedException : InfoGpuException
 /// <summary>The epoch loop every trainer shares.</summary>
 public static class TrainerExtensions
 {
+    /// <summary>A new <see cref="ITrainer.LearningRate"/>, checked: a positive finite number.</summary>
+    internal static double CheckedLearningRate(double value) =>
+        value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"the learning rate must be a positive number (got {value})");
+
+    /// <summary>A new <see cref="ITrainer.Epochs"/>, checked: at least 1.</summary>
+    internal static int CheckedEpochs(int value) =>
+        value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"epochs must be >= 1 (got {value})");
+
     /// <summary>Runs <paramref name="restore"/> on a freshly built trainer and returns it; disposes it (its device buffers) when the restore throws.</summary>
     internal static T Restored<T>(this T trainer, Action<T> restore)
         where T : ITrainer

@@ -177,9 +177,6 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     /// <summary>The settings.</summary>
     public VaeTrainerOptions Options { get; private set; }
 
-    /// <summary>Sets the number of epochs the run aims for (kept in checkpoints), e.g. to extend a resumed run.</summary>
-    public void SetEpochs(int epochs) => Options = Options with { Epochs = epochs >= 1 ? epochs : throw new InfoGpuException($"epochs must be >= 1 (got {epochs})") };
-
     /// <summary>Training images.</summary>
     public int TrainCount { get; }
 
@@ -234,14 +231,14 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     public double LearningRate
     {
         get => Options.LearningRate;
-        set => Options = Options with { LearningRate = value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"the learning rate must be a positive number (got {value})") };
+        set => Options = Options with { LearningRate = TrainerExtensions.CheckedLearningRate(value) };
     }
 
     /// <summary>The epochs the run aims at (<see cref="VaeTrainerOptions.Epochs"/>, kept in checkpoints).</summary>
     public int Epochs
     {
         get => Options.Epochs;
-        set => SetEpochs(value);
+        set => Options = Options with { Epochs = TrainerExtensions.CheckedEpochs(value) };
     }
 
     /// <summary>
