@@ -285,7 +285,7 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
     }
 
     private TrainingDivergedException Diverged(string what) => new(
-        $"Boltzmann training diverged at step {step} (epoch {epoch + 1}, step {stepInEpoch} of the epoch): {what}; the last good checkpoint is kept; lower --lr or raise --weight-decay");
+        $"Boltzmann training diverged at step {step} (epoch {epoch + 1}, step {stepInEpoch} of the epoch): {what}; lower --lr or raise --weight-decay");
 
     /// <summary>Burn-in, then <see cref="BoltzmannTrainingOptions.Samples"/> sweeps whose mean pair statistics go into <paramref name="into"/>.</summary>
     private void Collect(DeviceBuffer<float> states, int chains, int clamped, ulong stream, ref long step, int burnIn, double[] into)

@@ -94,6 +94,8 @@ public sealed class CsvTable
     {
         ArgumentNullException.ThrowIfNull(options);
         Stream stream;
+        if (Directory.Exists(path))
+            throw new InfoGpuException($"cannot read CSV file {path}: it is a folder; give a file");
         try
         {
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -304,7 +306,12 @@ public sealed class CsvTable
             {
                 _header = new string[n];
                 for (int c = 0; c < n; c++)
+                {
                     _header[c] = row[c].ToString();
+                    int first = Array.IndexOf(_header, _header[c], 0, c);
+                    if (first >= 0)
+                        throw new InfoGpuException($"{path}: the header names column '{OneLine(_header[c])}' twice (columns {first} and {c}); give each column its own name");
+                }
                 _width = n;
                 _text = new string?[]?[n];
                 return false;

@@ -45,11 +45,38 @@ public static class IdxFile
             throw new InfoGpuException($"{name} has {count} images but its label file has {labels.Length} labels");
         int keep = limit is int l ? Math.Clamp(l, 0, count) : count;
         int pixels = rows * cols;
-        var bytes = ReadAll(input, (long)keep * pixels, name, $"pixels (header says {count} images of {rows}x{cols})");
-        var images = new float[bytes.Length];
-        for (int i = 0; i < bytes.Length; i++)
-            images[i] = bytes[i] / 255f; // exactly byte / 255 in float32, as numpy computes it
+        long values = (long)keep * pixels;
+        CheckMemory(name, keep, rows, cols, values);
+        var chunks = ReadChunks(input, values, name, $"pixels (header says {count} images of {rows}x{cols})");
+        // The pixels arrived in chunks (no buffer doubling); each is converted and let go, so the
+        // peak is the float32 images plus one byte per pixel, never more.
+        var images = new float[values];
+        long at = 0;
+        for (int c = 0; c < chunks.Count; c++)
+        {
+            var chunk = chunks[c];
+            for (int i = 0; i < chunk.Length; i++)
+                images[at + i] = chunk[i] / 255f; // exactly byte / 255 in float32, as numpy computes it
+            at += chunk.Length;
+            chunks[c] = [];
+        }
         return new ImageSet(images, keep, rows, cols, labels?.AsSpan(0, keep).ToArray(), name);
+    }
+
+    /// <summary>
+    /// Refuses, before reading any pixel, images that would not fit in the memory this process may
+    /// use (float32 pixels plus the bytes read), naming what to pass instead.
+    /// </summary>
+    private static void CheckMemory(string name, int keep, int rows, int cols, long values)
+    {
+        long need = values * (sizeof(float) + 1);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && need > available)
+        {
+            long fits = Math.Max(0, available / ((long)rows * cols * (sizeof(float) + 1)));
+            throw new InfoGpuException(FormattableString.Invariant(
+                $"{name}: {keep} images of {rows}x{cols} need {need / 1e9:F1} GB of memory, more than the {available / 1e9:F1} GB this process may use; load fewer (--limit {fits} or less)"));
+        }
     }
 
     /// <summary>Reads an IDX label file.</summary>
@@ -124,6 +151,40 @@ public static class IdxFile
     /// Reads exactly <paramref name="length"/> bytes, growing the buffer only as data arrives, so
     /// a corrupt header that promises gigabytes fails as "truncated" instead of allocating them.
     /// </summary>
+    /// <summary>Reads exactly <paramref name="length"/> bytes as a list of chunks of at most 16 MiB, allocated only as data arrives.</summary>
+    private static List<byte[]> ReadChunks(Stream s, long length, string name, string what)
+    {
+        const int ChunkBytes = 1 << 24;
+        var chunks = new List<byte[]>();
+        long total = 0;
+        try
+        {
+            while (total < length)
+            {
+                var chunk = new byte[(int)Math.Min(ChunkBytes, length - total)];
+                int filled = 0;
+                while (filled < chunk.Length)
+                {
+                    int r = s.Read(chunk, filled, Math.Min(chunk.Length - filled, 1 << 16));
+                    if (r == 0)
+                        break;
+                    filled += r;
+                }
+                total += filled;
+                if (filled < chunk.Length)
+                    break;
+                chunks.Add(chunk);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InfoGpuException($"{name} is corrupt: the gzip stream is damaged ({e.Message})", e);
+        }
+        if (total < length)
+            throw new InfoGpuException($"{name} is truncated: {total} of {length} bytes of its {what}");
+        return chunks;
+    }
+
     private static byte[] ReadAll(Stream s, long length, string name, string what)
     {
         using var collected = new MemoryStream((int)Math.Min(length, 1 << 24));

@@ -43,22 +43,22 @@ internal static class Distributions
             {
                 float v = row[j];
                 if (!float.IsFinite(v))
-                    throw Bad(what, r, $"entry {j} is {Fmt(v)}; a probability must be a finite number");
+                    throw Bad(what, r, $"entry {j} is {Fmt(v)}; a probability must be a finite number", n);
                 if (v < 0)
-                    throw Bad(what, r, $"entry {j} is negative ({Fmt(v)}); probabilities must be >= 0");
+                    throw Bad(what, r, $"entry {j} is negative ({Fmt(v)}); probabilities must be >= 0", n);
                 sum += v;
             }
             if (copy is not null)
             {
                 if (!(sum > 0))
-                    throw Bad(what, r, "sums to 0 and cannot be normalized");
+                    throw Bad(what, r, "sums to 0 and cannot be normalized", n);
                 float inv = (float)(1 / sum);
                 for (int j = 0; j < cols; j++)
                     copy[r * cols + j] *= inv;
             }
             else if (Math.Abs(sum - 1) > options.SumTolerance)
             {
-                throw Bad(what, r, $"sums to {Fmt(sum)}, not 1 (tolerance {Fmt(options.SumTolerance)}); normalize it or pass --normalize");
+                throw Bad(what, r, $"sums to {Fmt(sum)}, not 1 (tolerance {Fmt(options.SumTolerance)}); normalize it or pass --normalize", n);
             }
         }
         return copy ?? rows;
@@ -79,21 +79,21 @@ internal static class Distributions
             {
                 double v = row[j];
                 if (!double.IsFinite(v))
-                    throw Bad(what, r, $"entry {j} is {Fmt(v)}; a probability must be a finite number");
+                    throw Bad(what, r, $"entry {j} is {Fmt(v)}; a probability must be a finite number", n);
                 if (v < 0)
-                    throw Bad(what, r, $"entry {j} is negative ({Fmt(v)}); probabilities must be >= 0");
+                    throw Bad(what, r, $"entry {j} is negative ({Fmt(v)}); probabilities must be >= 0", n);
                 sum += v;
             }
             if (copy is not null)
             {
                 if (!(sum > 0))
-                    throw Bad(what, r, "sums to 0 and cannot be normalized");
+                    throw Bad(what, r, "sums to 0 and cannot be normalized", n);
                 for (int j = 0; j < cols; j++)
                     copy[r * cols + j] /= sum;
             }
             else if (Math.Abs(sum - 1) > options.SumTolerance)
             {
-                throw Bad(what, r, $"sums to {Fmt(sum)}, not 1 (tolerance {Fmt(options.SumTolerance)}); normalize it or pass --normalize");
+                throw Bad(what, r, $"sums to {Fmt(sum)}, not 1 (tolerance {Fmt(options.SumTolerance)}); normalize it or pass --normalize", n);
             }
         }
         return copy ?? rows;
@@ -122,8 +122,11 @@ internal static class Distributions
         }
     }
 
-    public static InfoGpuException Bad(string what, int row, string problem) =>
-        new($"{what}: row {row} {problem}");
+    /// <summary>An error naming the bad row; a joint table (<paramref name="what"/> ends in "table") is named as a table, not as a row.</summary>
+    public static InfoGpuException Bad(string what, int row, string problem, int rows = 2) =>
+        !what.EndsWith("table", StringComparison.Ordinal) ? new($"{what}: row {row} {problem}")
+        : rows == 1 ? new($"{what}: the table {problem}")
+        : new($"{what}: table {row} {problem}");
 
     public static string Fmt(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

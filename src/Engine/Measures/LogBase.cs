@@ -5,10 +5,18 @@ namespace InfoGpu.Measures;
 /// <summary>The base of the logarithm an information measure is expressed in.</summary>
 public readonly record struct LogBase
 {
-    private LogBase(double value) => Value = value;
+    private readonly double _value;
 
-    /// <summary>The base itself (2 for bits, e for nats, 10 for bans).</summary>
-    public double Value { get; }
+    private LogBase(double value) => _value = value;
+
+    /// <summary>The base itself (2 for bits, e for nats, 10 for bans); <c>default(LogBase)</c> is base e (nats).</summary>
+    public double Value => _value == 0 ? Math.E : _value;
+
+    /// <summary>Two bases are equal when their values are (so <c>default(LogBase)</c> equals <see cref="Nats"/>).</summary>
+    public bool Equals(LogBase other) => Value.Equals(other.Value);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Value.GetHashCode();
 
     /// <summary>Base 2: bits (shannons).</summary>
     public static LogBase Bits { get; } = new(2);
@@ -50,7 +58,7 @@ public readonly record struct LogBase
         2 => "bits",
         Math.E => "nats",
         10 => "bans",
-        _ => $"log{Value.ToString("G4", CultureInfo.InvariantCulture)} units",
+        _ => $"log{Value.ToString("R", CultureInfo.InvariantCulture)} units",
     };
 
     /// <summary>The unit name, as <see cref="Unit"/>: "bits", "nats", "bans" or "log{base} units".</summary>

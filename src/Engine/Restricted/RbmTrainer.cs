@@ -339,7 +339,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     }
 
     private TrainingDivergedException Diverged(int epoch, string what) => new(
-        $"RBM training diverged in epoch {epoch} (by step {Step}, {StepInEpoch} of the epoch): {what}; the last good checkpoint is kept; lower --lr or raise --weight-decay");
+        $"RBM training diverged in epoch {epoch}, by step {Step} of the run: {what}; lower --lr or raise --weight-decay");
 
     /// <summary>The persistent chains' visible states (rows of nv values), or null for CD (synchronizes).</summary>
     public float[]? CaptureChains() =>

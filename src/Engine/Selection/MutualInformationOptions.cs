@@ -48,4 +48,8 @@ public sealed record MutualInformationResult(
     bool[] Discrete,
     string Method,
     int Samples,
-    double Seconds);
+    double Seconds)
+{
+    /// <summary>What a careful reader should know about the input (constant features, classes with one member); empty when nothing was noticed.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}

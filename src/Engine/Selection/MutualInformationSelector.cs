@@ -94,9 +94,26 @@ public sealed class MutualInformationSelector
         string method = ChooseMethod(device.Kind, samples, options.Search);
         var scores = new double[featureCount];
         var psi = SpecialFunctions.DigammaTable(samples + 1);
+        var warnings = new List<string>();
+        for (int f = 0; f < featureCount && samples > 0; f++)
+        {
+            int r = 1;
+            while (r < samples && features[r * featureCount + f] == features[f])
+                r++;
+            if (r == samples)
+                warnings.Add($"feature {f} is constant: it carries no information about the target (score 0)");
+        }
         if (!options.Regression)
         {
             var (labels, classes) = Codes(target);
+            var sizes = new int[classes];
+            foreach (int l in labels)
+                sizes[l]++;
+            int alone = sizes.Count(c => c == 1);
+            if (alone == classes)
+                warnings.Add("every class has a single member: a continuous feature's neighbour estimate has no samples to use and scores 0; give several rows per class");
+            else if (alone > 0)
+                warnings.Add($"{alone} of {classes} classes have a single member: those rows carry no neighbour information and are left out of the continuous features' estimates (as scikit-learn does)");
             ClassificationScores(columns, samples, continuous, labels, classes, k, method, psi, scores);
             for (int f = 0; f < featureCount; f++)
             {
@@ -125,7 +142,7 @@ public sealed class MutualInformationSelector
             scores[f] = Math.Max(0, scores[f]);
         int[] ranking = Rank(scores);
         int top = Math.Min(options.Top, featureCount);
-        return new MutualInformationResult(scores, ranking, ranking[..top], discrete, method, samples, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+        return new MutualInformationResult(scores, ranking, ranking[..top], discrete, method, samples, Stopwatch.GetElapsedTime(t0).TotalSeconds) { Warnings = warnings };
     }
 
     /// <summary>columns[f * samples + i] = features[i * featureCount + f], in blocks of rows, blocks in parallel.</summary>

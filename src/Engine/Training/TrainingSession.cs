@@ -121,6 +121,7 @@ public sealed class TrainingSession<TMetrics>
     private readonly TrainingSessionOptions options;
     private readonly List<TMetrics> history = [];
     private int firstEpoch = -1;
+    private long? savedStep;
 
     /// <summary>Prepares a run of <paramref name="trainer"/>; nothing runs until <see cref="Run"/>.</summary>
     /// <param name="trainer">The trainer, new or restored by its <c>Resume</c>.</param>
@@ -177,6 +178,23 @@ public sealed class TrainingSession<TMetrics>
         using var folderLock = LockFolder();
         if (firstEpoch < 0)
             firstEpoch = trainer.Epoch;
+        if (savedStep is null && CheckpointPath is string existing && File.Exists(existing) && trainer.Step > 0)
+            savedStep = trainer.Step; // resumed from it
+        try
+        {
+            return RunLocked(cancel);
+        }
+        catch (TrainingDivergedException e) when (options.Directory is not null)
+        {
+            string kept = savedStep is long s
+                ? $"the last good checkpoint, from step {s}, is kept in {CheckpointPath}"
+                : "no checkpoint was written before it";
+            throw new TrainingDivergedException($"{e.Message}; {kept}", e);
+        }
+    }
+
+    private TrainingStop RunLocked(CancellationToken cancel)
+    {
         bool ranAny = false;
         int target = trainer.Epochs;
         long started = Stopwatch.GetTimestamp();
@@ -224,23 +242,68 @@ public sealed class TrainingSession<TMetrics>
         }
     }
 
-    private FileStream? LockFolder()
+    private FolderLock? LockFolder()
     {
         if (options.Directory is null)
             return null;
         Directory.CreateDirectory(options.Directory);
         string path = Path.Combine(options.Directory, TrainingSession.LockFile);
+        string owner = path + ".owner";
         try
         {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            var held = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            try
+            {
+                File.WriteAllText(owner, FormattableString.Invariant($"{Environment.ProcessId} {Environment.MachineName} {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n"));
+            }
+            catch (IOException)
+            {
+                // the holder's name is a courtesy to the runs it turns away; the lock itself is held
+            }
+            return new FolderLock(held, owner);
         }
         catch (IOException)
         {
-            throw new InfoGpuException($"another run is writing to {options.Directory} (it holds {path}); wait for it to end or choose another output folder");
+            throw new InfoGpuException($"another run is writing to {options.Directory} ({Holder(owner)} holds {path}); wait for it to end or choose another output folder");
         }
         catch (UnauthorizedAccessException e)
         {
             throw new InfoGpuException($"cannot write to {options.Directory}: {e.Message}");
+        }
+    }
+
+    /// <summary>"process 1234 on host H since T", from the lock's owner file, or "another process" when it cannot be read.</summary>
+    private static string Holder(string owner)
+    {
+        try
+        {
+            var fi = new FileInfo(owner);
+            if (fi.Exists && fi.Length < 512)
+            {
+                string[] parts = File.ReadAllText(owner).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (parts.Length == 3 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+                    return FormattableString.Invariant($"process {pid} on {string.Concat(parts[1].Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.').Take(64))} since {string.Concat(parts[2].Where(c => char.IsAsciiDigit(c) || c is '-' or ':' or 'T' or 'Z'))}");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return "another process";
+    }
+
+    /// <summary>The held lock file and its owner note, both removed when the run ends.</summary>
+    private sealed class FolderLock(FileStream held, string owner) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                File.Delete(owner);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+            held.Dispose();
         }
     }
 
@@ -266,6 +329,7 @@ public sealed class TrainingSession<TMetrics>
         set.Metadata[HistoryColumnsKey] = string.Join(',', names);
         Directory.CreateDirectory(options.Directory!);
         SafeTensors.Write(path, set);
+        savedStep = trainer.Step;
         WriteMetrics(MetricsPath!);
     }
 
@@ -307,7 +371,7 @@ public sealed class TrainingSession<TMetrics>
             if (bad > 0)
             {
                 throw new TrainingDivergedException(
-                    $"{trainer.ModelName} training diverged by step {trainer.Step} (epoch {trainer.Epoch + 1}): '{name}' holds {bad} NaN or infinite values; the last good checkpoint is kept; lower the learning rate");
+                    $"{trainer.ModelName} training diverged by step {trainer.Step} (epoch {trainer.Epoch + 1}): '{name}' holds {bad} NaN or infinite values; lower the learning rate");
             }
         }
     }

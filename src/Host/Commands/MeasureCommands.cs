@@ -77,6 +77,19 @@ internal static class MeasureCommands
         new ExamplesCommand(),
     ];
 
+    /// <summary>--base: a bad base is a usage error (exit 2), like every other malformed option.</summary>
+    internal static LogBase ParseBase(string? text)
+    {
+        try
+        {
+            return LogBase.Parse(text ?? "e");
+        }
+        catch (InfoGpuException e)
+        {
+            throw new UsageException("--base: " + e.Message);
+        }
+    }
+
     private enum Kind
     {
         Kl,
@@ -95,7 +108,7 @@ internal static class MeasureCommands
             using var device = precision == Precision.Single ? DeviceOption.Open(context) : null;
             var session = new MeasureSession(
                 device is null ? null : new InformationMeasures(device),
-                LogBase.Parse(context.Args.Get("base") ?? "e"),
+                ParseBase(context.Args.Get("base")),
                 new DistributionOptions(context.Args.Has("normalize"), precision == Precision.Single ? DistributionOptions.Float32Tolerance : DistributionOptions.Float64Tolerance));
             var result = compute(context, session);
             if (context.Args.Json)

@@ -82,6 +82,8 @@ internal static class MiCommands
             context.Note($"estimator: {(options.Regression ? "mutual_info_regression (KSG)" : "mutual_info_classif (Ross)")}, k = {options.Neighbors}, noise {(options.Noise ? "on" : "off")}, seed {seed}");
             var result = new MutualInformationSelector(device).Select(data.Features, data.Rows, data.Names.Length, data.Target, options);
             context.Note($"search: {result.Method}, {result.Seconds:F3} s");
+            foreach (string w in result.Warnings)
+                context.Err.WriteLine($"warning: {w}");
 
             string? plot = null;
             if (a.Get("out") is string dir)
@@ -108,6 +110,7 @@ internal static class MiCommands
                     ["noise"] = options.Noise,
                     ["seed"] = seed,
                     ["method"] = result.Method,
+                    ["warnings"] = new JsonArray(result.Warnings.Select(w => (JsonNode)w).ToArray()),
                     ["device"] = device.Info.Kind,
                     ["seconds"] = Json.Number(result.Seconds),
                     ["unit"] = "nats",

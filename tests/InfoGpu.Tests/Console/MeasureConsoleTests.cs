@@ -81,6 +81,42 @@ public class MeasureConsoleTests
         Assert.Equal("Infinity", doc.RootElement.GetProperty("values")[0].GetString());
     }
 
+    [Fact]
+    public void MessagesNameWhatIsWrongInTheUsersTerms()
+    {
+        // A joint table is one distribution: the message speaks of the table, not of "row 0".
+        var (code, _, err) = ConsoleRunner.Run("measure", "joint", "--table", "0.5,0.5;0.5,0.5", "--precision", "double");
+        Assert.Equal(1, code);
+        Assert.Contains("joint table: the table sums to 2, not 1", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("row", err, StringComparison.Ordinal);
+
+        // A base just above 1 is labelled with all its digits, not as "log1".
+        string output;
+        (code, output, _) = ConsoleRunner.Run("measure", "entropy", "--p", "0.5,0.5", "--base", "1.0000000000000002", "--accelerator", "cpu");
+        Assert.Equal(0, code);
+        Assert.Contains("log1.0000000000000002 units", output, StringComparison.Ordinal);
+
+        // A folder given as a CSV file, and a header naming one column twice.
+        string dir = TestPaths.TempDir();
+        (code, _, err) = ConsoleRunner.Run("measure", "entropy", "--csv", dir, "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("it is a folder; give a file", err, StringComparison.Ordinal);
+        string csv = Path.Combine(dir, "dup.csv");
+        File.WriteAllText(csv, "a,a,y\n1,2,0\n3,4,1\n5,6,1\n7,8,0\n9,1,1\n");
+        (code, _, err) = ConsoleRunner.Run("mi", "select", "--csv", csv, "--target", "y", "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("the header names column 'a' twice (columns 0 and 1)", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DefaultLogBaseIsNats()
+    {
+        Assert.Equal(Math.E, default(InfoGpu.Measures.LogBase).Value);
+        Assert.Equal(1.0, default(InfoGpu.Measures.LogBase).Scale);
+        Assert.Equal(InfoGpu.Measures.LogBase.Nats, default(InfoGpu.Measures.LogBase));
+        Assert.Equal("nats", default(InfoGpu.Measures.LogBase).Unit);
+    }
+
     [Theory]
     [InlineData(2, "measure", "kl", "--p", "0.5,,x", "--q", "1")]
     [InlineData(2, "measure", "entropy", "--p", "0.5,abc")]
@@ -90,7 +126,9 @@ public class MeasureConsoleTests
     [InlineData(2, "measure", "entropy", "--p", "0.5,0.5", "--accelerator", "tpu")]
     [InlineData(1, "measure", "entropy", "--p", "0.5,0.6")]
     [InlineData(1, "measure", "entropy", "--p", "-0.5,1.5")]
-    [InlineData(1, "measure", "entropy", "--p", "0.5,0.5", "--base", "1")]
+    [InlineData(2, "measure", "entropy", "--p", "0.5,0.5", "--base", "1")]
+    [InlineData(2, "measure", "entropy", "--p", "0.5,0.5", "--base", "nan")]
+    [InlineData(2, "measure", "entropy", "--p", "0.5,0.5", "--base", "-2")]
     [InlineData(1, "measure", "kl", "--p", "0.5,0.5", "--q", "0.2,0.3,0.5")]
     [InlineData(1, "measure", "entropy", "--csv", "/nonexistent/rows.csv")]
     public void BadInputGivesOneLineErrorAndExitCode(int expected, params string[] args)

@@ -65,4 +65,28 @@ public class MiConsoleTests
         Assert.Equal(2, code);
         Assert.Contains("--target", err);
     }
+
+    [Fact]
+    public void ConstantFeaturesAndOneMemberClassesAreWarnedAbout()
+    {
+        // x follows the class, c is constant, and class 2 has a single row.
+        var text = new System.Text.StringBuilder("x,c,y\n");
+        for (int i = 0; i < 40; i++)
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i % 2 + 0.01 * i},7,{i % 2}\n");
+        text.Append("5,7,2\n");
+        var (code, output, err) = ConsoleRunner.Run("mi", "select", "--csv", Csv(text.ToString()), "--target", "y", "--json", "--accelerator", "cpu");
+        Assert.True(code == 0, err);
+        Assert.Contains("warning: feature 1 is constant", err, StringComparison.Ordinal);
+        Assert.Contains("warning: 1 of 3 classes have a single member", err, StringComparison.Ordinal);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal(2, doc.RootElement.GetProperty("warnings").GetArrayLength());
+        Assert.Equal(0.0, doc.RootElement.GetProperty("scores")[1].GetDouble());
+
+        // Without anything to say, the array is there and empty.
+        (code, output, err) = ConsoleRunner.Run("mi", "select", "--csv", TestPaths.MakeClassificationCsv, "--target-last", "--json", "--accelerator", "cpu");
+        Assert.True(code == 0, err);
+        using var quiet = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal(0, quiet.RootElement.GetProperty("warnings").GetArrayLength());
+        Assert.DoesNotContain("warning", err, StringComparison.Ordinal);
+    }
 }

@@ -244,3 +244,62 @@ public class EmptyTestSetTests
         Assert.Contains("no test images", err, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A small gzip IDX file that truly holds more pixels than the process may hold in memory is refused before it is read.</summary>
+public class IdxMemoryTests
+{
+    private static void WriteGzipIdx(string path, int magic, int count, int rows, int cols, long payloadBytes)
+    {
+        using var file = File.Create(path);
+        using var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest);
+        var header = new byte[magic == 0x801 ? 8 : 16];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, magic);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), count);
+        if (magic == 0x803)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), rows);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), cols);
+        }
+        gz.Write(header);
+        var zeros = new byte[1 << 20];
+        for (long left = payloadBytes; left > 0; left -= zeros.Length)
+            gz.Write(zeros, 0, (int)Math.Min(zeros.Length, left));
+    }
+
+    private static (int Code, string Err) RunCapped(string heapLimitHex, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "infogpu.dll"));
+        foreach (string a in args)
+            info.ArgumentList.Add(a);
+        info.Environment["DOTNET_GCHeapHardLimit"] = heapLimitHex;
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEndAsync();
+        Assert.True(p.WaitForExit(120_000), "infogpu did not finish within 120 s");
+        return (p.ExitCode, err.Result);
+    }
+
+    [Fact]
+    public void ImagesThatCannotFitAreRefusedBeforeReadingAndLimitLoadsThem()
+    {
+        // 60,000 images of 28x28 (47 MB of pixels, 235 MB as float32 plus bytes) in a gzip file of
+        // about 50 KB; the process may use 192 MB.
+        string data = TestPaths.TempDir();
+        const int n = 60000, px = 28 * 28;
+        WriteGzipIdx(Path.Combine(data, "train-images-idx3-ubyte.gz"), 0x803, n, 28, 28, (long)n * px);
+        WriteGzipIdx(Path.Combine(data, "train-labels-idx1-ubyte.gz"), 0x801, n, 0, 0, n);
+        WriteGzipIdx(Path.Combine(data, "t10k-images-idx3-ubyte.gz"), 0x803, 100, 28, 28, 100L * px);
+        WriteGzipIdx(Path.Combine(data, "t10k-labels-idx1-ubyte.gz"), 0x801, 100, 0, 0, 100);
+        Assert.True(new FileInfo(Path.Combine(data, "train-images-idx3-ubyte.gz")).Length < 1 << 20);
+
+        const string limit = "0xC000000"; // 192 MiB
+        var (code, err) = RunCapped(limit, "rbm", "train", "--data", data, "--epochs", "1", "--hidden", "4", "--accelerator", "cpu", "--quiet", "--out", TestPaths.TempDir());
+        Assert.True(code == 1, $"exit {code}: {err}");
+        string line = Assert.Single(err.Trim().Split('\n'));
+        Assert.Matches(@"^error: .*train-images-idx3-ubyte\.gz: 60000 images of 28x28 need 0\.2 GB of memory, more than the 0\.\d GB this process may use; load fewer \(--limit \d+ or less\)$", line);
+
+        var (ok, okErr) = RunCapped(limit, "rbm", "train", "--data", data, "--limit", "1000", "--epochs", "1", "--hidden", "4", "--accelerator", "cpu", "--quiet", "--out", TestPaths.TempDir());
+        Assert.True(ok == 0, $"exit {ok}: {okErr}");
+    }
+}

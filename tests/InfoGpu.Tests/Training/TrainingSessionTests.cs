@@ -138,6 +138,18 @@ public class TrainingSessionTests
     }
 
     [Fact]
+    public void ADivergenceBeforeAnyCheckpointSaysNoneWasWritten()
+    {
+        string dir = TestPaths.TempDir();
+        var trainer = new CountingTrainer(2) { Poison = float.NaN };
+        var session = new TrainingSession<CountMetrics>(trainer, new TrainingSessionOptions { Directory = dir, Epochs = 3 });
+        var e = Assert.Throws<TrainingDivergedException>(() => session.Run());
+        Assert.EndsWith("; no checkpoint was written before it", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("kept", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(dir, TrainingSession.CheckpointFile)));
+    }
+
+    [Fact]
     public void ANonFiniteStateIsNeverWrittenAndTheLastGoodCheckpointStays()
     {
         string dir = TestPaths.TempDir();
@@ -150,7 +162,7 @@ public class TrainingSessionTests
         };
         var e = Assert.Throws<TrainingDivergedException>(() => session.Run());
         Assert.Contains("'x' holds 1 NaN or infinite values", e.Message, StringComparison.Ordinal);
-        Assert.Contains("the last good checkpoint is kept", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"the last good checkpoint, from step 2, is kept in {Path.Combine(dir, TrainingSession.CheckpointFile)}", e.Message, StringComparison.Ordinal);
         var set = ReadCounter(dir);
         Assert.Equal(2f, set.GetFloat("x")[0]);
         Assert.Equal(2L, set.GetInt64("counters")[2]);
@@ -200,8 +212,10 @@ public class TrainingSessionTests
         Assert.Equal(TrainingStop.Completed, first.Run());
         Assert.NotNull(refused);
         Assert.Contains("another run is writing to", refused.Message, StringComparison.Ordinal);
+        Assert.Contains($"(process {Environment.ProcessId} on ", refused.Message, StringComparison.Ordinal); // names the holder
         Assert.Equal(4L, ReadCounter(shared).GetInt64("counters")[2]);
         Assert.False(File.Exists(Path.Combine(shared, TrainingSession.LockFile)), "the lock file outlived the run");
+        Assert.False(File.Exists(Path.Combine(shared, TrainingSession.LockFile + ".owner")), "the lock's owner note outlived the run");
     }
 
     [Fact]
