@@ -17,7 +17,7 @@ public static class SafeTensors
 {
     /// <summary>
     /// The metadata key under which <see cref="Write"/> stores the SHA-256 (lowercase hex) of the
-    /// other metadata and of every tensor's name, dtype, shape and bytes; <see cref="Read"/> refuses
+    /// other metadata and of every tensor's name, dtype, shape and bytes; <see cref="Read(string)"/> refuses
     /// a file without it or whose contents do not match it (<see cref="InfoGpuException"/>) and
     /// removes it from the set it returns. A value set by the caller under this key is replaced.
     /// </summary>
@@ -139,7 +139,7 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>The longest JSON header <see cref="Read"/> accepts (100 MB).</summary>
+    /// <summary>The longest JSON header <see cref="Read(string)"/> accepts (100 MB).</summary>
     public const int MaxHeaderBytes = 100_000_000;
 
     /// <summary>
@@ -148,7 +148,15 @@ public static class SafeTensors
     /// anything else is read), then exactly the tensor bytes the header declares, so a huge,
     /// endless or sparse file that is not a checkpoint costs a few bytes, not its size.
     /// </summary>
-    public static TensorSet Read(string path)
+    public static TensorSet Read(string path) => Read(path, requireChecksum: true);
+
+    /// <summary>
+    /// Reads a file as <see cref="Read(string)"/> does; with <paramref name="requireChecksum"/> false a
+    /// safetensors file written by another tool (no InfoGpu checksum) is accepted, its structure
+    /// checked in full, and returned with <see cref="TensorSet.Verified"/> false. A file that has a
+    /// checksum must still match it.
+    /// </summary>
+    public static TensorSet Read(string path, bool requireChecksum)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (Directory.Exists(path))
@@ -185,12 +193,12 @@ public static class SafeTensors
         {
             throw new InfoGpuException($"cannot read checkpoint {path}: {e.Message}", e);
         }
-        var set = Parse(bytes, path);
+        var set = Parse(bytes, path, requireChecksum);
         set.FilePath = path;
         return set;
     }
 
-    /// <summary>The end of the tensor data a header declares (the largest data_offsets end); 0 when the header is unreadable, which <see cref="Parse"/> then reports.</summary>
+    /// <summary>The end of the tensor data a header declares (the largest data_offsets end); 0 when the header is unreadable, which <see cref="Parse(ReadOnlySpan{byte}, string)"/> then reports.</summary>
     private static long DeclaredDataBytes(byte[] header)
     {
         try
@@ -215,7 +223,10 @@ public static class SafeTensors
     }
 
     /// <summary>Parses and verifies safetensors bytes; <paramref name="name"/> names them in errors.</summary>
-    public static TensorSet Parse(ReadOnlySpan<byte> bytes, string name)
+    public static TensorSet Parse(ReadOnlySpan<byte> bytes, string name) => Parse(bytes, name, requireChecksum: true);
+
+    /// <summary>Parses safetensors bytes; without <paramref name="requireChecksum"/> a file with no InfoGpu checksum is returned unverified (<see cref="TensorSet.Verified"/> false).</summary>
+    public static TensorSet Parse(ReadOnlySpan<byte> bytes, string name, bool requireChecksum)
     {
         string Corrupt(string why) => $"checkpoint {name} is corrupt: {why}";
         if (bytes.Length < 8)
@@ -264,7 +275,14 @@ public static class SafeTensors
             throw new InfoGpuException(Corrupt($"unreadable header ({e.GetType().Name})"), e);
         }
         if (!set.Metadata.TryGetValue(ChecksumKey, out var expected))
+        {
+            if (!requireChecksum)
+            {
+                set.Verified = false;
+                return set;
+            }
             throw new InfoGpuException($"checkpoint {name} has no checksum; it was not written by InfoGpu");
+        }
         var names = set.Tensors.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
         var meta = set.Metadata.Where(kv => kv.Key != ChecksumKey).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
         if (Checksum(names.Select(n => (n, set.Tensors[n])), meta) != expected)

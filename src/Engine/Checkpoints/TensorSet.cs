@@ -19,8 +19,15 @@ public sealed class TensorSet
     /// <summary>Where the set was read from, for error messages ("checkpoint" when built in memory).</summary>
     public string Source { get; init; } = "checkpoint";
 
-    /// <summary>The file the set was read from by <see cref="SafeTensors.Read"/>; null when built in memory or parsed from bytes.</summary>
+    /// <summary>The file the set was read from by <see cref="SafeTensors.Read(string)"/>; null when built in memory or parsed from bytes.</summary>
     public string? FilePath { get; internal set; }
+
+    /// <summary>
+    /// Whether the set carried InfoGpu's checksum and matched it. False only for a file written by
+    /// another tool and read with <see cref="SafeTensors.Read(string, bool)"/> allowing that: its
+    /// bytes are intact as far as the format can tell, but nothing vouches for their content.
+    /// </summary>
+    public bool Verified { get; internal set; } = true;
 
     /// <summary>Copies every entry of <paramref name="metadata"/> into <see cref="Metadata"/> (replacing equal keys); null adds nothing.</summary>
     public void AddMetadata(IReadOnlyDictionary<string, string>? metadata)

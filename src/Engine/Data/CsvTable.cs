@@ -68,6 +68,28 @@ public sealed class CsvTable
         _lines = lines;
     }
 
+    /// <summary>A .npy array as a table without a header: a matrix's rows and columns, a vector as one row.</summary>
+    private static CsvTable FromNpy(NpyArray a, string name)
+    {
+        var (rows, cols) = a.Shape.Length switch
+        {
+            1 => (1L, a.Shape[0]),
+            2 => (a.Shape[0], a.Shape[1]),
+            _ => throw new InfoGpuException($"{name}: a .npy array of {a.Shape.Length} dimensions; give a vector or a matrix (rows x columns)"),
+        };
+        if (rows > int.MaxValue || cols > int.MaxValue)
+            throw new InfoGpuException($"{name}: shape ({string.Join(", ", a.Shape)}) is too large");
+        for (long i = 0; i < a.Values.LongLength; i++)
+        {
+            if (!double.IsFinite(a.Values[i]))
+                throw new InfoGpuException(FormattableString.Invariant($"{name}: row {i / Math.Max(cols, 1)}, column {i % Math.Max(cols, 1)} is {a.Values[i]}; every value must be finite"));
+        }
+        var lines = new int[rows];
+        for (int r = 0; r < rows; r++)
+            lines[r] = r + 1;
+        return new CsvTable(name, null, (int)rows, (int)cols, a.Values, new string?[]?[cols], lines);
+    }
+
     /// <summary>The path (or name) the table was read from; used in error messages.</summary>
     public string Path { get; }
 
@@ -126,6 +148,8 @@ public sealed class CsvTable
             throw new InfoGpuException($"cannot read CSV file {name}: {e.Message}");
         }
         Stream input = new PrefixedStream(head.AsMemory(0, got), stream);
+        if (got == 2 && head[0] == Npy.Magic[0] && head[1] == Npy.Magic[1])
+            return FromNpy(Npy.Read(input, name, options.MaxValues), name);
         bool gzip = got == 2 && head[0] == 0x1f && head[1] == 0x8b;
         if (gzip)
             input = new GZipStream(input, CompressionMode.Decompress, leaveOpen: true);

@@ -27,7 +27,7 @@ internal static class MeasureCommands
         new Measure(
             new CommandSpec("measure entropy", "entropy H(p) of a distribution, or of every row of a CSV file",
                 "(--p LIST | --csv FILE) [--base B]",
-                [P, new("csv", "FILE", "batched: one distribution per line (.csv or .csv.gz)"), Delimiter, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [P, new("csv", "FILE", "batched: one distribution per line (.csv, .csv.gz or a .npy matrix)"), Delimiter, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure entropy --p 0.2,0.8 --base 2", "infogpu measure entropy --csv rows.csv --json"]),
             "H(p)",
             Entropy),

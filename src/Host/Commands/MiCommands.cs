@@ -23,7 +23,7 @@ internal static class MiCommands
             "rank features by their mutual information with a target (scikit-learn's mutual_info_classif / _regression)",
             "--csv FILE (--target COL | --target-last) [--delimiter C] [--top 5] [--neighbors 3] [--discrete COLS] [--regression] [--no-noise] [--seed 42] [--out DIR]",
             [
-                new("csv", "FILE", "input CSV (.csv or .csv.gz; quoted fields allowed) with a header row; every column but the target is a feature"),
+                new("csv", "FILE", "input CSV (.csv or .csv.gz; quoted fields allowed) with a header row, or a .npy matrix (columns named by number); every column but the target is a feature"),
                 MeasureCommands.Delimiter,
                 new("target", "COL", "target column: header name or 0-based column number"),
                 new("target-last", null, "the last column is the target"),

@@ -174,7 +174,9 @@ internal static class RbmCommands
             int runs = a.GetInt("ais-runs", 100), betas = a.GetInt("ais-betas", 14_500), seed = a.GetInt("seed", 1);
             if (runs < 2 || betas < 3 || seed < 0)
                 throw new UsageException("--ais-runs must be >= 2, --ais-betas >= 3 and --seed >= 0");
-            var rbm = RbmCheckpoint.LoadModel(model);
+            var rbm = RbmCheckpoint.LoadModel(model, out bool verified);
+            if (!verified)
+                context.Err.WriteLine($"note: {model} has no InfoGpu checksum (written by another tool): its tensors were read as they are, not verified");
             var data = FashionMnist.Load(a.Get("data"), a.Has("limit") ? a.GetInt("limit", 0) : null);
             var train = data.Train.Binarized();
             var test = data.Test.Binarized();
@@ -212,6 +214,7 @@ internal static class RbmCommands
                     ["ais_betas"] = betas,
                     ["ais_seconds"] = Json.Number(aisSeconds),
                     ["model"] = model,
+                    ["verified"] = verified,
                 });
             }
             else

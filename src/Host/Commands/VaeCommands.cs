@@ -224,8 +224,10 @@ internal static class VaeCommands
                 path = Path.Combine(path, ModelFile);
             if (!File.Exists(path))
                 throw new InfoGpuException($"--model {path} does not exist; give the model.safetensors written by 'infogpu vae train --out DIR'");
-            var vae = VaeCheckpoint.LoadModel(path);
-            var trained = VaeCheckpoint.LoadOptions(path);
+            var vae = VaeCheckpoint.LoadModel(path, out bool verified);
+            var trained = verified ? VaeCheckpoint.LoadOptions(path) : new VaeTrainerOptions { Hidden = vae.Hidden, Latent = vae.Latent };
+            if (!verified)
+                context.Err.WriteLine($"note: {path} has no InfoGpu checksum (written by another tool): read as PyTorch's examples/vae tensors, not verified; images used as grey levels");
             int k = a.GetInt("iwae-samples", 500), images = a.GetInt("iwae-images", 1000), mc = a.GetInt("mc-samples", 10), seed = a.GetInt("seed", 1);
             if (k < 1 || images < 1 || mc < 1 || seed < 0)
                 throw new UsageException("--iwae-samples, --iwae-images and --mc-samples must be >= 1, --seed >= 0");
@@ -253,6 +255,7 @@ internal static class VaeCommands
                     ["monte_carlo_elbo"] = new JsonObject { ["samples"] = mcElbo.Samples, ["images"] = mcElbo.Images, ["monte_carlo"] = Json.Number(mcElbo.MonteCarlo), ["standard_error"] = Json.Number(mcElbo.StandardError), ["analytic_kl"] = Json.Number(mcElbo.Analytic) },
                     ["images"] = elbo.Images,
                     ["model"] = path,
+                    ["verified"] = verified,
                 });
             }
             else
