@@ -48,7 +48,7 @@ public static class FashionMnist
     /// <summary>The subset shipped inside the engine (5,000 training and 1,000 test images with labels).</summary>
     public static Dataset LoadEmbedded(int? limit = null)
     {
-        var asm = typeof(FashionMnist).Assembly;
+        var asm = InfoGpu.Datasets.EmbeddedData.Assembly;
         var train = ReadResource(asm, TrainImages, TrainLabels, limit);
         var test = ReadResource(asm, TestImages, TestLabels, limit is int l ? Math.Min(l, 10000) : null);
         return new Dataset(train, test, $"Fashion-MNIST embedded subset ({train.Count} train, {test.Count} test images)");

@@ -55,7 +55,7 @@ public static class MakeClassification
     /// <summary>scikit-learn's make_classification(1000, 20, n_informative=5, n_redundant=5, random_state=42), label last.</summary>
     public static FeatureTable LoadEmbedded()
     {
-        using var stream = typeof(MakeClassification).Assembly.GetManifestResourceStream(Resource)
+        using var stream = InfoGpu.Datasets.EmbeddedData.Open(Resource)
             ?? throw new InfoGpuException($"embedded resource {Resource} is missing from this build");
         return FeatureTable.FromCsv(CsvTable.Read(stream, "make_classification_1000x20.csv (embedded)"), null);
     }
