@@ -160,7 +160,11 @@ public static class AnnealedImportanceSampling
             if (k % report == 0)
             {
                 cancel.ThrowIfCancellationRequested();
-                progress?.Report((double)k / options.Betas);
+                if (progress is not null)
+                {
+                    device.Synchronize(); // report work done, not work queued (only when someone watches)
+                    progress.Report((double)k / options.Betas);
+                }
             }
         }
         var sums = logW.ToArray();

@@ -189,7 +189,9 @@ internal static class RbmCommands
                 exact = Evaluation.RbmExactLikelihood.LogPartitionByHidden(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
             context.Note($"AIS: {runs} runs x {betas} intermediate distributions ...");
             var baseBias = Evaluation.AnnealedImportanceSampling.BaseRateBiases(train.Images, train.Count, rbm.Visible);
-            var ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed));
+            Evaluation.AisResult ais;
+            using (var bar = TerminalBar.For(context, "AIS"))
+                ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed), bar);
             double aisSeconds = ais.Seconds;
             using var ev = new RbmEvaluator(device, rbm.Visible, rbm.Hidden);
             var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, rbm.Visible, test.Count);

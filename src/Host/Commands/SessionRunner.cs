@@ -1,6 +1,7 @@
 using System.Globalization;
 using InfoGpu.Checkpoints;
 using InfoGpu.Host.Cli;
+using InfoGpu.Host.Output;
 using InfoGpu.Training;
 
 namespace InfoGpu.Host.Commands;
@@ -105,7 +106,7 @@ internal static class SessionRunner
 
     /// <summary>The progress display for a run: a bar on stderr when it is a terminal and the command prints for humans; null otherwise.</summary>
     public static IProgress<TrainingProgress>? Progress(CommandContext context) =>
-        context.Args.Quiet || context.Args.Json || Console.IsErrorRedirected || !ReferenceEquals(context.Err, Console.Error) ? null : new ConsoleBar(context.Err);
+        TerminalBar.For(context, "training") is TerminalBar bar ? new ConsoleBar(bar) : null;
 
     /// <summary>How the user runs this program: "infogpu" when installed as a command, else the dotnet invocation.</summary>
     private static string ProgramName()
@@ -114,27 +115,15 @@ internal static class SessionRunner
         return path is not null && Path.GetFileNameWithoutExtension(path) == "infogpu" ? "infogpu" : "dotnet run --project src/Host -c Release --";
     }
 
-    /// <summary>One line on a terminal, rewritten at most five times a second.</summary>
-    private sealed class ConsoleBar(TextWriter err) : IProgress<TrainingProgress>
+    /// <summary>The training bar: the epoch's fraction, with the epoch and step, on a <see cref="TerminalBar"/>.</summary>
+    private sealed class ConsoleBar(TerminalBar bar) : IProgress<TrainingProgress>
     {
-        private long lastTicks;
-
         public void Report(TrainingProgress p)
         {
-            long now = Environment.TickCount64;
             bool end = p.StepInEpoch == p.StepsPerEpoch;
-            if (!end && now - lastTicks < 200)
-                return;
-            lastTicks = now;
-            const int width = 24;
-            int filled = (int)Math.Round(p.Fraction * width);
-            double eta = p.Fraction > 0 ? p.Seconds * (1 - p.Fraction) / p.Fraction : double.NaN;
-            string line = string.Create(CultureInfo.InvariantCulture,
-                $"\r[{new string('#', filled)}{new string('.', width - filled)}] {p.Fraction,4:P0}  epoch {p.Epoch}/{p.Epochs}  step {p.StepInEpoch}/{p.StepsPerEpoch}  {p.Seconds:F0} s{(double.IsFinite(eta) ? $", about {eta:F0} s left" : "")}   ");
-            err.Write(line);
+            bar.Draw(p.Fraction, string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}  step {p.StepInEpoch}/{p.StepsPerEpoch}"), force: end);
             if (end)
-                err.Write("\r" + new string(' ', line.Length) + "\r");
-            err.Flush();
+                bar.Dispose();
         }
     }
 }
