@@ -74,6 +74,44 @@ public static class ChapterExamples
     /// <summary>Logits log([c, (1 - c) / 2, (1 - c) / 2]) whose softmax puts confidence c on class 0.</summary>
     public static double[] ConfidenceLogits(double c) => [Math.Log(c), Math.Log((1 - c) / 2), Math.Log((1 - c) / 2)];
 
+    /// <summary>
+    /// What the chapter's conditional-entropy listing prints for <see cref="JointTable"/> (bits):
+    /// it sums over the wrong axis, weighting column j of the table by the row marginal p(x_j)
+    /// and normalizing it by p(x_j) (and row i by the column marginal p(y_i)), which gives
+    /// "H(X|Y)" = 0.7391 and "H(Y|X)" = 0.7921 instead of the correct 0.7474 and 0.8002
+    /// (<see cref="InformationMeasures64.Joint"/>); the chain rule then misses by
+    /// H(X,Y) - H(X) - 0.7921 = 0.0081 bits. Kept to show the difference, not to use.
+    /// </summary>
+    /// <returns>The listing's two values and the chain-rule gaps H(X,Y) - H(Y) - value and H(X,Y) - H(X) - value, in bits.</returns>
+    public static (double HXGivenY, double HYGivenX, double GapXGivenY, double GapYGivenX) ListingConditionalEntropies()
+    {
+        const int n = 2;
+        var t = JointTable;
+        var px = new double[n];
+        var py = new double[n];
+        for (int a = 0; a < n; a++)
+        {
+            for (int b = 0; b < n; b++)
+            {
+                px[a] += t[a * n + b];
+                py[b] += t[a * n + b];
+            }
+        }
+        double hxGivenY = 0, hyGivenX = 0;
+        for (int j = 0; j < n; j++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                hxGivenY -= px[j] * Bits(t[i * n + j] / px[j]);
+                hyGivenX -= py[j] * Bits(t[j * n + i] / py[j]);
+            }
+        }
+        var joint = InformationMeasures64.Joint(t, n, n, LogBase.Bits);
+        return (hxGivenY, hyGivenX, joint.HXY - joint.HY - hxGivenY, joint.HXY - joint.HX - hyGivenX);
+
+        static double Bits(double p) => p > 0 ? p * Math.Log2(p) : 0;
+    }
+
     /// <summary>Every example, in the reference's key order.</summary>
     public static IReadOnlyList<KeyValuePair<string, double>> Compute(InformationMeasures? device, Precision precision)
     {
