@@ -133,8 +133,7 @@ public class ExactMeasuresTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("cpu")]
-    [InlineData("ilgpu-cpu")]
+    [MemberData(nameof(TestDevices.Kinds), MemberType = typeof(TestDevices))]
     public void Float32DevicePathStaysWithinItsStatedBound(string kind)
     {
         var rng = new System.Random(21);
