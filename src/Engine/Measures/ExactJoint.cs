@@ -61,7 +61,7 @@ internal static class ExactJoint
                 }
             }
         }
-        return (Math.Max(0, hxGivenY), Math.Max(0, hyGivenX), mi);
+        return (hxGivenY, hyGivenX, mi);
     }
 
     /// <summary>(H(X|Y), H(Y|X), I(X;Y)) in nats of an nx-by-ny table of joint counts (row-major), the plug-in estimates.</summary>
@@ -103,7 +103,7 @@ internal static class ExactJoint
                 }
             }
         }
-        return (Math.Max(0, hxGivenY), Math.Max(0, hyGivenX), mi);
+        return (hxGivenY, hyGivenX, mi);
     }
 
     /// <summary>phi(d) = (1 + d) ln(1 + d) - d for d &gt;= -1, to a few ulps: 1 at d = -1, d^2/2 - d^3/6 + ... near 0.</summary>
