@@ -1,5 +1,27 @@
 namespace InfoGpu.Measures;
 
+/// <summary>Cross-entropy of a correct prediction against its confidence, plain and label-smoothed (see <see cref="ChapterExamples.LabelSmoothingCurve"/>).</summary>
+/// <param name="Classes">K.</param>
+/// <param name="Epsilon">The smoothing mass.</param>
+/// <param name="Confidence">The confidences p on the true class.</param>
+/// <param name="Plain">-ln p.</param>
+/// <param name="Torch">The loss with PyTorch's smoothing ((1 - eps) one-hot + eps/K).</param>
+/// <param name="Textbook">The loss with the textbook's smoothing (1 - eps on the target, eps/(K - 1) on the others).</param>
+public sealed record ConfidenceLossCurve(int Classes, double Epsilon, double[] Confidence, double[] Plain, double[] Torch, double[] Textbook)
+{
+    /// <summary>The confidence where the PyTorch-smoothed loss is smallest on the grid.</summary>
+    public double TorchMinimum => Confidence[Array.IndexOf(Torch, Torch.Min())];
+
+    /// <summary>The confidence where the textbook-smoothed loss is smallest on the grid.</summary>
+    public double TextbookMinimum => Confidence[Array.IndexOf(Textbook, Textbook.Min())];
+
+    /// <summary>Where the PyTorch-smoothed loss is smallest exactly: 1 - eps + eps/K.</summary>
+    public double TorchOptimum => 1 - Epsilon + Epsilon / Classes;
+
+    /// <summary>Where the textbook-smoothed loss is smallest exactly: 1 - eps.</summary>
+    public double TextbookOptimum => 1 - Epsilon;
+}
+
 /// <summary>Whether a computation uses the float32 device path or the float64 host path.</summary>
 public enum Precision
 {
@@ -73,6 +95,91 @@ public static class ChapterExamples
 
     /// <summary>Logits log([c, (1 - c) / 2, (1 - c) / 2]) whose softmax puts confidence c on class 0.</summary>
     public static double[] ConfidenceLogits(double c) => [Math.Log(c), Math.Log((1 - c) / 2), Math.Log((1 - c) / 2)];
+
+    /// <summary>
+    /// What the chapter's conditional-entropy listing prints for <see cref="JointTable"/> (bits):
+    /// it sums over the wrong axis, weighting column j of the table by the row marginal p(x_j)
+    /// and normalizing it by p(x_j) (and row i by the column marginal p(y_i)), which gives
+    /// "H(X|Y)" = 0.7391 and "H(Y|X)" = 0.7921 instead of the correct 0.7474 and 0.8002
+    /// (<see cref="InformationMeasures64.Joint"/>); the chain rule then misses by
+    /// H(X,Y) - H(X) - 0.7921 = 0.0081 bits. Kept to show the difference, not to use.
+    /// </summary>
+    /// <returns>The listing's two values and the chain-rule gaps H(X,Y) - H(Y) - value and H(X,Y) - H(X) - value, in bits.</returns>
+    public static (double HXGivenY, double HYGivenX, double GapXGivenY, double GapYGivenX) ListingConditionalEntropies()
+    {
+        const int n = 2;
+        var t = JointTable;
+        var px = new double[n];
+        var py = new double[n];
+        for (int a = 0; a < n; a++)
+        {
+            for (int b = 0; b < n; b++)
+            {
+                px[a] += t[a * n + b];
+                py[b] += t[a * n + b];
+            }
+        }
+        double hxGivenY = 0, hyGivenX = 0;
+        for (int j = 0; j < n; j++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                hxGivenY -= px[j] * Bits(t[i * n + j] / px[j]);
+                hyGivenX -= py[j] * Bits(t[j * n + i] / py[j]);
+            }
+        }
+        var joint = InformationMeasures64.Joint(t, n, n, LogBase.Bits);
+        return (hxGivenY, hyGivenX, joint.HXY - joint.HY - hxGivenY, joint.HXY - joint.HX - hyGivenX);
+
+        static double Bits(double p) => p > 0 ? p * Math.Log2(p) : 0;
+    }
+
+    /// <summary>
+    /// Logits ln([p, (1 - p)/(K - 1), ...]) over <paramref name="classes"/> classes whose softmax puts
+    /// probability <paramref name="confidence"/> on class 0 and spreads the rest evenly.
+    /// </summary>
+    public static double[] ConfidenceLogits(double confidence, int classes)
+    {
+        if (classes < 2)
+            throw new InfoGpuException($"confidence logits need at least 2 classes (got {classes})");
+        if (!(confidence > 0 && confidence < 1))
+            throw new InfoGpuException($"confidence {confidence} must be in (0, 1)");
+        var logits = new double[classes];
+        Array.Fill(logits, Math.Log((1 - confidence) / (classes - 1)));
+        logits[0] = Math.Log(confidence);
+        return logits;
+    }
+
+    /// <summary>
+    /// The chapter's exercise 5: the cross-entropy of a correct prediction (class 0 of
+    /// <paramref name="classes"/>) against the confidence p placed on it, plain and label-smoothed
+    /// with <paramref name="epsilon"/> in both conventions, at <paramref name="points"/> confidences
+    /// evenly spaced from 1/K to 0.999. In float64.
+    /// </summary>
+    /// <remarks>
+    /// Plain: -ln p, falling to 0 as p -&gt; 1. Smoothed with target t (t_0 on the true class),
+    /// the loss -t_0 ln p - (1 - t_0) ln((1 - p)/(K - 1)) is smallest at p = t_0:
+    /// 1 - eps + eps/K for PyTorch's convention, 1 - eps for the textbook's.
+    /// </remarks>
+    public static ConfidenceLossCurve LabelSmoothingCurve(int classes, double epsilon, int points = 400)
+    {
+        if (points < 2)
+            throw new InfoGpuException($"a curve needs at least 2 points (got {points})");
+        double lo = 1.0 / classes, hi = 0.999;
+        var conf = new double[points];
+        var plain = new double[points];
+        var torch = new double[points];
+        var textbook = new double[points];
+        for (int i = 0; i < points; i++)
+        {
+            conf[i] = lo + (hi - lo) * i / (points - 1);
+            var logits = ConfidenceLogits(conf[i], classes);
+            plain[i] = InformationMeasures64.CrossEntropyFromLogits(logits, [0], classes)[0];
+            torch[i] = InformationMeasures64.CrossEntropyFromLogits(logits, [0], classes, LabelSmoothing.Uniform(epsilon))[0];
+            textbook[i] = InformationMeasures64.CrossEntropyFromLogits(logits, [0], classes, LabelSmoothing.OtherClasses(epsilon))[0];
+        }
+        return new ConfidenceLossCurve(classes, epsilon, conf, plain, torch, textbook);
+    }
 
     /// <summary>Every example, in the reference's key order.</summary>
     public static IReadOnlyList<KeyValuePair<string, double>> Compute(InformationMeasures? device, Precision precision)

@@ -161,6 +161,16 @@ public sealed class InformationMeasures
     /// H(X), H(Y), H(X,Y) and what follows (conditional entropies, mutual information) of each
     /// nx-by-ny joint table (tables stored one after another, row-major, rows are X).
     /// </summary>
+    /// <remarks>
+    /// The float32 path for batches of tables: H(X), H(Y) and H(X,Y) are float32 results, and the
+    /// conditional entropies and the mutual information are their differences, so their error is
+    /// absolute, not relative: |I32 - I| &lt;= 2^-22 (H(X) + H(Y) + H(X,Y) + 1) in the chosen unit
+    /// (checked by a test on random and near-uniform 4x3 tables on cpu and ilgpu-cpu, whose worst
+    /// case was 5.4e-8 of that scale). A near-independent table's small I(X;Y) (say 8e-8 nats, next to
+    /// entropies near 1) therefore loses most of its digits here; a negative difference is
+    /// reported as 0. For one table's exact value use <see cref="InformationMeasures64.Joint"/>,
+    /// which is accurate to about 1e-15 relative.
+    /// </remarks>
     public JointInformation[] Joint(ReadOnlySpan<float> tables, int nx, int ny, LogBase logBase, DistributionOptions? options = null)
     {
         if (nx <= 0 || ny <= 0)
@@ -179,6 +189,7 @@ public sealed class InformationMeasures
     /// Plug-in entropies and mutual information of paired discrete samples: the joint counts
     /// are built on the device, then reduced as a joint table.
     /// </summary>
+    /// <remarks>Float32 as <see cref="Joint"/>, with the same error bound; <see cref="InformationMeasures64.MutualInformation"/> is the exact float64 path.</remarks>
     public JointInformation MutualInformation(ReadOnlySpan<int> x, ReadOnlySpan<int> y, LogBase logBase)
     {
         var (cx, nx, cy, ny) = Samples.EncodePair(x, y);

@@ -1,19 +1,60 @@
 namespace InfoGpu.Measures;
 
 /// <summary>The entropies of a joint distribution of two discrete variables and what follows from them.</summary>
-/// <param name="HX">H(X), from the row marginals.</param>
-/// <param name="HY">H(Y), from the column marginals.</param>
-/// <param name="HXY">The joint entropy H(X, Y).</param>
-public readonly record struct JointInformation(double HX, double HY, double HXY)
+/// <remarks>
+/// Two sources fill it. The float64 entry points (<see cref="InformationMeasures64.Joint"/>,
+/// <see cref="InformationMeasures64.MutualInformation"/>) compute every field directly: the
+/// conditional entropies as sum_y p(y) H(X | Y = y), the mutual information as
+/// sum p(x,y) ln(p(x,y) / (p(x) p(y))), so neither comes from a difference of entropies and the
+/// mutual information is never negative. The float32 device path
+/// (<see cref="InformationMeasures.Joint"/>) computes H(X), H(Y), H(X,Y) and takes the
+/// differences (see its remarks for the error bound; a negative difference is reported as 0).
+/// </remarks>
+public readonly record struct JointInformation
 {
-    /// <summary>H(X | Y) = H(X, Y) - H(Y).</summary>
-    public double HXGivenY => HXY - HY;
+    /// <summary>From the three entropies: the conditional entropies and the mutual information as their differences (I clamped at 0).</summary>
+    /// <param name="hx">H(X).</param>
+    /// <param name="hy">H(Y).</param>
+    /// <param name="hxy">H(X, Y).</param>
+    public JointInformation(double hx, double hy, double hxy)
+        : this(hx, hy, hxy, hxy - hy, hxy - hx, Math.Max(0, hx + hy - hxy))
+    {
+    }
 
-    /// <summary>H(Y | X) = H(X, Y) - H(X).</summary>
-    public double HYGivenX => HXY - HX;
+    /// <summary>From six values computed each on its own.</summary>
+    /// <param name="hx">H(X).</param>
+    /// <param name="hy">H(Y).</param>
+    /// <param name="hxy">H(X, Y).</param>
+    /// <param name="hxGivenY">H(X | Y).</param>
+    /// <param name="hyGivenX">H(Y | X).</param>
+    /// <param name="mutualInformation">I(X; Y).</param>
+    public JointInformation(double hx, double hy, double hxy, double hxGivenY, double hyGivenX, double mutualInformation)
+    {
+        HX = hx;
+        HY = hy;
+        HXY = hxy;
+        HXGivenY = hxGivenY;
+        HYGivenX = hyGivenX;
+        MutualInformation = mutualInformation;
+    }
 
-    /// <summary>I(X; Y) = H(X) + H(Y) - H(X, Y).</summary>
-    public double MutualInformation => HX + HY - HXY;
+    /// <summary>H(X), from the row marginals.</summary>
+    public double HX { get; }
+
+    /// <summary>H(Y), from the column marginals.</summary>
+    public double HY { get; }
+
+    /// <summary>The joint entropy H(X, Y).</summary>
+    public double HXY { get; }
+
+    /// <summary>H(X | Y) = sum_y p(y) H(X | Y = y) (= H(X, Y) - H(Y)).</summary>
+    public double HXGivenY { get; }
+
+    /// <summary>H(Y | X) = sum_x p(x) H(Y | X = x) (= H(X, Y) - H(X)).</summary>
+    public double HYGivenX { get; }
+
+    /// <summary>I(X; Y) = sum p(x,y) log(p(x,y) / (p(x) p(y))) (= H(X) + H(Y) - H(X, Y)), never negative.</summary>
+    public double MutualInformation { get; }
 }
 
 /// <summary>Which label-smoothing convention a cross-entropy from logits uses.</summary>

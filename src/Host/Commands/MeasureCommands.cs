@@ -13,6 +13,7 @@ internal static class MeasureCommands
 {
     private static readonly OptionSpec Base = new("base", "B", "logarithm base: 2 (bits), e (nats, default), 10 or any number");
     private static readonly OptionSpec PrecisionOpt = new("precision", "P", "single (float32 on the device, default) or double (float64 on the host)");
+    private static readonly OptionSpec ExactPrecisionOpt = new("precision", "P", "double (float64 on the host, exact to about 1e-15 relative: default) or single (float32 on the device, for batches; error up to 2^-22 (H(X) + H(Y) + H(X,Y) + 1))");
     private static readonly OptionSpec Normalize = new("normalize", null, "divide each row by its sum instead of requiring it to sum to 1");
     private static readonly OptionSpec P = new("p", "LIST", "distribution p, comma-separated, e.g. 0.2,0.8");
     private static readonly OptionSpec Q = new("q", "LIST", "distribution q, same length as p");
@@ -62,19 +63,22 @@ internal static class MeasureCommands
         new Measure(
             new CommandSpec("measure joint", "H(X), H(Y), H(X,Y), H(X|Y), H(Y|X) and I(X;Y) of a joint table",
                 "--table \"a,b;c,d\" [--base B]",
-                [new("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','"), Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [new("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','"), Base, Normalize, ExactPrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure joint --table \"0.2,0.1;0.15,0.55\" --base 2"]),
             "joint",
-            Joint),
+            Joint,
+            Precision.Double),
         new Measure(
-            new CommandSpec("measure mi", "mutual information of paired discrete samples (counts built on the device)",
+            new CommandSpec("measure mi", "mutual information of paired discrete samples (exact float64 by default; --precision single counts on the device)",
                 "(--x LIST --y LIST | --csv FILE --x COL --y COL) [--base B]",
                 [new("x", "LIST|COL", "samples of X, or with --csv a column name or number"), new("y", "LIST|COL", "samples of Y, or with --csv a column name or number"),
-                 new("csv", "FILE", "read the samples from two columns of a CSV file (text columns are categories)"), Delimiter, Base, PrecisionOpt, CommandSpec.Accelerator],
+                 new("csv", "FILE", "read the samples from two columns of a CSV file (text columns are categories)"), Delimiter, Base, ExactPrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure mi --x 0,0,1,1 --y 0,1,1,1 --base 2", "infogpu measure mi --csv data.csv --x weather --y umbrella"]),
             "I(X;Y)",
-            MutualInformation),
+            MutualInformation,
+            Precision.Double),
         new ExamplesCommand(),
+        .. MeasureLossCommands.All,
     ];
 
     /// <summary>--base: a bad base is a usage error (exit 2), like every other malformed option.</summary>
@@ -98,13 +102,13 @@ internal static class MeasureCommands
     }
 
     /// <summary>A measure command: parses its inputs, computes on the device (or in float64), prints.</summary>
-    private sealed class Measure(CommandSpec spec, string label, Func<CommandContext, MeasureSession, Result> compute) : ICommand
+    private sealed class Measure(CommandSpec spec, string label, Func<CommandContext, MeasureSession, Result> compute, Precision defaultPrecision = Precision.Single) : ICommand
     {
         public CommandSpec Spec { get; } = spec;
 
         public int Run(CommandContext context)
         {
-            var precision = ParsePrecision(context.Args);
+            var precision = ParsePrecision(context.Args, defaultPrecision);
             using var device = precision == Precision.Single ? DeviceOption.Open(context) : null;
             var session = new MeasureSession(
                 device is null ? null : new InformationMeasures(device),
@@ -148,9 +152,10 @@ internal static class MeasureCommands
 
     private sealed record Result(IReadOnlyList<double> Values, JsonObject? Json = null, string? Text = null);
 
-    private static Precision ParsePrecision(Args args) => args.Get("precision")?.ToLowerInvariant() switch
+    private static Precision ParsePrecision(Args args, Precision fallback) => args.Get("precision")?.ToLowerInvariant() switch
     {
-        null or "single" or "float32" => Precision.Single,
+        null => fallback,
+        "single" or "float32" => Precision.Single,
         "double" or "float64" => Precision.Double,
         var other => throw new UsageException($"--precision '{other}' is not single or double"),
     };

@@ -70,5 +70,50 @@ internal static partial class ReportSections
         ExamplesCommand.WritePlots(m, settings.Directory, settings.Context);
         s.Figures.Add(new ReportFigure("binary_entropy.png", "Binary entropy H(p) in bits: maximal at p = 0.5"));
         s.Figures.Add(new ReportFigure("confidence_loss.png", "Cross-entropy of a correct prediction against its confidence"));
+        ConditionalEntropyParagraph(s);
+        LabelSmoothingParagraph(s, settings.Directory);
+    }
+
+    /// <summary>The chapter's conditional entropies, computed directly, next to what its listing prints.</summary>
+    private static void ConditionalEntropyParagraph(ReportSection s)
+    {
+        var j = InformationMeasures64.Joint(ChapterExamples.JointTable, 2, 2, LogBase.Bits);
+        var listing = ChapterExamples.ListingConditionalEntropies();
+        s.Paragraphs.Add(FormattableString.Invariant(
+            $"Mutual information and conditional entropies in float64 are computed directly, not as differences of entropies: I(X;Y) as the sum of p(x,y) log(p(x,y) / (p(x) p(y))) in non-negative terms (never negative, exactly 0 for an independent table, about 1e-15 relative also when X and Y are nearly independent), H(X|Y) as the sum over y of p(y) H(X|Y=y); 'infogpu measure joint' and 'measure mi' use this path by default, and the float32 device path above (differences of float32 entropies, error up to 2^-22 (H(X) + H(Y) + H(X,Y) + 1)) serves batches. For the chapter's joint table H(X|Y) = {j.HXGivenY:F4} and H(Y|X) = {j.HYGivenX:F4} bits, and the chain rule H(X,Y) = H(Y) + H(X|Y) holds to {Math.Abs(j.HXY - j.HY - j.HXGivenY):G2} bits; the chapter's own conditional-entropy listing sums over the wrong axis (it normalizes and weights each column by the other variable's marginal) and prints {listing.HXGivenY:F4} and {listing.HYGivenX:F4}, which miss the chain rule by {listing.GapXGivenY:F4} and {listing.GapYGivenX:F4} bits."));
+        s.Json["conditional_entropy"] = new JsonObject
+        {
+            ["H_X_given_Y_bits"] = Json.Number(j.HXGivenY),
+            ["H_Y_given_X_bits"] = Json.Number(j.HYGivenX),
+            ["chain_rule_gap_bits"] = Json.Number(j.HXY - j.HY - j.HXGivenY),
+            ["listing_H_X_given_Y_bits"] = Json.Number(listing.HXGivenY),
+            ["listing_H_Y_given_X_bits"] = Json.Number(listing.HYGivenX),
+            ["listing_chain_rule_gap_X_given_Y_bits"] = Json.Number(listing.GapXGivenY),
+            ["listing_chain_rule_gap_Y_given_X_bits"] = Json.Number(listing.GapYGivenX),
+        };
+    }
+
+    /// <summary>The chapter's exercise 5: loss against confidence with and without label smoothing.</summary>
+    private static void LabelSmoothingParagraph(ReportSection s, string directory)
+    {
+        const int classes = 3;
+        const double epsilon = 0.1;
+        var c = ChapterExamples.LabelSmoothingCurve(classes, epsilon);
+        s.Paragraphs.Add(FormattableString.Invariant(
+            $"Label smoothing (the chapter's exercise 5): logits that give probability p to the true class and (1 - p)/{classes - 1} to each of the other {classes - 1} classes. Without smoothing the cross-entropy -ln p keeps falling as p -> 1, so training pushes the confidence to 1. With smoothing E = {epsilon} the target itself is spread, and the loss has its minimum below p = 1, at the smoothed target's own probability: p = 1 - E + E/K = {c.TorchOptimum:F4} with PyTorch's convention ((1 - E) one-hot + E/K; grid minimum {c.TorchMinimum:F4}) and p = 1 - E = {c.TextbookOptimum:F4} with the textbook's (1 - E on the target, E/(K - 1) on the others; grid minimum {c.TextbookMinimum:F4}); beyond it more confidence costs loss. 'infogpu measure loss --label-smoothing E --smoothing-convention torch|textbook' computes these losses for any logits."));
+        Plots.Lines(Path.Combine(directory, "label_smoothing.png"), $"Loss against confidence, K = {classes}", "confidence p in the true class", "loss (nats)",
+            ("no smoothing: -ln p", c.Confidence, c.Plain),
+            (FormattableString.Invariant($"E = {epsilon}, torch"), c.Confidence, c.Torch),
+            (FormattableString.Invariant($"E = {epsilon}, textbook"), c.Confidence, c.Textbook));
+        s.Figures.Add(new ReportFigure("label_smoothing.png", FormattableString.Invariant($"Cross-entropy of a correct prediction against its confidence, without and with label smoothing E = {epsilon} (K = {classes}): the smoothed losses are smallest at p = {c.TorchOptimum:F3} (torch) and {c.TextbookOptimum:F3} (textbook), not at p = 1")));
+        s.Json["label_smoothing"] = new JsonObject
+        {
+            ["classes"] = classes,
+            ["epsilon"] = Json.Number(epsilon),
+            ["torch_optimum_confidence"] = Json.Number(c.TorchOptimum),
+            ["torch_grid_minimum_confidence"] = Json.Number(c.TorchMinimum),
+            ["textbook_optimum_confidence"] = Json.Number(c.TextbookOptimum),
+            ["textbook_grid_minimum_confidence"] = Json.Number(c.TextbookMinimum),
+        };
     }
 }

@@ -69,7 +69,9 @@ public class MeasureConsoleTests
         (code, output, err) = ConsoleRunner.Run("measure", "mi", "--csv", csv, "--x", "weather", "--y", "umbrella", "--base", "2", "--json", "--accelerator", "cpu");
         Assert.True(code == 0, err);
         using var doc2 = JsonDocument.Parse(output);
-        Tolerance.Close(0.6099865470109875, doc2.RootElement.GetProperty("value").GetDouble(), 1e-6);
+        // measure mi defaults to the exact float64 path: the chapter's value to 1e-12, not float32's 1e-6.
+        Assert.Equal("double", doc2.RootElement.GetProperty("precision").GetString());
+        Tolerance.Close(0.6099865470109875, doc2.RootElement.GetProperty("value").GetDouble(), 1e-12);
     }
 
     [Fact]
