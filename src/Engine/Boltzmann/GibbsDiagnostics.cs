@@ -2,9 +2,22 @@ using InfoGpu.Kernels;
 
 namespace InfoGpu.Boltzmann;
 
+/// <summary>Which units the total-variation distance of <see cref="GibbsDiagnostics"/> compares.</summary>
+public enum TotalVariationUnits
+{
+    /// <summary>The visible units: the chains' visible states against the exact marginal p(v) (hidden units summed out).</summary>
+    Visible = 0,
+
+    /// <summary>All units: the chains' full states against the exact p(s).</summary>
+    All = 1,
+}
+
 /// <summary>Settings of <see cref="GibbsDiagnostics.Run"/>.</summary>
 public sealed record GibbsDiagnosticsOptions
 {
+    /// <summary>The units whose distribution TV compares (default: the visible ones, fewer states, so a lower floor for the same chains).</summary>
+    public TotalVariationUnits Over { get; init; } = TotalVariationUnits.Visible;
+
     /// <summary>Independent chains run side by side on the device (at least 2).</summary>
     public int Chains { get; init; } = 1000;
 
@@ -21,7 +34,7 @@ public sealed record GibbsDiagnosticsOptions
     public double WindowFactor { get; init; } = 5;
 
     /// <summary>Repetitions of the exact sampler that give the total-variation floor (at least 2).</summary>
-    public int FloorRepetitions { get; init; } = 5;
+    public int FloorRepetitions { get; init; } = 10;
 
     /// <summary>Philox seed of the chains' start, their updates and the exact sampler.</summary>
     public ulong Seed { get; init; } = 1;
@@ -58,6 +71,7 @@ public sealed record AutocorrelationEstimate(double[] Rho, double Tau, int Windo
 
 /// <summary>Burn-in and mixing of Gibbs sampling of a machine small enough to enumerate (see <see cref="GibbsDiagnostics.Run"/>).</summary>
 /// <param name="Chains">Chains run.</param>
+/// <param name="Over">The units TV compares.</param>
 /// <param name="TotalVariationBySweep">TV(s) for s = 0 .. sweeps: element s is the distance after s sweeps (element 0: the random start).</param>
 /// <param name="TotalVariationFloor">Mean TV of <see cref="Chains"/> exact samples from p: what a perfect sampler with as many chains shows.</param>
 /// <param name="TotalVariationFloorStdDev">Standard deviation of that TV over the repetitions.</param>
@@ -66,6 +80,7 @@ public sealed record AutocorrelationEstimate(double[] Rho, double Tau, int Windo
 /// <param name="Seconds">Wall time of the sweeps and the statistics.</param>
 public sealed record GibbsDiagnosticsResult(
     int Chains,
+    TotalVariationUnits Over,
     double[] TotalVariationBySweep,
     double TotalVariationFloor,
     double TotalVariationFloorStdDev,
@@ -89,10 +104,11 @@ public sealed record GibbsDiagnosticsResult(
 /// the same seed) and run on the device, batched, by the sampler of <see cref="BoltzmannTrainer"/>:
 /// a sweep is Units single-site updates at sites drawn uniformly at random (random scan), so a
 /// sweep need not visit every unit.</para>
-/// <para>TV(s) = 1/2 sum_x |n_s(x)/C - p(x)| over the full states x (all units, visible and
-/// hidden), with n_s(x) the chains in state x after s sweeps and p exact from
-/// <see cref="BoltzmannExact.Distribution"/> (float64). Even exact samples leave TV of order
-/// sqrt(2^Units / C) when C is small against 2^Units; <see cref="GibbsDiagnosticsResult.TotalVariationFloor"/>
+/// <para>TV(s) = 1/2 sum_x |n_s(x)/C - p(x)|, with n_s(x) the chains in state x after s sweeps and
+/// p exact (float64, by enumeration): x is the visible state and p(v) the marginal with the
+/// hidden units summed out (<see cref="TotalVariationUnits.Visible"/>, the default), or x the full
+/// state of all units and p(s) the joint (<see cref="TotalVariationUnits.All"/>). Even exact samples
+/// leave TV of order sqrt(K / C) when C is small against the K states; <see cref="GibbsDiagnosticsResult.TotalVariationFloor"/>
 /// is that floor measured on C exact samples (inverse-CDF draws from p), so burn-in is complete
 /// when TV(s) reaches it.</para>
 /// <para>The energy series E_c(t) of each chain after the burn-in gives the autocorrelation of
@@ -125,9 +141,12 @@ public static class GibbsDiagnostics
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var negativeEnergy = BoltzmannExact.NegativeEnergies(machine);
         double logZ = LogSumExp64.Of(negativeEnergy);
-        var p = new double[negativeEnergy.Length];
-        for (int x = 0; x < p.Length; x++)
-            p[x] = Math.Exp(negativeEnergy[x] - logZ);
+        bool visibleOnly = options.Over == TotalVariationUnits.Visible;
+        int mask = visibleOnly ? (1 << machine.Visible) - 1 : -1;
+        var p = new double[visibleOnly ? 1 << machine.Visible : negativeEnergy.Length];
+        for (int x = 0; x < negativeEnergy.Length; x++)
+            p[x & mask] += Math.Exp(negativeEnergy[x] - logZ);
+        var observed = new int[options.Chains];
 
         int chains = options.Chains, sweeps = options.Sweeps;
         int length = sweeps - options.BurnIn;
@@ -152,8 +171,11 @@ public static class GibbsDiagnostics
                     s.CopyTo(host);
                 }
                 for (int c = 0; c < chains; c++)
+                {
                     index[c] = BoltzmannExact.Index(host.AsSpan(c * n, n));
-                tv[sweep] = TotalVariation(index, p);
+                    observed[c] = index[c] & mask;
+                }
+                tv[sweep] = TotalVariation(observed, p);
                 int t = sweep - options.BurnIn - 1;
                 if (t >= 0)
                 {
@@ -164,7 +186,7 @@ public static class GibbsDiagnostics
         }
         var (floor, floorSd) = ExactSamplerFloor(p, chains, options.FloorRepetitions, options.Seed);
         var auto = Autocorrelation(energy, chains, length, options.MaxLag, options.WindowFactor);
-        return new GibbsDiagnosticsResult(chains, tv, floor, floorSd, options.BurnIn, auto, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+        return new GibbsDiagnosticsResult(chains, options.Over, tv, floor, floorSd, options.BurnIn, auto, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
     }
 
     /// <summary>

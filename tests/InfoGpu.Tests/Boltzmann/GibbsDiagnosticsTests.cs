@@ -124,7 +124,7 @@ public class GibbsDiagnosticsTests
     public void TotalVariationFallsToTheExactSamplerFloor(string kind)
     {
         var m = RandomMachine(3, 2, 5, 2.0);
-        var o = new GibbsDiagnosticsOptions { Chains = 2000, Sweeps = 60, BurnIn = 20, MaxLag = 10, FloorRepetitions = 20, Seed = 3 };
+        var o = new GibbsDiagnosticsOptions { Over = TotalVariationUnits.All, Chains = 2000, Sweeps = 60, BurnIn = 20, MaxLag = 10, FloorRepetitions = 20, Seed = 3 };
         var r = TestDevices.Use(kind, d => GibbsDiagnostics.Run(d, m, o));
         Assert.Equal(61, r.TotalVariationBySweep.Length);
         Assert.True(r.TotalVariationBySweep[0] > 4 * r.TotalVariationFloor, $"the random start is already at TV {r.TotalVariationBySweep[0]:F4} (floor {r.TotalVariationFloor:F4})");
@@ -136,6 +136,23 @@ public class GibbsDiagnosticsTests
         Assert.Equal(1.0, r.Energy.Rho[0]);
         Assert.True(r.Energy.EffectiveSampleSize <= r.Energy.Samples, $"ESS {r.Energy.EffectiveSampleSize} above the {r.Energy.Samples} samples");
         Assert.Equal(2000L * 40, r.Energy.Samples);
+    }
+
+    [Fact]
+    public void VisibleMarginalIsNeverFartherThanTheJoint()
+    {
+        // The same chains (same seed) seen through their visible units: summing out the hidden
+        // units cannot increase the total-variation distance, sweep by sweep, and the visible
+        // marginal's 8 states give a lower floor than the joint's 32.
+        var m = RandomMachine(3, 2, 5, 2.0);
+        var all = new GibbsDiagnosticsOptions { Over = TotalVariationUnits.All, Chains = 700, Sweeps = 30, BurnIn = 5, Seed = 8 };
+        var joint = TestDevices.Use("cpu", d => GibbsDiagnostics.Run(d, m, all));
+        var visible = TestDevices.Use("cpu", d => GibbsDiagnostics.Run(d, m, all with { Over = TotalVariationUnits.Visible }));
+        for (int s = 0; s <= 30; s++)
+            Assert.True(visible.TotalVariationBySweep[s] <= joint.TotalVariationBySweep[s] + 1e-12, $"sweep {s}: visible {visible.TotalVariationBySweep[s]} > joint {joint.TotalVariationBySweep[s]}");
+        Assert.True(visible.TotalVariationFloor < joint.TotalVariationFloor);
+        Assert.Equal(joint.Energy.Tau, visible.Energy.Tau);
+        Assert.Equal(TotalVariationUnits.Visible, visible.Over);
     }
 
     [Fact]
@@ -180,7 +197,7 @@ public class GibbsDiagnosticsTests
         // Zero weights and biases: p is uniform and the fair-bit start is already exact, so TV(1)
         // (and every sweep) has the law of the floor.
         var m = new BoltzmannMachine(4, 2);
-        var o = new GibbsDiagnosticsOptions { Chains = 500, Sweeps = 10, BurnIn = 1, FloorRepetitions = 30, Seed = 4 };
+        var o = new GibbsDiagnosticsOptions { Over = TotalVariationUnits.All, Chains = 500, Sweeps = 10, BurnIn = 1, FloorRepetitions = 30, Seed = 4 };
         var r = TestDevices.Use("cpu", d => GibbsDiagnostics.Run(d, m, o));
         foreach (int s in new[] { 1, 5, 10 })
         {
