@@ -52,8 +52,8 @@ public sealed record GibbsDiagnosticsOptions
             throw new InfoGpuException($"the window factor c of the autocorrelation time must be a number >= 1 (got {WindowFactor})");
         if (FloorRepetitions < 2)
             throw new InfoGpuException($"the exact-sampler floor needs at least 2 repetitions (got {FloorRepetitions})");
-        if ((long)Chains * Sweeps > 100_000_000)
-            throw new InfoGpuException($"{Chains} chains x {Sweeps} sweeps is more than 100 million recorded states; give fewer chains or sweeps");
+        if (Chains > 1_000_000 || (long)Chains * Sweeps > 10_000_000)
+            throw new InfoGpuException($"{Chains} chains x {Sweeps} sweeps: at most 1,000,000 chains and 10 million recorded states (chains x sweeps); give fewer chains or sweeps");
     }
 }
 
@@ -64,7 +64,7 @@ public sealed record GibbsDiagnosticsOptions
 /// <param name="Rho">rho(k) for k = 0 .. the largest lag asked (rho(0) = 1); NaN throughout when the series is constant.</param>
 /// <param name="Tau">Integrated autocorrelation time tau = 1 + 2 sum_{k=1}^{M} rho(k) with Sokal's window M; NaN when the series is constant.</param>
 /// <param name="Window">The window M used.</param>
-/// <param name="WindowReached">Whether some M below the series' length met M &gt;= c tau(M); when false the series is too short for its correlation and tau is a lower estimate.</param>
+/// <param name="WindowReached">Whether some M searched met M &gt;= c tau(M); when false the series is too short (or too correlated) for the window and tau is a lower estimate.</param>
 /// <param name="Samples">Values in all: chains x length.</param>
 /// <param name="EffectiveSampleSize">Samples / tau; NaN when the series is constant.</param>
 public sealed record AutocorrelationEstimate(double[] Rho, double Tau, int Window, bool WindowReached, long Samples, double EffectiveSampleSize);
@@ -121,6 +121,9 @@ public static class GibbsDiagnostics
     public const int MaxUnits = 20;
 
     private const ulong FloorStream = 14;
+
+    /// <summary>The largest window M that <see cref="Autocorrelation"/> searches beyond the lags asked for: 1,000 lags (each lag costs a pass over all the values).</summary>
+    public const int MaxWindow = 1000;
 
     /// <summary>
     /// Runs <see cref="GibbsDiagnosticsOptions.Chains"/> chains for <see cref="GibbsDiagnosticsOptions.Sweeps"/>
@@ -260,7 +263,8 @@ public static class GibbsDiagnostics
     /// With mu the mean of all the values, C(k) = sum_c sum_{t &lt; length - k} (x_c(t) - mu)(x_c(t + k) - mu) / (chains (length - k))
     /// and rho(k) = C(k) / C(0). tau(M) = 1 + 2 sum_{k=1}^{M} rho(k); Sokal's automatic window takes the
     /// smallest M &gt;= 1 with M &gt;= c tau(M) (c = <paramref name="windowFactor"/>, 5 by default), searched
-    /// up to length - 1. The effective sample size is chains x length / tau.
+    /// up to lag min(length - 1, max(<paramref name="maxLag"/>, <see cref="MaxWindow"/>)). The effective
+    /// sample size is chains x length / tau.
     /// </remarks>
     /// <param name="values">The series, chains x length values.</param>
     /// <param name="chains">Number of series (at least 1).</param>
@@ -298,7 +302,8 @@ public static class GibbsDiagnostics
         double tau = 1;
         int window = 0;
         bool reached = false;
-        for (int k = 1; k < length; k++)
+        int search = Math.Min(length - 1, Math.Max(lags, MaxWindow));
+        for (int k = 1; k <= search; k++)
         {
             double r = k <= lags ? (rho[k] = Covariance(centered, chains, length, k) / c0) : Covariance(centered, chains, length, k) / c0;
             if (!reached)

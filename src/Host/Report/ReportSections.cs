@@ -17,8 +17,16 @@ internal static partial class ReportSections
         ("general Boltzmann machine", GeneralBoltzmann),
         ("variational autoencoder", Vae),
         ("mutual information", MutualInformation),
-        ("restricted Boltzmann machines", Rbm),
+        ("restricted Boltzmann machines", RbmWithDataNote),
     ];
+
+    /// <summary>The RBM section (RbmSection.cs), then one sentence on the visible data it uses and the alternatives.</summary>
+    private static void RbmWithDataNote(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
+    {
+        Rbm(device, settings, report);
+        report.Sections.FirstOrDefault(x => x.Id == "rbm")?.Paragraphs.Add(
+            "The images here are binarized at 0.5 (the console's default, --binarize threshold); 'infogpu rbm train --binarize stochastic' draws each pixel once as Bernoulli(intensity), and '--binarize none' trains on the grey levels themselves, as scikit-learn's BernoulliRBM does.");
+    }
 
     private static void GeneralBoltzmann(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
     {
