@@ -138,6 +138,19 @@ public class GibbsDiagnosticsTests
         Assert.Equal(2000L * 40, r.Energy.Samples);
     }
 
+    [Theory]
+    [MemberData(nameof(TestDevices.Kinds), MemberType = typeof(TestDevices))]
+    public void ChainsAreThoseOfSample(string kind)
+    {
+        // The diagnostics' chains after B sweeps are the states BoltzmannTrainer.Sample draws with
+        // burn-in B and the same seed: the TV of those states equals the diagnostics' TV(B) exactly.
+        var m = RandomMachine(3, 2, 6, 1.0);
+        var o = new GibbsDiagnosticsOptions { Over = TotalVariationUnits.All, Chains = 300, Sweeps = 8, BurnIn = 2, Seed = 12 };
+        var (r, samples) = TestDevices.Use(kind, d => (GibbsDiagnostics.Run(d, m, o), BoltzmannTrainer.Sample(d, m, 300, 5, 12)));
+        var index = Enumerable.Range(0, 300).Select(c => BoltzmannExact.Index(samples.AsSpan(c * m.Units, m.Units))).ToArray();
+        Assert.Equal(GibbsDiagnostics.TotalVariation(index, BoltzmannExact.Distribution(m)), r.TotalVariationBySweep[5], 12);
+    }
+
     [Fact]
     public void VisibleMarginalIsNeverFartherThanTheJoint()
     {
