@@ -74,7 +74,10 @@ public sealed record BoltzmannEpochMetrics(int Epoch, double Seconds, double? Ex
 /// </summary>
 public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
 {
-    private const ulong PositiveStream = 11, NegativeStream = 12, InitStream = 13;
+    private const ulong PositiveStream = 11;
+
+    /// <summary>Philox streams of the free chains' updates and of the random starts (shared with <see cref="GibbsDiagnostics"/>).</summary>
+    internal const ulong NegativeStream = 12, InitStream = 13;
 
     private readonly ComputeDevice device;
     private readonly BoltzmannMachine machine;

@@ -2,6 +2,19 @@ using InfoGpu.Kernels;
 
 namespace InfoGpu.Data;
 
+/// <summary>How grey-level images in [0, 1] become the visible data of a binary model.</summary>
+public enum BinarizeMode
+{
+    /// <summary>1 where the intensity exceeds 0.5, else 0 (<see cref="ImageSet.Binarized"/>).</summary>
+    Threshold = 0,
+
+    /// <summary>Each pixel drawn once, v ~ Bernoulli(intensity), from a seeded Philox stream (<see cref="ImageSet.SampleBinarized(ulong, ulong)"/>): a fixed binary data set, reproducible from the seed.</summary>
+    Stochastic = 1,
+
+    /// <summary>The grey levels themselves, in [0, 1], as the visible data (scikit-learn's BernoulliRBM convention): the positive phase uses them directly and CD chains start from them.</summary>
+    None = 2,
+}
+
 /// <summary>
 /// Grayscale images held on the host: <see cref="Count"/> images of <see cref="Rows"/> x
 /// <see cref="Cols"/> pixels, row-major in <see cref="Images"/> with values in [0, 1]
@@ -77,12 +90,43 @@ public sealed class ImageSet
     }
 
     /// <summary>Stochastic binarization: each pixel is 1 with probability equal to its intensity (Philox stream 0x1D5).</summary>
-    public ImageSet SampleBinarized(ulong seed)
+    public ImageSet SampleBinarized(ulong seed) => SampleBinarized(seed, TrainStream);
+
+    /// <summary>Stochastic binarization: pixel i is 1 when Philox uniform (seed, stream, i) is below its intensity.</summary>
+    public ImageSet SampleBinarized(ulong seed, ulong stream)
     {
         var x = new float[Images.Length];
         for (int i = 0; i < x.Length; i++)
-            x[i] = Philox.Uniform(seed, 0x1D5, (ulong)i) < Images[i] ? 1f : 0f;
+            x[i] = Philox.Uniform(seed, stream, (ulong)i) < Images[i] ? 1f : 0f;
         return new ImageSet(x, Count, Rows, Cols, Labels, Source);
+    }
+
+    private const ulong TrainStream = 0x1D5, HeldOutStream = 0x1D6;
+
+    /// <summary>
+    /// The images as visible data of a binary model: <see cref="BinarizeMode.Threshold"/> at 0.5,
+    /// <see cref="BinarizeMode.Stochastic"/> drawn once from (seed, stream 0x1D5 for training
+    /// images or 0x1D6 for held-out ones, so the two sets' draws are independent), or
+    /// <see cref="BinarizeMode.None"/>: these grey levels (this set itself, after checking that
+    /// every value is in [0, 1]).
+    /// </summary>
+    /// <exception cref="InfoGpuException">A pixel is outside [0, 1] or NaN (for <see cref="BinarizeMode.None"/>), or the mode is not one of the three.</exception>
+    public ImageSet AsVisibleData(BinarizeMode mode, ulong seed, bool heldOut) => mode switch
+    {
+        BinarizeMode.Threshold => Binarized(0.5f),
+        BinarizeMode.Stochastic => SampleBinarized(seed, heldOut ? HeldOutStream : TrainStream),
+        BinarizeMode.None => CheckUnitInterval(),
+        _ => throw new InfoGpuException($"binarize mode {(int)mode} is not threshold, stochastic or none"),
+    };
+
+    private ImageSet CheckUnitInterval()
+    {
+        for (int i = 0; i < Images.Length; i++)
+        {
+            if (!(Images[i] >= 0 && Images[i] <= 1))
+                throw new InfoGpuException($"{Source}: pixel {i % Pixels} of image {i / Pixels} is {Images[i]}; grey levels as data must lie in [0, 1]");
+        }
+        return this;
     }
 
     /// <summary>The mean of each pixel over the images (float64 sums).</summary>

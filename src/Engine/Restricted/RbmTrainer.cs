@@ -55,8 +55,8 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
 
     /// <param name="device">Where to train.</param>
     /// <param name="rbm">The model; its arrays are the starting point and receive the trained values after each epoch.</param>
-    /// <param name="trainData">Training images, rows of <see cref="Rbm.Visible"/> binary values.</param>
-    /// <param name="testData">Held-out images for the monitors (null: the training data).</param>
+    /// <param name="trainData">Training images, rows of <see cref="Rbm.Visible"/> values: 0 or 1, or grey levels in [0, 1] when <see cref="RbmTrainerOptions.Binarize"/> is <see cref="Data.BinarizeMode.None"/>.</param>
+    /// <param name="testData">Held-out images for the monitors (empty: the training data), prepared like <paramref name="trainData"/>.</param>
     /// <param name="options">Settings.</param>
     public RbmTrainer(ComputeDevice device, Rbm rbm, ReadOnlySpan<float> trainData, ReadOnlySpan<float> testData, RbmTrainerOptions options)
     {
@@ -67,6 +67,8 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
             throw new InfoGpuException($"RBM training data: {trainData.Length} values do not make rows of {nv} visible units");
         if (testData.Length % nv != 0)
             throw new InfoGpuException($"RBM held-out data: {testData.Length} values do not make rows of {nv} visible units");
+        CheckValues(trainData, options.Binarize, "training");
+        CheckValues(testData, options.Binarize, "held-out");
         this.device = device;
         this.rbm = rbm;
         this.options = options;
@@ -120,6 +122,22 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
 
     /// <summary>The settings.</summary>
     public RbmTrainerOptions Options => options;
+
+    /// <summary>Throws unless every value is 0 or 1 (binary modes) or in [0, 1] (<see cref="Data.BinarizeMode.None"/>).</summary>
+    private static void CheckValues(ReadOnlySpan<float> data, Data.BinarizeMode mode, string which)
+    {
+        bool binary = mode != Data.BinarizeMode.None;
+        for (int k = 0; k < data.Length; k++)
+        {
+            float v = data[k];
+            if (binary ? v != 0 && v != 1 : !(v >= 0 && v <= 1))
+            {
+                throw new InfoGpuException(binary
+                    ? $"RBM {which} data: value {v} at index {k} is not 0 or 1; binarize the images first (threshold or stochastic), or train on grey levels with binarize mode none"
+                    : $"RBM {which} data: value {v} at index {k} is outside [0, 1]; grey levels as data must be intensities in [0, 1]");
+            }
+        }
+    }
 
     /// <inheritdoc/>
     public string ModelName => "RBM";

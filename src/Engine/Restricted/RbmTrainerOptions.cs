@@ -63,6 +63,17 @@ public sealed record RbmTrainerOptions
     /// <summary>Rows on which the deterministic pseudo-log-likelihood flips every bit; 0: skip it.</summary>
     public int AllBitsRows { get; init; } = 20;
 
+    /// <summary>
+    /// How the images were made into the visible data (<see cref="Data.ImageSet.AsVisibleData"/>),
+    /// recorded in checkpoints so that a resumed run and <c>rbm eval</c> prepare the data alike.
+    /// The trainer takes the data as given and checks that it fits: 0/1 values for
+    /// <see cref="Data.BinarizeMode.Threshold"/> and <see cref="Data.BinarizeMode.Stochastic"/>,
+    /// values in [0, 1] for <see cref="Data.BinarizeMode.None"/> (grey levels: the positive phase
+    /// uses them as they are, CD chains start from them, and the monitors score them as they are:
+    /// the pseudo-log-likelihood flips v_i to 1 - v_i, as scikit-learn's score_samples does).
+    /// </summary>
+    public Data.BinarizeMode Binarize { get; init; } = Data.BinarizeMode.Threshold;
+
     /// <summary>Steps between checks of the parameters for NaN or infinity (and always at the end of an epoch).</summary>
     public int CheckEvery { get; init; } = 100;
 
@@ -91,6 +102,8 @@ public sealed record RbmTrainerOptions
             Fail($"the sparsity target must be in (0, 1) when a sparsity cost is given (got target {SparsityTarget}, cost {SparsityCost})");
         if (!(SparsityDecay >= 0 && SparsityDecay < 1))
             Fail($"the sparsity decay must be in [0, 1) (got {SparsityDecay})");
+        if (!Enum.IsDefined(Binarize))
+            Fail($"the binarize mode {(int)Binarize} is not threshold, stochastic or none");
         if (BatchSize < 1 || Epochs < 1 || Chains < 0 || MonitorRows < 0 || AllBitsRows < 0 || CheckEvery < 1 || MomentumSwitchEpochs < 0)
             Fail("batch size, epochs and check interval must be >= 1; chains, monitor rows and momentum switch >= 0");
     }

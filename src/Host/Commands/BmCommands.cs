@@ -158,10 +158,21 @@ internal static class BmCommands
     {
         public CommandSpec Spec { get; } = new(
             "bm sample",
-            "draw patterns from a trained Boltzmann machine by Gibbs sampling with burn-in",
-            "--model FILE [--count 16] [--burn-in 100] [--seed 1]",
-            [new("model", "FILE", "a bm.json or model.safetensors written by 'infogpu bm train --out DIR' (or DIR itself: its bm.json)"), new("count", "K", "samples (default 16)"), new("burn-in", "B", "sweeps per chain before its sample (default 100)"), new("seed", "S", "Philox seed (default 1)"), CommandSpec.Accelerator],
-            ["infogpu bm sample --model out/bm/bm.json --count 8"]);
+            "draw patterns from a trained Boltzmann machine by Gibbs sampling with burn-in; --diagnostics measures burn-in and mixing against the exact distribution",
+            "--model FILE [--count 16] [--burn-in 100] [--seed 1] [--diagnostics [--chains 1000] [--sweeps 300] [--max-lag 50] [--tv-over visible|all]] [--accelerator KIND] [--json]",
+            [
+                new("model", "FILE", "a bm.json or model.safetensors written by 'infogpu bm train --out DIR' (or DIR itself: its bm.json)"),
+                new("count", "K", "samples (default 16)"),
+                new("burn-in", "B", "sweeps per chain before its sample (default 100); with --diagnostics also the sweeps discarded before the energy autocorrelation"),
+                new("seed", "S", "Philox seed (default 1)"),
+                new("diagnostics", null, Invariant($"also run --chains chains for --sweeps sweeps (a sweep: as many single-site updates as units, at random sites) and print the total-variation distance of their states from the exact distribution after each sweep, the floor an exact sampler with as many chains shows, the energy autocorrelation after the burn-in, the integrated autocorrelation time (Sokal's window, c = 5) and the effective sample size; machines of at most {GibbsDiagnostics.MaxUnits} units")),
+                new("chains", "C", "independent chains of --diagnostics (default 1000)"),
+                new("sweeps", "S", "sweeps of --diagnostics, the burn-in included (default 300)"),
+                new("max-lag", "L", "largest lag of the energy autocorrelation printed (default 50)"),
+                new("tv-over", "visible|all", "the states TV compares: the visible units against the exact p(v), hidden units summed out (default), or all units against the exact joint p(s)"),
+                CommandSpec.Accelerator,
+            ],
+            ["infogpu bm sample --model out/bm/bm.json --count 8", "infogpu bm sample --model out/bm --diagnostics --chains 2000 --sweeps 400 --json"]);
 
         public int Run(CommandContext context)
         {
@@ -172,11 +183,48 @@ internal static class BmCommands
             var machine = model.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
                 ? BoltzmannCheckpoint.LoadMachine(BoltzmannCheckpoint.Read(model))
                 : FromJson(model);
-            int count = a.GetInt("count", 16);
+            int count = a.GetInt("count", 16), burnIn = a.GetInt("burn-in", 100), seed = a.GetInt("seed", 1);
             if (count < 1)
                 throw new UsageException("--count must be >= 1");
+            if (burnIn < 0 || seed < 0)
+                throw new UsageException("--burn-in and --seed must be >= 0");
+            bool diagnose = a.Has("diagnostics");
+            GibbsDiagnosticsOptions? diagnosticsOptions = null;
+            if (diagnose)
+            {
+                if (machine.Units > GibbsDiagnostics.MaxUnits)
+                    throw new InfoGpuException($"--diagnostics enumerates all 2^units states: at most {GibbsDiagnostics.MaxUnits} units, and this machine has {machine.Units}");
+                diagnosticsOptions = new GibbsDiagnosticsOptions
+                {
+                    Chains = a.GetInt("chains", 1000),
+                    Sweeps = a.GetInt("sweeps", 300),
+                    BurnIn = burnIn,
+                    MaxLag = a.GetInt("max-lag", 50),
+                    Seed = (ulong)seed,
+                    Over = (a.Get("tv-over") ?? "visible") switch
+                    {
+                        "visible" => TotalVariationUnits.Visible,
+                        "all" => TotalVariationUnits.All,
+                        var v => throw new UsageException($"--tv-over '{v}' is not visible or all"),
+                    },
+                };
+                try
+                {
+                    diagnosticsOptions.Validate();
+                }
+                catch (InfoGpuException e)
+                {
+                    throw new UsageException($"{e.Message} (--chains, --sweeps, --burn-in, --max-lag)");
+                }
+            }
+            else
+            {
+                var stray = new[] { "chains", "sweeps", "max-lag", "tv-over" }.Where(a.Has).Select(f => "--" + f).ToList();
+                if (stray.Count > 0)
+                    throw new UsageException($"{string.Join(", ", stray)} only apply with --diagnostics");
+            }
             using var device = DeviceOption.Open(context);
-            var s = BoltzmannTrainer.Sample(device, machine, count, a.GetInt("burn-in", 100), (ulong)a.GetInt("seed", 1));
+            var s = BoltzmannTrainer.Sample(device, machine, count, burnIn, (ulong)seed);
             int side = (int)Math.Round(Math.Sqrt(machine.Visible));
             var rows = new JsonArray();
             for (int k = 0; k < count; k++)
@@ -190,11 +238,79 @@ internal static class BmCommands
                     context.Out.WriteLine();
                 }
             }
+            GibbsDiagnosticsResult? diagnostics = null;
+            if (diagnosticsOptions is not null)
+            {
+                context.Note(Invariant($"diagnostics: {diagnosticsOptions.Chains} chains x {diagnosticsOptions.Sweeps} sweeps of {machine.Units} units, burn-in {burnIn}, seed {seed}"));
+                diagnostics = GibbsDiagnostics.Run(device, machine, diagnosticsOptions);
+                if (!a.Json)
+                    PrintDiagnostics(context.Out, diagnostics);
+            }
             if (a.Json)
-                Json.Write(context.Out, new JsonObject { ["samples"] = rows, ["visible"] = machine.Visible });
+            {
+                var doc = new JsonObject { ["samples"] = rows, ["visible"] = machine.Visible };
+                if (diagnostics is not null)
+                    doc["diagnostics"] = DiagnosticsJson(diagnostics);
+                Json.Write(context.Out, doc);
+            }
             return 0;
         }
     }
+
+    /// <summary>The sweeps at which the text output shows TV: 0, 1, 2, 5, 10, 20, 50, ... up to the last.</summary>
+    internal static IEnumerable<int> TableSweeps(int sweeps)
+    {
+        int[] steps = [1, 2, 5];
+        yield return 0;
+        for (long scale = 1; scale <= sweeps; scale *= 10)
+        {
+            foreach (int k in steps)
+            {
+                long s = k * scale;
+                if (s < sweeps)
+                    yield return (int)s;
+            }
+        }
+        yield return sweeps;
+    }
+
+    private static void PrintDiagnostics(TextWriter o, GibbsDiagnosticsResult d)
+    {
+        o.WriteLine(Invariant($"total-variation distance of {d.Chains} chains from the exact distribution ({OverText(d.Over)}); exact-sampler floor {d.TotalVariationFloor:F4} +- {d.TotalVariationFloorStdDev:F4}"));
+        o.WriteLine("  sweeps        TV");
+        foreach (int s in TableSweeps(d.Sweeps))
+            o.WriteLine(Invariant($"{s,8}  {d.TotalVariationBySweep[s],8:F4}"));
+        var e = d.Energy;
+        if (double.IsNaN(e.Tau))
+        {
+            o.WriteLine("energy autocorrelation: the energy is constant after the burn-in; no autocorrelation time");
+            return;
+        }
+        var lags = new[] { 1, 2, 5, 10, 20, 50, 100, 200, 500 }.Where(k => k < e.Rho.Length).ToList();
+        o.WriteLine(Invariant($"energy autocorrelation after {d.BurnIn} sweeps of burn-in: ") + string.Join(", ", lags.Select(k => Invariant($"lag {k}: {e.Rho[k]:F3}"))));
+        o.WriteLine(Invariant($"integrated autocorrelation time {e.Tau:F2} sweeps (Sokal's window M = {e.Window}, c = 5{(e.WindowReached ? "" : "; not reached: run more --sweeps, tau is a lower estimate")}); effective sample size {e.EffectiveSampleSize:F0} of {e.Samples} energies"));
+    }
+
+    private static string OverText(TotalVariationUnits over) => over == TotalVariationUnits.Visible ? "visible units" : "all units";
+
+    /// <summary>The <c>diagnostics</c> object of <c>bm sample --diagnostics --json</c>.</summary>
+    internal static JsonObject DiagnosticsJson(GibbsDiagnosticsResult d) => new()
+    {
+        ["chains"] = d.Chains,
+        ["sweeps"] = d.Sweeps,
+        ["burn_in"] = d.BurnIn,
+        ["tv_over"] = OverText(d.Over),
+        ["tv_by_sweep"] = Json.Array(d.TotalVariationBySweep),
+        ["tv_floor"] = Json.Number(d.TotalVariationFloor),
+        ["tv_floor_stddev"] = Json.Number(d.TotalVariationFloorStdDev),
+        ["energy_autocorrelation"] = Json.Array(d.Energy.Rho),
+        ["integrated_autocorrelation_time"] = Json.Number(d.Energy.Tau),
+        ["autocorrelation_window"] = d.Energy.Window,
+        ["autocorrelation_window_reached"] = d.Energy.WindowReached,
+        ["effective_sample_size"] = Json.Number(d.Energy.EffectiveSampleSize),
+        ["energy_samples"] = d.Energy.Samples,
+        ["seconds"] = Json.Number(d.Seconds),
+    };
 
     private static JsonObject ToJson(BoltzmannMachine m) => new()
     {

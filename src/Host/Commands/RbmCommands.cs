@@ -24,7 +24,7 @@ internal static class RbmCommands
         public CommandSpec Spec { get; } = new(
             "rbm train",
             "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
-            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--accelerator KIND] [--json]"),
             [
                 new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
                 new("hidden", "H", "hidden units (default 500)"),
@@ -45,12 +45,14 @@ internal static class RbmCommands
                 new("checkpoint-every", "N", "also write the checkpoint every N training steps (default: only at the end of every epoch and on Ctrl-C)"),
                 new("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)"),
                 new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
+                BinarizeOption,
                 CommandSpec.Accelerator,
             ],
             [
                 "infogpu rbm train --hidden 500 --sampler cd --k 1 --epochs 10 --out out/rbm",
                 "infogpu rbm train --sampler pcd --epochs 5 --limit 5000 --json",
                 "infogpu rbm train --resume out/rbm --epochs 20",
+                "infogpu rbm train --binarize none --sampler pcd --momentum 0 --weight-decay 0 --lr 0.1 --batch 10 --out out/grey",
             ]);
 
         public int Run(CommandContext context)
@@ -59,6 +61,9 @@ internal static class RbmCommands
             string? resume = a.Get("resume");
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
             double? newLr = checkpoint is null ? null : SessionRunner.CheckResumeFlags(context, ["hidden", "sampler", "k", "batch", "momentum", "weight-decay", "sparsity-target", "sparsity-cost", "seed"]);
+            var stored = checkpoint is null ? null : RbmCheckpoint.ReadOptions(checkpoint);
+            if (stored is not null && a.Has("binarize") && ParseBinarize(a) != stored.Binarize)
+                throw new UsageException($"--binarize {BinarizeName(ParseBinarize(a))} differs from the run's {BinarizeName(stored.Binarize)}: the data of a resumed run is prepared as it was (leave --binarize out, or start a new run with --out DIR)");
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoint, "data_dir");
             int? limit = a.Has("limit") ? a.GetInt("limit", 0) : SessionRunner.StoredLimit(checkpoint);
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
@@ -74,10 +79,12 @@ internal static class RbmCommands
 
             var data = FashionMnist.Load(dataDir, limit);
             SessionRunner.RequireTestImages(data);
-            var train = data.Train.Binarized(0.5f);
-            var test = data.Test.Binarized(0.5f);
+            var mode = stored?.Binarize ?? options!.Binarize;
+            ulong dataSeed = stored?.Seed ?? options!.Seed;
+            var train = data.Train.AsVisibleData(mode, dataSeed, heldOut: false);
+            var test = data.Test.AsVisibleData(mode, dataSeed, heldOut: true);
             using var device = DeviceOption.Open(context);
-            context.Note($"data: {data.Description}, binarized at 0.5; {train.Count} train / {test.Count} test images of {train.Rows}x{train.Cols}");
+            context.Note($"data: {data.Description}, {BinarizeText(mode, dataSeed)}; {train.Count} train / {test.Count} test images of {train.Rows}x{train.Cols}");
             RbmTrainer trainer;
             if (checkpoint is not null)
             {
@@ -150,7 +157,7 @@ internal static class RbmCommands
         public CommandSpec Spec { get; } = new(
             "rbm eval",
             "log partition function (AIS, or exact for few hidden units) and log-likelihoods of a trained RBM",
-            "--model M [--data DIR] [--exact] [--ais-runs 100] [--ais-betas 14500] [--seed 1] [--limit N] [--accelerator KIND] [--json]",
+            "--model M [--data DIR] [--exact] [--ais-runs 100] [--ais-betas 14500] [--seed 1] [--limit N] [--binarize threshold|stochastic|none] [--accelerator KIND] [--json]",
             [
                 new("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder)"),
                 new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
@@ -159,6 +166,7 @@ internal static class RbmCommands
                 new("ais-betas", "K", "intermediate distributions, the paper's schedule scaled (default 14500)"),
                 new("seed", "S", "seed of the AIS runs and of the pseudo-log-likelihood's pixels (default 1)"),
                 new("limit", "N", "use the first N training and min(N, 10000) test images"),
+                new("binarize", "threshold|stochastic|none", "how the images become visible data (default: the mode the model was trained with, stored in its checkpoint; threshold for a checkpoint without one). With none, the pseudo-log-likelihood, reconstruction error and free energies score the grey levels as they are, while the log-likelihoods (AIS and exact), defined for binary images only, are of the test images binarized at 0.5"),
                 CommandSpec.Accelerator,
             ],
             ["infogpu rbm eval --model out/rbm/model.safetensors", "infogpu rbm eval --model out/small --exact --ais-betas 5000 --json"]);
@@ -177,18 +185,25 @@ internal static class RbmCommands
             var rbm = RbmCheckpoint.LoadModel(model, out bool verified);
             if (!verified)
                 context.Err.WriteLine($"note: {model} has no InfoGpu checksum (written by another tool): its tensors were read as they are, not verified");
+            var set = verified ? RbmCheckpoint.Read(model) : null;
+            var trained = set is not null && set.Metadata.ContainsKey("config") ? RbmCheckpoint.ReadOptions(set) : null;
+            var mode = a.Has("binarize") ? ParseBinarize(a) : trained?.Binarize ?? BinarizeMode.Threshold;
+            ulong dataSeed = trained?.Seed ?? (ulong)seed;
             var data = FashionMnist.Load(a.Get("data"), a.Has("limit") ? a.GetInt("limit", 0) : null);
-            var train = data.Train.Binarized();
-            var test = data.Test.Binarized();
+            var train = data.Train.AsVisibleData(mode, dataSeed, heldOut: false);
+            var test = data.Test.AsVisibleData(mode, dataSeed, heldOut: true);
+            // The likelihood is defined for binary images: with grey levels it is of the test images binarized at 0.5.
+            var trainBinary = mode == BinarizeMode.None ? data.Train.Binarized() : train;
+            var testBinary = mode == BinarizeMode.None ? data.Test.Binarized() : test;
             if (train.Pixels != rbm.Visible)
                 throw new InfoGpuException($"the model has {rbm.Visible} visible units but the images have {train.Pixels} pixels");
             using var device = DeviceOption.Open(context);
-            context.Note($"model {model}: {rbm.Visible} visible x {rbm.Hidden} hidden; data: {data.Description}");
+            context.Note($"model {model}: {rbm.Visible} visible x {rbm.Hidden} hidden; data: {data.Description}, {BinarizeText(mode, dataSeed)}{(mode == BinarizeMode.None ? " (log-likelihoods: binarized at 0.5)" : "")}");
             double? exact = null;
             if (a.Has("exact"))
                 exact = Evaluation.RbmExactLikelihood.LogPartitionByHidden(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
             context.Note($"AIS: {runs} runs x {betas} intermediate distributions ...");
-            var baseBias = Evaluation.AnnealedImportanceSampling.BaseRateBiases(train.Images, train.Count, rbm.Visible);
+            var baseBias = Evaluation.AnnealedImportanceSampling.BaseRateBiases(trainBinary.Images, trainBinary.Count, rbm.Visible);
             Evaluation.AisResult ais;
             using (var bar = TerminalBar.For(context, "AIS"))
                 ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed), bar);
@@ -196,8 +211,9 @@ internal static class RbmCommands
             using var ev = new RbmEvaluator(device, rbm.Visible, rbm.Hidden);
             var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, rbm.Visible, test.Count);
             var testScores = ev.Evaluate(rbm, test.Images, flips);
-            var trainScores = ev.Evaluate(rbm, train.Images);
-            double testLl = -testScores.MeanFreeEnergy - ais.LogZ, trainLl = -trainScores.MeanFreeEnergy - ais.LogZ;
+            var testLikelihoodScores = mode == BinarizeMode.None ? ev.Evaluate(rbm, testBinary.Images) : testScores;
+            var trainScores = ev.Evaluate(rbm, trainBinary.Images);
+            double testLl = -testLikelihoodScores.MeanFreeEnergy - ais.LogZ, trainLl = -trainScores.MeanFreeEnergy - ais.LogZ;
             if (a.Json)
             {
                 Json.Write(context.Out, new JsonObject
@@ -209,9 +225,11 @@ internal static class RbmCommands
                     ["log_z_exact"] = exact is double e ? Json.Number(e) : null,
                     ["test_log_likelihood"] = Json.Number(testLl),
                     ["train_log_likelihood"] = Json.Number(trainLl),
-                    ["test_log_likelihood_exact"] = exact is double e2 ? Json.Number(-testScores.MeanFreeEnergy - e2) : null,
+                    ["test_log_likelihood_exact"] = exact is double e2 ? Json.Number(-testLikelihoodScores.MeanFreeEnergy - e2) : null,
                     ["pseudo_log_likelihood"] = Json.Number(testScores.PseudoLogLikelihood),
                     ["reconstruction_error"] = Json.Number(testScores.ReconstructionError),
+                    ["binarize_mode"] = BinarizeName(mode),
+                    ["log_likelihood_data"] = mode == BinarizeMode.None ? "test images binarized at 0.5 (the likelihood is defined for binary images)" : "the test images as prepared by binarize_mode",
                     ["ais_runs"] = runs,
                     ["ais_betas"] = betas,
                     ["ais_seconds"] = Json.Number(aisSeconds),
@@ -224,9 +242,9 @@ internal static class RbmCommands
                 context.Out.WriteLine(FormattableString.Invariant($"log Z (AIS, {runs} runs x {betas} betas): {ais.LogZ:F4} +- {ais.LogZStdErr:F4}  (3-sigma interval [{ais.LogZLow:F4}, {ais.LogZHigh:F4}], {aisSeconds:F1} s)"));
                 if (exact is double ex)
                     context.Out.WriteLine(FormattableString.Invariant($"log Z (exact): {ex:F4}"));
-                context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood: {testLl:F3} nats per image ({test.Count} images); train: {trainLl:F3}"));
+                context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood: {testLl:F3} nats per image ({test.Count} images{(mode == BinarizeMode.None ? ", binarized at 0.5" : "")}); train: {trainLl:F3}"));
                 if (exact is double ex2)
-                    context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood with the exact log Z: {-testScores.MeanFreeEnergy - ex2:F3}"));
+                    context.Out.WriteLine(FormattableString.Invariant($"test log-likelihood with the exact log Z: {-testLikelihoodScores.MeanFreeEnergy - ex2:F3}"));
                 context.Out.WriteLine(FormattableString.Invariant($"pseudo-log-likelihood: {testScores.PseudoLogLikelihood:F3}; reconstruction error: {testScores.ReconstructionError:F3}"));
             }
             return 0;
@@ -260,6 +278,7 @@ internal static class RbmCommands
             throw new UsageException("--seed must be >= 0");
         var options = d with
         {
+            Binarize = ParseBinarize(a),
             Sampler = kind,
             K = a.GetInt("k", d.K),
             Epochs = a.GetInt("epochs", d.Epochs),
@@ -283,6 +302,34 @@ internal static class RbmCommands
         return options;
     }
 
+    /// <summary>The <c>--binarize</c> option of <c>rbm train</c> and <c>rbm eval</c>.</summary>
+    internal static OptionSpec BinarizeOption => new("binarize", "threshold|stochastic|none",
+        "how the grey-level images in [0, 1] become visible data: threshold at 0.5 (default), stochastic (each pixel drawn once as Bernoulli(intensity) from the seed: a fixed binary data set), or none (the grey levels themselves, as scikit-learn's BernoulliRBM takes them: the positive phase uses them directly, CD chains start from them, and the monitors score them as they are). Stored in the checkpoint; --resume keeps it and 'rbm eval' uses it");
+
+    /// <summary>The mode of <c>--binarize</c> (threshold when absent).</summary>
+    internal static BinarizeMode ParseBinarize(Args a) => (a.Get("binarize") ?? "threshold") switch
+    {
+        "threshold" => BinarizeMode.Threshold,
+        "stochastic" => BinarizeMode.Stochastic,
+        "none" => BinarizeMode.None,
+        var v => throw new UsageException($"--binarize '{v}' is not threshold, stochastic or none"),
+    };
+
+    /// <summary>The console's name of a mode.</summary>
+    internal static string BinarizeName(BinarizeMode mode) => mode switch
+    {
+        BinarizeMode.Stochastic => "stochastic",
+        BinarizeMode.None => "none",
+        _ => "threshold",
+    };
+
+    private static string BinarizeText(BinarizeMode mode, ulong seed) => mode switch
+    {
+        BinarizeMode.Stochastic => string.Create(CultureInfo.InvariantCulture, $"binarized once as Bernoulli(pixel/255) from seed {seed}"),
+        BinarizeMode.None => "grey levels pixel/255 as data (not binarized)",
+        _ => "binarized at 0.5",
+    };
+
     private static JsonObject Config(RbmTrainerOptions o, int nv, int nh, int trainCount, int testCount, string data, string device) => new()
     {
         ["sampler"] = o.Sampler == RbmSamplerKind.Pcd ? "pcd" : "cd",
@@ -302,7 +349,13 @@ internal static class RbmCommands
         ["train_images"] = trainCount,
         ["test_images"] = testCount,
         ["data"] = data,
-        ["binarize"] = "pixel/255 > 0.5",
+        ["binarize"] = o.Binarize switch
+        {
+            BinarizeMode.Stochastic => "Bernoulli(pixel/255), drawn once from the seed",
+            BinarizeMode.None => "none: grey levels pixel/255",
+            _ => "pixel/255 > 0.5",
+        },
+        ["binarize_mode"] = BinarizeName(o.Binarize),
         ["accelerator"] = device,
     };
 

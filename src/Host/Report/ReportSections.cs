@@ -17,8 +17,16 @@ internal static partial class ReportSections
         ("general Boltzmann machine", GeneralBoltzmann),
         ("variational autoencoder", Vae),
         ("mutual information", MutualInformation),
-        ("restricted Boltzmann machines", Rbm),
+        ("restricted Boltzmann machines", RbmWithDataNote),
     ];
+
+    /// <summary>The RBM section (RbmSection.cs), then one sentence on the visible data it uses and the alternatives.</summary>
+    private static void RbmWithDataNote(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
+    {
+        Rbm(device, settings, report);
+        report.Sections.FirstOrDefault(x => x.Id == "rbm")?.Paragraphs.Add(
+            "The images here are binarized at 0.5 (the console's default, --binarize threshold); 'infogpu rbm train --binarize stochastic' draws each pixel once as Bernoulli(intensity), and '--binarize none' trains on the grey levels themselves, as scikit-learn's BernoulliRBM does.");
+    }
 
     private static void GeneralBoltzmann(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
     {
@@ -48,6 +56,32 @@ internal static partial class ReportSections
         s.Json["exact_log_likelihood"] = Json.Number(ll[^1]);
         s.Json["best_possible_log_likelihood"] = Json.Number(-Math.Log(patterns));
         s.Json["seconds"] = Json.Number(seconds);
+        GibbsMixing(device, settings, s, machine);
+    }
+
+    /// <summary>Burn-in and mixing of the learned machine's Gibbs sampler: TV against sweeps with the exact-sampler floor, tau and ESS.</summary>
+    private static void GibbsMixing(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportSection s, InfoGpu.Boltzmann.BoltzmannMachine machine)
+    {
+        var o = new InfoGpu.Boltzmann.GibbsDiagnosticsOptions
+        {
+            Chains = settings.Quick ? 1000 : 4000,
+            Sweeps = settings.Quick ? 100 : 300,
+            BurnIn = settings.Quick ? 30 : 100,
+            MaxLag = 20,
+            Seed = 1,
+        };
+        var d = InfoGpu.Boltzmann.GibbsDiagnostics.Run(device, machine, o);
+        var e = d.Energy;
+        var sweeps = Enumerable.Range(0, d.Sweeps + 1).Select(k => (double)k).ToArray();
+        s.Paragraphs.Add(FormattableString.Invariant(
+            $"Burn-in and mixing of the learned machine's sampler: {d.Chains} independent chains from random states, single-site Gibbs sampling (a sweep is {machine.Units} updates at random sites). The total-variation distance between the chains' visible states after each sweep and the exact p(v) (hidden units summed out) falls to the floor that {d.Chains} exact samples from p(v) show ({d.TotalVariationFloor:F3}, the mean of {o.FloorRepetitions} draws): from there on, burn-in is complete and the remaining distance is sampling noise. After {d.BurnIn} sweeps the energy's integrated autocorrelation time is {e.Tau:F2} sweeps (Sokal's window, c = 5{(e.WindowReached ? "" : ", not reached: a lower estimate")}), so the {e.Samples} energies are worth {e.EffectiveSampleSize:F0} independent ones. The console gives the same with 'infogpu bm sample --diagnostics'."));
+        s.Tables.Add(new ReportTable("Gibbs mixing of the learned machine", ["chains", "sweeps", "TV after 1 sweep", "TV after the last", "exact-sampler floor", "autocorrelation time (sweeps)", "effective sample size"],
+            [[d.Chains, d.Sweeps, d.TotalVariationBySweep[1], d.TotalVariationBySweep[^1], d.TotalVariationFloor, e.Tau, e.EffectiveSampleSize]]));
+        Plots.Lines(Path.Combine(settings.Directory, "boltzmann_tv.png"), "General Boltzmann machine: Gibbs burn-in", "sweeps", "total variation from the exact p(v)",
+            ("Gibbs chains", sweeps, d.TotalVariationBySweep),
+            ("exact-sampler floor", [0, d.Sweeps], [d.TotalVariationFloor, d.TotalVariationFloor]));
+        s.Figures.Add(new ReportFigure("boltzmann_tv.png", FormattableString.Invariant($"Total-variation distance of {d.Chains} Gibbs chains from the exact distribution of the visible units against sweeps; the flat line is what {d.Chains} exact samples show")));
+        s.Json["gibbs_diagnostics"] = BmCommands.DiagnosticsJson(d);
     }
 
     private static void Measures(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)

@@ -55,6 +55,9 @@ public class ReportDataTests
         Assert.Equal(100, json["rbm"]!["test_images"]!.GetValue<int>());
         Assert.Equal(300, json["vae"]!["train_images"]!.GetValue<int>());
         Assert.Contains(Path.GetFullPath(data), File.ReadAllText(Path.Combine(out_, "report.html")));
+        Assert.Contains("--binarize none", File.ReadAllText(Path.Combine(out_, "report.html")));
+        Assert.True(File.Exists(Path.Combine(out_, "boltzmann_tv.png")), "the report has no TV-against-sweeps plot");
+        Assert.NotNull(json["boltzmann"]!["gibbs_diagnostics"]!["tv_by_sweep"]);
     }
 
     private static void WriteIdx(string path, ImageSet set)

@@ -41,16 +41,22 @@ public class RbmTrainingTests
     }
 
     [Theory]
-    [InlineData("cpu")]
-    [InlineData("ilgpu-cpu")]
-    public void OneCd1StepMatchesFloat64Reference(string kind)
+    [InlineData("cpu", false)]
+    [InlineData("ilgpu-cpu", false)]
+    [InlineData("cpu", true)]
+    [InlineData("ilgpu-cpu", true)]
+    public void OneCd1StepMatchesFloat64Reference(string kind, bool greyLevels)
     {
+        // greyLevels: intensities in [0, 1] as data (binarize mode none): the reference below takes
+        // v0 = the data as it is, so the positive phase and the chains' start must use the grey levels.
         const int n = 10, batch = 5, nv = 7, nh = 5;
-        var data = RbmKernelTests.Bits(n * nv, 51);
+        var data = greyLevels ? Enumerable.Range(0, n * nv).Select(i => Philox.Uniform(51, 9, (ulong)i)).ToArray() : RbmKernelTests.Bits(n * nv, 51);
         var rbm = Rbm.Initialize(nv, nh, 3, weightScale: 0.5);
         RbmKernelTests.Random(nv, 52, 0.3).CopyTo(rbm.VisibleBias, 0);
         var start = rbm.Clone();
-        var o = new RbmTrainerOptions { BatchSize = batch, LearningRate = 0.1, InitialMomentum = 0.5, WeightDecay = 0.01, SparsityTarget = 0.1, SparsityCost = 0.2, SparsityDecay = 0.9, Seed = 7, AllBitsRows = 0 };
+        var o = new RbmTrainerOptions { BatchSize = batch, LearningRate = 0.1, InitialMomentum = 0.5, WeightDecay = 0.01, SparsityTarget = 0.1, SparsityCost = 0.2, SparsityDecay = 0.9, Seed = 7, AllBitsRows = 0, Binarize = greyLevels ? InfoGpu.Data.BinarizeMode.None : InfoGpu.Data.BinarizeMode.Threshold };
+        if (greyLevels)
+            Assert.Throws<InfoGpuException>(() => TestDevices.Use(kind, d => new RbmTrainer(d, rbm, data, data, o with { Binarize = InfoGpu.Data.BinarizeMode.Threshold })));
         TestDevices.Use(kind, d =>
         {
             using var t = new RbmTrainer(d, rbm, data, data, o);
