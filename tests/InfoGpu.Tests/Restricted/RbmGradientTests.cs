@@ -1,0 +1,205 @@
+using InfoGpu.Boltzmann;
+using InfoGpu.Kernels;
+using InfoGpu.Restricted;
+using InfoGpu.Tests.Infrastructure;
+
+namespace InfoGpu.Tests.Restricted;
+
+public class RbmGradientTests
+{
+    /// <summary>
+    /// Central differences of a float64 log-likelihood with a step of about 1e-3: the truncation
+    /// error is (step^2 / 6) |f'''|, below 1e-6 for these O(1) parameters, and the rounding
+    /// error 1e-16 / 1e-3 is far smaller; 2e-6 absolute leaves a margin.
+    /// </summary>
+    private const double FiniteDifference = 2e-6;
+
+    private static Rbm RandomRbm(int nv, int nh, ulong seed, double scale)
+    {
+        var rbm = new Rbm(nv, nh);
+        for (int k = 0; k < rbm.Weights.Length; k++)
+            rbm.Weights[k] = (float)(scale * Philox.Normal(seed, 1, (ulong)k));
+        for (int i = 0; i < nv; i++)
+            rbm.VisibleBias[i] = (float)(0.5 * scale * Philox.Normal(seed, 2, (ulong)i));
+        for (int j = 0; j < nh; j++)
+            rbm.HiddenBias[j] = (float)(0.5 * scale * Philox.Normal(seed, 3, (ulong)j));
+        return rbm;
+    }
+
+    private static float[] RandomRows(int rows, int nv, ulong seed, double p = 0.5)
+    {
+        var x = new float[rows * nv];
+        for (int k = 0; k < x.Length; k++)
+            x[k] = Philox.Uniform(seed, 4, (ulong)k) < p ? 1f : 0f;
+        return x;
+    }
+
+    /// <summary>Rows that strongly prefer two patterns (and their noisy copies): a model fitted to them has a multimodal distribution.</summary>
+    private static float[] TwoPatterns(int rows, int nv, ulong seed)
+    {
+        var x = new float[rows * nv];
+        for (int r = 0; r < rows; r++)
+        {
+            bool first = r % 2 == 0;
+            for (int i = 0; i < nv; i++)
+            {
+                bool on = first ? i < nv / 2 : i >= nv / 2;
+                if (Philox.Uniform(seed, 5, (ulong)(r * nv + i)) < 0.05f)
+                    on = !on;
+                x[r * nv + i] = on ? 1f : 0f;
+            }
+        }
+        return x;
+    }
+
+    private static double LogLikelihood(Rbm rbm, float[] data) =>
+        TestDevices.Use("cpu", d => RbmGradientStudy.ExactLogLikelihood(d, rbm, data));
+
+    /// <summary>d/dx of the log-likelihood by central differences in one float parameter (the step actually taken, after rounding to float).</summary>
+    private static double Numeric(Rbm rbm, float[] data, float[] array, int k)
+    {
+        float x = array[k];
+        float up = x + 1e-3f, down = x - 1e-3f;
+        array[k] = up;
+        double lu = LogLikelihood(rbm, data);
+        array[k] = down;
+        double ld = LogLikelihood(rbm, data);
+        array[k] = x;
+        return (lu - ld) / ((double)up - down);
+    }
+
+    [Theory]
+    [InlineData(5, 3, 7)]
+    [InlineData(4, 11, 9)] // more than 2^10 hidden states: several Gray-code blocks
+    public void ExactRbmGradientMatchesFiniteDifferencesOfTheExactLogLikelihood(int nv, int nh, int rows)
+    {
+        var rbm = RandomRbm(nv, nh, 11, 0.8);
+        var data = RandomRows(rows, nv, 12);
+        var g = RbmExactGradient.Compute(rbm, data);
+        var expected = new List<double>();
+        var actual = new List<double>();
+        for (int k = 0; k < rbm.Weights.Length; k++)
+        {
+            expected.Add(Numeric(rbm, data, rbm.Weights, k));
+            actual.Add(g.Weights[k]);
+        }
+        for (int i = 0; i < nv; i++)
+        {
+            expected.Add(Numeric(rbm, data, rbm.VisibleBias, i));
+            actual.Add(g.VisibleBias[i]);
+        }
+        for (int j = 0; j < nh; j++)
+        {
+            expected.Add(Numeric(rbm, data, rbm.HiddenBias, j));
+            actual.Add(g.HiddenBias[j]);
+        }
+        Assert.True(expected.Max(Math.Abs) > 0.01, "the gradient is too small to test anything");
+        Tolerance.AllClose(expected, actual, 0, FiniteDifference, "exact RBM gradient against finite differences");
+    }
+
+    [Fact]
+    public void ExactBoltzmannGradientMatchesFiniteDifferencesWithHiddenUnitsMarginalised()
+    {
+        var m = new BoltzmannMachine(3, 2);
+        m.InitializeRandom(7, 0.9);
+        for (int i = 0; i < m.Units; i++)
+            m.Biases[i] = 0.4 * Philox.Normal(7, 9, (ulong)i);
+        var data = RandomRows(6, 3, 13);
+        var (gw, gb) = BoltzmannExact.LogLikelihoodGradient(m, data);
+        const double step = 1e-5;
+        var expected = new List<double>();
+        var actual = new List<double>();
+        for (int i = 0; i < m.Units; i++)
+        {
+            for (int j = i + 1; j < m.Units; j++)
+            {
+                double x = m.Weight(i, j);
+                m.SetWeight(i, j, x + step);
+                double up = BoltzmannExact.LogLikelihood(m, data);
+                m.SetWeight(i, j, x - step);
+                double down = BoltzmannExact.LogLikelihood(m, data);
+                m.SetWeight(i, j, x);
+                expected.Add((up - down) / (2 * step));
+                actual.Add(gw[i * m.Units + j]);
+                Assert.Equal(gw[i * m.Units + j], gw[j * m.Units + i]);
+            }
+            Assert.Equal(0, gw[i * m.Units + i]);
+            double a = m.Biases[i];
+            m.Biases[i] = a + step;
+            double bu = BoltzmannExact.LogLikelihood(m, data);
+            m.Biases[i] = a - step;
+            double bd = BoltzmannExact.LogLikelihood(m, data);
+            m.Biases[i] = a;
+            expected.Add((bu - bd) / (2 * step));
+            actual.Add(gb[i]);
+        }
+        // Step 1e-5 in float64: truncation about 1e-11, rounding about 1e-16 / 1e-5 = 1e-11.
+        Tolerance.AllClose(expected, actual, 0, 1e-8, "exact Boltzmann-machine gradient against finite differences");
+    }
+
+    [Fact]
+    public void CdOneIsBiasedWhileTheLongChainApproachesTheExactGradient()
+    {
+        const int nv = 12, nh = 6;
+        var data = TwoPatterns(40, nv, 21);
+        // A model with strong weights, fitted a little to the two patterns, so that one Gibbs step
+        // from the data is far from the model's distribution.
+        var rbm = RandomRbm(nv, nh, 5, 1.5);
+        var options = new RbmGradientStudyOptions { BatchSize = 40, Chains = 2000, Estimates = 8, PersistentWarmup = 200, Seed = 3 };
+        var quality = TestDevices.Use("cpu", d => RbmGradientStudy.MeasureQuality(d, rbm, data, [RbmEstimator.Exact, RbmEstimator.Cd(1), RbmEstimator.LongChain(200), RbmEstimator.Pcd(1)], options));
+        var exact = quality[0];
+        var cd1 = quality[1];
+        var longChain = quality[2];
+        var pcd = quality[3];
+        // With the whole data as the batch the exact estimator is g* itself.
+        Tolerance.Close(1, exact.Cosine, 1e-12, 0, "cosine of the exact estimator");
+        Assert.True(exact.RelativeBias < 1e-12, $"exact estimator bias {exact.RelativeBias}");
+        // 2000 chains x 8 estimates = 16,000 samples of the model term: Monte Carlo relative error of order 1%;
+        // 0.05 on the bias and 0.99 on the cosine leave a margin of several standard errors.
+        Assert.True(longChain.RelativeBias < 0.05, $"long chain relative bias {longChain.RelativeBias}");
+        Assert.True(longChain.Cosine > 0.99, $"long chain cosine {longChain.Cosine}");
+        Assert.True(pcd.Cosine > 0.9, $"PCD-1 (warmed-up chains) cosine {pcd.Cosine}");
+        // CD-1's bias does not average away: it stays far above the long chain's.
+        Assert.True(cd1.RelativeBias > 0.2 && cd1.RelativeBias > 5 * longChain.RelativeBias, $"CD-1 relative bias {cd1.RelativeBias}, long chain {longChain.RelativeBias}");
+        foreach (var q in quality)
+        {
+            Assert.True(q.Variance >= 0 && double.IsFinite(q.Variance), $"{q.Estimator}: variance {q.Variance}");
+            Assert.True(q.SecondsPerUpdate > 0, $"{q.Estimator}: seconds per update {q.SecondsPerUpdate}");
+        }
+        Assert.True(exact.Variance < 1e-20, $"the exact full-batch gradient has no variance (got {exact.Variance})");
+    }
+
+    [Fact]
+    public void TrainingWithTheExactGradientRaisesTheExactLogLikelihoodAtEveryStep()
+    {
+        const int nv = 10, nh = 5;
+        var data = TwoPatterns(30, nv, 31);
+        var rbm = RandomRbm(nv, nh, 9, 0.5);
+        var options = new RbmGradientStudyOptions { BatchSize = 30, LearningRate = 0.1, Momentum = 0, Updates = 60, EvaluateEvery = 1, Seed = 2 };
+        var curve = TestDevices.Use("cpu", d => RbmGradientStudy.LearningCurves(d, rbm, data, data, [RbmEstimator.Exact], options))[0];
+        Assert.Equal(61, curve.LogLikelihood.Length);
+        for (int t = 1; t < curve.LogLikelihood.Length; t++)
+        {
+            // Full-batch gradient ascent with a step well below 2 / (the curvature bound) cannot go down;
+            // 1e-12 allows only float rounding of the parameters.
+            Assert.True(curve.LogLikelihood[t] > curve.LogLikelihood[t - 1] - 1e-12, $"update {t}: {curve.LogLikelihood[t - 1]} -> {curve.LogLikelihood[t]}");
+        }
+        Assert.True(curve.FinalLogLikelihood > curve.LogLikelihood[0] + 0.5, $"log-likelihood {curve.LogLikelihood[0]} -> {curve.FinalLogLikelihood}");
+    }
+
+    [Fact]
+    public void RestartingChainsNeedsThePersistentSampler()
+    {
+        var e = Assert.Throws<InfoGpuException>(() => new RbmTrainerOptions { Sampler = RbmSamplerKind.Cd, RestartChains = true }.Validate());
+        Assert.Contains("PCD", e.Message);
+        new RbmTrainerOptions { Sampler = RbmSamplerKind.Pcd, RestartChains = true }.Validate();
+    }
+
+    [Fact]
+    public void TheExactGradientRefusesATooLargeHiddenLayer()
+    {
+        var rbm = new Rbm(2, RbmExactGradient.MaxHidden + 1);
+        var e = Assert.Throws<InfoGpuException>(() => RbmExactGradient.ModelTerm(rbm));
+        Assert.Contains("hidden units", e.Message);
+    }
+}
