@@ -98,16 +98,20 @@ public sealed record RbmGradientStudyOptions
     }
 }
 
-/// <summary>How good one estimator's gradients are at fixed parameters, against the exact gradient g* of the whole data.</summary>
+/// <summary>
+/// How good one estimator's gradients are at fixed parameters: R mini-batch estimates g_r, each
+/// against the exact gradient g*_r of the same mini-batch (data term of the batch, model term enumerated).
+/// </summary>
 /// <param name="Estimator">The estimator's name.</param>
-/// <param name="Cosine">Mean over the R mini-batch estimates g_r of cos(g_r, g*).</param>
-/// <param name="RelativeError">Mean over r of ||g_r - g*|| / ||g*||.</param>
-/// <param name="Bias">||mean_r g_r - g*||: what averaging R estimates does not remove (mini-batch noise that R batches leave included).</param>
-/// <param name="RelativeBias"><paramref name="Bias"/> / ||g*||.</param>
-/// <param name="Variance">Mean over r of ||g_r - mean g||^2, summed over all parameters.</param>
+/// <param name="Cosine">Mean over r of cos(g_r, g*_r).</param>
+/// <param name="RelativeError">Mean over r of ||g_r - g*_r|| / ||g*_r||.</param>
+/// <param name="Bias">||mean_r (g_r - g*_r)||: the error that averaging R estimates does not remove (the estimator's bias, plus its noise / sqrt(R)).</param>
+/// <param name="RelativeBias"><paramref name="Bias"/> / mean_r ||g*_r||.</param>
+/// <param name="Variance">Mean over r of ||g_r - mean g||^2, summed over all parameters: the spread of the estimates over mini-batches, the data term's mini-batch noise included (the exact row shows that part alone).</param>
+/// <param name="SamplerVariance">Mean over r of ||e_r - mean e||^2 with e_r = g_r - g*_r: the spread of the estimator's own error (0 for the exact gradient).</param>
 /// <param name="SecondsPerUpdate">Mean wall-clock seconds of one estimate (sampling and statistics; the device synchronized).</param>
 /// <param name="Estimates">R.</param>
-public sealed record RbmGradientQuality(string Estimator, double Cosine, double RelativeError, double Bias, double RelativeBias, double Variance, double SecondsPerUpdate, int Estimates);
+public sealed record RbmGradientQuality(string Estimator, double Cosine, double RelativeError, double Bias, double RelativeBias, double Variance, double SamplerVariance, double SecondsPerUpdate, int Estimates);
 
 /// <summary>Exact log-likelihood during training with one estimator.</summary>
 /// <param name="Estimator">The estimator's name.</param>
@@ -132,17 +136,17 @@ public sealed record RbmLearningCurve(string Estimator, int[] Updates, double[] 
 public static class RbmGradientStudy
 {
     /// <summary>
-    /// The exact gradient g* of the mean log-likelihood of <paramref name="data"/> at the
-    /// parameters of <paramref name="rbm"/>, then R mini-batch estimates from each estimator at the
-    /// same parameters (batches from a seeded shuffle, the same for every estimator) and their
-    /// cosine, relative error, bias, variance and cost.
+    /// R mini-batch estimates g_r from each estimator at the parameters of <paramref name="rbm"/>
+    /// (batches from a seeded shuffle of <paramref name="data"/>, the same for every estimator),
+    /// each compared with the exact gradient of the same mini-batch, g*_r = E_batch[v h^T] - E_model[v h^T]
+    /// with the model term enumerated: so the figures measure the estimator's own error, not the
+    /// mini-batch noise of the data term that every estimator shares.
     /// </summary>
     public static IReadOnlyList<RbmGradientQuality> MeasureQuality(ComputeDevice device, Rbm rbm, ReadOnlySpan<float> data, IReadOnlyList<RbmEstimator> estimators, RbmGradientStudyOptions options)
     {
         ArgumentNullException.ThrowIfNull(estimators);
         options.Validate();
-        var exact = RbmExactGradient.Compute(rbm, data);
-        double exactNorm = exact.Norm();
+        var exactModel = RbmExactGradient.ModelTerm(rbm);
         var result = new List<RbmGradientQuality>();
         foreach (var estimator in estimators)
         {
@@ -150,29 +154,48 @@ public static class RbmGradientStudy
             if (estimator.Kind == RbmEstimatorKind.Pcd)
                 trainer.AdvanceChains(options.PersistentWarmup);
             var estimates = new List<RbmGradient>();
-            double seconds = 0;
+            var errors = new List<RbmGradient>();
+            double seconds = 0, cosine = 0, relative = 0, exactNorms = 0;
             for (int r = 0; r < options.Estimates; r++)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                estimates.Add(trainer.EstimateNext());
+                var (g, dataTerm) = trainer.EstimateNextWithDataTerm();
                 seconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                var exact = dataTerm;
+                exact.Add(exactModel, -1);
+                double norm = exact.Norm();
+                cosine += g.Cosine(exact);
+                relative += g.Distance(exact) / norm;
+                exactNorms += norm;
+                var error = g.Clone();
+                error.Add(exact, -1);
+                estimates.Add(g);
+                errors.Add(error);
             }
-            var mean = new RbmGradient(rbm.Visible, rbm.Hidden);
-            foreach (var g in estimates)
-                mean.Add(g, 1.0 / estimates.Count);
-            double bias = mean.Distance(exact);
-            double variance = estimates.Average(g => Math.Pow(g.Distance(mean), 2));
+            int n = estimates.Count;
+            var meanEstimate = Mean(estimates, rbm);
+            var meanError = Mean(errors, rbm);
+            double bias = meanError.Norm();
             result.Add(new RbmGradientQuality(
                 estimator.Name,
-                estimates.Average(g => g.Cosine(exact)),
-                estimates.Average(g => g.Distance(exact)) / exactNorm,
+                cosine / n,
+                relative / n,
                 bias,
-                bias / exactNorm,
-                variance,
-                seconds / estimates.Count,
-                estimates.Count));
+                bias / (exactNorms / n),
+                estimates.Average(g => Math.Pow(g.Distance(meanEstimate), 2)),
+                errors.Average(e => Math.Pow(e.Distance(meanError), 2)),
+                seconds / n,
+                n));
         }
         return result;
+    }
+
+    private static RbmGradient Mean(List<RbmGradient> xs, Rbm rbm)
+    {
+        var mean = new RbmGradient(rbm.Visible, rbm.Hidden);
+        foreach (var g in xs)
+            mean.Add(g, 1.0 / xs.Count);
+        return mean;
     }
 
     /// <summary>
@@ -315,7 +338,17 @@ public sealed class RbmGradientTrainer : IDisposable
     public int StepsPerEpoch => (rows + batch - 1) / batch;
 
     /// <summary>The estimate of the gradient on the next mini-batch, without changing the parameters (PCD's chains do move).</summary>
-    public RbmGradient EstimateNext() => Estimate(NextBatch());
+    public RbmGradient EstimateNext() => EstimateNextWithDataTerm().Estimate;
+
+    /// <summary>As <see cref="EstimateNext"/>, with the batch's data term E_batch[v p(h | v)^T] (exact) beside the estimate.</summary>
+    public (RbmGradient Estimate, RbmGradient DataTerm) EstimateNextWithDataTerm()
+    {
+        var rowsOfBatch = NextBatch();
+        var dataTerm = RbmExactGradient.DataTerm(rbm, rowsOfBatch);
+        var g = dataTerm.Clone();
+        g.Add(ModelTerm(rowsOfBatch), -1);
+        return (g, dataTerm);
+    }
 
     /// <summary>One update: the estimate on the next mini-batch, then the momentum step.</summary>
     public void Update()
@@ -385,6 +418,12 @@ public sealed class RbmGradientTrainer : IDisposable
     private RbmGradient Estimate(ReadOnlySpan<float> rowsOfBatch)
     {
         var g = RbmExactGradient.DataTerm(rbm, rowsOfBatch);
+        g.Add(ModelTerm(rowsOfBatch), -1);
+        return g;
+    }
+
+    private RbmGradient ModelTerm(ReadOnlySpan<float> rowsOfBatch)
+    {
         RbmGradient model;
         switch (estimator.Kind)
         {
@@ -409,8 +448,7 @@ public sealed class RbmGradientTrainer : IDisposable
                 break;
             }
         }
-        g.Add(model, -1);
-        return g;
+        return model;
     }
 
     /// <summary>Runs the chains from <paramref name="start"/> and returns the mean of v p(h | v)^T, v, p(h | v) over their last states.</summary>
