@@ -122,6 +122,9 @@ public sealed record RbmLearningCurve(string Estimator, int[] Updates, double[] 
 {
     /// <summary>The last point's log-likelihood.</summary>
     public double FinalLogLikelihood => LogLikelihood[^1];
+
+    /// <summary>The model after the last update.</summary>
+    public Rbm? FinalModel { get; init; }
 }
 
 /// <summary>
@@ -224,7 +227,7 @@ public static class RbmGradientStudy
                     ll.Add(ExactLogLikelihood(device, trainer.Model, evalData));
                 }
             }
-            curves.Add(new RbmLearningCurve(estimator.Name, updates.ToArray(), seconds.ToArray(), ll.ToArray()));
+            curves.Add(new RbmLearningCurve(estimator.Name, updates.ToArray(), seconds.ToArray(), ll.ToArray()) { FinalModel = trainer.Model });
         }
         return curves;
     }

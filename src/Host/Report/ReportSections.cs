@@ -18,6 +18,7 @@ internal static partial class ReportSections
         ("variational autoencoder", Vae),
         ("mutual information", MutualInformation),
         ("restricted Boltzmann machines", Rbm),
+        ("RBM gradient estimators", RbmGradients),
     ];
 
     private static void GeneralBoltzmann(InfoGpu.Devices.ComputeDevice device, ReportSettings settings, ReportDocument report)
