@@ -78,31 +78,9 @@ public static class BoltzmannExact
     /// </summary>
     public static (double[] Weights, double[] Biases) LogLikelihoodGradient(BoltzmannMachine m, ReadOnlySpan<float> data)
     {
-        ArgumentNullException.ThrowIfNull(m);
-        int n = m.Units, nv = m.Visible;
-        if (data.IsEmpty || data.Length % nv != 0)
-            throw new InfoGpuException($"Boltzmann gradient: {data.Length} data values do not make rows of {nv} visible units");
-        var e = NegativeEnergies(m);
-        double logZ = LogSumExp64.Of(e);
-        var modelPair = new double[n * n];
-        var modelMean = new double[n];
-        for (int state = 0; state < e.Length; state++)
-            AddState(state, Math.Exp(e[state] - logZ), n, modelPair, modelMean);
-
-        int rows = data.Length / nv;
-        int hiddenStates = 1 << m.Hidden;
-        var dataPair = new double[n * n];
-        var dataMean = new double[n];
-        var logw = new double[hiddenStates];
-        for (int r = 0; r < rows; r++)
-        {
-            int v = Index(data.Slice(r * nv, nv));
-            for (int h = 0; h < hiddenStates; h++)
-                logw[h] = e[v | (h << nv)];
-            double logPv = LogSumExp64.Of(logw);
-            for (int h = 0; h < hiddenStates; h++)
-                AddState(v | (h << nv), Math.Exp(logw[h] - logPv) / rows, n, dataPair, dataMean);
-        }
+        var (dataPair, dataMean) = DataStatistics(m, data);
+        var (modelPair, modelMean) = ModelStatistics(m);
+        int n = m.Units;
         var weights = new double[n * n];
         var biases = new double[n];
         for (int i = 0; i < n; i++)
@@ -112,6 +90,48 @@ public static class BoltzmannExact
                 weights[i * n + j] = i == j ? 0 : dataPair[i * n + j] - modelPair[i * n + j];
         }
         return (weights, biases);
+    }
+
+    /// <summary>E_model[s s^T] (Units x Units, row-major; the diagonal is E[s_i]) and E_model[s], exact by enumeration; thread-safe.</summary>
+    public static (double[] Pairs, double[] Means) ModelStatistics(BoltzmannMachine m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        int n = m.Units;
+        var e = NegativeEnergies(m);
+        double logZ = LogSumExp64.Of(e);
+        var pair = new double[n * n];
+        var mean = new double[n];
+        for (int state = 0; state < e.Length; state++)
+            AddState(state, Math.Exp(e[state] - logZ), n, pair, mean);
+        return (pair, mean);
+    }
+
+    /// <summary>
+    /// E_data[s s^T] and E_data[s]: the mean over the data rows of the expectations under
+    /// p(h | v) with the visible units clamped to the row (hidden units marginalised exactly); thread-safe.
+    /// </summary>
+    public static (double[] Pairs, double[] Means) DataStatistics(BoltzmannMachine m, ReadOnlySpan<float> data)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        int n = m.Units, nv = m.Visible;
+        if (data.IsEmpty || data.Length % nv != 0)
+            throw new InfoGpuException($"Boltzmann gradient: {data.Length} data values do not make rows of {nv} visible units");
+        var e = NegativeEnergies(m);
+        int rows = data.Length / nv;
+        int hiddenStates = 1 << m.Hidden;
+        var pair = new double[n * n];
+        var mean = new double[n];
+        var logw = new double[hiddenStates];
+        for (int r = 0; r < rows; r++)
+        {
+            int v = Index(data.Slice(r * nv, nv));
+            for (int h = 0; h < hiddenStates; h++)
+                logw[h] = e[v | (h << nv)];
+            double logPv = LogSumExp64.Of(logw);
+            for (int h = 0; h < hiddenStates; h++)
+                AddState(v | (h << nv), Math.Exp(logw[h] - logPv) / rows, n, pair, mean);
+        }
+        return (pair, mean);
     }
 
     private static void AddState(int state, double p, int n, double[] pair, double[] mean)

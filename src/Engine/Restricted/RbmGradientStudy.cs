@@ -358,8 +358,7 @@ public sealed class RbmGradientTrainer : IDisposable
     {
         long t0 = Stopwatch.GetTimestamp();
         var g = Estimate(NextBatch());
-        float lr = (float)options.LearningRate;
-        double m = options.Momentum, decay = options.WeightDecay;
+        double lr = options.LearningRate, m = options.Momentum, decay = options.WeightDecay;
         for (int k = 0; k < velocityW.Length; k++)
         {
             velocityW[k] = (m * velocityW[k]) + (lr * (g.Weights[k] - (decay * rbm.Weights[k])));

@@ -36,7 +36,7 @@ internal sealed class RbmCompareCommand : ICommand
         "[--data DIR] [--hidden 500] [--epochs 5] [--budget-seconds S] [--k 10] [--gibbs-steps 100] [--momentum 0.5] [--downscale 1] [--estimates 20] [--ais-runs 100] [--ais-betas 14500] [--curve-betas 1000] [--limit N] [--seed 1] [--out DIR [--overwrite]] [--accelerator KIND] [--json]",
         [
             new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
-            new("hidden", "H", $"hidden units (default 500); up to {ExactGradientLimit} adds the exact-gradient row and the gradient-quality columns, up to {ExactLikelihoodLimit} gives exact log-likelihoods instead of AIS"),
+            new("hidden", "H", $"hidden units (default 500); up to {ExactGradientLimit} adds the exact-gradient row and the gradient-quality columns (2^H hidden states per update: use --downscale 2), up to {ExactLikelihoodLimit} gives exact log-likelihoods instead of AIS"),
             new("epochs", "E", "epochs per method (default 5)"),
             new("budget-seconds", "S", "stop a method once its training time reaches S seconds (default: no limit)"),
             new("k", "K", "Gibbs steps of CD-k (default 10)"),

@@ -54,6 +54,13 @@ public class ReportDataTests
         Assert.Equal(300, json["rbm"]!["train_images"]!.GetValue<int>());
         Assert.Equal(100, json["rbm"]!["test_images"]!.GetValue<int>());
         Assert.Equal(300, json["vae"]!["train_images"]!.GetValue<int>());
+        var checks = json["boltzmann"]!["gradient_checks"]!.AsArray();
+        Assert.Equal(2, checks.Count);
+        foreach (var c in checks)
+        {
+            Assert.InRange(c!["gradient_cosine"]!.GetValue<double>(), -1 - 1e-12, 1 + 1e-12);
+            Assert.True(c["relative_error"]!.GetValue<double>() >= 0);
+        }
         // The chapter's table of gradient estimators: the exact row is the reference itself, the others measured against it.
         var gradients = json["rbm-gradients"]!;
         Assert.Equal(300, gradients["train_images"]!.GetValue<int>());

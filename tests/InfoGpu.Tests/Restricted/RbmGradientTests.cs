@@ -1,4 +1,3 @@
-using InfoGpu.Boltzmann;
 using InfoGpu.Kernels;
 using InfoGpu.Restricted;
 using InfoGpu.Tests.Infrastructure;
@@ -95,46 +94,6 @@ public class RbmGradientTests
         }
         Assert.True(expected.Max(Math.Abs) > 0.01, "the gradient is too small to test anything");
         Tolerance.AllClose(expected, actual, 0, FiniteDifference, "exact RBM gradient against finite differences");
-    }
-
-    [Fact]
-    public void ExactBoltzmannGradientMatchesFiniteDifferencesWithHiddenUnitsMarginalised()
-    {
-        var m = new BoltzmannMachine(3, 2);
-        m.InitializeRandom(7, 0.9);
-        for (int i = 0; i < m.Units; i++)
-            m.Biases[i] = 0.4 * Philox.Normal(7, 9, (ulong)i);
-        var data = RandomRows(6, 3, 13);
-        var (gw, gb) = BoltzmannExact.LogLikelihoodGradient(m, data);
-        const double step = 1e-5;
-        var expected = new List<double>();
-        var actual = new List<double>();
-        for (int i = 0; i < m.Units; i++)
-        {
-            for (int j = i + 1; j < m.Units; j++)
-            {
-                double x = m.Weight(i, j);
-                m.SetWeight(i, j, x + step);
-                double up = BoltzmannExact.LogLikelihood(m, data);
-                m.SetWeight(i, j, x - step);
-                double down = BoltzmannExact.LogLikelihood(m, data);
-                m.SetWeight(i, j, x);
-                expected.Add((up - down) / (2 * step));
-                actual.Add(gw[i * m.Units + j]);
-                Assert.Equal(gw[i * m.Units + j], gw[j * m.Units + i]);
-            }
-            Assert.Equal(0, gw[i * m.Units + i]);
-            double a = m.Biases[i];
-            m.Biases[i] = a + step;
-            double bu = BoltzmannExact.LogLikelihood(m, data);
-            m.Biases[i] = a - step;
-            double bd = BoltzmannExact.LogLikelihood(m, data);
-            m.Biases[i] = a;
-            expected.Add((bu - bd) / (2 * step));
-            actual.Add(gb[i]);
-        }
-        // Step 1e-5 in float64: truncation about 1e-11, rounding about 1e-16 / 1e-5 = 1e-11.
-        Tolerance.AllClose(expected, actual, 0, 1e-8, "exact Boltzmann-machine gradient against finite differences");
     }
 
     [Fact]
