@@ -80,6 +80,39 @@ public sealed class ImageSet
         return new ImageSet(Images.AsSpan(0, count * Pixels).ToArray(), count, Rows, Cols, Labels?.AsSpan(0, count).ToArray(), Source);
     }
 
+    /// <summary>
+    /// Images shrunk by <paramref name="factor"/> in each direction, each new pixel the mean of a
+    /// factor x factor block (1: the images themselves). The sides must be multiples of the factor.
+    /// </summary>
+    public ImageSet Downscaled(int factor)
+    {
+        if (factor < 1 || Rows % factor != 0 || Cols % factor != 0)
+            throw new InfoGpuException($"{Source}: cannot downscale {Rows}x{Cols} images by {factor}; give a factor >= 1 that divides both sides");
+        if (factor == 1)
+            return this;
+        int rows = Rows / factor, cols = Cols / factor;
+        var x = new float[Count * rows * cols];
+        float scale = 1f / (factor * factor);
+        for (int n = 0; n < Count; n++)
+        {
+            var img = Image(n);
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < cols; c++)
+                {
+                    float s = 0;
+                    for (int dr = 0; dr < factor; dr++)
+                    {
+                        for (int dc = 0; dc < factor; dc++)
+                            s += img[((r * factor) + dr) * Cols + (c * factor) + dc];
+                    }
+                    x[(n * rows * cols) + (r * cols) + c] = s * scale;
+                }
+            }
+        }
+        return new ImageSet(x, Count, rows, cols, Labels, Source);
+    }
+
     /// <summary>Images whose pixels are 1 where the intensity exceeds the threshold, else 0.</summary>
     public ImageSet Binarized(float threshold = 0.5f)
     {

@@ -117,6 +117,8 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
             for (int k = 0; k < init.Length; k++)
                 init[k] = Philox.Uniform(options.Seed, ChainInitStream, (ulong)k) < 0.5f ? 1f : 0f;
             stackV.CopyFrom(init);
+            if (options.RestartChains)
+                hiddenSamples.Clear();
         }
     }
 
@@ -285,6 +287,23 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         }
         else
         {
+            if (options.RestartChains)
+            {
+                // Fresh chains: the product is scaled by 0 and the bias by 0, so every visible unit
+                // is Bernoulli(sigmoid(0) = 1/2), sampled into the chain rows (hiddenSamples holds 0/1 values).
+                Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), new GemmEpilogue
+                {
+                    Alpha = 0f,
+                    Bias = b,
+                    BiasScale = 0f,
+                    Activation = GemmActivation.Sigmoid,
+                    Samples = stackV,
+                    Seed = options.Seed,
+                    Stream = SampleStream,
+                    SampleOffset = Take((long)cm * nv),
+                });
+            }
+
             // The chains' first v -> h and the positive phase share one GEMM over the whole stack
             // (the data rows' samples are not used).
             RbmHalfSweep.Hidden((stackV, cm + size, nv), w, c, (stackH, cm + size, nh), hiddenSamples, options.Seed, SampleStream, Take((long)(cm + size) * nh));

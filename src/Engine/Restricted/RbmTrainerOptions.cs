@@ -57,6 +57,13 @@ public sealed record RbmTrainerOptions
     /// <summary>Persistent chains of PCD; 0: as many as the batch.</summary>
     public int Chains { get; init; }
 
+    /// <summary>
+    /// PCD only: restart the chains from Bernoulli(1/2) visibles before every update, so that
+    /// <see cref="K"/> is a burn-in and each update's negative statistics come from fresh chains
+    /// run K sweeps (the long-chain estimator of Gibbs sampling); false (default): the chains persist.
+    /// </summary>
+    public bool RestartChains { get; init; }
+
     /// <summary>Rows of held-out (and training) data used by the per-epoch monitors; 0: all.</summary>
     public int MonitorRows { get; init; }
 
@@ -106,6 +113,8 @@ public sealed record RbmTrainerOptions
             Fail($"the binarize mode {(int)Binarize} is not threshold, stochastic or none");
         if (BatchSize < 1 || Epochs < 1 || Chains < 0 || MonitorRows < 0 || AllBitsRows < 0 || CheckEvery < 1 || MomentumSwitchEpochs < 0)
             Fail("batch size, epochs and check interval must be >= 1; chains, monitor rows and momentum switch >= 0");
+        if (RestartChains && Sampler != RbmSamplerKind.Pcd)
+            Fail("restarting the chains before every update needs the PCD sampler (its chains are the ones restarted)");
     }
 }
 

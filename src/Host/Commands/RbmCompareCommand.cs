@@ -12,108 +12,188 @@ using InfoGpu.Training;
 namespace InfoGpu.Host.Commands;
 
 /// <summary>
-/// <c>infogpu rbm compare</c>: the chapter's comparison of the negative-phase samplers (long
-/// Gibbs chains, CD-1, CD-k, PCD) on the same data, the same initial model and the same time
-/// budget, judged by the AIS log-likelihood of held-out images.
+/// <c>infogpu rbm compare</c>: the chapter's comparison of the ways to get the log-likelihood
+/// gradient (the exact gradient when the hidden layer can be enumerated, a long chain run to
+/// equilibrium with a stated burn-in, CD-1, CD-k, PCD-1) on the same data, the same initial
+/// model, the same constant momentum and the same time budget, judged by the test
+/// log-likelihood (exact when the hidden layer is small enough, else AIS) and, for small hidden
+/// layers, by the quality of each estimator's gradients against the exact one at the same parameters.
 /// </summary>
 internal sealed class RbmCompareCommand : ICommand
 {
+    /// <summary>Hidden layers up to this size get the "exact gradient" row and the gradient-quality columns (2^16 states per update).</summary>
+    internal const int ExactGradientLimit = 16;
+
+    /// <summary>Hidden layers up to this size get exact log-likelihoods instead of AIS (2^20 states per evaluation).</summary>
+    internal const int ExactLikelihoodLimit = 20;
+
+    /// <summary>The constant momentum of every method unless --momentum says otherwise.</summary>
+    internal const double DefaultMomentum = 0.5;
+
     public CommandSpec Spec { get; } = new(
         "rbm compare",
-        "train with long Gibbs chains, CD-1, CD-k and PCD under one budget and compare their AIS test log-likelihoods",
-        "[--data DIR] [--hidden 500] [--epochs 5] [--budget-seconds S] [--k 10] [--gibbs-steps 100] [--ais-runs 100] [--ais-betas 14500] [--curve-betas 1000] [--limit N] [--seed 1] [--out DIR] [--accelerator KIND] [--json]",
+        "train with the exact gradient (small hidden layers), a long chain, CD-1, CD-k and PCD under one budget and compare test log-likelihoods and gradient quality",
+        "[--data DIR] [--hidden 500] [--epochs 5] [--budget-seconds S] [--k 10] [--gibbs-steps 100] [--momentum 0.5] [--downscale 1] [--estimates 20] [--ais-runs 100] [--ais-betas 14500] [--curve-betas 1000] [--limit N] [--seed 1] [--out DIR [--overwrite]] [--accelerator KIND] [--json]",
         [
             new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
-            new("hidden", "H", "hidden units (default 500)"),
+            new("hidden", "H", $"hidden units (default 500); up to {ExactGradientLimit} adds the exact-gradient row and the gradient-quality columns (2^H hidden states per update: use --downscale 2), up to {ExactLikelihoodLimit} gives exact log-likelihoods instead of AIS"),
             new("epochs", "E", "epochs per method (default 5)"),
             new("budget-seconds", "S", "stop a method once its training time reaches S seconds (default: no limit)"),
             new("k", "K", "Gibbs steps of CD-k (default 10)"),
-            new("gibbs-steps", "G", "sweeps of the long chains of the 'full Gibbs' negative phase (default 100)"),
-            new("ais-runs", "R", "AIS runs of the final estimates (default 100)"),
+            new("gibbs-steps", "G", "burn-in of the long chain: fresh Bernoulli(1/2) chains run G sweeps before every update (default 100)"),
+            new("momentum", "M", $"constant momentum of every method, in [0, 1) (default {DefaultMomentum}; no method gets a schedule the others do not)"),
+            new("downscale", "F", "shrink the images by F in each direction (mean of F x F blocks, then binarized; 2 gives 14x14) so that the exact gradient is affordable (default 1)"),
+            new("estimates", "R", "mini-batch gradient estimates per method for the gradient-quality columns (default 20; at least 2)"),
+            new("ais-runs", "R", "AIS runs of the final estimates (default 100; unused when the log-likelihood is exact)"),
             new("ais-betas", "K", "AIS temperatures of the final estimates (default 14500, Salakhutdinov and Murray's schedule)"),
-            new("curve-betas", "K", "AIS temperatures of the per-epoch estimates on the curve (default 1000; 0 turns the curve off)"),
+            new("curve-betas", "K", "AIS temperatures of the per-epoch estimates on the curve (default 1000; 0 turns the curve off; with exact log-likelihoods any value > 0 keeps the exact curve)"),
             new("lr", "R", "learning rate (default 0.05)"),
             new("batch", "B", "mini-batch size (default 100)"),
             new("limit", "N", "use the first N training and min(N, 10000) test images"),
             new("seed", "S", "seed of the initial model, the data order and every draw (default 1)"),
             new("out", "DIR", "where compare.md, compare.json and loglik_vs_time.png go (default out/rbm-compare)"),
+            new("overwrite", null, "replace a comparison already in the --out folder (default: refuse)"),
             CommandSpec.Accelerator,
         ],
-        ["infogpu rbm compare --hidden 500 --epochs 5", "infogpu rbm compare --limit 2000 --hidden 64 --epochs 3 --ais-betas 3000 --json"]);
+        ["infogpu rbm compare --hidden 500 --epochs 5", "infogpu rbm compare --limit 2000 --hidden 16 --downscale 2 --epochs 3 --momentum 0.5 --json"]);
 
     public int Run(CommandContext context)
     {
         var a = context.Args;
         int hidden = a.GetInt("hidden", 500), epochs = a.GetInt("epochs", 5), k = a.GetInt("k", 10), gibbs = a.GetInt("gibbs-steps", 100);
         int runs = a.GetInt("ais-runs", 100), betas = a.GetInt("ais-betas", 14_500), curveBetas = a.GetInt("curve-betas", 1000), batch = a.GetInt("batch", 100);
-        double budget = a.GetDouble("budget-seconds", double.PositiveInfinity), lr = a.GetDouble("lr", 0.05);
+        int downscale = a.GetInt("downscale", 1), estimates = a.GetInt("estimates", 20);
+        double budget = a.GetDouble("budget-seconds", double.PositiveInfinity), lr = a.GetDouble("lr", 0.05), momentum = a.GetDouble("momentum", DefaultMomentum);
         int seed = a.GetInt("seed", 1);
-        if (hidden < 1 || epochs < 1 || k < 1 || gibbs < 1 || runs < 2 || betas < 3 || curveBetas < 0 || (curveBetas > 0 && curveBetas < 3) || batch < 1 || seed < 0 || !(budget > 0))
-            throw new UsageException("--hidden, --epochs, --k, --gibbs-steps, --batch must be >= 1, --ais-runs >= 2, --ais-betas >= 3, --curve-betas 0 or >= 3, --budget-seconds > 0, --seed >= 0");
+        if (hidden < 1 || epochs < 1 || k < 1 || gibbs < 1 || runs < 2 || betas < 3 || curveBetas < 0 || (curveBetas > 0 && curveBetas < 3) || batch < 1 || seed < 0 || !(budget > 0) || downscale < 1 || estimates < 2)
+            throw new UsageException("--hidden, --epochs, --k, --gibbs-steps, --batch, --downscale must be >= 1, --estimates and --ais-runs >= 2, --ais-betas >= 3, --curve-betas 0 or >= 3, --budget-seconds > 0, --seed >= 0");
+        if (!(momentum >= 0 && momentum < 1))
+            throw new UsageException($"--momentum must be a number in [0, 1) (got {a.Get("momentum")})");
+        if (!(lr > 0) || !double.IsFinite(lr))
+            throw new UsageException($"--lr must be a positive number (got {a.Get("lr")})");
         string outDir = Path.GetFullPath(a.Get("out") ?? Path.Combine("out", "rbm-compare"));
-        Directory.CreateDirectory(outDir);
+        if (File.Exists(Path.Combine(outDir, "compare.json")) && !a.Has("overwrite"))
+            throw new InfoGpuException($"{outDir} already holds a comparison (compare.json); give another --out or add --overwrite to replace it");
         var data = FashionMnist.Load(a.Get("data"), a.Has("limit") ? a.GetInt("limit", 0) : null);
-        var train = data.Train.Binarized();
-        var test = data.Test.Binarized();
+        var train = data.Train.Downscaled(downscale).Binarized();
+        var test = data.Test.Downscaled(downscale).Binarized();
         int nv = train.Pixels;
+        bool exactGradient = hidden <= ExactGradientLimit;
+        bool exactLikelihood = hidden <= ExactLikelihoodLimit;
+        Directory.CreateDirectory(outDir);
         using var device = DeviceOption.Open(context);
-        context.Note($"{data.Description}; {nv} visible x {hidden} hidden; {epochs} epochs per method on {device.Info.Kind}");
+        context.Note($"{data.Description}; {train.Rows}x{train.Cols} images ({nv} visible) x {hidden} hidden; {epochs} epochs per method, momentum {momentum.ToString(CultureInfo.InvariantCulture)}, seed {seed} on {device.Info.Kind}");
+        context.Note(exactLikelihood ? $"log-likelihoods exact (2^{hidden} hidden states enumerated)" : $"log-likelihoods by AIS ({runs} runs x {betas} temperatures)");
 
-        var methods = new (string Name, RbmSamplerKind Sampler, int K)[]
-        {
-            ($"Gibbs-{gibbs}", RbmSamplerKind.Cd, gibbs),
-            ("CD-1", RbmSamplerKind.Cd, 1),
-            ($"CD-{k}", RbmSamplerKind.Cd, k),
-            ("PCD-1", RbmSamplerKind.Pcd, 1),
-        };
+        var methods = new List<(string Name, RbmEstimator Estimator)>();
+        if (exactGradient)
+            methods.Add((RbmEstimator.Exact.Name, RbmEstimator.Exact));
+        methods.Add((RbmEstimator.LongChain(gibbs).Name, RbmEstimator.LongChain(gibbs)));
+        methods.Add(("CD-1", RbmEstimator.Cd(1)));
+        methods.Add(($"CD-{k}", RbmEstimator.Cd(k)));
+        methods.Add(("PCD-1", RbmEstimator.Pcd(1)));
         var baseBias = AnnealedImportanceSampling.BaseRateBiases(train.Images, train.Count, nv);
+        var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, nv, test.Count);
         var results = new List<MethodResult>();
-        foreach (var (name, sampler, steps) in methods)
+        Rbm? exactModel = null;
+        foreach (var (name, estimator) in methods)
         {
-            var options = new RbmTrainerOptions { Sampler = sampler, K = steps, LearningRate = lr, BatchSize = batch, Epochs = epochs, Seed = (ulong)seed };
+            var options = new RbmTrainerOptions
+            {
+                Sampler = estimator.Kind is RbmEstimatorKind.Pcd or RbmEstimatorKind.LongChain ? RbmSamplerKind.Pcd : RbmSamplerKind.Cd,
+                RestartChains = estimator.Kind == RbmEstimatorKind.LongChain,
+                K = Math.Max(1, estimator.Steps),
+                LearningRate = lr,
+                BatchSize = batch,
+                Epochs = epochs,
+                Seed = (ulong)seed,
+                InitialMomentum = momentum,
+                FinalMomentum = momentum,
+            };
             var rbm = Rbm.Initialize(nv, hidden, options.Seed, train.PixelMeans());
             var curve = new List<(double Seconds, double LogLikelihood)>();
             var epochSeconds = new List<double>();
-            RbmEpochMetrics? last = null;
-            double trained = 0;
-            using (var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options))
-            using (var overBudget = new CancellationTokenSource())
+            double trained = 0, pll = double.NaN, reconstruction = double.NaN;
+            void EpochDone(int e, double seconds, double recon, double pseudo)
             {
+                trained += seconds;
+                epochSeconds.Add(seconds);
+                reconstruction = recon;
+                pll = pseudo;
+                string point = "";
+                if (curveBetas > 0)
+                {
+                    double ll = exactLikelihood
+                        ? RbmGradientStudy.ExactLogLikelihood(device, rbm, test.Images)
+                        : TestLogLikelihood(device, rbm, test, AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(Math.Min(runs, 50), curveBetas, (ulong)seed)).LogZ);
+                    curve.Add((trained, ll));
+                    point = exactLikelihood ? FormattableString.Invariant($", exact test log-likelihood {ll:F2}") : FormattableString.Invariant($", AIS ({curveBetas} betas) test log-likelihood {ll:F2}");
+                }
+                context.Note(FormattableString.Invariant($"{name,-10} epoch {e}: {seconds:F2} s, reconstruction error {recon:F3}, PLL {pseudo:F3}{point}"));
+            }
+            if (estimator.Kind == RbmEstimatorKind.Exact)
+            {
+                var studyOptions = new RbmGradientStudyOptions { BatchSize = batch, LearningRate = lr, Momentum = momentum, WeightDecay = options.WeightDecay, Seed = options.Seed };
+                using var trainer = new RbmGradientTrainer(device, rbm, train.Images, estimator, studyOptions);
+                using var evaluator = new RbmEvaluator(device, nv, hidden, Math.Min(1000, Math.Max(1, test.Count)));
+                for (int e = 1; e <= epochs && trained < budget; e++)
+                {
+                    double before = trainer.Seconds;
+                    for (int step = 0; step < trainer.StepsPerEpoch; step++)
+                        trainer.Update();
+                    var scores = evaluator.Evaluate(rbm, test.Images, flips);
+                    EpochDone(e, trainer.Seconds - before, scores.ReconstructionError, scores.PseudoLogLikelihood);
+                }
+                exactModel = rbm;
+            }
+            else
+            {
+                using var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options);
+                using var overBudget = new CancellationTokenSource();
                 var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions());
                 session.EpochCompleted += m =>
                 {
-                    int e = m.Epoch;
-                    last = m;
-                    trained += last.Seconds;
-                    epochSeconds.Add(last.Seconds);
-                    string point = "";
-                    if (curveBetas > 0)
-                    {
-                        var quick = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(Math.Min(runs, 50), curveBetas, (ulong)seed));
-                        double ll = TestLogLikelihood(device, rbm, test, quick.LogZ);
-                        curve.Add((trained, ll));
-                        point = FormattableString.Invariant($", AIS ({curveBetas} betas) test log-likelihood {ll:F2}");
-                    }
-                    context.Note(FormattableString.Invariant($"{name,-10} epoch {e}: {last.Seconds:F2} s, reconstruction error {last.ReconstructionError:F3}, PLL {last.PseudoLogLikelihood:F3}{point}"));
+                    EpochDone(m.Epoch, m.Seconds, m.ReconstructionError, m.PseudoLogLikelihood);
                     if (trained >= budget)
                         overBudget.Cancel();
                 };
                 session.Run(overBudget.Token);
             }
-            context.Note($"{name}: final AIS ({runs} runs x {betas} betas) ...");
-            var ais = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(runs, betas, (ulong)seed));
-            double testLl = TestLogLikelihood(device, rbm, test, ais.LogZ);
-            results.Add(new MethodResult(name, epochSeconds.Count, trained, Median(epochSeconds), testLl, ais, last!.PseudoLogLikelihood, last.ReconstructionError, curve));
+            double testLl;
+            AisResult? ais = null;
+            double logZ;
+            if (exactLikelihood)
+            {
+                logZ = RbmExactLikelihood.LogPartitionByHidden(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
+                testLl = TestLogLikelihood(device, rbm, test, logZ);
+            }
+            else
+            {
+                context.Note($"{name}: final AIS ({runs} runs x {betas} betas) ...");
+                ais = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(runs, betas, (ulong)seed));
+                logZ = ais.LogZ;
+                testLl = TestLogLikelihood(device, rbm, test, logZ);
+            }
+            results.Add(new MethodResult(name, estimator, epochSeconds.Count, trained, Median(epochSeconds), testLl, logZ, ais?.LogZStdErr ?? 0, pll, reconstruction, curve));
         }
 
-        string md = Markdown(results, data.Description, nv, hidden, runs, betas, device.Info.Kind);
+        IReadOnlyList<RbmGradientQuality>? quality = null;
+        if (exactModel is not null)
+        {
+            context.Note($"gradient quality at the exact-gradient model's final parameters: {estimates} mini-batch estimates per method ...");
+            var studyOptions = new RbmGradientStudyOptions { BatchSize = batch, Estimates = estimates, PersistentWarmup = gibbs, Seed = (ulong)seed };
+            quality = RbmGradientStudy.MeasureQuality(device, exactModel, train.Images, methods.Select(m => m.Estimator).ToList(), studyOptions);
+        }
+
+        var settings = new Settings(data.Description, train.Rows, train.Cols, nv, hidden, momentum, gibbs, estimates, runs, betas, curveBetas, exactLikelihood, device.Info.Kind);
+        string md = Markdown(results, quality, settings);
         Plots.SaveAtomically(Path.Combine(outDir, "compare.md"), tmp => File.WriteAllText(tmp, md));
         if (curveBetas > 0)
         {
             var series = results.Where(r => r.Curve.Count > 0).Select(r => (r.Name, r.Curve.Select(p => p.Seconds).ToArray(), r.Curve.Select(p => p.LogLikelihood).ToArray())).ToArray();
-            Plots.Lines(Path.Combine(outDir, "loglik_vs_time.png"), "AIS test log-likelihood against training time", "training seconds", "mean log p(v) (nats)", series);
+            Plots.Lines(Path.Combine(outDir, "loglik_vs_time.png"), exactLikelihood ? "Exact test log-likelihood against training time" : "AIS test log-likelihood against training time", "training seconds", "mean log p(v) (nats)", series);
         }
-        var json = ToJson(results, data.Description, nv, hidden, runs, betas, curveBetas, outDir);
+        var json = ToJson(results, quality, settings, outDir);
         Plots.SaveAtomically(Path.Combine(outDir, "compare.json"), tmp => File.WriteAllText(tmp, json.ToJsonString()));
         if (a.Json)
             Json.Write(context.Out, json);
@@ -131,55 +211,102 @@ internal sealed class RbmCompareCommand : ICommand
         return s.Length == 0 ? double.NaN : s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[(s.Length / 2) - 1] + s[s.Length / 2]);
     }
 
-    private static string Markdown(List<MethodResult> results, string data, int nv, int hidden, int runs, int betas, string device)
+    /// <summary>What the chapter's table says of each way to get the gradient.</summary>
+    internal static string ChapterWords(RbmEstimatorKind kind) => kind switch
+    {
+        RbmEstimatorKind.Exact => "exact: no sampling error, intractable beyond small models (2^H hidden states)",
+        RbmEstimatorKind.LongChain => "Gibbs sampling: unbiased at equilibrium, slow (a long burn-in per update)",
+        RbmEstimatorKind.Cd => "CD-k: biased, low variance, cheap",
+        _ => "PCD: high accuracy with small learning rates",
+    };
+
+    private static string Markdown(List<MethodResult> results, IReadOnlyList<RbmGradientQuality>? quality, Settings s)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"# RBM samplers compared ({nv} x {hidden}, {device})");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"# RBM gradient estimators compared ({s.Visible} x {s.Hidden}, {s.Device})");
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Data: {data}. Same initial model, data order and seed for every method. Test log-likelihood = mean -F(v) over the test images - log Z, log Z by AIS ({runs} runs x {betas} temperatures; +- is the standard error of log Z).");
+        string ll = s.Exact
+            ? $"log Z exact (the 2^{s.Hidden} hidden states enumerated; +- is 0)"
+            : $"log Z by AIS ({s.AisRuns} runs x {s.AisBetas} temperatures; +- is the standard error of log Z)";
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Data: {s.Data}, {s.Rows}x{s.Cols} binarized images. Same initial model, data order, seed and constant momentum {s.Momentum} for every method. The long chain restarts {s.BurnIn}-sweep chains from Bernoulli(1/2) before every update. Test log-likelihood = mean -F(v) over the test images - log Z, {ll}.");
         sb.AppendLine();
-        sb.AppendLine("| method | epochs | s / epoch | training s | AIS test log-likelihood (nats) | log Z +- se | pseudo-log-likelihood | reconstruction error |");
+        sb.AppendLine("| method | epochs | s / epoch | training s | test log-likelihood (nats) | log Z +- se | pseudo-log-likelihood | reconstruction error |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Epochs} | {r.SecondsPerEpoch:F2} | {r.TrainingSeconds:F1} | {r.TestLogLikelihood:F2} | {r.Ais.LogZ:F2} +- {r.Ais.LogZStdErr:F2} | {r.PseudoLogLikelihood:F2} | {r.ReconstructionError:F2} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Epochs} | {r.SecondsPerEpoch:F2} | {r.TrainingSeconds:F1} | {r.TestLogLikelihood:F2} | {r.LogZ:F2} +- {r.LogZStdErr:F2} | {r.PseudoLogLikelihood:F2} | {r.ReconstructionError:F2} |");
+        if (quality is not null)
+        {
+            sb.AppendLine();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Gradient quality at the same parameters (the exact-gradient model after training): {s.Estimates} mini-batch estimates g_r per method, each against the exact gradient g*_r of the same mini-batch (its data term, the model term enumerated), so that only the estimator's own error counts. Cosine and relative error ||g_r - g*_r|| / ||g*_r|| are means over r; bias = ||mean_r (g_r - g*_r)|| / mean ||g*_r|| (bias plus noise / sqrt({s.Estimates})); variance = mean ||g_r - mean g||^2 over the mini-batches (the data's mini-batch noise included: the exact row is that part alone); sampler variance = the same for the errors g_r - g*_r; s / update = seconds per estimate on this device. PCD's chains first run {s.BurnIn} sweeps at these parameters.");
+            sb.AppendLine();
+            sb.AppendLine("| method | the chapter says | gradient cosine (angle) | relative error | bias (relative) | variance | sampler variance | s / update | final test log-likelihood |");
+            sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in results)
+            {
+                var q = quality.First(x => x.Estimator == r.Estimator.Name);
+                double angle = Math.Acos(Math.Clamp(q.Cosine, -1, 1)) * 180 / Math.PI;
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {ChapterWords(r.Estimator.Kind)} | {q.Cosine:F4} ({angle:F1} deg) | {q.RelativeError:F3} | {q.RelativeBias:F3} | {q.Variance:G3} | {q.SamplerVariance:G3} | {q.SecondsPerUpdate:G3} | {r.TestLogLikelihood:F2} |");
+            }
+        }
         return sb.ToString();
     }
 
-    private static JsonObject ToJson(List<MethodResult> results, string data, int nv, int hidden, int runs, int betas, int curveBetas, string outDir)
+    private static JsonObject ToJson(List<MethodResult> results, IReadOnlyList<RbmGradientQuality>? quality, Settings s, string outDir)
     {
         var methods = new JsonArray();
         foreach (var r in results)
         {
             var curve = new JsonArray();
-            foreach (var (s, ll) in r.Curve)
-                curve.Add(new JsonObject { ["seconds"] = Json.Number(s), ["test_log_likelihood"] = Json.Number(ll) });
+            foreach (var (sec, ll) in r.Curve)
+                curve.Add(new JsonObject { ["seconds"] = Json.Number(sec), ["test_log_likelihood"] = Json.Number(ll) });
+            var q = quality?.First(x => x.Estimator == r.Estimator.Name);
             methods.Add(new JsonObject
             {
                 ["method"] = r.Name,
+                ["chapter"] = ChapterWords(r.Estimator.Kind),
                 ["epochs"] = r.Epochs,
                 ["seconds_per_epoch"] = Json.Number(r.SecondsPerEpoch),
                 ["training_seconds"] = Json.Number(r.TrainingSeconds),
                 ["test_log_likelihood"] = Json.Number(r.TestLogLikelihood),
-                ["log_z"] = Json.Number(r.Ais.LogZ),
-                ["log_z_stderr"] = Json.Number(r.Ais.LogZStdErr),
+                ["final_log_likelihood"] = Json.Number(r.TestLogLikelihood),
+                ["log_z"] = Json.Number(r.LogZ),
+                ["log_z_stderr"] = Json.Number(r.LogZStdErr),
                 ["pseudo_log_likelihood"] = Json.Number(r.PseudoLogLikelihood),
                 ["reconstruction_error"] = Json.Number(r.ReconstructionError),
+                ["gibbs_sweeps"] = r.Estimator.Steps,
+                ["gradient_cosine"] = q is null ? null : Json.Number(q.Cosine),
+                ["gradient_angle_degrees"] = q is null ? null : Json.Number(Math.Acos(Math.Clamp(q.Cosine, -1, 1)) * 180 / Math.PI),
+                ["relative_error"] = q is null ? null : Json.Number(q.RelativeError),
+                ["bias"] = q is null ? null : Json.Number(q.Bias),
+                ["relative_bias"] = q is null ? null : Json.Number(q.RelativeBias),
+                ["variance"] = q is null ? null : Json.Number(q.Variance),
+                ["sampler_variance"] = q is null ? null : Json.Number(q.SamplerVariance),
+                ["seconds_per_update"] = q is null ? null : Json.Number(q.SecondsPerUpdate),
                 ["curve"] = curve,
             });
         }
         return new JsonObject
         {
-            ["data"] = data,
-            ["visible"] = nv,
-            ["hidden"] = hidden,
-            ["ais_runs"] = runs,
-            ["ais_betas"] = betas,
-            ["curve_betas"] = curveBetas,
+            ["data"] = s.Data,
+            ["image_rows"] = s.Rows,
+            ["image_cols"] = s.Cols,
+            ["visible"] = s.Visible,
+            ["hidden"] = s.Hidden,
+            ["momentum"] = Json.Number(s.Momentum),
+            ["burn_in"] = s.BurnIn,
+            ["log_likelihood"] = s.Exact ? "exact" : "ais",
+            ["gradient_estimates"] = quality is null ? null : s.Estimates,
+            ["gradient_parameters"] = quality is null ? null : "the exact-gradient model after training",
+            ["ais_runs"] = s.AisRuns,
+            ["ais_betas"] = s.AisBetas,
+            ["curve_betas"] = s.CurveBetas,
             ["methods"] = methods,
             ["markdown"] = Path.Combine(outDir, "compare.md"),
-            ["plot"] = curveBetas > 0 ? Path.Combine(outDir, "loglik_vs_time.png") : null,
+            ["plot"] = s.CurveBetas > 0 ? Path.Combine(outDir, "loglik_vs_time.png") : null,
         };
     }
 
-    private sealed record MethodResult(string Name, int Epochs, double TrainingSeconds, double SecondsPerEpoch, double TestLogLikelihood, AisResult Ais, double PseudoLogLikelihood, double ReconstructionError, List<(double Seconds, double LogLikelihood)> Curve);
+    private sealed record Settings(string Data, int Rows, int Cols, int Visible, int Hidden, double Momentum, int BurnIn, int Estimates, int AisRuns, int AisBetas, int CurveBetas, bool Exact, string Device);
+
+    private sealed record MethodResult(string Name, RbmEstimator Estimator, int Epochs, double TrainingSeconds, double SecondsPerEpoch, double TestLogLikelihood, double LogZ, double LogZStdErr, double PseudoLogLikelihood, double ReconstructionError, List<(double Seconds, double LogLikelihood)> Curve);
 }

@@ -5,7 +5,7 @@ namespace InfoGpu.Tests.Console;
 public class RbmCompareConsoleTests
 {
     [Fact]
-    public void CompareTrainsFourSamplersAndWritesTheTableJsonAndPlot()
+    public void CompareTrainsTheExactGradientAndFourSamplersAndWritesTheTableJsonAndPlot()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-compare-{Environment.ProcessId}");
         try
@@ -16,7 +16,10 @@ public class RbmCompareConsoleTests
             Assert.True(code == 0, err);
             using var doc = JsonDocument.Parse(output);
             var methods = doc.RootElement.GetProperty("methods");
-            Assert.Equal(["Gibbs-5", "CD-1", "CD-3", "PCD-1"], methods.EnumerateArray().Select(m => m.GetProperty("method").GetString()!).ToArray());
+            // 8 hidden units: small enough for the exact gradient and exact log-likelihoods.
+            Assert.Equal(["exact gradient", "long chain (burn-in 5)", "CD-1", "CD-3", "PCD-1"], methods.EnumerateArray().Select(m => m.GetProperty("method").GetString()!).ToArray());
+            Assert.Equal("exact", doc.RootElement.GetProperty("log_likelihood").GetString());
+            Assert.Equal(0.5, doc.RootElement.GetProperty("momentum").GetDouble());
             foreach (var m in methods.EnumerateArray())
             {
                 Assert.Equal(2, m.GetProperty("epochs").GetInt32());
@@ -25,7 +28,19 @@ public class RbmCompareConsoleTests
                 // A binary image of 784 pixels: log p(v) is below 0 and above the uniform model's -784 ln 2.
                 Assert.InRange(ll, -784 * Math.Log(2), 0);
                 Assert.True(m.GetProperty("seconds_per_epoch").GetDouble() > 0);
+                Assert.Equal(0, m.GetProperty("log_z_stderr").GetDouble());
+                Assert.Equal(ll, m.GetProperty("final_log_likelihood").GetDouble());
+                double cosine = m.GetProperty("gradient_cosine").GetDouble();
+                Assert.InRange(cosine, -1, 1);
+                Assert.True(m.GetProperty("relative_error").GetDouble() >= 0);
+                Assert.True(m.GetProperty("bias").GetDouble() >= 0);
+                Assert.True(m.GetProperty("variance").GetDouble() >= 0);
+                Assert.True(m.GetProperty("seconds_per_update").GetDouble() > 0);
             }
+            var byName = methods.EnumerateArray().ToDictionary(m => m.GetProperty("method").GetString()!);
+            // The exact row has only the mini-batch noise of the data term; CD-1 adds its bias and its chains' noise.
+            Assert.True(byName["exact gradient"].GetProperty("relative_error").GetDouble() < byName["CD-1"].GetProperty("relative_error").GetDouble(),
+                $"exact {byName["exact gradient"].GetProperty("relative_error").GetDouble()} vs CD-1 {byName["CD-1"].GetProperty("relative_error").GetDouble()}");
             foreach (var f in new[] { "compare.md", "compare.json", "loglik_vs_time.png" })
                 Assert.True(File.Exists(Path.Combine(dir, f)), $"{f} was not written");
             Assert.Contains("| PCD-1 | 2 |", File.ReadAllText(Path.Combine(dir, "compare.md")));
@@ -35,6 +50,64 @@ public class RbmCompareConsoleTests
             if (Directory.Exists(dir))
                 Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public void LargeHiddenLayersUseAisAndLeaveTheGradientColumnsEmpty()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-compare-ais-{Environment.ProcessId}");
+        try
+        {
+            var (code, output, err) = ConsoleRunner.Run(
+                "rbm", "compare", "--limit", "100", "--hidden", "24", "--downscale", "2", "--epochs", "1", "--k", "2", "--gibbs-steps", "3", "--momentum", "0",
+                "--ais-runs", "8", "--ais-betas", "100", "--curve-betas", "0", "--out", dir, "--accelerator", "cpu", "--json");
+            Assert.True(code == 0, err);
+            using var doc = JsonDocument.Parse(output);
+            Assert.Equal("ais", doc.RootElement.GetProperty("log_likelihood").GetString());
+            Assert.Equal(196, doc.RootElement.GetProperty("visible").GetInt32());
+            Assert.Equal(0, doc.RootElement.GetProperty("momentum").GetDouble());
+            var methods = doc.RootElement.GetProperty("methods");
+            Assert.Equal(["long chain (burn-in 3)", "CD-1", "CD-2", "PCD-1"], methods.EnumerateArray().Select(m => m.GetProperty("method").GetString()!).ToArray());
+            foreach (var m in methods.EnumerateArray())
+            {
+                Assert.Equal(JsonValueKind.Null, m.GetProperty("gradient_cosine").ValueKind);
+                Assert.Equal(JsonValueKind.Null, m.GetProperty("seconds_per_update").ValueKind);
+                Assert.InRange(m.GetProperty("test_log_likelihood").GetDouble(), -196 * Math.Log(2), 0);
+            }
+
+            // The result is not replaced without --overwrite.
+            var (again, _, againErr) = ConsoleRunner.Run("rbm", "compare", "--limit", "100", "--hidden", "24", "--out", dir, "--accelerator", "cpu");
+            Assert.Equal(1, again);
+            Assert.Contains("--overwrite", againErr);
+            Assert.Single(againErr.Trim().Split('\n'));
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("-0.1")]
+    [InlineData("NaN")]
+    [InlineData("fast")]
+    public void BadMomentaAreUsageErrors(string momentum)
+    {
+        var (code, _, err) = ConsoleRunner.Run("rbm", "compare", "--momentum", momentum, "--accelerator", "cpu");
+        Assert.Equal(2, code);
+        Assert.Contains("--momentum", err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void AnImpossibleDownscaleIsAOneLineError()
+    {
+        var (code, _, err) = ConsoleRunner.Run("rbm", "compare", "--limit", "20", "--downscale", "3", "--out", Path.Combine(Path.GetTempPath(), $"infogpu-rbm-compare-ds-{Environment.ProcessId}"), "--accelerator", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("downscale", err);
+        Assert.Single(err.Trim().Split('\n'));
     }
 
     [Fact]

@@ -54,6 +54,25 @@ public class ReportDataTests
         Assert.Equal(300, json["rbm"]!["train_images"]!.GetValue<int>());
         Assert.Equal(100, json["rbm"]!["test_images"]!.GetValue<int>());
         Assert.Equal(300, json["vae"]!["train_images"]!.GetValue<int>());
+        var checks = json["boltzmann"]!["gradient_checks"]!.AsArray();
+        Assert.Equal(2, checks.Count);
+        foreach (var c in checks)
+        {
+            Assert.InRange(c!["gradient_cosine"]!.GetValue<double>(), -1 - 1e-12, 1 + 1e-12);
+            Assert.True(c["relative_error"]!.GetValue<double>() >= 0);
+        }
+        // The chapter's table of gradient estimators: the exact row is the reference itself, the others measured against it.
+        var gradients = json["rbm-gradients"]!;
+        Assert.Equal(300, gradients["train_images"]!.GetValue<int>());
+        var rows = gradients["estimators"]!.AsArray();
+        Assert.Equal(["exact gradient", "CD-1", "CD-5", "PCD-1", "long chain (burn-in 100)"], rows.Select(r => r!["method"]!.GetValue<string>()).ToArray());
+        Assert.Equal(1, rows[0]!["gradient_cosine"]!.GetValue<double>(), 12);
+        foreach (var r in rows)
+        {
+            Assert.InRange(r!["gradient_cosine"]!.GetValue<double>(), 0, 1 + 1e-12);
+            Assert.True(r["seconds_per_update"]!.GetValue<double>() > 0);
+            Assert.InRange(r["final_log_likelihood"]!.GetValue<double>(), -196 * Math.Log(2), 0);
+        }
         Assert.Contains(Path.GetFullPath(data), File.ReadAllText(Path.Combine(out_, "report.html")));
         Assert.Contains("--binarize none", File.ReadAllText(Path.Combine(out_, "report.html")));
         Assert.True(File.Exists(Path.Combine(out_, "boltzmann_tv.png")), "the report has no TV-against-sweeps plot");
