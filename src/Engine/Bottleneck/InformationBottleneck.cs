@@ -19,7 +19,7 @@ namespace InfoGpu.Bottleneck;
 /// the last rung below it, so every point lies on one annealed path.</para>
 /// <para>Static and free of shared state: safe to call from several threads at once.</para>
 /// </remarks>
-public static class InformationBottleneck
+public static partial class InformationBottleneck
 {
     /// <summary>Clusters with p(t) below this are emptied after each beta (their slots become free for splits).</summary>
     internal const double DropThreshold = 1e-15;

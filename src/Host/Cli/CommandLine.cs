@@ -16,6 +16,7 @@ internal static class CommandLine
         .. MiCommands.All,
         .. RbmCommands.All,
         new RbmCompareCommand(),
+        new IbCommand(),
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)

@@ -1,0 +1,136 @@
+using InfoGpu.Devices;
+using InfoGpu.Kernels;
+
+namespace InfoGpu.Bottleneck;
+
+public static partial class InformationBottleneck
+{
+    /// <summary>The tightest convergence tolerance of the float32 device path (float32 p(t|x) moves by rounding alone at about 1e-7).</summary>
+    public const double SingleTolerance = 1e-6;
+
+    /// <summary>Iterations between two checks of the device path for lanes still iterating (one small download each).</summary>
+    internal const int CheckEvery = 8;
+
+    /// <summary>
+    /// The same annealed solution on <paramref name="device"/> in float32: one lane per beta, all
+    /// lanes advanced together (one launch per split, per self-consistent iteration and per
+    /// merge, for every beta at once), each lane walking the annealing ladder up to its own beta.
+    /// The information of each point is then evaluated in float64 from the lane's encoder.
+    /// </summary>
+    /// <remarks>
+    /// The lanes follow the host path exactly (the same ladder, the same seeded splits), so the
+    /// points agree with <see cref="Solve(ReadOnlySpan{double}, int, int, InformationBottleneckOptions)"/>
+    /// up to float32 rounding, except where float32 rounding tips a split or merge decision at a
+    /// critical beta. The tolerance is at least <see cref="SingleTolerance"/>; a lane that has
+    /// converged stops updating; the host checks every <see cref="CheckEvery"/> iterations
+    /// whether any lane still iterates. Safe to call from several threads (the device serializes them).
+    /// </remarks>
+    /// <exception cref="InfoGpuException">A bad table or option: the message names it.</exception>
+    public static InformationBottleneckResult Solve(ComputeDevice device, ReadOnlySpan<double> joint, int sizeX, int sizeY, InformationBottleneckOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var problem = IbProblem.From(joint, sizeX, sizeY);
+        int n = CheckOptions(options, sizeX);
+        var betas = options.Betas.Order().ToArray();
+        int lanes = betas.Length;
+        var shape = new IbShape
+        {
+            Nx = sizeX,
+            Ny = sizeY,
+            N = n,
+            Tolerance = (float)Math.Max(options.Tolerance, SingleTolerance),
+            Perturbation = (float)options.Perturbation,
+            MergeTolerance = (float)Math.Max(options.MergeTolerance, SingleTolerance),
+            DropThreshold = 1e-12f,
+            SplitSpread = (float)SingleTolerance,
+            UsedThreshold = (float)options.UsedThreshold,
+            Seed = options.Seed,
+        };
+        if (shape.LaneFloats * lanes > int.MaxValue / 2)
+            throw new InfoGpuException($"information bottleneck: {lanes} betas of a {sizeX}x{sizeY} table with {n} clusters need too much device memory; give fewer betas or clusters");
+        var data = new float[shape.ProblemFloats];
+        int cells = sizeX * sizeY;
+        for (int i = 0; i < cells; i++)
+        {
+            data[i] = (float)problem.Pxy[i];
+            data[cells + sizeX + i] = (float)problem.PyGivenX[i];
+            data[2 * cells + sizeX + i] = (float)problem.LogPyGivenX[i];
+        }
+        for (int x = 0; x < sizeX; x++)
+            data[cells + x] = (float)problem.Px[x];
+
+        var laneBeta = new float[lanes];
+        var flags = new int[IbMath.FlagsPerLane * lanes];
+        var finalIterations = new int[lanes];
+        var finalDone = new bool[lanes];
+        var finished = new bool[lanes];
+        int remaining = lanes;
+        using (var run = device.Backend.CreateIbLanes(data, shape, lanes))
+        {
+            for (int k = 0; remaining > 0; k++)
+            {
+                double rung = Rung(options, k);
+                var finishing = new List<int>();
+                Array.Clear(flags);
+                for (int i = 0; i < lanes; i++)
+                {
+                    if (finished[i])
+                        continue;
+                    flags[i * IbMath.FlagsPerLane + IbMath.Active] = 1;
+                    laneBeta[i] = (float)Math.Min(betas[i], rung);
+                    if (betas[i] <= rung)
+                        finishing.Add(i);
+                }
+                run.BeginStage(laneBeta, flags);
+                var s = shape;
+                s.Stage = (ulong)k;
+                run.Split(s);
+                for (int it = 0; it < options.MaxIterations; it++)
+                {
+                    run.Update(s);
+                    if ((it + 1) % CheckEvery == 0 || it + 1 == options.MaxIterations)
+                    {
+                        run.ReadFlags(flags);
+                        bool pending = false;
+                        for (int i = 0; i < lanes && !pending; i++)
+                            pending = flags[i * IbMath.FlagsPerLane + IbMath.Active] != 0 && flags[i * IbMath.FlagsPerLane + IbMath.Done] == 0;
+                        if (!pending)
+                            break;
+                    }
+                }
+                run.Merge(s);
+                if (finishing.Count > 0)
+                {
+                    run.ReadFlags(flags);
+                    foreach (int i in finishing)
+                    {
+                        finalIterations[i] = flags[i * IbMath.FlagsPerLane + IbMath.Iterations];
+                        finalDone[i] = flags[i * IbMath.FlagsPerLane + IbMath.Done] != 0;
+                        finished[i] = true;
+                        remaining--;
+                    }
+                }
+            }
+            var stateHost = new float[shape.LaneFloats * lanes];
+            run.ReadState(stateHost);
+            var points = new InformationBottleneckPoint[lanes];
+            for (int i = 0; i < lanes; i++)
+            {
+                var st = new IbState(problem, n);
+                long offset = i * shape.LaneFloats;
+                for (int x = 0; x < sizeX; x++)
+                {
+                    double sum = 0;
+                    for (int t = 0; t < n; t++)
+                        sum += stateHost[offset + x * n + t];
+                    for (int t = 0; t < n; t++)
+                        st.Q[x * n + t] = sum > 0 ? stateHost[offset + x * n + t] / sum : (t == 0 ? 1 : 0);
+                }
+                st.Marginals();
+                int used = st.Pt.Count(p => p > options.UsedThreshold);
+                points[i] = new InformationBottleneckPoint(betas[i], st.InformationXT(), st.InformationTY(), used, finalIterations[i], finalDone[i], (double[])st.Q.Clone());
+            }
+            return new InformationBottleneckResult(sizeX, sizeY, n, problem.InformationXY, problem.EntropyX, points, "single");
+        }
+    }
+}
