@@ -8,6 +8,13 @@ public static partial class InformationBottleneck
     /// <summary>The tightest convergence tolerance of the float32 device path (float32 p(t|x) moves by rounding alone at about 1e-7).</summary>
     public const double SingleTolerance = 1e-6;
 
+    /// <summary>
+    /// The smallest merge tolerance of the float32 device path: below a critical beta the two
+    /// halves of a split drift together slowly, and float32 iterations that stop at
+    /// <see cref="SingleTolerance"/> leave their p(y|t) up to about 1e-5 apart.
+    /// </summary>
+    public const double SingleMergeTolerance = 1e-4;
+
     /// <summary>Iterations between two checks of the device path for lanes still iterating (one small download each).</summary>
     internal const int CheckEvery = 8;
 
@@ -21,7 +28,7 @@ public static partial class InformationBottleneck
     /// The lanes follow the host path exactly (the same ladder, the same seeded splits), so the
     /// points agree with <see cref="Solve(ReadOnlySpan{double}, int, int, InformationBottleneckOptions)"/>
     /// up to float32 rounding, except where float32 rounding tips a split or merge decision at a
-    /// critical beta. The tolerance is at least <see cref="SingleTolerance"/>; a lane that has
+    /// critical beta. The tolerance is at least <see cref="SingleTolerance"/> and the merge tolerance at least <see cref="SingleMergeTolerance"/>; a lane that has
     /// converged stops updating; the host checks every <see cref="CheckEvery"/> iterations
     /// whether any lane still iterates. Safe to call from several threads (the device serializes them).
     /// </remarks>
@@ -40,7 +47,7 @@ public static partial class InformationBottleneck
             N = n,
             Tolerance = (float)Math.Max(options.Tolerance, SingleTolerance),
             Perturbation = (float)options.Perturbation,
-            MergeTolerance = (float)Math.Max(options.MergeTolerance, SingleTolerance),
+            MergeTolerance = (float)Math.Max(options.MergeTolerance, SingleMergeTolerance),
             DropThreshold = 1e-12f,
             SplitSpread = (float)SingleTolerance,
             UsedThreshold = (float)options.UsedThreshold,
