@@ -54,6 +54,8 @@ public class ReportDataTests
         Assert.Equal(300, json["rbm"]!["train_images"]!.GetValue<int>());
         Assert.Equal(100, json["rbm"]!["test_images"]!.GetValue<int>());
         Assert.Equal(300, json["vae"]!["train_images"]!.GetValue<int>());
+        // The bottleneck section shows the VAE section's own sweep, not a second one.
+        Assert.Equal(json["vae"]!["beta_sweep"]!.ToJsonString(), json["bottleneck"]!["vae_beta_sweep"]!.ToJsonString());
         Assert.Contains(Path.GetFullPath(data), File.ReadAllText(Path.Combine(out_, "report.html")));
     }
 
