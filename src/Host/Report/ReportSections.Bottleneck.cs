@@ -47,6 +47,7 @@ internal static partial class ReportSections
                 full = r;
         }
         var ib = full!;
+        curves.Reverse(); // the largest |T| first, so that the smaller ones, which follow it up to their cap, are drawn over it
         double right = Math.Max(ib.EntropyX, ib.Points.Max(p => p.InformationXT));
         curves.Add(("I(X;Y)", [0, right], [ib.InformationXY, ib.InformationXY]));
         Plots.Lines(Path.Combine(settings.Directory, "ib_curve.png"), "Information bottleneck curve (8 x 4 table)", "I(X;T), nats (rate)", "I(T;Y), nats (relevance)", [.. curves]);
