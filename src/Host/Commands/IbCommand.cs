@@ -23,7 +23,7 @@ internal sealed class IbCommand : ICommand
     public CommandSpec Spec { get; } = new(
         "ib",
         "information bottleneck of a joint table p(x, y): min I(X;T) - beta I(T;Y) along an annealed beta path",
-        $"(--table \"a,b;c,d\" | --csv FILE) [--clusters N] [--betas LIST | --beta-range LO:HI:COUNT] [--seed S] [--precision double|single] [--out DIR [--overwrite]] [--json]",
+        $"(--table \"a,b;c,d\" | --csv FILE) [--clusters N] [--betas LIST | --beta-range LO:HI:COUNT] [--seed S] [--precision double|single [--accelerator KIND]] [--out DIR [--overwrite]] [--json]",
         [
             new("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','; non-negative, divided by its sum (counts are fine)"),
             new("csv", "FILE", "the joint table from a CSV file: one row per x, one column per y (no header, or a header of column names), non-negative numbers, divided by their sum"),
@@ -59,7 +59,7 @@ internal sealed class IbCommand : ICommand
             var other => throw new UsageException($"--precision '{other}' is not double or single"),
         };
         if (!single && a.Has("accelerator"))
-            throw new UsageException("--accelerator applies with --precision single (the float64 path runs on the host)");
+            context.Note("note: --accelerator applies with --precision single; the float64 path runs on the host");
         string? dir = a.Get("out");
         if (dir is not null)
             CheckOut(dir, a.Has("overwrite"));
