@@ -112,4 +112,21 @@ public class InformationBottleneckDeviceTests
             return 0;
         });
     }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Kinds), MemberType = typeof(TestDevices))]
+    public void ConcurrentRunsOnOneDeviceGiveTheSameEncoders(string kind)
+    {
+        var (t, nx, ny) = InformationBottleneckTests.Problem("random6x4");
+        var options = new InformationBottleneckOptions { Betas = [1.5, 8, 60], Clusters = 3 };
+        var device = TestDevices.Get(kind);
+        var alone = InformationBottleneck.Solve(device, t, nx, ny, options);
+        var together = new InformationBottleneckResult[3];
+        Parallel.For(0, together.Length, i => together[i] = InformationBottleneck.Solve(device, t, nx, ny, options));
+        foreach (var r in together)
+        {
+            for (int i = 0; i < alone.Points.Count; i++)
+                Assert.Equal(alone.Points[i].Encoder, r.Points[i].Encoder);
+        }
+    }
 }
