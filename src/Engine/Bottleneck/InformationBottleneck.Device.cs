@@ -19,9 +19,11 @@ public static partial class InformationBottleneck
     internal const int CheckEvery = 8;
 
     /// <summary>
-    /// The same annealed solution on <paramref name="device"/> in float32: one lane per beta, all
-    /// lanes advanced together (one launch per split, per self-consistent iteration and per
-    /// merge, for every beta at once), each lane walking the annealing ladder up to its own beta.
+    /// The same annealed solution on <paramref name="device"/> in float32: one lane per beta and
+    /// one for the annealing ladder, advanced together (one launch per split, per self-consistent
+    /// iteration and per merge, for every lane at once). The ladder lane walks the rungs; at each
+    /// rung the betas that branch off there copy its state on the device and step in the same
+    /// launches, so the ladder is walked once for all betas.
     /// The information of each point is then evaluated in float64 from the lane's encoder.
     /// </summary>
     /// <remarks>
@@ -53,7 +55,7 @@ public static partial class InformationBottleneck
             UsedThreshold = (float)options.UsedThreshold,
             Seed = options.Seed,
         };
-        if (shape.LaneFloats * lanes > int.MaxValue / 2)
+        if (shape.LaneFloats * (lanes + 1) > int.MaxValue / 2)
             throw new InfoGpuException($"information bottleneck: {lanes} betas of a {sizeX}x{sizeY} table with {n} clusters need too much device memory; give fewer betas or clusters");
         var data = new float[shape.ProblemFloats];
         int cells = sizeX * sizeY;
@@ -66,27 +68,35 @@ public static partial class InformationBottleneck
         for (int x = 0; x < sizeX; x++)
             data[cells + x] = (float)problem.Px[x];
 
-        var laneBeta = new float[lanes];
-        var flags = new int[IbMath.FlagsPerLane * lanes];
+        // Lanes 0 .. B-1 hold the betas' solutions; lane B walks the ladder. At stage k the lanes of
+        // the betas that branch off there take the ladder's state (a copy on the device) and step
+        // at their own beta in the same launches as the ladder's rung: the ladder is walked once.
+        int ladder = lanes;
+        var laneBeta = new float[lanes + 1];
+        var flags = new int[IbMath.FlagsPerLane * (lanes + 1)];
         var finalIterations = new int[lanes];
         var finalDone = new bool[lanes];
-        var finished = new bool[lanes];
-        int remaining = lanes;
-        using (var run = device.Backend.CreateIbLanes(data, shape, lanes))
+        int next = 0;
+        using (var run = device.Backend.CreateIbLanes(data, shape, lanes + 1))
         {
-            for (int k = 0; remaining > 0; k++)
+            for (int k = 0; next < lanes; k++)
             {
                 double rung = Rung(options, k);
-                var finishing = new List<int>();
+                int first = next;
+                while (next < lanes && betas[next] <= rung)
+                    next++;
                 Array.Clear(flags);
-                for (int i = 0; i < lanes; i++)
+                Array.Clear(laneBeta);
+                for (int i = first; i < next; i++)
                 {
-                    if (finished[i])
-                        continue;
+                    run.CopyLane(ladder, i);
                     flags[i * IbMath.FlagsPerLane + IbMath.Active] = 1;
-                    laneBeta[i] = (float)Math.Min(betas[i], rung);
-                    if (betas[i] <= rung)
-                        finishing.Add(i);
+                    laneBeta[i] = (float)betas[i];
+                }
+                if (next < lanes)
+                {
+                    flags[ladder * IbMath.FlagsPerLane + IbMath.Active] = 1;
+                    laneBeta[ladder] = (float)rung;
                 }
                 run.BeginStage(laneBeta, flags);
                 var s = shape;
@@ -99,26 +109,24 @@ public static partial class InformationBottleneck
                     {
                         run.ReadFlags(flags);
                         bool pending = false;
-                        for (int i = 0; i < lanes && !pending; i++)
+                        for (int i = 0; i <= lanes && !pending; i++)
                             pending = flags[i * IbMath.FlagsPerLane + IbMath.Active] != 0 && flags[i * IbMath.FlagsPerLane + IbMath.Done] == 0;
                         if (!pending)
                             break;
                     }
                 }
                 run.Merge(s);
-                if (finishing.Count > 0)
+                if (next > first)
                 {
                     run.ReadFlags(flags);
-                    foreach (int i in finishing)
+                    for (int i = first; i < next; i++)
                     {
                         finalIterations[i] = flags[i * IbMath.FlagsPerLane + IbMath.Iterations];
                         finalDone[i] = flags[i * IbMath.FlagsPerLane + IbMath.Done] != 0;
-                        finished[i] = true;
-                        remaining--;
                     }
                 }
             }
-            var stateHost = new float[shape.LaneFloats * lanes];
+            var stateHost = new float[shape.LaneFloats * (lanes + 1)];
             run.ReadState(stateHost);
             var points = new InformationBottleneckPoint[lanes];
             for (int i = 0; i < lanes; i++)

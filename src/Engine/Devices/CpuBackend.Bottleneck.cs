@@ -15,11 +15,13 @@ internal sealed partial class CpuBackend
         private readonly float[] betas;
         private readonly int[] flags;
         private readonly int lanes;
+        private readonly long laneFloats;
 
         public CpuIbLanes(CpuBackend backend, ReadOnlySpan<float> problem, IbShape shape, int lanes)
         {
             this.backend = backend;
             this.lanes = lanes;
+            laneFloats = shape.LaneFloats;
             state = new float[shape.LaneFloats * lanes];
             for (int lane = 0; lane < lanes; lane++)
             {
@@ -54,6 +56,12 @@ internal sealed partial class CpuBackend
         {
             backend.Counters.Launch();
             CpuIbKernels.Merge(memory, lanes, shape);
+        }
+
+        public void CopyLane(int from, int to)
+        {
+            backend.Counters.DeviceCopy(4 * laneFloats);
+            Array.Copy(state, from * laneFloats, state, to * laneFloats, laneFloats);
         }
 
         public void ReadFlags(Span<int> destination) => flags.CopyTo(destination);

@@ -21,6 +21,9 @@ internal interface IIbLanes : IDisposable
     /// <summary>Merges the coinciding clusters of every active lane (one launch).</summary>
     void Merge(IbShape shape);
 
+    /// <summary>Copies lane <paramref name="from"/>'s state over lane <paramref name="to"/>'s, on the device.</summary>
+    void CopyLane(int from, int to);
+
     /// <summary>Copies the flags to the host (synchronizes).</summary>
     void ReadFlags(Span<int> flags);
 

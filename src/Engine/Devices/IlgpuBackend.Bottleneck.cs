@@ -29,11 +29,13 @@ internal sealed partial class IlgpuBackend
         private readonly MemoryBuffer1D<float, Stride1D.Dense> betas;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> flags;
         private readonly int lanes;
+        private readonly long laneFloats;
 
         public IlgpuIbLanes(IlgpuBackend backend, ReadOnlySpan<float> problemData, IbShape shape, int lanes)
         {
             this.backend = backend;
             this.lanes = lanes;
+            laneFloats = shape.LaneFloats;
             var accelerator = backend.Accelerator;
             problem = accelerator.Allocate1D<float>(Math.Max(1, problemData.Length));
             state = accelerator.Allocate1D<float>(shape.LaneFloats * lanes);
@@ -78,6 +80,13 @@ internal sealed partial class IlgpuBackend
             using var scope = backend.Enter();
             backend.Counters.Launch();
             backend.ibMergeKernel!(lanes, Views, shape);
+        }
+
+        public void CopyLane(int from, int to)
+        {
+            using var scope = backend.Enter();
+            backend.Counters.DeviceCopy(4 * laneFloats);
+            state.View.SubView(from * laneFloats, laneFloats).CopyTo(state.View.SubView(to * laneFloats, laneFloats));
         }
 
         public void ReadFlags(Span<int> destination)
