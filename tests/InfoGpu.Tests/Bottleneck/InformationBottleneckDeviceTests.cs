@@ -129,4 +129,26 @@ public class InformationBottleneckDeviceTests
                 Assert.Equal(alone.Points[i].Encoder, r.Points[i].Encoder);
         }
     }
+
+    [Theory]
+    [MemberData(nameof(TestDevices.Kinds), MemberType = typeof(TestDevices))]
+    public void ARunAllocatesOnceAndCopiesEachBranchOnTheDevice(string kind)
+    {
+        var (t, nx, ny) = InformationBottleneckTests.Problem("random5x3");
+        double[] betas = [0.7, 3, 9, 30];
+        var options = new InformationBottleneckOptions { Betas = betas, Clusters = 3 };
+        var c = TestDevices.Use(kind, d =>
+        {
+            var before = d.Counters;
+            InformationBottleneck.Solve(d, t, nx, ny, options);
+            return d.Counters - before;
+        });
+        // The rungs up to the largest beta, and the stage that finishes it.
+        int stages = 1 + (int)Math.Ceiling(Math.Log(betas[^1] / options.AnnealingStart) / Math.Log(options.AnnealingRatio));
+        Assert.Equal(1, c.Allocations);
+        Assert.Equal(betas.Length, c.DeviceCopies);
+        // Per stage: a split, at least one update, a merge; the betas and flags go up once per stage.
+        Assert.InRange(c.Launches, 3 * stages, stages * (2 + options.MaxIterations));
+        Assert.InRange(c.Uploads, 0, 2 + 2 * stages);
+    }
 }
