@@ -98,7 +98,7 @@ public static partial class InformationBottleneck
             if (!(b > 0) || !(b <= InformationBottleneckOptions.MaxBeta))
                 throw new InfoGpuException($"information bottleneck: beta {b} is out of range; each beta must be positive and at most {InformationBottleneckOptions.MaxBeta:G}");
         }
-        int clusters = o.Clusters ?? sizeX;
+        int clusters = o.Clusters ?? Math.Min(sizeX, InformationBottleneckOptions.MaxClusters);
         if (clusters < 1 || clusters > InformationBottleneckOptions.MaxClusters)
             throw new InfoGpuException($"information bottleneck: {clusters} clusters; give 1 to {InformationBottleneckOptions.MaxClusters}");
         if (!(o.AnnealingStart > 0) || !double.IsFinite(o.AnnealingStart))

@@ -17,7 +17,7 @@ public sealed record InformationBottleneckOptions
     /// <summary>The betas of the tradeoff min I(X;T) - beta I(T;Y) to solve (each finite and positive; any order).</summary>
     public required IReadOnlyList<double> Betas { get; init; }
 
-    /// <summary>|T|, the number of cluster slots of the bottleneck variable (1 to <see cref="MaxClusters"/>); null: |X|.</summary>
+    /// <summary>|T|, the number of cluster slots of the bottleneck variable (1 to <see cref="MaxClusters"/>); null: |X| (at most <see cref="MaxClusters"/>).</summary>
     public int? Clusters { get; init; }
 
     /// <summary>Seed of the perturbations that split the clusters (Philox; the same run on every machine).</summary>

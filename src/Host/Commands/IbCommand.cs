@@ -28,7 +28,7 @@ internal sealed class IbCommand : ICommand
             new("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','; non-negative, divided by its sum (counts are fine)"),
             new("csv", "FILE", "the joint table from a CSV file: one row per x, one column per y (no header, or a header of column names), non-negative numbers, divided by their sum"),
             MeasureCommands.Delimiter,
-            new("clusters", "N", $"|T|, the cluster slots of the bottleneck (1 to {InformationBottleneckOptions.MaxClusters}; default |X|)"),
+            new("clusters", "N", $"|T|, the cluster slots of the bottleneck (1 to {InformationBottleneckOptions.MaxClusters}; default |X|, at most {InformationBottleneckOptions.MaxClusters})"),
             new("betas", "LIST", "the betas, comma-separated, each positive"),
             new("beta-range", "LO:HI:COUNT", $"COUNT betas spaced evenly on a log scale from LO to HI (default {DefaultRange})"),
             new("seed", "S", "seed of the perturbations that split clusters (default 1)"),
@@ -65,7 +65,7 @@ internal sealed class IbCommand : ICommand
             CheckOut(dir, a.Has("overwrite"));
 
         var options = new InformationBottleneckOptions { Betas = betas, Clusters = clusters, Seed = seed };
-        context.Note($"joint table from {source}: |X| = {nx}, |Y| = {ny}; |T| = {clusters ?? nx}, {betas.Length} beta(s) from {Table.Num(betas.Min())} to {Table.Num(betas.Max())}, seed {seed}");
+        context.Note($"joint table from {source}: |X| = {nx}, |Y| = {ny}; |T| = {clusters ?? Math.Min(nx, InformationBottleneckOptions.MaxClusters)}, {betas.Length} beta(s) from {Table.Num(betas.Min())} to {Table.Num(betas.Max())}, seed {seed}");
         InformationBottleneckResult result;
         string device = "host";
         if (single)
