@@ -17,6 +17,7 @@ internal static class CommandLine
         .. RbmCommands.All,
         new RbmCompareCommand(),
         new RbmExportCommand(),
+        new IbCommand(),
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)

@@ -16,6 +16,7 @@ internal static partial class ReportSections
         ("information measures", Measures),
         ("general Boltzmann machine", GeneralBoltzmann),
         ("variational autoencoder", Vae),
+        ("information bottleneck", Bottleneck),
         ("mutual information", MutualInformation),
         ("restricted Boltzmann machines", RbmWithDataNote),
         ("RBM gradient estimators", RbmGradients),

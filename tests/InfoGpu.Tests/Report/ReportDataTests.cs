@@ -73,6 +73,8 @@ public class ReportDataTests
             Assert.True(r["seconds_per_update"]!.GetValue<double>() > 0);
             Assert.InRange(r["final_log_likelihood"]!.GetValue<double>(), -196 * Math.Log(2), 0);
         }
+        // The bottleneck section shows the VAE section's own sweep, not a second one.
+        Assert.Equal(json["vae"]!["beta_sweep"]!.ToJsonString(), json["bottleneck"]!["vae_beta_sweep"]!.ToJsonString());
         Assert.Contains(Path.GetFullPath(data), File.ReadAllText(Path.Combine(out_, "report.html")));
         Assert.Contains("--binarize none", File.ReadAllText(Path.Combine(out_, "report.html")));
         Assert.True(File.Exists(Path.Combine(out_, "boltzmann_tv.png")), "the report has no TV-against-sweeps plot");
