@@ -1,0 +1,48 @@
+using System.Globalization;
+using InfoGpu.Distributed;
+
+namespace InfoGpu.Host.Cli;
+
+/// <summary>
+/// The process's entry: an ordinary run, or one rank of an MPI job when the environment says so
+/// (<see cref="Cluster.Requested"/>). Under MPI only rank 0 prints; a rank that fails ends the
+/// whole job (MPI_Abort), since the others may be waiting for it in a collective call.
+/// </summary>
+internal static class MpiEntry
+{
+    /// <summary>How long a failed rank other than 0 waits before it reports and ends the job, so that rank 0's own report of a shared error comes first and alone.</summary>
+    private static readonly TimeSpan OtherRankGrace = TimeSpan.FromSeconds(3);
+
+    public static int Run(string[] args)
+    {
+        if (!Cluster.Requested())
+            return CommandLine.Run(args, Console.Out, Console.Error);
+        Cluster cluster;
+        try
+        {
+            cluster = Cluster.Current;
+        }
+        catch (InfoGpuException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        var err = cluster.IsRoot ? Console.Error : new StringWriter(CultureInfo.InvariantCulture);
+        int code = CommandLine.Run(args, cluster.IsRoot ? Console.Out : TextWriter.Null, err, cluster);
+        if (code == 0 || cluster.Size == 1)
+        {
+            cluster.Finish();
+            return code;
+        }
+        if (!cluster.IsRoot)
+        {
+            Thread.Sleep(OtherRankGrace);
+            string what = err.ToString()!.Trim();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rank {cluster.Rank} of {cluster.Size}: {(what.Length > 0 ? what : $"exit code {code}")}; ending the job"));
+        }
+        Console.Out.Flush();
+        Console.Error.Flush();
+        cluster.Abort(code);
+        return code;
+    }
+}
