@@ -137,6 +137,8 @@ public sealed class Cluster
     public unsafe void AllGather(ReadOnlySpan<float> local, Span<float> all)
     {
         CheckGather(local.Length, all.Length);
+        if (local.Overlaps(all))
+            throw new ArgumentException("the local values and the gathered buffer overlap; give separate buffers", nameof(all));
         if (Live() is not MpiLibrary m)
         {
             local.CopyTo(all);
@@ -151,6 +153,8 @@ public sealed class Cluster
     public unsafe void AllGather(ReadOnlySpan<double> local, Span<double> all)
     {
         CheckGather(local.Length, all.Length);
+        if (local.Overlaps(all))
+            throw new ArgumentException("the local values and the gathered buffer overlap; give separate buffers", nameof(all));
         if (Live() is not MpiLibrary m)
         {
             local.CopyTo(all);
@@ -310,6 +314,7 @@ public sealed class Cluster
 
     private void CheckGather(int local, int all)
     {
+        // (The spans' overlap is checked by the callers: MPI needs distinct send and receive buffers.)
         if ((long)local * Size != all)
             throw new ArgumentException($"the gathered buffer holds {all} values; {Size} ranks of {local} need {(long)local * Size}");
     }

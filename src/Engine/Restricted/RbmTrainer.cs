@@ -55,7 +55,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     private readonly DeviceBuffer<float>[] stacksV, stacksH;
     private readonly DataParallel parallel;
     private readonly int[] localShards;
-    private readonly float[] partials, summed;
+    private readonly float[] partials, summed, localPartial;
     private readonly DeviceBuffer<int> order;
     private readonly RbmEvaluator evaluator;
     private readonly float[] hostCheck;
@@ -139,6 +139,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         int exchange = parallel.IsSharded ? nv * nh + 2 * nv + 2 * nh : 0;
         partials = new float[(long)exchange * shards];
         summed = new float[exchange];
+        localPartial = parallel.Cluster.IsDistributed ? new float[exchange] : [];
 
         w.CopyFrom(rbm.Weights);
         b.CopyFrom(rbm.VisibleBias);
@@ -301,7 +302,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
                 int s = localShards[i];
                 var (d0, dn) = Cluster.ShareOf(size, shards, s);
                 var (c0, cn) = pcd ? Cluster.ShareOf(chains, shards, s) : (d0, dn);
-                var slice = partials.AsSpan(parallel.Cluster.IsDistributed ? 0 : s * length, length);
+                var slice = parallel.Cluster.IsDistributed ? localPartial.AsSpan() : partials.AsSpan(s * length, length);
                 if (dn + cn == 0 || (!pcd && dn == 0))
                 {
                     slice.Clear();
@@ -313,7 +314,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
                 sumsH.CopyTo(slice.Slice((int)nw + 2 * nv, 2 * nh));
             }
             if (parallel.Cluster.IsDistributed)
-                parallel.Cluster.AllGather(partials.AsSpan(0, length), partials);
+                parallel.Cluster.AllGather(localPartial, partials);
             Cluster.AddInOrder(partials, summed, shards);
             gradient.CopyFrom(summed.AsSpan(0, (int)nw));
             sumsV.CopyFrom(summed.AsSpan((int)nw, 2 * nv));

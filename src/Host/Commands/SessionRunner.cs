@@ -70,6 +70,7 @@ internal static class SessionRunner
         Directory = outDir,
         CheckpointEvery = checkpointEvery,
         Overwrite = context.Args.Has("overwrite"),
+        WriteFiles = context.Cluster.IsRoot,
         Progress = Progress(context),
         Metadata = metadata,
     };
