@@ -16,6 +16,7 @@ internal static class CommandLine
         .. MiCommands.All,
         .. RbmCommands.All,
         new RbmCompareCommand(),
+        new MpiBenchCommand(),
     ];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr) => Run(argv, stdout, stderr, InfoGpu.Distributed.Cluster.Single);
