@@ -29,7 +29,9 @@ internal static class MpiEntry
         }
         var err = cluster.IsRoot ? Console.Error : new StringWriter(CultureInfo.InvariantCulture);
         int code = CommandLine.Run(args, cluster.IsRoot ? Console.Out : TextWriter.Null, err, cluster);
-        if (code == 0 || cluster.Size == 1)
+        // Usage errors (2) come from the arguments, before any collective call, the same on every
+        // rank: the ranks end together. Other failures may strike one rank while the others wait.
+        if (code is 0 or 2 || cluster.Size == 1)
         {
             cluster.Finish();
             return code;

@@ -157,6 +157,24 @@ public class MpiRunTests
     }
 
     [SkippableFact]
+    public void ErrorsUnderMpiAreOneLineFromRankZeroWithTheirExitCode()
+    {
+        Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
+        // A usage error: every rank finds it, rank 0 alone says it, the job exits 2.
+        var (code, stdout, stderr) = MpiJob.Run(2, ["rbm", "train", "--hidden", "0", "--accelerator", "cpu"]);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout.Replace("\u001b[?1h\u001b=", "", StringComparison.Ordinal).Trim());
+        Assert.Single(stderr.Split('\n'), l => l.StartsWith("error: --hidden must be >= 1", StringComparison.Ordinal));
+        // A bad input file: exit 1 and the one-line error, no stack trace.
+        string csv = Path.Combine(TestPaths.TempDir(), "bad.csv");
+        File.WriteAllText(csv, "a,b\n1,x\n");
+        (code, _, stderr) = MpiJob.Run(2, ["mi", "select", "--csv", csv, "--target-last", "--regression", "--accelerator", "cpu"]);
+        Assert.Equal(1, code);
+        Assert.Contains("error: ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void AKilledRankEndsTheJobAndTheRunResumes()
     {
         Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
