@@ -148,7 +148,7 @@ internal static class RbmCommands
         private static string F(double v, int digits) => v.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
 
-    private sealed class Eval : ICommand
+    private sealed class Eval : IDistributedCommand
     {
         public CommandSpec Spec { get; } = new(
             "rbm eval",
@@ -190,7 +190,7 @@ internal static class RbmCommands
                 exact = Evaluation.RbmExactLikelihood.LogPartitionByHidden(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias);
             context.Note($"AIS: {runs} runs x {betas} intermediate distributions ...");
             var baseBias = Evaluation.AnnealedImportanceSampling.BaseRateBiases(train.Images, train.Count, rbm.Visible);
-            var ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed));
+            var ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed), cluster: context.Cluster);
             double aisSeconds = ais.Seconds;
             using var ev = new RbmEvaluator(device, rbm.Visible, rbm.Hidden);
             var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, rbm.Visible, test.Count);

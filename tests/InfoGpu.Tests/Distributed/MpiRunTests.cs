@@ -156,6 +156,28 @@ public class MpiRunTests
         Assert.Equal(6, b["selected"]!.AsArray().Count);
     }
 
+    [SkippableTheory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void AisRunsAcrossRanksGiveTheSingleRunsEvaluation(int ranks)
+    {
+        Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
+        string model = Path.Combine(TestPaths.TempDir(), "rbm");
+        var trained = ConsoleRunner.Run(["rbm", "train", "--limit", "240", "--hidden", "12", "--batch", "30", "--epochs", "1", "--sample-steps", "1", "--monitor-rows", "40", "--seed", "5", "--accelerator", "cpu", "--quiet", "--out", model]);
+        Assert.True(trained.Code == 0, trained.Err);
+        // 20 runs over 2 or 3 ranks (10 + 10, 6 + 7 + 7): every run's draws as in one process.
+        string[] args = ["rbm", "eval", "--model", model, "--limit", "240", "--ais-runs", "20", "--ais-betas", "300", "--exact", "--json", "--accelerator", "cpu"];
+        var one = ConsoleRunner.Run(args);
+        Assert.True(one.Code == 0, one.Err);
+        var (code, stdout, stderr) = MpiJob.Run(ranks, args);
+        Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
+        var a = JsonNode.Parse(one.Out)!.AsObject();
+        var b = JsonNode.Parse(JsonStart(stdout))!.AsObject();
+        a.Remove("ais_seconds");
+        b.Remove("ais_seconds");
+        Assert.Equal(a.ToJsonString(), b.ToJsonString());
+    }
+
     [SkippableFact]
     public void ErrorsUnderMpiAreOneLineFromRankZeroWithTheirExitCode()
     {
