@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using InfoGpu.Distributed;
 
 namespace InfoGpu.Host.Cli;
@@ -28,6 +29,10 @@ internal static class MpiEntry
             return 1;
         }
         var err = cluster.IsRoot ? Console.Error : new StringWriter(CultureInfo.InvariantCulture);
+        // mpirun stops the other ranks with SIGTERM when one dies (or when it is interrupted): rank 0
+        // says so and every rank leaves at once, without MPI_Finalize (a peer is gone; files are
+        // written to temporary names and renamed, so the last checkpoint on disk stays whole).
+        using var term = cluster.Size > 1 ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Stopped(cluster)) : null;
         int code = CommandLine.Run(args, cluster.IsRoot ? Console.Out : TextWriter.Null, err, cluster);
         // Usage errors (2) come from the arguments, before any collective call, the same on every
         // rank: the ranks end together. Other failures may strike one rank while the others wait.
@@ -47,4 +52,17 @@ internal static class MpiEntry
         cluster.Abort(code);
         return code;
     }
+
+    private static void Stopped(Cluster cluster)
+    {
+        if (cluster.IsRoot)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"error: the MPI job of {cluster.Size} ranks was stopped (a rank failed, or mpirun was interrupted); a run's last checkpoint stays whole: continue it with --resume DIR"));
+            Console.Error.Flush();
+        }
+        ExitNow(143);
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "_exit")]
+    private static extern void ExitNow(int code);
 }

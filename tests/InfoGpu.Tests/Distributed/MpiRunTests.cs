@@ -223,6 +223,9 @@ public class MpiRunTests
             Assert.NotEqual(0, job.ExitCode);
             string err = stderr.Result;
             Assert.True(err.Contains("signal 9", StringComparison.Ordinal) || err.Contains("Killed", StringComparison.Ordinal), $"mpirun's report does not name the killed rank: {err}");
+            // Rank 0's own one-line error, printed when mpirun stops it.
+            Assert.Contains("error: the MPI job of 2 ranks was stopped (a rank failed", err, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
         }
         // The last checkpoint is whole (its checksum is verified on reading) and resumes.
         var saved = SafeTensors.Read(model);
