@@ -1,3 +1,3 @@
 using InfoGpu.Host.Cli;
 
-return CommandLine.Run(args, Console.Out, Console.Error);
+return MpiEntry.Run(args);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using InfoGpu.Devices;
+using InfoGpu.Distributed;
 using InfoGpu.Kernels;
 using InfoGpu.LinearAlgebra;
 using InfoGpu.Restricted;
@@ -101,11 +102,28 @@ public static class AnnealedImportanceSampling
     }
 
     /// <summary>Estimates log Z of the RBM (W nv x nh, visible bias b, hidden bias c).</summary>
-    public static AisResult EstimateLogPartition(ComputeDevice device, ReadOnlySpan<float> weights, ReadOnlySpan<float> visibleBias, ReadOnlySpan<float> hiddenBias, ReadOnlySpan<float> baseBias, AisOptions options, IProgress<double>? progress = null, CancellationToken cancel = default)
+    /// <param name="device">Where the runs advance.</param>
+    /// <param name="weights">W, visible x hidden, row-major.</param>
+    /// <param name="visibleBias">b.</param>
+    /// <param name="hiddenBias">c.</param>
+    /// <param name="baseBias">The base-rate model's visible biases (<see cref="BaseRateBiases"/>).</param>
+    /// <param name="options">Runs, temperatures, seed.</param>
+    /// <param name="progress">Told the fraction of temperatures done.</param>
+    /// <param name="cancel">Stops between temperatures.</param>
+    /// <param name="cluster">
+    /// The MPI ranks that share the runs (null: this process runs them all): rank r advances the runs
+    /// of <see cref="Cluster.ShareOf"/>(runs, size, r) with the draws those runs take in one process,
+    /// and every rank gets every run's log weight and the same result. A collective call.
+    /// </param>
+    public static AisResult EstimateLogPartition(ComputeDevice device, ReadOnlySpan<float> weights, ReadOnlySpan<float> visibleBias, ReadOnlySpan<float> hiddenBias, ReadOnlySpan<float> baseBias, AisOptions options, IProgress<double>? progress = null, CancellationToken cancel = default, Cluster? cluster = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(options);
-        int nv = visibleBias.Length, nh = hiddenBias.Length, runs = options.Runs;
+        cluster ??= Cluster.Single;
+        int nv = visibleBias.Length, nh = hiddenBias.Length, allRuns = options.Runs;
+        if (allRuns < cluster.Size)
+            throw new InfoGpuException($"AIS: {allRuns} runs cannot be shared by {cluster.Size} ranks; give --ais-runs >= {cluster.Size}");
+        var (first, runs) = Cluster.ShareOf(allRuns, cluster.Size, cluster.Rank);
         if (weights.Length != (long)nv * nh || baseBias.Length != nv || nv < 1 || nh < 1)
             throw new InfoGpuException($"AIS: W has {weights.Length} values, biases {nv} visible and {nh} hidden, base biases {baseBias.Length}; W must be visible x hidden");
         CheckFinite(weights, "W");
@@ -140,7 +158,7 @@ public static class AnnealedImportanceSampling
         for (int r = 0; r < runs; r++)
         {
             for (int i = 0; i < nv; i++)
-                v0[r * nv + i] = Philox.Uniform(options.Seed, StreamVisible, (ulong)(r * nv + i)) < ScalarMath.Sigmoid(baseBias[i]) ? 1f : 0f;
+                v0[r * nv + i] = Philox.Uniform(options.Seed, StreamVisible, (ulong)((first + r) * nv + i)) < ScalarMath.Sigmoid(baseBias[i]) ? 1f : 0f;
         }
         v.CopyFrom(v0);
         logW.Clear();
@@ -152,11 +170,11 @@ public static class AnnealedImportanceSampling
             float bk = (float)beta[k], bPrev = (float)beta[k - 1];
             // x = v W + c, then log w += log p*_k(v) - log p*_{k-1}(v) and h ~ p_k(h | v).
             RbmHalfSweep.HiddenInput((v, runs, nv), w, c, (x, runs, nh));
-            device.Backend.AisHiddenStep(x, v, delta, logW, comp, h, runs, nv, nh, bPrev, bk, options.Seed, StreamHidden, (long)k * runs * nh);
+            device.Backend.AisHiddenStep(x, v, delta, logW, comp, h, runs, nv, nh, bPrev, bk, options.Seed, StreamHidden, (long)k * allRuns * nh + (long)first * nh);
             if (k == options.Betas)
                 break;
             // v ~ p_k(v | h) = sigmoid(beta_k (W h + b) + (1 - beta_k) b_A).
-            RbmHalfSweep.VisibleAnnealed((h, runs, nh), w, b, bA, bk, (pv, runs, nv), v, options.Seed, StreamVisible, (long)k * runs * nv);
+            RbmHalfSweep.VisibleAnnealed((h, runs, nh), w, b, bA, bk, (pv, runs, nv), v, options.Seed, StreamVisible, (long)k * allRuns * nv + (long)first * nv);
             if (k % report == 0)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -169,15 +187,34 @@ public static class AnnealedImportanceSampling
         }
         var sums = logW.ToArray();
         var comps = comp.ToArray();
-        var logWeights = new double[runs];
+        var mine = new double[runs];
         for (int r = 0; r < runs; r++)
+            mine[r] = (double)sums[r] - comps[r];
+        var logWeights = cluster.Size == 1 ? mine : GatherRuns(cluster, allRuns, mine);
+        for (int r = 0; r < allRuns; r++)
         {
-            logWeights[r] = (double)sums[r] - comps[r];
             if (!double.IsFinite(logWeights[r]))
                 throw new InfoGpuException($"AIS run {r} has a non-finite log weight; the model's parameters are too large for float32 annealing");
         }
         double logZA = BaseLogPartition(baseBias, nh);
         return Summarize(logWeights, logZA, options, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Every rank's log weights in run order, on every rank (shares padded to one size for the all-gather).</summary>
+    private static double[] GatherRuns(Cluster cluster, int allRuns, double[] mine)
+    {
+        int cap = (allRuns + cluster.Size - 1) / cluster.Size;
+        var local = new double[cap];
+        mine.CopyTo(local, 0);
+        var all = new double[cap * cluster.Size];
+        cluster.AllGather(local, all);
+        var result = new double[allRuns];
+        for (int r = 0; r < cluster.Size; r++)
+        {
+            var (first, count) = Cluster.ShareOf(allRuns, cluster.Size, r);
+            all.AsSpan(r * cap, count).CopyTo(result.AsSpan(first));
+        }
+        return result;
     }
 
     /// <summary>log-mean-exp of the log weights with the delta-method standard error and the 3-sigma interval.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using InfoGpu.Devices;
 using InfoGpu.Kernels;
 using InfoGpu.Checkpoints;
+using InfoGpu.Distributed;
 using InfoGpu.LinearAlgebra;
 using InfoGpu.Training;
 
@@ -29,6 +30,14 @@ namespace InfoGpu.Restricted;
 /// </list>
 /// Draws are Philox numbers (seed, stream 41, a running counter), so a run is reproducible on a
 /// backend and a checkpoint resumes it exactly. Calls that return figures synchronize with the device.
+/// <para>
+/// Data parallel (<see cref="DataParallel"/>): with S shards the batch's rows and the PCD chains
+/// are split into S contiguous shares; each shard runs the steps above on its own stack (its own
+/// persistent chains) with the draws the unsplit batch gives those rows, and its partial gradient
+/// and column sums are added to the others in shard order before the update. An S-rank MPI job and
+/// one process with S shards do the same float operations and give the same bits; S = 1 is the
+/// ordinary path. Sharded steps copy the partials to the host (MPI moves host memory).
+/// </para>
 /// </remarks>
 public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
 {
@@ -42,7 +51,11 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     private readonly int nv, nh, rows, batch, chains, stackRows;
     private readonly float[] testData, trainSubset;
     private readonly int[] flipIndices;
-    private readonly DeviceBuffer<float> train, w, b, c, vw, vb, vc, q, stackV, stackH, hiddenSamples, visibleProbabilities, gradient, sumsV, sumsH;
+    private readonly DeviceBuffer<float> train, w, b, c, vw, vb, vc, q, hiddenSamples, visibleProbabilities, gradient, sumsV, sumsH;
+    private readonly DeviceBuffer<float>[] stacksV, stacksH;
+    private readonly DataParallel parallel;
+    private readonly int[] localShards;
+    private readonly float[] partials, summed, localPartial;
     private readonly DeviceBuffer<int> order;
     private readonly RbmEvaluator evaluator;
     private readonly float[] hostCheck;
@@ -58,9 +71,12 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     /// <param name="trainData">Training images, rows of <see cref="Rbm.Visible"/> values: 0 or 1, or grey levels in [0, 1] when <see cref="RbmTrainerOptions.Binarize"/> is <see cref="Data.BinarizeMode.None"/>.</param>
     /// <param name="testData">Held-out images for the monitors (empty: the training data), prepared like <paramref name="trainData"/>.</param>
     /// <param name="options">Settings.</param>
-    public RbmTrainer(ComputeDevice device, Rbm rbm, ReadOnlySpan<float> trainData, ReadOnlySpan<float> testData, RbmTrainerOptions options)
+    /// <param name="parallel">How each batch is split over shards or MPI ranks (null: not split).</param>
+    public RbmTrainer(ComputeDevice device, Rbm rbm, ReadOnlySpan<float> trainData, ReadOnlySpan<float> testData, RbmTrainerOptions options, DataParallel? parallel = null)
     {
         options.Validate();
+        parallel ??= DataParallel.None;
+        parallel.Validate();
         nv = rbm.Visible;
         nh = rbm.Hidden;
         if (trainData.Length == 0 || trainData.Length % nv != 0)
@@ -77,6 +93,11 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         batch = Math.Min(options.BatchSize, rows);
         chains = options.Sampler == RbmSamplerKind.Pcd ? options.ChainCount : batch;
         stackRows = chains + batch;
+        this.parallel = parallel;
+        localShards = [.. parallel.LocalShards];
+        int shards = parallel.Shards;
+        if (batch < shards || chains < shards)
+            throw new InfoGpuException($"RBM training: a batch of {batch} images and {chains} chains cannot be split into {shards} shards; give --batch (and --chains) >= {shards}");
 
         var test = testData.IsEmpty ? trainData : testData;
         int testRows = test.Length / nv;
@@ -95,16 +116,32 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         vb = device.Allocate<float>(nv);
         vc = device.Allocate<float>(nh);
         q = device.Allocate<float>(nh);
-        stackV = device.Allocate<float>((long)stackRows * nv);
-        stackH = device.Allocate<float>((long)stackRows * nh);
-        hiddenSamples = device.Allocate<float>((long)stackRows * nh);
-        visibleProbabilities = device.Allocate<float>((long)chains * nv);
+        // One stack per local shard ([its chains; its data rows]); the scratch buffers fit the largest.
+        int shardRows = 0, shardChains = 0;
+        stacksV = new DeviceBuffer<float>[localShards.Length];
+        stacksH = new DeviceBuffer<float>[localShards.Length];
+        for (int i = 0; i < localShards.Length; i++)
+        {
+            int dataCap = Cluster.ShareOf(batch, shards, localShards[i]).Count + 1;
+            int chainCap = options.Sampler == RbmSamplerKind.Pcd ? Cluster.ShareOf(chains, shards, localShards[i]).Count : dataCap;
+            int r = shards == 1 ? stackRows : chainCap + dataCap;
+            shardRows = Math.Max(shardRows, r);
+            shardChains = Math.Max(shardChains, shards == 1 ? chains : chainCap);
+            stacksV[i] = device.Allocate<float>((long)r * nv);
+            stacksH[i] = device.Allocate<float>((long)r * nh);
+        }
+        hiddenSamples = device.Allocate<float>((long)shardRows * nh);
+        visibleProbabilities = device.Allocate<float>((long)shardChains * nv);
         gradient = device.Allocate<float>((long)nv * nh);
         sumsV = device.Allocate<float>(2L * nv);
         sumsH = device.Allocate<float>(2L * nh);
         evaluator = new RbmEvaluator(device, nv, nh, Math.Min(1000, Math.Max(monitor, options.AllBitsRows)));
         hostCheck = new float[nv * nh];
         hostOrder = new int[rows];
+        int exchange = parallel.IsSharded ? nv * nh + 2 * nv + 2 * nh : 0;
+        partials = new float[(long)exchange * shards];
+        summed = new float[exchange];
+        localPartial = parallel.Cluster.IsDistributed ? new float[exchange] : [];
 
         w.CopyFrom(rbm.Weights);
         b.CopyFrom(rbm.VisibleBias);
@@ -116,9 +153,9 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
             var init = new float[chains * nv];
             for (int k = 0; k < init.Length; k++)
                 init[k] = Philox.Uniform(options.Seed, ChainInitStream, (ulong)k) < 0.5f ? 1f : 0f;
-            stackV.CopyFrom(init);
+            LoadChains(init);
             if (options.RestartChains)
-                hiddenSamples.Clear();
+                hiddenSamples.Clear(); // the restart's GEMM multiplies it by 0: it must hold numbers
         }
     }
 
@@ -267,60 +304,45 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     private void Update(int start, int size, float momentum)
     {
         var be = device.Backend;
-        int cm = options.Sampler == RbmSamplerKind.Pcd ? chains : size;
-        long dataV = (long)cm * nv, dataH = (long)cm * nh;
-        be.GatherRows(train, order, stackV, start, size, nv, dataV);
-
-        bool cd = options.Sampler == RbmSamplerKind.Cd;
-        if (cd)
+        bool pcd = options.Sampler == RbmSamplerKind.Pcd;
+        int cm = pcd ? chains : size;
+        long draws = Draws;
+        if (!parallel.IsSharded)
         {
-            // Positive phase: p(h | data) and the hidden samples that start the chains.
-            RbmHalfSweep.Hidden(new MatrixView(stackV, size, nv, dataV), w, c, new MatrixView(stackH, size, nh, dataH), hiddenSamples, options.Seed, SampleStream, Take((long)size * nh));
-            for (int t = 0; t < options.K; t++)
-            {
-                RbmHalfSweep.Visible((hiddenSamples, cm, nh), w, b, (visibleProbabilities, cm, nv), stackV, options.Seed, SampleStream, Take((long)cm * nv));
-                if (t + 1 == options.K)
-                    RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh));
-                else
-                    RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh), hiddenSamples, options.Seed, SampleStream, Take((long)cm * nh));
-            }
+            ShardStatistics(stacksV[0], stacksH[0], start, 0, size, 0, cm, size, cm, draws);
         }
         else
         {
-            if (options.RestartChains)
+            // Each local shard's gradient and column sums go to its slice of the partials; the
+            // slices (this process's, or every rank's) are then added in shard order.
+            int shards = parallel.Shards, length = summed.Length;
+            long nw = (long)nv * nh;
+            for (int i = 0; i < localShards.Length; i++)
             {
-                // Fresh chains: the product is scaled by 0 and the bias by 0, so every visible unit
-                // is Bernoulli(sigmoid(0) = 1/2), sampled into the chain rows (hiddenSamples holds 0/1 values).
-                Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cm, nh), (w, nv, nh), (visibleProbabilities, cm, nv), new GemmEpilogue
+                int s = localShards[i];
+                var (d0, dn) = Cluster.ShareOf(size, shards, s);
+                var (c0, cn) = pcd ? Cluster.ShareOf(chains, shards, s) : (d0, dn);
+                var slice = parallel.Cluster.IsDistributed ? localPartial.AsSpan() : partials.AsSpan(s * length, length);
+                if (dn + cn == 0 || (!pcd && dn == 0))
                 {
-                    Alpha = 0f,
-                    Bias = b,
-                    BiasScale = 0f,
-                    Activation = GemmActivation.Sigmoid,
-                    Samples = stackV,
-                    Seed = options.Seed,
-                    Stream = SampleStream,
-                    SampleOffset = Take((long)cm * nv),
-                });
+                    slice.Clear();
+                    continue;
+                }
+                ShardStatistics(stacksV[i], stacksH[i], start + d0, d0, dn, c0, cn, size, cm, draws);
+                gradient.CopyTo(slice[..(int)nw]);
+                sumsV.CopyTo(slice.Slice((int)nw, 2 * nv));
+                sumsH.CopyTo(slice.Slice((int)nw + 2 * nv, 2 * nh));
             }
-
-            // The chains' first v -> h and the positive phase share one GEMM over the whole stack
-            // (the data rows' samples are not used).
-            RbmHalfSweep.Hidden((stackV, cm + size, nv), w, c, (stackH, cm + size, nh), hiddenSamples, options.Seed, SampleStream, Take((long)(cm + size) * nh));
-            for (int t = 0; t < options.K; t++)
-            {
-                if (t > 0)
-                    RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh), hiddenSamples, options.Seed, SampleStream, Take((long)cm * nh));
-                RbmHalfSweep.Visible((hiddenSamples, cm, nh), w, b, (visibleProbabilities, cm, nv), stackV, options.Seed, SampleStream, Take((long)cm * nv));
-            }
-            RbmHalfSweep.Hidden((stackV, cm, nv), w, c, (stackH, cm, nh));
+            if (parallel.Cluster.IsDistributed)
+                parallel.Cluster.AllGather(localPartial, partials);
+            Cluster.AddInOrder(partials, summed, shards);
+            gradient.CopyFrom(summed.AsSpan(0, (int)nw));
+            sumsV.CopyFrom(summed.AsSpan((int)nw, 2 * nv));
+            sumsH.CopyFrom(summed.AsSpan((int)nw + 2 * nv, 2 * nh));
         }
-
-        // Statistics: bias sums, then one TN product of the stacks with the model rows negated.
-        int total = cm + size;
-        be.RbmColumnStatistics(stackV, 0, total, nv, cm, sumsV, 1f);
-        be.RbmColumnStatistics(stackH, 0, total, nh, cm, sumsH, -(float)size / cm);
-        Gemm.Multiply(GemmLayout.TN, (stackV, total, nv), (stackH, total, nh), (gradient, nv, nh), new GemmEpilogue { Alpha = 1f / size });
+        Draws = draws + (pcd
+            ? (options.RestartChains ? (long)cm * nv : 0) + (long)(cm + size) * nh + (long)(options.K - 1) * cm * nh + (long)options.K * cm * nv
+            : (long)size * nh + (long)options.K * cm * nv + (long)(options.K - 1) * cm * nh);
 
         var u = new RbmUpdateArgs
         {
@@ -338,12 +360,78 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         be.RbmUpdate(w, vw, gradient, b, vb, sumsV, c, vc, sumsH, q, u);
     }
 
-    /// <summary>The offset of the next <paramref name="count"/> numbers of the sampling stream, which are then used.</summary>
-    private long Take(long count)
+    /// <summary>
+    /// One shard's sampling and statistics into <see cref="gradient"/>, <see cref="sumsV"/> and
+    /// <see cref="sumsH"/>: the data rows [<paramref name="d0"/>, +<paramref name="dn"/>) of the
+    /// batch (its rows from <paramref name="first"/> of the epoch's order) and the chains
+    /// [<paramref name="c0"/>, +<paramref name="cn"/>) (CD: the data rows' own chains), in a stack
+    /// [chains; data rows]. The draws are those the whole batch's rows take from the sampling
+    /// stream at <paramref name="draws"/>, so a row's draws do not depend on the split; the scales
+    /// use the whole batch (<paramref name="size"/> rows, <paramref name="cm"/> chains).
+    /// </summary>
+    private void ShardStatistics(DeviceBuffer<float> stackV, DeviceBuffer<float> stackH, int first, int d0, int dn, int c0, int cn, int size, int cm, long draws)
     {
-        long offset = Draws;
-        Draws += count;
-        return offset;
+        var be = device.Backend;
+        long dataV = (long)cn * nv, dataH = (long)cn * nh;
+        be.GatherRows(train, order, stackV, first, dn, nv, dataV);
+        long cursor = draws;
+        // The offset, for this shard's first row, of the next block of the stream that the whole batch uses.
+        long Next(long batchRows, long cols, long shardRow)
+        {
+            long at = cursor + shardRow * cols;
+            cursor += batchRows * cols;
+            return at;
+        }
+
+        if (options.Sampler == RbmSamplerKind.Cd)
+        {
+            // Positive phase: p(h | data) and the hidden samples that start the chains.
+            RbmHalfSweep.Hidden(new MatrixView(stackV, dn, nv, dataV), w, c, new MatrixView(stackH, dn, nh, dataH), hiddenSamples, options.Seed, SampleStream, Next(size, nh, d0));
+            for (int t = 0; t < options.K; t++)
+            {
+                RbmHalfSweep.Visible((hiddenSamples, cn, nh), w, b, (visibleProbabilities, cn, nv), stackV, options.Seed, SampleStream, Next(cm, nv, c0));
+                if (t + 1 == options.K)
+                    RbmHalfSweep.Hidden((stackV, cn, nv), w, c, (stackH, cn, nh));
+                else
+                    RbmHalfSweep.Hidden((stackV, cn, nv), w, c, (stackH, cn, nh), hiddenSamples, options.Seed, SampleStream, Next(cm, nh, c0));
+            }
+        }
+        else
+        {
+            if (options.RestartChains)
+            {
+                // Fresh chains: the product is scaled by 0 and the bias by 0, so every visible unit
+                // is Bernoulli(sigmoid(0) = 1/2), sampled into the chain rows (hiddenSamples holds 0/1 values).
+                Gemm.Multiply(GemmLayout.NT, (hiddenSamples, cn, nh), (w, nv, nh), (visibleProbabilities, cn, nv), new GemmEpilogue
+                {
+                    Alpha = 0f,
+                    Bias = b,
+                    BiasScale = 0f,
+                    Activation = GemmActivation.Sigmoid,
+                    Samples = stackV,
+                    Seed = options.Seed,
+                    Stream = SampleStream,
+                    SampleOffset = Next(cm, nv, c0),
+                });
+            }
+
+            // The chains' first v -> h and the positive phase share one GEMM over the whole stack
+            // (the data rows' samples are not used, so their draws need not match the unsplit batch's).
+            RbmHalfSweep.Hidden((stackV, cn + dn, nv), w, c, (stackH, cn + dn, nh), hiddenSamples, options.Seed, SampleStream, Next(cm + size, nh, c0));
+            for (int t = 0; t < options.K; t++)
+            {
+                if (t > 0)
+                    RbmHalfSweep.Hidden((stackV, cn, nv), w, c, (stackH, cn, nh), hiddenSamples, options.Seed, SampleStream, Next(cm, nh, c0));
+                RbmHalfSweep.Visible((hiddenSamples, cn, nh), w, b, (visibleProbabilities, cn, nv), stackV, options.Seed, SampleStream, Next(cm, nv, c0));
+            }
+            RbmHalfSweep.Hidden((stackV, cn, nv), w, c, (stackH, cn, nh));
+        }
+
+        // Statistics: bias sums, then one TN product of the stack with the model rows negated.
+        int total = cn + dn;
+        be.RbmColumnStatistics(stackV, 0, total, nv, cn, sumsV, 1f);
+        be.RbmColumnStatistics(stackH, 0, total, nh, cn, sumsH, -(float)size / cm);
+        Gemm.Multiply(GemmLayout.TN, (stackV, total, nv), (stackH, total, nh), (gradient, nv, nh), new GemmEpilogue { Alpha = 1f / size });
     }
 
     private void CheckParameters(int epoch)
@@ -378,9 +466,45 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     private TrainingDivergedException Diverged(int epoch, string what) => new(
         $"RBM training diverged in epoch {epoch}, by step {Step} of the run: {what}; lower --lr or raise --weight-decay");
 
-    /// <summary>The persistent chains' visible states (rows of nv values), or null for CD (synchronizes).</summary>
-    public float[]? CaptureChains() =>
-        options.Sampler == RbmSamplerKind.Pcd ? stackV.ToArray().AsSpan(0, chains * nv).ToArray() : null;
+    /// <summary>
+    /// The persistent chains' visible states (rows of nv values, every shard's in order), or null for
+    /// CD (synchronizes). Under MPI a collective call: every rank calls it, rank 0 gets the chains of
+    /// all ranks and the other ranks null.
+    /// </summary>
+    public float[]? CaptureChains()
+    {
+        if (options.Sampler != RbmSamplerKind.Pcd)
+            return null;
+        var mine = new List<float>();
+        for (int i = 0; i < localShards.Length; i++)
+        {
+            int cn = Cluster.ShareOf(chains, parallel.Shards, localShards[i]).Count;
+            mine.AddRange(stacksV[i].ToArray().AsSpan(0, cn * nv).ToArray());
+        }
+        if (!parallel.Cluster.IsDistributed)
+            return [.. mine];
+        var parts = parallel.Cluster.Gather(System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(mine)));
+        if (parts is null)
+            return null;
+        var all = new float[chains * nv];
+        int at = 0;
+        foreach (var p in parts)
+        {
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(p).CopyTo(all.AsSpan(at));
+            at += p.Length / sizeof(float);
+        }
+        return at == all.Length ? all : throw new InvalidOperationException($"the ranks hold {at / nv} chains, not {chains}");
+    }
+
+    /// <summary>Puts the rows of the whole chain array (chains x nv) into the local shards' stacks.</summary>
+    private void LoadChains(ReadOnlySpan<float> all)
+    {
+        for (int i = 0; i < localShards.Length; i++)
+        {
+            var (c0, cn) = Cluster.ShareOf(chains, parallel.Shards, localShards[i]);
+            stacksV[i].CopyFrom(all.Slice(c0 * nv, cn * nv));
+        }
+    }
 
     /// <summary>
     /// The whole state in the RBM checkpoint layout (<see cref="RbmCheckpoint"/>): W, b, c, the
@@ -420,8 +544,9 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
     /// <param name="checkpoint">The checkpoint.</param>
     /// <param name="trainData">The training images the run was started with.</param>
     /// <param name="testData">Held-out images for the monitors (empty: the training data).</param>
+    /// <param name="parallel">How each batch is split from now on (null: not split); any split resumes any checkpoint, a single process's under MPI and back.</param>
     /// <exception cref="InfoGpuException">The checkpoint holds a model only, does not fit the data (other image count or size), or its counters or tensors are out of range.</exception>
-    public static RbmTrainer Resume(ComputeDevice device, TensorSet checkpoint, ReadOnlySpan<float> trainData, ReadOnlySpan<float> testData)
+    public static RbmTrainer Resume(ComputeDevice device, TensorSet checkpoint, ReadOnlySpan<float> trainData, ReadOnlySpan<float> testData, DataParallel? parallel = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         string source = checkpoint.Source;
@@ -443,7 +568,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         {
             throw new InfoGpuException($"{source}: its settings are out of range ({e.Message})");
         }
-        return new RbmTrainer(device, rbm, trainData, testData, options).Restored(t => t.Restore(checkpoint));
+        return new RbmTrainer(device, rbm, trainData, testData, options, parallel).Restored(t => t.Restore(checkpoint));
     }
 
     private void Restore(TensorSet set)
@@ -484,7 +609,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         vc.CopyFrom(velocityC);
         q.CopyFrom(sparsity);
         if (chainStates is not null)
-            stackV.CopyFrom(chainStates);
+            LoadChains(chainStates);
         Epoch = (int)counters[0];
         StepInEpoch = (int)counters[1];
         Step = counters[2];
@@ -501,8 +626,11 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         gradient.Dispose();
         visibleProbabilities.Dispose();
         hiddenSamples.Dispose();
-        stackH.Dispose();
-        stackV.Dispose();
+        for (int i = stacksV.Length - 1; i >= 0; i--)
+        {
+            stacksH[i].Dispose();
+            stacksV[i].Dispose();
+        }
         q.Dispose();
         vc.Dispose();
         vb.Dispose();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using InfoGpu.Devices;
+using InfoGpu.Distributed;
 using InfoGpu.Kernels;
 using InfoGpu.Measures;
 
@@ -74,26 +75,43 @@ public sealed class MutualInformationSelector
     /// <param name="featureCount">Feature columns.</param>
     /// <param name="target">One value per row: integer class labels, or a continuous value with <see cref="MutualInformationOptions.Regression"/>.</param>
     /// <param name="options">Settings (null: scikit-learn's defaults, classification).</param>
-    public MutualInformationResult Select(ReadOnlySpan<double> features, int samples, int featureCount, ReadOnlySpan<double> target, MutualInformationOptions? options = null)
+    /// <param name="cluster">
+    /// The MPI ranks that share the features (null: this process scores them all): rank r scores the
+    /// features of <see cref="Cluster.ShareOf"/>(featureCount, size, r) and every rank gets every
+    /// score (each computed by one rank, exactly as one process computes it) and the same result.
+    /// A collective call: every rank calls it with the same input.
+    /// </param>
+    public MutualInformationResult Select(ReadOnlySpan<double> features, int samples, int featureCount, ReadOnlySpan<double> target, MutualInformationOptions? options = null, Cluster? cluster = null)
     {
         options ??= new MutualInformationOptions();
+        cluster ??= Cluster.Single;
         long t0 = Stopwatch.GetTimestamp();
-        Validate(features, samples, featureCount, target, options);
-        int k = options.Neighbors;
+        var (scores, method) = ScoreShare(features, samples, featureCount, target, options, cluster.Rank, cluster.Size);
+        if (cluster.Size > 1)
+        {
+            // Each rank's scores, zero outside its share; every feature's score is taken from the rank that owns it.
+            var all = new double[(long)featureCount * cluster.Size];
+            cluster.AllGather(scores, all);
+            for (int r = 0; r < cluster.Size; r++)
+            {
+                var (f0, fn) = Cluster.ShareOf(featureCount, cluster.Size, r);
+                all.AsSpan(r * featureCount + f0, fn).CopyTo(scores.AsSpan(f0));
+            }
+        }
         var discrete = new bool[featureCount];
         foreach (int d in options.DiscreteFeatures ?? [])
             discrete[d] = true;
-        int[] continuous = Enumerable.Range(0, featureCount).Where(f => !discrete[f]).ToArray();
+        int[] ranking = Rank(scores);
+        int top = Math.Min(options.Top, featureCount);
+        return new MutualInformationResult(scores, ranking, ranking[..top], discrete, method, samples, Stopwatch.GetElapsedTime(t0).TotalSeconds)
+        {
+            Warnings = Warnings(features, samples, featureCount, target, options),
+        };
+    }
 
-        // Feature-major columns; continuous ones scaled (and noised) as scikit-learn does.
-        var columns = new double[(long)featureCount * samples];
-        const int block = 64;
-        Transpose(features, columns, samples, featureCount, block);
-        Parallel.For(0, continuous.Length, c => Preprocess(columns.AsSpan(continuous[c] * samples, samples), options, 0, c));
-
-        string method = ChooseMethod(device.Kind, samples, options.Search);
-        var scores = new double[featureCount];
-        var psi = SpecialFunctions.DigammaTable(samples + 1);
+    /// <summary>What the input holds that a careful reader should know: constant features, classes with a single member (the same on every rank).</summary>
+    private static List<string> Warnings(ReadOnlySpan<double> features, int samples, int featureCount, ReadOnlySpan<double> target, MutualInformationOptions options)
+    {
         var warnings = new List<string>();
         for (int f = 0; f < featureCount && samples > 0; f++)
         {
@@ -103,7 +121,7 @@ public sealed class MutualInformationSelector
             if (r == samples)
                 warnings.Add($"feature {f} is constant: it carries no information about the target (score 0)");
         }
-        if (!options.Regression)
+        if (!options.Regression && samples > 0)
         {
             var (labels, classes) = Codes(target);
             var sizes = new int[classes];
@@ -114,10 +132,45 @@ public sealed class MutualInformationSelector
                 warnings.Add("every class has a single member: a continuous feature's neighbour estimate has no samples to use and scores 0; give several rows per class");
             else if (alone > 0)
                 warnings.Add($"{alone} of {classes} classes have a single member: those rows carry no neighbour information and are left out of the continuous features' estimates (as scikit-learn does)");
+        }
+        return warnings;
+    }
+
+    /// <summary>
+    /// The scores of the features in share <paramref name="part"/> of <paramref name="parts"/>
+    /// (<see cref="Cluster.ShareOf"/>; the others 0), computed as <see cref="Select(ReadOnlySpan{double}, int, int, ReadOnlySpan{double}, MutualInformationOptions?, Cluster?)"/>
+    /// computes them for all: a feature's preprocessing and noise do not depend on the split.
+    /// </summary>
+    internal (double[] Scores, string Method) ScoreShare(ReadOnlySpan<double> features, int samples, int featureCount, ReadOnlySpan<double> target, MutualInformationOptions options, int part, int parts)
+    {
+        Validate(features, samples, featureCount, target, options);
+        var (first, count) = Cluster.ShareOf(featureCount, parts, part);
+        bool Mine(int f) => f >= first && f < first + count;
+        int k = options.Neighbors;
+        var discrete = new bool[featureCount];
+        foreach (int d in options.DiscreteFeatures ?? [])
+            discrete[d] = true;
+        int[] allContinuous = Enumerable.Range(0, featureCount).Where(f => !discrete[f]).ToArray();
+        // The noise of continuous column c (counted over all features) is stream 0's block c, whoever scores it.
+        int[] noiseIndex = Enumerable.Range(0, allContinuous.Length).Where(c => Mine(allContinuous[c])).ToArray();
+        int[] continuous = noiseIndex.Select(c => allContinuous[c]).ToArray();
+
+        // Feature-major columns; continuous ones scaled (and noised) as scikit-learn does.
+        var columns = new double[(long)featureCount * samples];
+        const int block = 64;
+        Transpose(features, columns, samples, featureCount, block);
+        Parallel.For(0, continuous.Length, c => Preprocess(columns.AsSpan(continuous[c] * samples, samples), options, 0, noiseIndex[c]));
+
+        string method = ChooseMethod(device.Kind, samples, options.Search);
+        var scores = new double[featureCount];
+        var psi = SpecialFunctions.DigammaTable(samples + 1);
+        if (!options.Regression)
+        {
+            var (labels, classes) = Codes(target);
             ClassificationScores(columns, samples, continuous, labels, classes, k, method, psi, scores);
             for (int f = 0; f < featureCount; f++)
             {
-                if (discrete[f])
+                if (discrete[f] && Mine(f))
                 {
                     var (codes, levels) = Codes(columns.AsSpan(f * samples, samples));
                     scores[f] = ContingencyMi(codes, levels, labels, classes);
@@ -131,7 +184,7 @@ public sealed class MutualInformationSelector
             RegressionScores(columns, samples, continuous, y, k, method, psi, scores);
             for (int f = 0; f < featureCount; f++)
             {
-                if (discrete[f])
+                if (discrete[f] && Mine(f))
                 {
                     var (codes, levels) = Codes(columns.AsSpan(f * samples, samples));
                     scores[f] = Ross(y, codes, levels, k, method, psi);
@@ -140,9 +193,7 @@ public sealed class MutualInformationSelector
         }
         for (int f = 0; f < featureCount; f++)
             scores[f] = Math.Max(0, scores[f]);
-        int[] ranking = Rank(scores);
-        int top = Math.Min(options.Top, featureCount);
-        return new MutualInformationResult(scores, ranking, ranking[..top], discrete, method, samples, Stopwatch.GetElapsedTime(t0).TotalSeconds) { Warnings = warnings };
+        return (scores, method);
     }
 
     /// <summary>columns[f * samples + i] = features[i * featureCount + f], in blocks of rows, blocks in parallel.</summary>

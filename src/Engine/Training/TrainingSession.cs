@@ -36,6 +36,13 @@ public sealed record TrainingSessionOptions
     /// </summary>
     public bool Overwrite { get; init; }
 
+    /// <summary>
+    /// Whether this process writes the run's files (default true). The ranks of an MPI job other
+    /// than rank 0 run the session with false: they take the same checkpoints (a trainer's
+    /// <c>SaveState</c> may be a collective call) but write, lock and check nothing in <see cref="Directory"/>.
+    /// </summary>
+    public bool WriteFiles { get; init; } = true;
+
     /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -134,13 +141,13 @@ public sealed class TrainingSession<TMetrics>
         options.Validate();
         this.trainer = trainer;
         this.options = options;
-        if (options.Directory is not null)
+        if (options.Directory is not null && options.WriteFiles)
             CheckWritable(options.Directory);
         if (options.Epochs > 0)
             trainer.Epochs = options.Epochs;
         if (resumedFrom is not null)
             history.AddRange(ReadHistory(resumedFrom, trainer.Epoch));
-        else if (CheckpointPath is string path && File.Exists(path) && !options.Overwrite)
+        else if (CheckpointPath is string path && options.WriteFiles && File.Exists(path) && !options.Overwrite)
             throw new InfoGpuException($"{options.Directory} already holds a run ({TrainingSession.CheckpointFile}); continue it with --resume {options.Directory}, choose another output folder, or pass --overwrite to replace it");
     }
 
@@ -244,7 +251,7 @@ public sealed class TrainingSession<TMetrics>
 
     private FolderLock? LockFolder()
     {
-        if (options.Directory is null)
+        if (options.Directory is null || !options.WriteFiles)
             return null;
         Directory.CreateDirectory(options.Directory);
         string path = Path.Combine(options.Directory, TrainingSession.LockFile);
@@ -319,6 +326,8 @@ public sealed class TrainingSession<TMetrics>
         string path = CheckpointPath ?? throw new InvalidOperationException("the session has no folder to checkpoint to");
         var set = trainer.SaveState();
         CheckFinite(set);
+        if (!options.WriteFiles)
+            return;
         foreach (var (k, v) in options.Metadata ?? new Dictionary<string, string>())
             set.Metadata.TryAdd(k, v);
         var names = TMetrics.ColumnNames;

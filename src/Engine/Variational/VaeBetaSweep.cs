@@ -1,5 +1,6 @@
 using InfoGpu.Data;
 using InfoGpu.Devices;
+using InfoGpu.Distributed;
 using InfoGpu.Training;
 
 namespace InfoGpu.Variational;
@@ -16,10 +17,56 @@ public static class VaeBetaSweep
     /// epochs; <paramref name="progress"/> hears one point per finished model. Cancellation stops
     /// after the current step and returns the points finished so far.
     /// </summary>
-    public static IReadOnlyList<VaeBetaPoint> Run(ComputeDevice device, Dataset data, IReadOnlyList<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress = null, CancellationToken cancel = default)
+    /// <remarks>
+    /// With a distributed <paramref name="cluster"/> the betas are split into contiguous shares
+    /// (<see cref="Cluster.ShareOf"/>), each rank trains its share, and every rank returns every
+    /// point in beta order (a collective call): each model is trained exactly as in one process, so
+    /// the points equal a single run's (but for the seconds). When a rank was cancelled, the points
+    /// before the first one missing are returned.
+    /// </remarks>
+    public static IReadOnlyList<VaeBetaPoint> Run(ComputeDevice device, Dataset data, IReadOnlyList<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress = null, CancellationToken cancel = default, Cluster? cluster = null)
     {
         if (betas.Count == 0)
             throw new InfoGpuException("beta sweep: give at least one beta");
+        cluster ??= Cluster.Single;
+        var (first, count) = Cluster.ShareOf(betas.Count, cluster.Size, cluster.Rank);
+        var mine = Train(device, data, betas.Skip(first).Take(count).ToList(), options, progress, cancel);
+        return cluster.Size == 1 ? mine : GatherPoints(cluster, betas.Count, mine);
+    }
+
+    private const int Fields = 6;
+
+    /// <summary>Every rank's points, in beta order, on every rank: the shares padded to one size and all-gathered as float64.</summary>
+    private static List<VaeBetaPoint> GatherPoints(Cluster cluster, int total, List<VaeBetaPoint> mine)
+    {
+        int cap = (total + cluster.Size - 1) / cluster.Size;
+        var local = new double[1 + cap * Fields];
+        local[0] = mine.Count;
+        for (int i = 0; i < mine.Count; i++)
+        {
+            var p = mine[i];
+            new[] { p.Beta, p.Rate, p.Distortion, p.Elbo, p.ActiveUnits, p.Seconds }.CopyTo(local, 1 + i * Fields);
+        }
+        var all = new double[local.Length * cluster.Size];
+        cluster.AllGather(local, all);
+        var points = new List<VaeBetaPoint>();
+        for (int r = 0; r < cluster.Size; r++)
+        {
+            var part = all.AsSpan(r * local.Length, local.Length);
+            int expected = Cluster.ShareOf(total, cluster.Size, r).Count, got = (int)part[0];
+            for (int i = 0; i < got; i++)
+            {
+                var f = part.Slice(1 + i * Fields, Fields);
+                points.Add(new VaeBetaPoint(f[0], f[1], f[2], f[3], (int)f[4], f[5]));
+            }
+            if (got < expected)
+                break;
+        }
+        return points;
+    }
+
+    private static List<VaeBetaPoint> Train(ComputeDevice device, Dataset data, List<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress, CancellationToken cancel)
+    {
         var points = new List<VaeBetaPoint>();
         foreach (double beta in betas)
         {

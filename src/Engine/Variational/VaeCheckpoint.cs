@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using InfoGpu.Checkpoints;
 using InfoGpu.Data;
 using InfoGpu.Devices;
+using InfoGpu.Distributed;
 using InfoGpu.Training;
 
 namespace InfoGpu.Variational;
@@ -205,7 +206,7 @@ public sealed partial class VaeTrainer
     /// <summary>
     /// The parameters, the Adam state, the counters (state = [adam step, completed epochs,
     /// batches done in the epoch], partial = [loss, seconds] of the unfinished epoch), the
-    /// configuration and the number of training images as a checkpoint that <see cref="Resume(ComputeDevice, TensorSet, Dataset)"/>
+    /// configuration and the number of training images as a checkpoint that <see cref="Resume(ComputeDevice, TensorSet, Dataset, DataParallel)"/>
     /// continues bit for bit (synchronizes; reads the epoch's losses not read yet).
     /// </summary>
     /// <exception cref="TrainingDivergedException">The loss of a batch not read before is not finite: nothing is returned.</exception>
@@ -239,7 +240,11 @@ public sealed partial class VaeTrainer
     /// <see cref="Resume(ComputeDevice, string, Dataset)"/> does): training continues exactly where it stopped.
     /// </summary>
     /// <exception cref="InfoGpuException">The set is not a VAE training checkpoint, or it was trained on a different number of images.</exception>
-    public static VaeTrainer Resume(ComputeDevice device, TensorSet checkpoint, Dataset data)
+    /// <param name="device">Where to train.</param>
+    /// <param name="checkpoint">The checkpoint.</param>
+    /// <param name="data">The data the run was started with.</param>
+    /// <param name="parallel">How each batch is split from now on (null: not split); a single process's checkpoint resumes under MPI and back.</param>
+    public static VaeTrainer Resume(ComputeDevice device, TensorSet checkpoint, Dataset data, DataParallel? parallel = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var set = checkpoint;
@@ -249,7 +254,7 @@ public sealed partial class VaeTrainer
             throw new InfoGpuException($"{path} holds a model without training state; resume from the DIR/model.safetensors that 'vae train --out DIR' writes during training");
         if (set.Metadata.TryGetValue("train_images", out var n) && n != data.Train.Count.ToString(CultureInfo.InvariantCulture))
             throw new InfoGpuException($"{path} was trained on {n} images, not {data.Train.Count}; resume with the same --data and --limit");
-        return new VaeTrainer(device, vae, data, options).Restored(t =>
+        return new VaeTrainer(device, vae, data, options, parallel).Restored(t =>
         {
             DataFingerprint.Check(set, t.TrainFingerprint);
             t.LoadState(set, path);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using InfoGpu.Data;
 using InfoGpu.Devices;
+using InfoGpu.Distributed;
 using InfoGpu.Kernels;
 using InfoGpu.Training;
 
@@ -121,6 +122,10 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     private int epochStep;
     private double partialLoss;
     private double partialSeconds;
+    private readonly DataParallel parallel;
+    private readonly int[] localShards;
+    private readonly float[] partials, summed, localPartial;
+    private readonly int gradientLength;
 
     /// <summary>Prepares training of <paramref name="vae"/> (its parameters are updated in place by <see cref="Synchronize"/> and at each epoch's end).</summary>
     /// <param name="device">Where to train.</param>
@@ -128,9 +133,18 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     /// <param name="trainImages">Training images, rows of <see cref="Vae.Input"/> values in [0, 1].</param>
     /// <param name="testImages">Test images, same layout (may be empty).</param>
     /// <param name="options">Settings.</param>
-    public VaeTrainer(ComputeDevice device, Vae vae, ReadOnlySpan<float> trainImages, ReadOnlySpan<float> testImages, VaeTrainerOptions options)
+    /// <param name="parallel">
+    /// How each batch is split over shards or MPI ranks (null: not split): each shard's rows take the
+    /// noise the unsplit batch gives them, and the shards' gradient sums are added in shard order
+    /// before the Adam step, so an N-rank job equals one process with N shards bit for bit.
+    /// </param>
+    public VaeTrainer(ComputeDevice device, Vae vae, ReadOnlySpan<float> trainImages, ReadOnlySpan<float> testImages, VaeTrainerOptions options, DataParallel? parallel = null)
     {
         options.Validate();
+        parallel ??= DataParallel.None;
+        parallel.Validate();
+        if (options.BatchSize < parallel.Shards)
+            throw new InfoGpuException($"VAE training: a batch of {options.BatchSize} images cannot be split into {parallel.Shards} shards; give --batch >= {parallel.Shards}");
         int d = vae.Input;
         if (trainImages.Length == 0 || trainImages.Length % d != 0)
             throw new InfoGpuException($"VAE training data: {trainImages.Length} values do not make rows of {d} pixels");
@@ -160,11 +174,24 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         epochLosses = device.Allocate<float>(2L * TrainCount);
         hostLosses = new float[2 * TrainCount];
         order = new int[TrainCount];
+        this.parallel = parallel;
+        localShards = [.. parallel.LocalShards];
+        gradientLength = vae.Tensors.Sum(t => t.Values.Length);
+        // A shard's exchange: its gradient sums, then the batch's per-row losses (zero outside its rows).
+        int exchange = parallel.IsSharded ? gradientLength + 2 * options.BatchSize : 0;
+        partials = new float[(long)exchange * parallel.Shards];
+        summed = new float[exchange];
+        localPartial = parallel.Cluster.IsDistributed ? new float[exchange] : [];
     }
 
     /// <summary>Prepares training on a data set's training and test images (see the other constructor).</summary>
-    public VaeTrainer(ComputeDevice device, Vae vae, Dataset data, VaeTrainerOptions options)
-        : this(device, vae, CheckPixels(data, vae).Train.Images, data.Test.Images, options)
+    /// <param name="device">Where to train.</param>
+    /// <param name="vae">The model; its current parameters are the start.</param>
+    /// <param name="data">Training and test images.</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="parallel">How each batch is split over shards or MPI ranks (null: not split).</param>
+    public VaeTrainer(ComputeDevice device, Vae vae, Dataset data, VaeTrainerOptions options, DataParallel? parallel = null)
+        : this(device, vae, CheckPixels(data, vae).Train.Images, data.Test.Images, options, parallel)
     {
     }
 
@@ -263,15 +290,22 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
         float beta = (float)Options.Beta;
         int start = epochStep * batch;
         int rows = Math.Min(batch, TrainCount - start);
-        device.Backend.GatherRows(train, trainOrder, net.X, start, rows, d, 0);
-        net.Encode(rows);
-        net.Sample(rows, 1, Options.Seed, TrainStream, step * batch * l);
-        net.Decode(rows);
-        net.Loss(rows, net.X, 1, gradient: true);
-        net.ComputeKl(rows);
-        net.Backward(rows, beta);
-        device.Backend.CopyBuffer(net.Reconstruction, 0, epochLosses, 2L * start, rows);
-        device.Backend.CopyBuffer(net.Kl, 0, epochLosses, 2L * start + rows, rows);
+        if (parallel.IsSharded)
+        {
+            ShardedGradient(start, rows, beta);
+        }
+        else
+        {
+            device.Backend.GatherRows(train, trainOrder, net.X, start, rows, d, 0);
+            net.Encode(rows);
+            net.Sample(rows, 1, Options.Seed, TrainStream, step * batch * l);
+            net.Decode(rows);
+            net.Loss(rows, net.X, 1, gradient: true);
+            net.ComputeKl(rows);
+            net.Backward(rows, beta);
+            device.Backend.CopyBuffer(net.Reconstruction, 0, epochLosses, 2L * start, rows);
+            device.Backend.CopyBuffer(net.Kl, 0, epochLosses, 2L * start + rows, rows);
+        }
         // Divergence is found when the loss is read, before this step's update: at once at a
         // check step (as when every step was checked), else at the next check, up to
         // CheckEvery - 1 steps (or the epoch's end) later; the message still names the step
@@ -353,6 +387,51 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
             partialLoss += s;
             lossesRead = b + 1;
         }
+    }
+
+    /// <summary>
+    /// The batch's gradient as the shards' gradient sums added in shard order (this process's shards,
+    /// or every rank's), and its rows' losses into the epoch's buffer. Shard s takes rows
+    /// <see cref="Cluster.ShareOf"/>(rows, shards, s) with the noise those rows have in the unsplit batch.
+    /// </summary>
+    private void ShardedGradient(int start, int rows, float beta)
+    {
+        int batch = Options.BatchSize, d = Vae.Input, l = Vae.Latent, length = summed.Length;
+        for (int i = 0; i < localShards.Length; i++)
+        {
+            int s = localShards[i];
+            var (d0, dn) = Cluster.ShareOf(rows, parallel.Shards, s);
+            var slice = parallel.Cluster.IsDistributed ? localPartial.AsSpan() : partials.AsSpan(s * length, length);
+            slice.Clear();
+            if (dn == 0)
+                continue;
+            device.Backend.GatherRows(train, trainOrder, net.X, start + d0, dn, d, 0);
+            net.Encode(dn);
+            net.Sample(dn, 1, Options.Seed, TrainStream, (step * batch + d0) * l);
+            net.Decode(dn);
+            net.Loss(dn, net.X, 1, gradient: true);
+            net.ComputeKl(dn);
+            net.Backward(dn, beta);
+            int at = 0;
+            foreach (var g in net.Gradients)
+            {
+                g.CopyTo(slice.Slice(at, (int)g.Length));
+                at += (int)g.Length;
+            }
+            net.Reconstruction.CopyTo(slice.Slice(gradientLength + d0, dn));
+            net.Kl.CopyTo(slice.Slice(gradientLength + rows + d0, dn));
+        }
+        if (parallel.Cluster.IsDistributed)
+            parallel.Cluster.AllGather(localPartial, partials);
+        // Losses sit at distinct places in the shards' slices (zeros elsewhere): the ordered sum keeps them exactly.
+        Cluster.AddInOrder(partials, summed, parallel.Shards);
+        int from = 0;
+        foreach (var g in net.Gradients)
+        {
+            g.CopyFrom(summed.AsSpan(from, (int)g.Length));
+            from += (int)g.Length;
+        }
+        epochLosses.CopyFrom(summed.AsSpan(gradientLength, 2 * rows), 2L * start);
     }
 
     private void AdamStep()

@@ -9,12 +9,23 @@ internal sealed class CommandContext(Args args, TextWriter stdout, TextWriter st
 
     public TextWriter Err { get; } = stderr;
 
+    /// <summary>The ranks this run is part of (one process unless launched by mpirun/srun); only rank 0 prints and writes.</summary>
+    public InfoGpu.Distributed.Cluster Cluster { get; init; } = InfoGpu.Distributed.Cluster.Single;
+
     /// <summary>Human progress and context lines: stderr, unless --quiet or --json.</summary>
     public void Note(string line)
     {
         if (!Args.Quiet && !Args.Json)
             Err.WriteLine(line);
     }
+}
+
+/// <summary>
+/// A command whose every MPI rank runs it and takes part in its collective calls (data-parallel
+/// training, split sweeps and selections); under MPI the other commands run on rank 0 alone.
+/// </summary>
+internal interface IDistributedCommand : ICommand
+{
 }
 
 /// <summary>One console command.</summary>

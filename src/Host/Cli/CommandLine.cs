@@ -18,9 +18,16 @@ internal static class CommandLine
         new RbmCompareCommand(),
         new RbmExportCommand(),
         new IbCommand(),
+        new MpiBenchCommand(),
     ];
 
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr) => Run(argv, stdout, stderr, InfoGpu.Distributed.Cluster.Single);
+
+    /// <summary>
+    /// Runs argv as one rank of <paramref name="cluster"/>: a command that is not an
+    /// <see cref="IDistributedCommand"/> runs on rank 0 alone (the other ranks return 0 at once).
+    /// </summary>
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, InfoGpu.Distributed.Cluster cluster)
     {
         try
         {
@@ -55,8 +62,10 @@ internal static class CommandLine
                 stdout.Write(Help.For(command.Spec));
                 return 0;
             }
+            if (!cluster.IsRoot && command is not IDistributedCommand)
+                return 0;
             var args = Args.Parse(command.Spec, rest);
-            return command.Run(new CommandContext(args, stdout, stderr));
+            return command.Run(new CommandContext(args, stdout, stderr) { Cluster = cluster });
         }
         catch (UsageException e)
         {

@@ -16,7 +16,7 @@ internal static class MiCommands
     internal static FeatureTable Load(string path, string? targetColumn, CsvOptions? options = null, Func<string, int, bool>? categorical = null, bool categoricalTarget = false) =>
         FeatureTable.FromCsv(CsvTable.Read(path, options ?? new CsvOptions()), targetColumn, categorical, categoricalTarget);
 
-    private sealed class Select : ICommand
+    private sealed class Select : IDistributedCommand
     {
         public CommandSpec Spec { get; } = new(
             "mi select",
@@ -80,13 +80,13 @@ internal static class MiCommands
             using var device = DeviceOption.Open(context);
             context.Note($"data: {csv}: {data.Rows} rows, {data.Names.Length} features, target '{data.TargetName}'");
             context.Note($"estimator: {(options.Regression ? "mutual_info_regression (KSG)" : "mutual_info_classif (Ross)")}, k = {options.Neighbors}, noise {(options.Noise ? "on" : "off")}, seed {seed}");
-            var result = new MutualInformationSelector(device).Select(data.Features, data.Rows, data.Names.Length, data.Target, options);
+            var result = new MutualInformationSelector(device).Select(data.Features, data.Rows, data.Names.Length, data.Target, options, context.Cluster);
             context.Note($"search: {result.Method}, {result.Seconds:F3} s");
             foreach (string w in result.Warnings)
                 context.Err.WriteLine($"warning: {w}");
 
             string? plot = null;
-            if (a.Get("out") is string dir)
+            if (a.Get("out") is string dir && context.Cluster.IsRoot)
             {
                 plot = Path.Combine(dir, "mutual_information.png");
                 MiPlots.Scores(plot, data.Names, result.Scores, result.Selected, $"Mutual information with '{data.TargetName}' ({result.Method} search)");

@@ -17,14 +17,14 @@ internal static class RbmCommands
 
     private const string ModelFile = TrainingSession.CheckpointFile;
 
-    private sealed class Train : ICommand
+    private sealed class Train : IDistributedCommand
     {
         private static readonly RbmTrainerOptions D = new();
 
         public CommandSpec Spec { get; } = new(
             "rbm train",
             "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
-            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--shards N] [--accelerator KIND] [--json]"),
             [
                 new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
                 new("hidden", "H", "hidden units (default 500)"),
@@ -46,6 +46,7 @@ internal static class RbmCommands
                 new("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)"),
                 new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
                 BinarizeOption,
+                new("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
                 CommandSpec.Accelerator,
             ],
             [
@@ -76,6 +77,7 @@ internal static class RbmCommands
             if (hidden < 1)
                 throw new UsageException("--hidden must be >= 1");
             var options = checkpoint is null ? ParseOptions(a) with { MonitorRows = a.GetInt("monitor-rows", 0) } : null;
+            var parallel = DataParallelOption.Parse(context);
 
             var data = FashionMnist.Load(dataDir, limit);
             SessionRunner.RequireTestImages(data);
@@ -88,25 +90,26 @@ internal static class RbmCommands
             RbmTrainer trainer;
             if (checkpoint is not null)
             {
-                trainer = RbmTrainer.Resume(device, checkpoint, train.Images, test.Images);
+                trainer = RbmTrainer.Resume(device, checkpoint, train.Images, test.Images, parallel);
                 SessionRunner.ApplyLearningRate(context, newLr, trainer);
                 context.Note($"resumed from {resume} at epoch {trainer.Epoch}, step {trainer.StepInEpoch} of the epoch");
             }
             else
             {
                 var rbm = Rbm.Initialize(train.Pixels, hidden, options!.Seed, train.PixelMeans(), options.Sparse ? options.SparsityTarget : null);
-                trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options!);
+                trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options!, parallel);
             }
             using (trainer)
             {
                 var o = trainer.Options;
                 context.Note(Invariant($"RBM {trainer.Model.Visible} visible x {trainer.Model.Hidden} hidden; {o.Sampler.ToString().ToUpperInvariant()}-{o.K}, batch {o.BatchSize}, lr {o.LearningRate}, momentum {o.InitialMomentum},{o.FinalMomentum}, weight decay {o.WeightDecay}, seed {o.Seed}"));
+                DataParallelOption.Note(context, parallel);
                 var session = new TrainingSession<RbmEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, checkpointEvery, SessionRunner.DataMetadata(dataDir, limit, data.Description)), checkpoint);
                 session.EpochCompleted += m => context.Note(Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
                 int code = SessionRunner.Run(context, session, "rbm train", outDir);
                 if (code != 0)
                     return code;
-                SavePictures(device, trainer, outDir, train.Rows, train.Cols, sampleSteps, o.Seed);
+                SavePictures(device, trainer, outDir, train.Rows, train.Cols, sampleSteps, o.Seed, context.Cluster.IsRoot);
                 Print(context, session, Config(trainer.Options, trainer.Model.Visible, trainer.Model.Hidden, train.Count, test.Count, data.Description, device.Info.Kind));
             }
             return 0;
@@ -152,7 +155,7 @@ internal static class RbmCommands
         private static string F(double v, int digits) => v.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
 
-    private sealed class Eval : ICommand
+    private sealed class Eval : IDistributedCommand
     {
         public CommandSpec Spec { get; } = new(
             "rbm eval",
@@ -206,7 +209,7 @@ internal static class RbmCommands
             var baseBias = Evaluation.AnnealedImportanceSampling.BaseRateBiases(trainBinary.Images, trainBinary.Count, rbm.Visible);
             Evaluation.AisResult ais;
             using (var bar = TerminalBar.For(context, "AIS"))
-                ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed), bar);
+                ais = Evaluation.AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new Evaluation.AisOptions(runs, betas, (ulong)seed), bar, cluster: context.Cluster);
             double aisSeconds = ais.Seconds;
             using var ev = new RbmEvaluator(device, rbm.Visible, rbm.Hidden);
             var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, rbm.Visible, test.Count);
@@ -359,15 +362,19 @@ internal static class RbmCommands
         ["accelerator"] = device,
     };
 
-    private static void SavePictures(Devices.ComputeDevice device, RbmTrainer trainer, string outDir, int side1, int side2, int steps, ulong seed)
+    private static void SavePictures(Devices.ComputeDevice device, RbmTrainer trainer, string outDir, int side1, int side2, int steps, ulong seed, bool isRoot)
     {
         var rbm = trainer.Model;
         int nv = rbm.Visible, nh = rbm.Hidden;
         bool square = side1 * side2 == nv;
         int tr = square ? side1 : 1, tc = square ? side2 : nv;
         // Filter j is column j of W: element i at i * nh + j.
-        ImageTiles.Save(Path.Combine(outDir, "filters.png"), rbm.Weights, Math.Min(100, nh), tr, tc, 1, nh, 10, normalizeEach: true);
+        if (isRoot)
+            ImageTiles.Save(Path.Combine(outDir, "filters.png"), rbm.Weights, Math.Min(100, nh), tr, tc, 1, nh, 10, normalizeEach: true);
+        // Under MPI gathering the chains is a collective call: every rank makes it, rank 0 draws and writes.
         var state = trainer.Options.Sampler == RbmSamplerKind.Pcd ? trainer.CaptureChains() : null;
+        if (!isRoot)
+            return;
         int chains = state is null ? 100 : Math.Min(100, state.Length / nv);
         var start = state is null ? default : state.AsSpan(0, chains * nv);
         var samples = RbmSampler.Sample(device, rbm, chains, steps, seed, start);

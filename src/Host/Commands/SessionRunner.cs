@@ -12,6 +12,7 @@ internal static class SessionRunner
     /// <summary>
     /// Runs <paramref name="session"/> until done or until Ctrl-C/SIGTERM; returns the exit code
     /// (0, or 130/143 after an interruption, with the checkpoint and how to resume on stderr).
+    /// Under MPI with several ranks signals are not caught: they end the job.
     /// </summary>
     /// <param name="context">Where to write.</param>
     /// <param name="session">The session, with its epoch callback already attached.</param>
@@ -20,6 +21,14 @@ internal static class SessionRunner
     public static int Run<TMetrics>(CommandContext context, TrainingSession<TMetrics> session, string command, string? outDir)
         where TMetrics : IEpochMetrics<TMetrics>
     {
+        if (context.Cluster.Size > 1)
+        {
+            // The ranks would see a signal between different steps and part ways in their collective
+            // calls: under MPI a signal ends the job (mpirun stops every rank) and the checkpoint on
+            // disk stays the last whole one, from which --resume continues.
+            session.Run(CancellationToken.None);
+            return 0;
+        }
         using var stop = new StopSignals();
         var stopped = session.Run(stop.Token);
         if (stopped == TrainingStop.Completed)
@@ -71,6 +80,7 @@ internal static class SessionRunner
         Directory = outDir,
         CheckpointEvery = checkpointEvery,
         Overwrite = context.Args.Has("overwrite"),
+        WriteFiles = context.Cluster.IsRoot,
         Progress = Progress(context),
         Metadata = metadata,
     };

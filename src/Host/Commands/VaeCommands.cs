@@ -93,15 +93,16 @@ internal static class VaeCommands
         ["device"] = device,
     };
 
-    private sealed class Train : ICommand
+    private sealed class Train : IDistributedCommand
     {
         public CommandSpec Spec { get; } = new(
             "vae train",
             "train the chapter's VAE (784-400-20, ReLU, Bernoulli decoder, BCE + beta KL, Adam) on Fashion-MNIST",
-            Invariant($"[--data DIR] [--limit N] [--hidden {D.Hidden}] [--latent {D.Latent}] [--beta {D.Beta}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--binarize] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden {D.Hidden}] [--latent {D.Latent}] [--beta {D.Beta}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--binarize] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--shards N] [--accelerator KIND] [--json]"),
             [
                 .. DataOptions,
                 .. TrainOptions,
+                new("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
                 new("out", "DIR", "write DIR/metrics.csv, DIR/model.safetensors (with the Adam state), reconstructions.png, samples.png, latent.png"),
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
                 new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
@@ -127,31 +128,33 @@ internal static class VaeCommands
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoint, "data_dir");
             int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoint);
             var options = checkpoint is null ? ReadOptions(a) : null;
+            var parallel = DataParallelOption.Parse(context);
             var data = LoadData(context, dataDir, limit);
             SessionRunner.RequireTestImages(data);
             using var device = DeviceOption.Open(context);
             VaeTrainer trainer;
             if (checkpoint is not null)
             {
-                trainer = VaeTrainer.Resume(device, checkpoint, data);
+                trainer = VaeTrainer.Resume(device, checkpoint, data, parallel);
                 SessionRunner.ApplyLearningRate(context, newLr, trainer);
                 context.Note($"resuming {checkpoint.Source}: {trainer.Epoch} epochs and {trainer.Step} steps done");
             }
             else
             {
-                trainer = new VaeTrainer(device, Vae.Create(data.Train.Pixels, options!.Hidden, options.Latent, options.Seed), data, options);
+                trainer = new VaeTrainer(device, Vae.Create(data.Train.Pixels, options!.Hidden, options.Latent, options.Seed), data, options, parallel);
             }
             using (trainer)
             {
                 var o = trainer.Options;
                 var vae = trainer.Vae;
                 context.Note(Invariant($"VAE {vae.Input}-{vae.Hidden}-{vae.Latent}: beta {o.Beta}, batch {o.BatchSize}, lr {o.LearningRate}, {(epochs > 0 ? epochs : o.Epochs)} epochs, seed {o.Seed}{(o.Binarize ? ", binarized" : "")}"));
+                DataParallelOption.Note(context, parallel);
                 var session = new TrainingSession<VaeEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, every, SessionRunner.DataMetadata(dataDir, limit, data.Description)), checkpoint);
                 session.EpochCompleted += r => context.Note(Invariant($"epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
                 int code = SessionRunner.Run(context, session, "vae train", outDir);
                 if (code != 0)
                     return code;
-                if (outDir is not null)
+                if (outDir is not null && context.Cluster.IsRoot)
                     SavePictures(outDir, trainer, data);
                 Print(context, session, Config(vae, trainer.Options, data, device.Info.Kind));
             }
@@ -287,7 +290,7 @@ internal static class VaeCommands
         ["active_threshold"] = VaeAnalysis.ActiveThreshold,
     };
 
-    private sealed class SweepBeta : ICommand
+    private sealed class SweepBeta : IDistributedCommand
     {
         public CommandSpec Spec { get; } = new(
             "vae sweep-beta",
@@ -313,15 +316,15 @@ internal static class VaeCommands
             using var device = DeviceOption.Open(context);
             using var stop = new StopSignals();
             var points = VaeBetaSweep.Run(device, data, betas, options, p =>
-                context.Note(Invariant($"beta {p.Beta,6:G4}: rate {p.Rate:F3}  distortion {p.Distortion:F3}  active units {p.ActiveUnits}  ({p.Seconds:F1} s)")), stop.Token);
-            if (stop.Token.IsCancellationRequested)
+                context.Note(Invariant($"beta {p.Beta,6:G4}: rate {p.Rate:F3}  distortion {p.Distortion:F3}  active units {p.ActiveUnits}  ({p.Seconds:F1} s)")), stop.Token, context.Cluster);
+            if (stop.Token.IsCancellationRequested || points.Count < betas.Length)
             {
                 context.Err.WriteLine(Invariant($"interrupted after {points.Count} of {betas.Length} betas; nothing written"));
-                return stop.ExitCode;
+                return stop.Token.IsCancellationRequested ? stop.ExitCode : 1;
             }
             string? outDir = a.Get("out");
             string? plot = null;
-            if (outDir is not null)
+            if (outDir is not null && context.Cluster.IsRoot)
             {
                 var csv = new List<string> { "beta,rate,distortion,elbo,active_units,seconds" };
                 csv.AddRange(points.Select(p => FormattableString.Invariant($"{p.Beta:R},{p.Rate:R},{p.Distortion:R},{p.Elbo:R},{p.ActiveUnits},{p.Seconds:R}")));
