@@ -349,7 +349,7 @@ public sealed class CsvTable
         {
             var raw = row.Span.TrimStart();
             if (raw.IsEmpty || raw.IsWhiteSpace() || raw[0] == '#')
-                return new ParsedRow(row.LineNumberFrom, [], null);
+                return new ParsedRow(LineOf(row), [], null);
             int n = row.ColCount;
             var values = new double[n];
             string?[]? text = null;
@@ -362,8 +362,11 @@ public sealed class CsvTable
                     (text ??= new string?[n])[c] = col.ToString();
                 }
             }
-            return new ParsedRow(row.LineNumberFrom, values, text);
+            return new ParsedRow(LineOf(row), values, text);
         }
+
+        /// <summary>The row's first line in the file: the first row is on line 1 (the parser numbers it 2 when it has no header).</summary>
+        private static int LineOf(SepReader.Row row) => row.RowIndex == 0 ? 1 : row.LineNumberFrom;
 
         /// <summary>Stores a parsed row (in file order): width check, size cap, values and text.</summary>
         public void Add(ParsedRow row)

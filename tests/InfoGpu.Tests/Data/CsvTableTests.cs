@@ -199,4 +199,19 @@ public class CsvTableTests
         Assert.Equal(1, code);
         Assert.Contains("line 2, column 1: 'red' is not a number", err);
     }
+
+    [Theory]
+    [InlineData("1,x\n2,3\n", 1)]
+    [InlineData("\n1,x\n2,3\n", 2)]
+    [InlineData("# note\n1,2\n\n3,x\n", 4)]
+    [InlineData("1,2\n\"a\nb\",x\n", 2)]
+    public void ErrorsNameTheLineTheRowStartsOn(string text, int line)
+    {
+        var t = CsvTable.Read(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), "t.csv", new CsvOptions(HasHeader: false));
+        int row = t.RowCount - 1;
+        if (t.HasText(1) && t.Text(0, 1) == "x")
+            row = 0;
+        var e = Assert.Throws<InfoGpuException>(() => t.Number(row, 1));
+        Assert.Contains($"t.csv line {line}, column 2", e.Message);
+    }
 }
