@@ -35,14 +35,16 @@ internal sealed class DevicesCommand : ICommand
                     o["simd_width_bits"] = simd;
                 if (d.Cores is int cores)
                     o["cores"] = cores;
+                if (d.Gemm is string gemm)
+                    o["gemm"] = gemm;
                 list.Add(o);
             }
             Json.Write(context.Out, new JsonObject { ["devices"] = list, ["default"] = DeviceKinds.Name(DeviceKinds.Default()) });
             return 0;
         }
-        var table = new Table("kind", "name", "memory", "warp", "max group", "simd bits", "cores");
+        var table = new Table("kind", "name", "memory", "warp", "max group", "simd bits", "cores", "gemm");
         foreach (var d in devices)
-            table.Add(d.Kind, d.Name, $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize, d.MaxGroupSize, d.SimdWidthBits, d.Cores);
+            table.Add(d.Kind, d.Name, $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize, d.MaxGroupSize, d.SimdWidthBits, d.Cores, d.Gemm ?? "");
         context.Out.Write(table.ToString());
         return 0;
     }
