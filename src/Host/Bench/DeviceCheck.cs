@@ -53,15 +53,19 @@ internal static class DeviceCheck
     /// <summary>VAE training loss of one short epoch from the same start (Philox noise, float32 Adam): relative 1e-4.</summary>
     public const double VaeLossRelative = 1e-4;
 
+    /// <summary>The groups of checks <c>--checks</c> may name.</summary>
+    public static readonly string[] Groups = ["gemm", "measures", "mi", "rbm", "vae"];
+
     /// <summary>Runs the agreement checks of <paramref name="device"/> against <paramref name="reference"/>.</summary>
     /// <remarks><paramref name="quick"/> shrinks the GEMM, the RBM and the VAE (for ilgpu-cpu, which simulates every GPU thread).</remarks>
-    public static List<CheckResult> Agreement(ComputeDevice device, ComputeDevice reference, bool quick, Action<string> note)
+    public static List<CheckResult> Agreement(ComputeDevice device, ComputeDevice reference, bool quick, IReadOnlySet<string> only, Action<string> note)
     {
         var results = new List<CheckResult>();
+        bool Wanted(string name) => only.Count == 0 || only.Contains(name);
         var routes = device.Info.Gemm is string g && g.StartsWith("cublas", StringComparison.Ordinal)
             ? new[] { GemmRoute.Auto, GemmRoute.HandWritten }
             : new[] { GemmRoute.Auto };
-        foreach (var layout in new[] { GemmLayout.NN, GemmLayout.NT, GemmLayout.TN })
+        foreach (var layout in Wanted("gemm") ? new[] { GemmLayout.NN, GemmLayout.NT, GemmLayout.TN } : [])
         {
             foreach (var route in routes)
             {
@@ -73,14 +77,26 @@ internal static class DeviceCheck
                 results.AddRange(GemmAgreement(device, reference, layout, route, 17, 33, 65));
             }
         }
-        note("check: entropy and KL ...");
-        results.AddRange(MeasuresAgreement(device, reference));
-        note("check: mutual information ...");
-        results.Add(MutualInformationAgreement(device, reference));
-        note("check: RBM CD-1 steps ...");
-        results.Add(RbmAgreement(device, reference, quick ? 16 : 64));
-        note("check: VAE epoch ...");
-        results.Add(VaeAgreement(device, reference, quick ? 40 : 400, quick ? 128 : 512));
+        if (Wanted("measures"))
+        {
+            note("check: entropy and KL ...");
+            results.AddRange(MeasuresAgreement(device, reference));
+        }
+        if (Wanted("mi"))
+        {
+            note("check: mutual information ...");
+            results.Add(MutualInformationAgreement(device, reference));
+        }
+        if (Wanted("rbm"))
+        {
+            note("check: RBM CD-1 steps ...");
+            results.Add(RbmAgreement(device, reference, quick ? 16 : 64));
+        }
+        if (Wanted("vae"))
+        {
+            note("check: VAE epoch ...");
+            results.Add(VaeAgreement(device, reference, quick ? 40 : 400, quick ? 128 : 512));
+        }
         return results;
     }
 
@@ -280,8 +296,8 @@ internal static class DeviceCheck
             double s = GemmSeconds(device, n, route);
             list.Add(new CheckTiming($"gemm {n}^3 {RouteLabel(route)}", s, "GFLOP/s", 2.0 * n * n * n / s / 1e9));
         }
-        int hidden = quick ? 50 : 500, batch = quick ? 20 : 100;
-        var data = FashionMnist.Load(null, quick ? 200 : 2000).Train.Binarized();
+        int hidden = quick ? 16 : 500, batch = quick ? 10 : 100;
+        var data = FashionMnist.Load(null, quick ? 100 : 2000).Train.Binarized();
         foreach (var (name, kind, k) in new[] { ("CD-1", RbmSamplerKind.Cd, 1), ("CD-10", RbmSamplerKind.Cd, 10), ("PCD-1", RbmSamplerKind.Pcd, 1) })
         {
             note($"time: RBM {name} step ...");
@@ -292,8 +308,8 @@ internal static class DeviceCheck
         }
         {
             note("time: VAE step ...");
-            var vdata = FashionMnist.Load(null, quick ? 256 : 2048);
-            int vh = quick ? 40 : 400, vb = quick ? 32 : 128;
+            var vdata = FashionMnist.Load(null, quick ? 64 : 2048);
+            int vh = quick ? 16 : 400, vb = quick ? 16 : 128;
             var vae = Vae.Create(vdata.Train.Pixels, vh, 20, 1);
             using var t = new VaeTrainer(device, vae, vdata.Train.Images, vdata.Test.Take(128).Images, new VaeTrainerOptions { Epochs = 1, Hidden = vh, Latent = 20, BatchSize = vb });
             double s = Timing.Median(() => { t.TrainStep(); device.Synchronize(); }, 5);
@@ -319,7 +335,7 @@ internal static class DeviceCheck
             list.Add(new CheckTiming($"kl {rows}x784 (device buffers)", sk, "GB/s", 8.0 * rows * 784 / sk / 1e9));
         }
         {
-            int rows = quick ? 500 : 10_000, cols = quick ? 5 : 50;
+            int rows = quick ? 300 : 10_000, cols = quick ? 4 : 50;
             note($"time: mutual information {rows}x{cols} ...");
             var (x, y) = MiData(rows, cols);
             var sel = new MutualInformationSelector(device);

@@ -17,8 +17,9 @@ internal sealed class CheckDeviceCommand : ICommand
     public CommandSpec Spec { get; } = new(
         "check-device",
         "compare every operation on a device with cpu (same inputs, named tolerances) and time the GPU goals' steps",
-        "[--accelerator cuda] [--against cpu] [--quick] [--no-timings] [--out FILE [--overwrite]] [--json]",
+        "[--accelerator cuda] [--against cpu] [--checks gemm,measures,mi,rbm,vae] [--quick] [--no-timings] [--out FILE [--overwrite]] [--json]",
         [
+            new("checks", "LIST", "which agreement checks, comma-separated: gemm, measures, mi, rbm, vae (default all)"),
             new("against", "KIND", "the reference device (default cpu)"),
             new("quick", null, "small shapes for the checks and the timings (for ilgpu-cpu, which simulates every GPU thread)"),
             new("no-timings", null, "run the agreement checks only"),
@@ -52,6 +53,16 @@ internal sealed class CheckDeviceCommand : ICommand
             if (dir is not null && !Directory.Exists(dir))
                 throw new InfoGpuException($"the folder of --out {outPath} does not exist: create it first");
         }
+        var only = new HashSet<string>(StringComparer.Ordinal);
+        if (args.Get("checks") is string list)
+        {
+            foreach (string part in list.Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (!DeviceCheck.Groups.Contains(part))
+                    throw new UsageException($"--checks '{part}' is not one of {string.Join(", ", DeviceCheck.Groups)}");
+                only.Add(part);
+            }
+        }
         if (args.Has("overwrite") && outPath is null)
             throw new UsageException("--overwrite needs --out FILE");
 
@@ -59,7 +70,7 @@ internal sealed class CheckDeviceCommand : ICommand
         using var device = ComputeDevice.Open(DeviceKinds.Parse(kind));
         using var reference = ComputeDevice.Open(DeviceKinds.Parse(against));
         context.Note($"device: {device.Info.Kind} ({device.Info.Name}); gemm: {device.Info.Gemm}; against {reference.Info.Kind}");
-        var checks = DeviceCheck.Agreement(device, reference, args.Has("quick"), context.Note);
+        var checks = DeviceCheck.Agreement(device, reference, args.Has("quick"), only, context.Note);
         var timings = args.Has("no-timings") ? [] : DeviceCheck.Timings(device, args.Has("quick"), context.Note);
         var doc = DeviceCheck.Document(device, reference, checks, timings, DeviceCheck.Since(start));
         if (outPath is not null)
