@@ -72,8 +72,10 @@ internal sealed partial class IlgpuBackend
                 gemmPath = $"cublas {cublas.Version} + ilgpu epilogue";
                 return;
             }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or CuBlasException or TypeInitializationException or BadImageFormatException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // A missing library (DllNotFoundException), an old one (EntryPointNotFoundException)
+                // or a failing cublasCreate (CuBlasException): try the next version, then fall back.
                 cublas = null;
                 problem ??= e.Message.Split('\n')[0].Trim();
             }
