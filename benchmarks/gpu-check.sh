@@ -105,7 +105,7 @@ fi
 "$bin" devices --json > "$out/devices.json" 2> "$out/devices.err" || die "infogpu devices failed: $(head -1 "$out/devices.err")"
 if ! grep -Eq "\"kind\": *\"$device\"" "$out/devices.json"; then
   listed="$(grep -Eo '"kind": *"[^"]*"' "$out/devices.json" | sed 's/.*: *//' | tr -d '"' | tr '\n' ' ')"
-  die "infogpu lists no '$device' device (listed: $listed); for cuda: is the NVIDIA driver loaded (nvidia-smi) and libcuda.so reachable (LD_LIBRARY_PATH=$LD_LIBRARY_PATH)?"
+  die "infogpu lists no '$device' device (listed: $listed); for cuda: is the NVIDIA driver loaded (nvidia-smi) and libcuda.so reachable (LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-})?"
 fi
 log "$(grep -Eo "\"gemm\": *\"[^\"]*\"" "$out/devices.json" | tail -1)"
 
@@ -122,7 +122,7 @@ log "check-device ${check_args[*]} ..."
 timeout "$check_timeout" "$bin" check-device --accelerator "$device" --against cpu "${check_args[@]}" --out "$out/check-device.json" --overwrite \
   > "$out/check-device.txt" 2> "$out/check-device.err"
 check_rc=$?
-[ $check_rc -eq 0 ] || log "check-device exit code $check_rc: $(grep -m1 '^error' "$out/check-device.err")"
+[ $check_rc -eq 0 ] || log "check-device exit code $check_rc: $(grep -m1 -E '^error|exception' "$out/check-device.err")"
 
 # 6. The PyTorch peers on the same shapes.
 if [ -n "$py" ]; then
@@ -172,7 +172,7 @@ if vendor:
 for key, peer, goal in (("rbm CD-1", "torch_rbm_cd1.json", 2.0), ("rbm CD-10", "torch_rbm_cd10.json", None),
                         ("rbm PCD-1", "torch_rbm_pcd1.json", None), ("vae step", "torch_vae.json", 1.5)):
     t = find(key)
-    ratio(key + " step vs PyTorch " + ("CUDA" if device == "cuda" else "CPU") + " eager", t and t["seconds"], step(peer), goal)
+    ratio(key.replace(" step", "") + " step vs PyTorch " + ("CUDA" if device == "cuda" else "CPU") + " eager", t and t["seconds"], step(peer), goal)
 doc = {"device": device, "seconds": seconds, "check_device_exit_code": check_rc,
        "checks_passed": (check or {}).get("passed"), "gemm": (check or {}).get("gemm"),
        "check_device": check, "goals": goals,

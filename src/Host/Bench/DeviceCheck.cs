@@ -301,9 +301,9 @@ internal static class DeviceCheck
         foreach (var (name, kind, k) in new[] { ("CD-1", RbmSamplerKind.Cd, 1), ("CD-10", RbmSamplerKind.Cd, 10), ("PCD-1", RbmSamplerKind.Pcd, 1) })
         {
             note($"time: RBM {name} step ...");
-            var options = new RbmTrainerOptions { Sampler = kind, K = k, Seed = 1, BatchSize = batch, MonitorRows = 10, AllBitsRows = 0 };
+            var options = new RbmTrainerOptions { Sampler = kind, K = k, Seed = 1, BatchSize = batch, MonitorRows = 10, AllBitsRows = 0, Epochs = 1000 };
             using var t = new RbmTrainer(device, Rbm.Initialize(data.Pixels, hidden, 1, data.PixelMeans()), data.Images, [], options);
-            double s = Timing.Median(() => { t.TrainStep(); device.Synchronize(); }, 5);
+            double s = Timing.Median(() => StepOnce(t, device), 5);
             list.Add(new CheckTiming($"rbm {name} step {data.Pixels}x{hidden} batch {batch}", s, "steps/s", 1 / s));
         }
         {
@@ -311,8 +311,8 @@ internal static class DeviceCheck
             var vdata = FashionMnist.Load(null, quick ? 64 : 2048);
             int vh = quick ? 16 : 400, vb = quick ? 16 : 128;
             var vae = Vae.Create(vdata.Train.Pixels, vh, 20, 1);
-            using var t = new VaeTrainer(device, vae, vdata.Train.Images, vdata.Test.Take(128).Images, new VaeTrainerOptions { Epochs = 1, Hidden = vh, Latent = 20, BatchSize = vb });
-            double s = Timing.Median(() => { t.TrainStep(); device.Synchronize(); }, 5);
+            using var t = new VaeTrainer(device, vae, vdata.Train.Images, vdata.Test.Take(128).Images, new VaeTrainerOptions { Epochs = 1000, Hidden = vh, Latent = 20, BatchSize = vb });
+            double s = Timing.Median(() => StepOnce(t, device), 5);
             list.Add(new CheckTiming($"vae step {vdata.Train.Pixels}-{vh}-20 batch {vb}", s, "steps/s", 1 / s));
         }
         {
@@ -343,6 +343,20 @@ internal static class DeviceCheck
             list.Add(new CheckTiming($"mutual_info_classif {rows}x{cols}", s));
         }
         return list;
+    }
+
+    /// <summary>
+    /// One training step and a wait for the device; a call that finds the epoch's steps done
+    /// closes the epoch first (its evaluation then lands in that one call, which the median of
+    /// the timed calls leaves out).
+    /// </summary>
+    private static void StepOnce<TMetrics>(ITrainer<TMetrics> trainer, ComputeDevice device)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        if (trainer.StepInEpoch >= trainer.StepsPerEpoch)
+            trainer.EndEpoch();
+        trainer.TrainStep();
+        device.Synchronize();
     }
 
     private static string RouteLabel(GemmRoute route) => route switch
