@@ -191,7 +191,7 @@ for label, ours, theirs, r, goal in rows:
     lines.append("| %s | %s | %s | %s | %s |" % (label, fmt(ours), fmt(theirs), "-" if r is None else "%.2f" % r, "-" if goal is None else ">= %.2f" % goal))
 lines += ["", "| timing | ms | rate |", "|---|---|---|"]
 for t in (check or {}).get("timings", []):
-    lines.append("| %s | %.3f | %s |" % (t["name"], t["seconds"] * 1e3, "" if t.get("rate") is None else "%.1f %s" % (t["rate"], t["rate_unit"])))
+    lines.append("| %s | %.3f | %s |" % (t["name"], t["seconds"] * 1e3, "" if t.get("rate") is None else "%.4g %s" % (t["rate"], t["rate_unit"])))
 failed = [c for c in (check or {}).get("checks", []) if not c["passed"]]
 if failed:
     lines += ["", "failed checks:"] + ["- %s: %s = %g > %g (%s)" % (c["name"], c["metric"], c["value"] if c["value"] is not None else float("nan"), c["tolerance"], c["tolerance_name"]) for c in failed]

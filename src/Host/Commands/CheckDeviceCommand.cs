@@ -94,7 +94,7 @@ internal sealed class CheckDeviceCommand : ICommand
             {
                 var tt = new Table("timing", "ms", "rate");
                 foreach (var x in timings)
-                    tt.Add(x.Name, (x.Seconds * 1e3).ToString("F3", CultureInfo.InvariantCulture), x.RateValue is double v ? $"{v.ToString("F1", CultureInfo.InvariantCulture)} {x.Rate}" : "");
+                    tt.Add(x.Name, (x.Seconds * 1e3).ToString("F3", CultureInfo.InvariantCulture), x.RateValue is double v ? $"{v.ToString("G4", CultureInfo.InvariantCulture)} {x.Rate}" : "");
                 context.Out.Write(tt.ToString());
             }
         }
