@@ -89,8 +89,11 @@ internal sealed partial class IlgpuBackend
     {
         using var scope = Enter();
         EnsureGemm();
+        bool needsEpilogue = epilogue.Bias is not null || epilogue.Bias2 is not null || epilogue.Samples is not null || epilogue.Activation != GemmActivation.None;
         if (route == GemmRoute.Vendor && cublas is null)
             throw new InfoGpuException($"GemmRoute.Vendor needs cuBLAS on a cuda device; {Info.Kind} runs {gemmPath}");
+        if (route == GemmRoute.Vendor && needsEpilogue)
+            throw new InfoGpuException("GemmRoute.Vendor runs cuBLAS alone: give it an epilogue of Alpha and Beta only");
         if (m <= 0 || n <= 0)
             return;
         var args = Args(layout, m, n, k, epilogue, aOffset, bOffset, cOffset);
@@ -98,14 +101,12 @@ internal sealed partial class IlgpuBackend
         var bias1 = epilogue.Bias?.View ?? dummy;
         var bias2 = epilogue.Bias2?.View ?? dummy;
         var samples = epilogue.Samples?.View ?? dummy;
-        if (cublas is not null && route != GemmRoute.HandWritten && (long)m * n <= int.MaxValue)
+        // The epilogue kernel indexes C with one int per element: larger results take the fused kernel.
+        if (cublas is not null && route != GemmRoute.HandWritten && (!needsEpilogue || (long)m * n <= int.MaxValue))
         {
             VendorGemm(layout, a, aOffset, b, bOffset, c, cOffset, m, n, k, epilogue.Alpha, epilogue.Beta);
-            bool needsEpilogue = epilogue.Bias is not null || epilogue.Bias2 is not null || epilogue.Samples is not null || epilogue.Activation != GemmActivation.None;
             if (!needsEpilogue)
                 return;
-            if (route == GemmRoute.Vendor)
-                throw new InfoGpuException("GemmRoute.Vendor runs cuBLAS alone: give it an epilogue of Alpha and Beta only");
             gemmEpilogueKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmKernels.GemmEpilogueKernel);
             Counters.Launch();
             gemmEpilogueKernel(m * n, c.View, bias1, bias2, samples, args);
