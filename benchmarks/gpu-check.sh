@@ -169,6 +169,10 @@ hand = next((t for n, t in timings.items() if n.startswith("gemm") and "hand-wri
 if vendor:
     ratio("gemm through the device path / cuBLAS alone", auto and auto["seconds"], vendor["seconds"], 0.70)
     ratio("hand-written gemm / cuBLAS alone", hand and hand["seconds"], vendor["seconds"], 0.40)
+    hs_auto = next((t for n, t in timings.items() if n.startswith("half-sweep") and "auto" in n), None)
+    hs_hand = next((t for n, t in timings.items() if n.startswith("half-sweep") and "hand-written" in n), None)
+    # Above 1: the fused hand-written half-sweep beats cuBLAS + the epilogue kernel there.
+    ratio("half-sweep: fused hand-written / cuBLAS + epilogue", hs_hand and hs_hand["seconds"], hs_auto and hs_auto["seconds"], None)
 for key, peer, goal in (("rbm CD-1", "torch_rbm_cd1.json", 2.0), ("rbm CD-10", "torch_rbm_cd10.json", None),
                         ("rbm PCD-1", "torch_rbm_pcd1.json", None), ("vae step", "torch_vae.json", 1.5)):
     t = find(key)

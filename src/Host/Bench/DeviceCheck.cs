@@ -297,6 +297,15 @@ internal static class DeviceCheck
             double s = GemmSeconds(device, n, route);
             list.Add(new CheckTiming($"gemm {n}^3 {RouteLabel(route)}", s, "GFLOP/s", 2.0 * n * n * n / s / 1e9));
         }
+        // The RBM's half-sweep, GEMM + bias + sigmoid + draw: cuBLAS and the epilogue kernel
+        // against the hand-written kernel with the epilogue fused (which to use where is measured here).
+        foreach (var route in new[] { GemmRoute.Auto, GemmRoute.HandWritten })
+        {
+            int rows = quick ? 10 : 100, visible = 784, units = quick ? 16 : 500;
+            note($"time: half-sweep {rows}x{visible} -> {units} {route} ...");
+            double s = HalfSweepSeconds(device, rows, visible, units, route);
+            list.Add(new CheckTiming($"half-sweep {rows}x{visible}->{units} sigmoid+draw {RouteLabel(route)}", s, "GFLOP/s", 2.0 * rows * visible * units / s / 1e9));
+        }
         int hidden = quick ? 16 : 500, batch = quick ? 10 : 100;
         var data = FashionMnist.Load(null, quick ? 100 : 2000).Train.Binarized();
         foreach (var (name, kind, k) in new[] { ("CD-1", RbmSamplerKind.Cd, 1), ("CD-10", RbmSamplerKind.Cd, 10), ("PCD-1", RbmSamplerKind.Pcd, 1) })
@@ -366,6 +375,31 @@ internal static class DeviceCheck
         GemmRoute.HandWritten => "hand-written",
         _ => "device gemm (auto)",
     };
+
+    private static double HalfSweepSeconds(ComputeDevice device, int rows, int visible, int units, GemmRoute route)
+    {
+        using var v = device.Allocate<float>((long)rows * visible);
+        using var w = device.Allocate<float>((long)visible * units);
+        using var bias = device.Allocate<float>(units);
+        using var p = device.Allocate<float>((long)rows * units);
+        using var s = device.Allocate<float>((long)rows * units);
+        RandomFill.Uniform(v, 2, 1);
+        RandomFill.Uniform(w, 2, 2);
+        RandomFill.Uniform(bias, 2, 3);
+        const int calls = 20;
+        long offset = 0;
+        void Once()
+        {
+            for (int i = 0; i < calls; i++)
+            {
+                var e = new GemmEpilogue { Bias = bias, Activation = GemmActivation.Sigmoid, Samples = s, Seed = 1, Stream = 2, SampleOffset = offset };
+                Gemm.Multiply(GemmLayout.NN, (v, rows, visible), (w, visible, units), (p, rows, units), e, route);
+                offset += (long)rows * units;
+            }
+            device.Synchronize();
+        }
+        return Timing.Median(Once, 5) / calls;
+    }
 
     private static double GemmSeconds(ComputeDevice device, int n, GemmRoute route)
     {
