@@ -25,8 +25,9 @@ case "${1:-run}" in
     "$bin" report --quick --accelerator cuda --out "$out/report" --json > "$out/report.json"
     # Every suite on CUDA; --peers would also run the CPU peers of benchmarks/peers (python3-torch, -sklearn).
     "$bin" bench --suite all --accelerator cuda --json > "$out/bench.json"
-    # The peers in benchmarks/peers run on the CPU only; a PyTorch CUDA comparison needs a peer
-    # with a --device option (not written yet: no GPU was lent to the sessions so far).
+    # The PyTorch CUDA comparison (torch_rbm.py / torch_vae.py --device cuda) and the cpu/cuda
+    # agreement checks are benchmarks/gpu-check.sh, which runs from the bundle of
+    # scripts/make-gpu-bundle.sh.
     echo "results in $out"
     ;;
   *)

@@ -128,6 +128,67 @@ def add_common_args(p, seed, data=True, limit=True,
     return g
 
 
+# --------------------------------------------------------------------------- devices
+def add_device_args(p):
+    """--device cpu|cuda and --step-timing N, for the PyTorch peers."""
+    g = p.add_argument_group("device options")
+    g.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the tensors live; cuda uses a CUDA generator and CUDA-event timing")
+    g.add_argument("--step-timing", type=nonneg_int, default=0, metavar="N",
+                   help="after the epochs, time N single training steps (after 10 warm-up "
+                        "steps) and report seconds_per_step_median (0: off)")
+    return g
+
+
+def torch_device(torch, name):
+    """The torch.device for --device, or a PeerError that says why CUDA cannot be used."""
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise PeerError("--device cuda: torch %s sees no CUDA device (torch.cuda.is_available() "
+                            "is False; built with CUDA %s)" % (torch.__version__, torch.version.cuda))
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+class DeviceClock:
+    """Seconds of GPU work between start() and stop(): CUDA events on cuda (synchronized at
+    stop), time.perf_counter() on cpu."""
+
+    def __init__(self, torch, device):
+        self._torch = torch
+        self._cuda = device.type == "cuda"
+
+    def start(self):
+        if self._cuda:
+            self._torch.cuda.synchronize()
+            self._e0 = self._torch.cuda.Event(enable_timing=True)
+            self._e1 = self._torch.cuda.Event(enable_timing=True)
+            self._e0.record()
+        else:
+            self._t0 = time.perf_counter()
+
+    def stop(self):
+        if self._cuda:
+            self._e1.record()
+            self._e1.synchronize()
+            return self._e0.elapsed_time(self._e1) / 1000.0
+        return time.perf_counter() - self._t0
+
+
+def time_steps(torch, device, step, n, warmup=10):
+    """Median seconds of n single calls of step() after `warmup` untimed calls (each timed call
+    alone between two CUDA events on cuda)."""
+    for _ in range(warmup):
+        step()
+    clock = DeviceClock(torch, device)
+    times = []
+    for _ in range(n):
+        clock.start()
+        step()
+        times.append(clock.stop())
+    return median(times)
+
+
 # --------------------------------------------------------------------------- threads
 _LIMITER = None
 

@@ -39,7 +39,7 @@ public sealed class ComputeDevice : IDisposable
     {
         Kind = kind;
         Backend = backend;
-        Info = info;
+        Info = info.Gemm is null ? info with { Gemm = backend.GemmPath } : info;
         FallbackNote = note;
     }
 
@@ -145,7 +145,8 @@ public sealed class ComputeDevice : IDisposable
     /// ILGPU's CPU accelerator shaped like an NVIDIA GPU (warps of 32 threads, as
     /// <see cref="CPUDevice.Nvidia"/>, every thread simulated by a thread of its own) with a GPU's
     /// launch shapes: row kernels in groups of <paramref name="rowGroupSize"/> threads and GEMM
-    /// tiles of <paramref name="gemmTile"/> x <paramref name="gemmTile"/>. One multiprocessor of
+    /// groups of <paramref name="gemmTile"/> x <paramref name="gemmTile"/> threads (16: the GPU's
+    /// register-blocked kernel on 64 x 64 blocks; 4: the small one on 16 x 16 blocks). One multiprocessor of
     /// as many warps as the larger group needs (up to 32, the 1024 threads of an NVIDIA group),
     /// so no more threads are made than one group uses. For tests that run the kernels as a GPU
     /// would, with no GPU; its kind is <see cref="DeviceKind.IlgpuCpu"/>.
@@ -163,7 +164,7 @@ public sealed class ComputeDevice : IDisposable
             var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel);
             var info = new DeviceInfo(
                 DeviceKinds.Name(DeviceKind.IlgpuCpu),
-                $"{accelerator.Name} shaped like an NVIDIA GPU (warp {accelerator.WarpSize}, rows in groups of {rowGroupSize}, GEMM tiles {gemmTile}x{gemmTile})",
+                $"{accelerator.Name} shaped like an NVIDIA GPU (warp {accelerator.WarpSize}, rows in groups of {rowGroupSize}, GEMM groups {gemmTile}x{gemmTile})",
                 GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
                 accelerator.WarpSize,
                 accelerator.MaxNumThreadsPerGroup);

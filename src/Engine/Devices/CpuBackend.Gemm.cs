@@ -5,8 +5,12 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class CpuBackend
 {
-    public unsafe void Gemm(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue)
+    public string GemmPath => "cpu blocked SIMD";
+
+    public unsafe void Gemm(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue, GemmRoute route)
     {
+        if (route == GemmRoute.Vendor)
+            throw new InfoGpuException("GemmRoute.Vendor needs cuBLAS on a cuda device; cpu runs its own blocked SIMD GEMM");
         Counters.Launch();
         fixed (float* pa = a.HostArray, pb = b.HostArray, pc = c.HostArray)
         fixed (float* p1 = epilogue.Bias?.HostArray, p2 = epilogue.Bias2?.HostArray, ps = epilogue.Samples?.HostArray)

@@ -8,6 +8,7 @@ namespace InfoGpu.Devices;
 /// <param name="MaxGroupSize">Largest group (for cpu: the worker threads).</param>
 /// <param name="SimdWidthBits">cpu only: the widest hardware-accelerated vector, in bits.</param>
 /// <param name="Cores">cpu only: logical cores.</param>
+/// <param name="Gemm">What runs a GEMM on the device, in words (e.g. cuBLAS with its version, or the hand-written kernel and why); null where not asked.</param>
 public sealed record DeviceInfo(
     string Kind,
     string Name,
@@ -15,4 +16,5 @@ public sealed record DeviceInfo(
     int WarpSize,
     int MaxGroupSize,
     int? SimdWidthBits = null,
-    int? Cores = null);
+    int? Cores = null,
+    string? Gemm = null);

@@ -4,6 +4,9 @@ namespace InfoGpu.Devices;
 
 internal partial interface IComputeBackend
 {
-    /// <summary>C[cOffset..] (m x n) = epilogue(op(A[aOffset..]) op(B[bOffset..])) with inner dimension k.</summary>
-    void Gemm(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue);
+    /// <summary>C[cOffset..] (m x n) = epilogue(op(A[aOffset..]) op(B[bOffset..])) with inner dimension k, by the implementation <paramref name="route"/> asks for.</summary>
+    void Gemm(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue, GemmRoute route);
+
+    /// <summary>What runs a GEMM on this backend, in words (for <c>infogpu devices</c>).</summary>
+    string GemmPath { get; }
 }

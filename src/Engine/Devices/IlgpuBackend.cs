@@ -306,6 +306,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             buffer.Dispose();
         scratch.Clear();
         gemmDummy?.Dispose();
+        cublas?.Dispose();
         Accelerator.Dispose();
         context.Dispose();
     }

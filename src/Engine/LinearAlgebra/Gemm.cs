@@ -8,7 +8,7 @@ public readonly record struct MatrixView(DeviceBuffer<float> Buffer, int Rows, i
     /// <summary>Elements covered, <see cref="Rows"/> x <see cref="Cols"/>, starting at <see cref="Offset"/> of <see cref="Buffer"/>.</summary>
     public long Length => (long)Rows * Cols;
 
-    /// <summary>A rows x cols view at offset 0 of the buffer; the fit is checked by <see cref="Gemm.Multiply"/>.</summary>
+    /// <summary>A rows x cols view at offset 0 of the buffer; the fit is checked by <see cref="Gemm.Multiply(GemmLayout, MatrixView, MatrixView, MatrixView, in GemmEpilogue)"/>.</summary>
     /// <param name="m">The buffer and the matrix shape.</param>
     public static implicit operator MatrixView((DeviceBuffer<float> Buffer, int Rows, int Cols) m) => new(m.Buffer, m.Rows, m.Cols);
 }
@@ -25,8 +25,25 @@ public readonly record struct MatrixView(DeviceBuffer<float> Buffer, int Rows, i
 public static class Gemm
 {
     /// <summary>Runs C = epilogue(op(A) op(B)); checks the shapes and says which do not fit.</summary>
-    public static void Multiply(GemmLayout layout, MatrixView a, MatrixView b, MatrixView c, in GemmEpilogue epilogue)
+    /// <remarks>
+    /// On <c>cuda</c> with cuBLAS present the product is cublasSgemm on the device's stream and
+    /// the epilogue (biases, activation, draw) one more kernel after it; elsewhere, and on
+    /// <c>cuda</c> without cuBLAS, the register-blocked ILGPU kernel with the epilogue fused
+    /// (see <see cref="DeviceInfo.Gemm"/>).
+    /// </remarks>
+    public static void Multiply(GemmLayout layout, MatrixView a, MatrixView b, MatrixView c, in GemmEpilogue epilogue) =>
+        Multiply(layout, a, b, c, epilogue, GemmRoute.Auto);
+
+    /// <summary>
+    /// Runs C = epilogue(op(A) op(B)) by the implementation <paramref name="route"/> names: for
+    /// checks and benchmarks that compare cuBLAS, cuBLAS alone and the hand-written kernel on one
+    /// device. <see cref="GemmRoute.Vendor"/> throws <see cref="InfoGpuException"/> where cuBLAS
+    /// does not run and for an epilogue beyond Alpha and Beta.
+    /// </summary>
+    public static void Multiply(GemmLayout layout, MatrixView a, MatrixView b, MatrixView c, in GemmEpilogue epilogue, GemmRoute route)
     {
+        if (!Enum.IsDefined(route))
+            throw new ArgumentOutOfRangeException(nameof(route), route, "not a GEMM route");
         int m = c.Rows, n = c.Cols;
         int am = layout == GemmLayout.TN ? a.Cols : a.Rows;
         int ak = layout == GemmLayout.TN ? a.Rows : a.Cols;
@@ -46,7 +63,7 @@ public static class Gemm
             throw new InfoGpuException($"second bias has {bias2.Length} values for {n} columns");
         if (epilogue.Samples is { } s && s.Length < (long)m * n)
             throw new InfoGpuException($"sample buffer has {s.Length} values for a {m}x{n} result");
-        c.Buffer.Device.Backend.Gemm(layout, a.Buffer, a.Offset, b.Buffer, b.Offset, c.Buffer, c.Offset, m, n, ak, epilogue);
+        c.Buffer.Device.Backend.Gemm(layout, a.Buffer, a.Offset, b.Buffer, b.Offset, c.Buffer, c.Offset, m, n, ak, epilogue, route);
     }
 
     private static void CheckRange(MatrixView v, string name)

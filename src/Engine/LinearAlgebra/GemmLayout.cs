@@ -28,6 +28,19 @@ public enum GemmActivation
     Sigmoid = 2,
 }
 
+/// <summary>Which implementation runs a GEMM (see <see cref="Gemm.Multiply(GemmLayout, MatrixView, MatrixView, MatrixView, in GemmEpilogue, GemmRoute)"/>).</summary>
+public enum GemmRoute
+{
+    /// <summary>The device's best: cuBLAS plus the epilogue kernel on <c>cuda</c> when cuBLAS loads, else the device's own GEMM.</summary>
+    Auto = 0,
+
+    /// <summary>The hand-written GEMM even where cuBLAS is present (the register-blocked ILGPU kernel; the SIMD GEMM on <c>cpu</c>).</summary>
+    HandWritten = 1,
+
+    /// <summary>cuBLAS alone, without an epilogue kernel: only on <c>cuda</c> with cuBLAS, only for an epilogue of Alpha and Beta.</summary>
+    Vendor = 2,
+}
+
 /// <summary>The kernels' codes of the public GEMM enums.</summary>
 internal static class GemmCodes
 {

@@ -9,6 +9,7 @@ internal static class CommandLine
     [
         new DevicesCommand(),
         new BenchCommand(),
+        new CheckDeviceCommand(),
         new ReportCommand(),
         .. MeasureCommands.All,
         .. BmCommands.All,

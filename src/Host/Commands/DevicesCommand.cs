@@ -78,6 +78,8 @@ internal sealed class DevicesCommand : IDistributedCommand
                 o["simd_width_bits"] = simd;
             if (d.Cores is int cores)
                 o["cores"] = cores;
+            if (d.Gemm is string gemm)
+                o["gemm"] = gemm;
             list.Add(o);
         }
         return list;
@@ -85,9 +87,9 @@ internal sealed class DevicesCommand : IDistributedCommand
 
     private static Table Table(IEnumerable<DeviceInfo> devices)
     {
-        var table = new Table("kind", "name", "memory", "warp", "max group", "simd bits", "cores");
+        var table = new Table("kind", "name", "memory", "warp", "max group", "simd bits", "cores", "gemm");
         foreach (var d in devices)
-            table.Add(d.Kind, d.Name, $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize, d.MaxGroupSize, d.SimdWidthBits, d.Cores);
+            table.Add(d.Kind, d.Name, $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize, d.MaxGroupSize, d.SimdWidthBits, d.Cores, d.Gemm ?? "");
         return table;
     }
 }

@@ -1,9 +1,10 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace InfoGpu.Kernels.Gpu;
 
-/// <summary>Scalar arguments of <see cref="GemmKernels.GemmKernel"/>.</summary>
+/// <summary>Scalar arguments of the GEMM kernels (<see cref="GemmKernels"/>).</summary>
 internal struct GemmArgs
 {
     public int M;
@@ -11,7 +12,6 @@ internal struct GemmArgs
     public int K;
     public int Layout;
     public int Activation;
-    public int Tile;
     public int HasBias1;
     public int HasBias2;
     public int HasSamples;
@@ -28,53 +28,182 @@ internal struct GemmArgs
 }
 
 /// <summary>
-/// Tiled GEMM with shared memory and the fused epilogue of <see cref="GemmMath"/>. Launch with
-/// grid (ceil(n / T), ceil(m / T)), group (T, T) and 2 T^2 floats of dynamic shared memory;
-/// out-of-range tile slots hold zero, so every thread reaches every barrier.
+/// The compile-time shape of <see cref="GemmKernels.RegisterGemmKernel{TTiles}"/>: a group of
+/// <see cref="ThreadsX"/> x <see cref="ThreadsY"/> threads computes a (4 ThreadsY) x (4 ThreadsX)
+/// block of C, each thread a 4 x 4 micro-tile in registers, over k-slices of <see cref="Depth"/>.
+/// ILGPU specializes the kernel per struct, so the sizes are constants in the generated code.
+/// </summary>
+internal interface IGemmTiles
+{
+    /// <summary>Threads of a group along the columns of C (the group's x).</summary>
+    int ThreadsX { get; }
+
+    /// <summary>Threads of a group along the rows of C (the group's y).</summary>
+    int ThreadsY { get; }
+
+    /// <summary>The k-slice staged in shared memory per step.</summary>
+    int Depth { get; }
+}
+
+/// <summary>The GPU shape: 16 x 16 threads, 64 x 64 blocks of C, k-slices of 16 (8.3 KB of shared memory).</summary>
+internal struct GemmTiles16 : IGemmTiles
+{
+    public readonly int ThreadsX => 16;
+
+    public readonly int ThreadsY => 16;
+
+    public readonly int Depth => 16;
+}
+
+/// <summary>The CPU accelerator's shape: 4 x 4 threads (it simulates every thread), 16 x 16 blocks of C, k-slices of 8.</summary>
+internal struct GemmTiles4 : IGemmTiles
+{
+    public readonly int ThreadsX => 4;
+
+    public readonly int ThreadsY => 4;
+
+    public readonly int Depth => 8;
+}
+
+/// <summary>
+/// The ILGPU GEMMs with the fused epilogue of <see cref="GemmMath"/>: the register-blocked
+/// kernel (OpenCL, the CPU accelerator, and CUDA without cuBLAS) and the epilogue alone (after
+/// cuBLAS on CUDA).
 /// </summary>
 internal static class GemmKernels
 {
-    public static void GemmKernel(
+    /// <summary>Floats of dynamic shared memory <see cref="RegisterGemmKernel{TTiles}"/> needs.</summary>
+    public static int SharedFloats<TTiles>()
+        where TTiles : struct, IGemmTiles
+    {
+        var t = default(TTiles);
+        return t.Depth * (4 * t.ThreadsY + 1 + 4 * t.ThreadsX + 1);
+    }
+
+    /// <summary>
+    /// C = epilogue(op(A) op(B)), register-blocked. Launch with grid (ceil(n / 4 TX),
+    /// ceil(m / 4 TY)), group (TX, TY) and <see cref="SharedFloats{TTiles}"/> floats of dynamic
+    /// shared memory. Each k-slice of A (4 TY x Depth) and B (Depth x 4 TX) is staged in shared
+    /// memory k-major, with the threads of a warp reading consecutive addresses of global memory
+    /// whichever operand is transposed (the loop's fast index follows the stored rows), and a
+    /// padding column against bank conflicts. Thread (tx, ty) owns rows ty + i TY and columns
+    /// tx + j TX (i, j &lt; 4), so a warp's stores to C are contiguous. Out-of-range slots are
+    /// staged as zero and every thread reaches every barrier; stores are bounds-checked. Each
+    /// result sums k in ascending order, as the earlier one-output-per-thread kernel did.
+    /// </summary>
+    public static void RegisterGemmKernel<TTiles>(
         ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
         ArrayView<float> bias1, ArrayView<float> bias2, ArrayView<float> samples, GemmArgs g)
+        where TTiles : struct, IGemmTiles
     {
-        int t = g.Tile;
+        var tiles = default(TTiles);
+        int nx = tiles.ThreadsX, ny = tiles.ThreadsY, depth = tiles.Depth;
+        int bm = 4 * ny, bn = 4 * nx;
+        int sa = bm + 1, sb = bn + 1, bBase = depth * sa;
         var shared = SharedMemory.GetDynamic<float>();
         int tx = Group.IdxX, ty = Group.IdxY;
-        int col = Grid.IdxX * t + tx;
-        int row = Grid.IdxY * t + ty;
-        float acc = 0f;
-        for (int p0 = 0; p0 < g.K; p0 += t)
+        int tid = ty * nx + tx, threads = nx * ny;
+        int row0 = Grid.IdxY * bm, col0 = Grid.IdxX * bn;
+        bool aT = g.Layout == (int)GemmLayoutCode.TN, bT = g.Layout == (int)GemmLayoutCode.NT;
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
+        float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
+        float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        for (int p0 = 0; p0 < g.K; p0 += depth)
         {
-            int pa = p0 + tx;
-            float av = 0f;
-            if (row < g.M && pa < g.K)
-                av = g.Layout == (int)GemmLayoutCode.TN ? a[g.AOffset + (long)pa * g.M + row] : a[g.AOffset + (long)row * g.K + pa];
-            shared[ty * t + tx] = av;
-            int pb = p0 + ty;
-            float bv = 0f;
-            if (pb < g.K && col < g.N)
-                bv = g.Layout == (int)GemmLayoutCode.NT ? b[g.BOffset + (long)col * g.K + pb] : b[g.BOffset + (long)pb * g.N + col];
-            shared[t * t + ty * t + tx] = bv;
+            for (int idx = tid; idx < bm * depth; idx += threads)
+            {
+                // A stored m x k (NN, NT): consecutive threads take consecutive k; stored k x m (TN): consecutive rows.
+                int r = aT ? idx % bm : idx / depth;
+                int p = aT ? idx / bm : idx % depth;
+                int gr = row0 + r, gp = p0 + p;
+                float v = 0f;
+                if (gr < g.M && gp < g.K)
+                    v = aT ? a[g.AOffset + (long)gp * g.M + gr] : a[g.AOffset + (long)gr * g.K + gp];
+                shared[p * sa + r] = v;
+            }
+            for (int idx = tid; idx < bn * depth; idx += threads)
+            {
+                // B stored k x n (NN, TN): consecutive threads take consecutive columns; stored n x k (NT): consecutive k.
+                int col = bT ? idx / depth : idx % bn;
+                int p = bT ? idx % depth : idx / bn;
+                int gc = col0 + col, gp = p0 + p;
+                float v = 0f;
+                if (gc < g.N && gp < g.K)
+                    v = bT ? b[g.BOffset + (long)gc * g.K + gp] : b[g.BOffset + (long)gp * g.N + gc];
+                shared[bBase + p * sb + col] = v;
+            }
             Group.Barrier();
-            for (int q = 0; q < t; q++)
-                acc += shared[ty * t + q] * shared[t * t + q * t + tx];
+            for (int q = 0; q < depth; q++)
+            {
+                int ai = q * sa + ty, bi = bBase + q * sb + tx;
+                float a0 = shared[ai], a1 = shared[ai + ny], a2 = shared[ai + 2 * ny], a3 = shared[ai + 3 * ny];
+                float b0 = shared[bi], b1 = shared[bi + nx], b2 = shared[bi + 2 * nx], b3 = shared[bi + 3 * nx];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            }
             Group.Barrier();
         }
-        if (row < g.M && col < g.N)
-        {
-            long ci = g.COffset + (long)row * g.N + col;
-            float x = g.Alpha * acc;
-            if (g.Beta != 0f)
-                x += g.Beta * c[ci];
-            if (g.HasBias1 != 0)
-                x += g.Scale1 * bias1[col];
-            if (g.HasBias2 != 0)
-                x += g.Scale2 * bias2[col];
-            x = GemmMath.Activate(x, g.Activation);
-            c[ci] = x;
-            if (g.HasSamples != 0)
-                samples[(long)row * g.N + col] = GemmMath.Sample(x, g.Seed, g.Stream, g.SampleOffset, row, col, g.N);
-        }
+        int r0 = row0 + ty, k0 = col0 + tx;
+        Store(c, bias1, bias2, samples, g, r0, k0, c00);
+        Store(c, bias1, bias2, samples, g, r0, k0 + nx, c01);
+        Store(c, bias1, bias2, samples, g, r0, k0 + 2 * nx, c02);
+        Store(c, bias1, bias2, samples, g, r0, k0 + 3 * nx, c03);
+        Store(c, bias1, bias2, samples, g, r0 + ny, k0, c10);
+        Store(c, bias1, bias2, samples, g, r0 + ny, k0 + nx, c11);
+        Store(c, bias1, bias2, samples, g, r0 + ny, k0 + 2 * nx, c12);
+        Store(c, bias1, bias2, samples, g, r0 + ny, k0 + 3 * nx, c13);
+        Store(c, bias1, bias2, samples, g, r0 + 2 * ny, k0, c20);
+        Store(c, bias1, bias2, samples, g, r0 + 2 * ny, k0 + nx, c21);
+        Store(c, bias1, bias2, samples, g, r0 + 2 * ny, k0 + 2 * nx, c22);
+        Store(c, bias1, bias2, samples, g, r0 + 2 * ny, k0 + 3 * nx, c23);
+        Store(c, bias1, bias2, samples, g, r0 + 3 * ny, k0, c30);
+        Store(c, bias1, bias2, samples, g, r0 + 3 * ny, k0 + nx, c31);
+        Store(c, bias1, bias2, samples, g, r0 + 3 * ny, k0 + 2 * nx, c32);
+        Store(c, bias1, bias2, samples, g, r0 + 3 * ny, k0 + 3 * nx, c33);
+    }
+
+    /// <summary>
+    /// The epilogue alone over an m x n result that already holds alpha op(A) op(B) + beta C (as
+    /// cuBLAS leaves it): x = C + s1 bias1[col] + s2 bias2[col], the activation, the draw. One
+    /// thread per element; launch over m n elements.
+    /// </summary>
+    public static void GemmEpilogueKernel(
+        Index1D i, ArrayView<float> c, ArrayView<float> bias1, ArrayView<float> bias2, ArrayView<float> samples, GemmArgs g)
+    {
+        int row = i / g.N, col = i - row * g.N;
+        long ci = g.COffset + i;
+        float x = c[ci];
+        if (g.HasBias1 != 0)
+            x += g.Scale1 * bias1[col];
+        if (g.HasBias2 != 0)
+            x += g.Scale2 * bias2[col];
+        x = GemmMath.Activate(x, g.Activation);
+        c[ci] = x;
+        if (g.HasSamples != 0)
+            samples[i] = GemmMath.Sample(x, g.Seed, g.Stream, g.SampleOffset, row, col, g.N);
+    }
+
+    /// <summary>Writes result (row, col) through the epilogue when it lies inside C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(
+        ArrayView<float> c, ArrayView<float> bias1, ArrayView<float> bias2, ArrayView<float> samples, GemmArgs g, int row, int col, float acc)
+    {
+        if (row >= g.M || col >= g.N)
+            return;
+        long ci = g.COffset + (long)row * g.N + col;
+        float x = g.Alpha * acc;
+        if (g.Beta != 0f)
+            x += g.Beta * c[ci];
+        if (g.HasBias1 != 0)
+            x += g.Scale1 * bias1[col];
+        if (g.HasBias2 != 0)
+            x += g.Scale2 * bias2[col];
+        x = GemmMath.Activate(x, g.Activation);
+        c[ci] = x;
+        if (g.HasSamples != 0)
+            samples[(long)row * g.N + col] = GemmMath.Sample(x, g.Seed, g.Stream, g.SampleOffset, row, col, g.N);
     }
 }
