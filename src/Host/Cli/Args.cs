@@ -9,7 +9,11 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <param name="Name">Long name without dashes.</param>
 /// <param name="Value">Name of its value in help (null: a flag).</param>
 /// <param name="Help">One line of help.</param>
-internal sealed record OptionSpec(string Name, string? Value, string Help);
+/// <param name="Default">
+/// The value used when the option is not given, shown by <c>--help</c> as "(default: ...)" unless
+/// <paramref name="Help"/> already says it (null: none, or said in <paramref name="Help"/>).
+/// </param>
+internal sealed record OptionSpec(string Name, string? Value, string Help, string? Default = null);
 
 /// <summary>What a command accepts and how it is described in <c>--help</c>.</summary>
 internal sealed record CommandSpec(string Path, string Summary, string Usage, IReadOnlyList<OptionSpec> Options, IReadOnlyList<string> Examples)
@@ -58,7 +62,7 @@ internal sealed class Args
                 name = name[..eq];
             }
             if (!known.TryGetValue(name, out var opt))
-                throw new UsageException($"unknown option --{name} for '{spec.Path}'; see 'infogpu {spec.Path} --help'");
+                throw new UsageException(UnknownOption(spec, name, known.Keys));
             if (args.values.ContainsKey(name))
                 throw new UsageException($"--{name} is given twice; give it once");
             if (opt.Value is null)
@@ -82,6 +86,15 @@ internal sealed class Args
             }
         }
         return args;
+    }
+
+    /// <summary>The error for an option the command does not have, with the nearest names it does have.</summary>
+    private static string UnknownOption(CommandSpec spec, string name, IEnumerable<string> known)
+    {
+        var near = Suggest.Closest(name, known);
+        string hint = near.Count == 0 ? "" : $"; did you mean {Suggest.OrList(near.Select(n => "--" + n).ToList())}?";
+        string see = near.Count == 0 ? "; see" : " see";
+        return $"unknown option --{name} for '{spec.Path}'{hint}{see} 'infogpu {spec.Path} --help'";
     }
 
     public bool Has(string name) => values.ContainsKey(name);
