@@ -44,7 +44,8 @@ internal static class CommandLine
             }
             if (argv[0] == Completion.Path)
                 return Completion.Run(argv[1..], stdout);
-            var (command, rest) = Find(argv);
+            var (command, words, parsed) = Parser.Find(argv);
+            string[] rest = argv[words..];
             if (command is null)
             {
                 var under = Commands.Where(c => c.Spec.Path.StartsWith(argv[0] + " ", StringComparison.Ordinal)).ToList();
@@ -62,7 +63,7 @@ internal static class CommandLine
             }
             if (!cluster.IsRoot && command is not IDistributedCommand)
                 return 0;
-            var args = Args.Parse(command.Spec, rest);
+            var args = Args.FromParse(command.Spec, parsed, rest);
             return command.Run(new CommandContext(args, stdout, stderr) { Cluster = cluster });
         }
         catch (UsageException e)
@@ -124,22 +125,6 @@ internal static class CommandLine
             guesses.Add(sub.Count > 0 ? $"'{top} {sub[0]}'" : $"'{top}'");
         }
         return $"unknown command '{first}'; did you mean {Suggest.OrList(guesses)}? (run 'infogpu --help' for the list)";
-    }
-
-    private static (ICommand? Command, string[] Remaining) Find(string[] argv)
-    {
-        ICommand? best = null;
-        int used = 0;
-        foreach (var c in Commands)
-        {
-            var words = c.Spec.Path.Split(' ');
-            if (words.Length <= argv.Length && words.Length > used && words.Select((w, i) => argv[i] == w).All(b => b))
-            {
-                best = c;
-                used = words.Length;
-            }
-        }
-        return (best, argv[used..]);
     }
 
     /// <summary>Errors are one line: control characters (a newline inside a user's value, say) become spaces.</summary>
