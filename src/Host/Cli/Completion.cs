@@ -4,8 +4,9 @@ namespace InfoGpu.Host.Cli;
 
 /// <summary>
 /// <c>infogpu completion bash|zsh|fish</c>: a shell completion script for the command words and
-/// each command's options, generated from the same <see cref="CommandSpec"/>s as the parser and
-/// the help, so it lists what this build accepts. Stateless and thread-safe.
+/// each command's options, read from the parser's System.CommandLine tree (<see cref="Parser"/>,
+/// built from the same <see cref="CommandSpec"/>s as the help), so it lists what this build
+/// accepts. Stateless and thread-safe.
 /// </summary>
 internal static class Completion
 {
@@ -41,9 +42,9 @@ internal static class Completion
         string shell = args[0];
         stdout.Write(shell switch
         {
-            "bash" => Bash(CommandLine.Commands),
-            "zsh" => Zsh(CommandLine.Commands),
-            "fish" => Fish(CommandLine.Commands),
+            "bash" => Bash(),
+            "zsh" => Zsh(),
+            "fish" => Fish(),
             _ => throw new UsageException(UnknownShell(shell)),
         });
         return 0;
@@ -57,78 +58,63 @@ internal static class Completion
     }
 
     /// <summary>
-    /// The completion tree: for each command path ("" for the top, "measure", "measure entropy",
-    /// ...) the words that may follow it (sub-command words, then the options of a command at
-    /// that path) and the options among them that take a value.
+    /// The completion tree, read from the parser's System.CommandLine tree: for each command path
+    /// ("" for the top, "measure", "measure entropy", ...) the words that may follow it
+    /// (sub-command words, then the options of a command at that path) and the options among
+    /// them that take a value.
     /// </summary>
-    internal static SortedDictionary<string, (List<string> Words, List<string> ValueOptions)> Tree(IEnumerable<ICommand> commands)
+    internal static SortedDictionary<string, (List<string> Words, List<string> ValueOptions)> Tree()
     {
         var tree = new SortedDictionary<string, (List<string> Words, List<string> ValueOptions)>(StringComparer.Ordinal);
-        (List<string> Words, List<string> ValueOptions) Node(string path)
+        void Walk(System.CommandLine.Command command, string path)
         {
-            if (!tree.TryGetValue(path, out var node))
-                tree[path] = node = ([], []);
-            return node;
-        }
-        void AddWord(string path, string word)
-        {
-            var node = Node(path);
-            if (!node.Words.Contains(word))
-                node.Words.Add(word);
-        }
-        foreach (var c in commands)
-        {
-            var words = c.Spec.Path.Split(' ');
-            for (int i = 0; i < words.Length; i++)
-                AddWord(string.Join(' ', words[..i]), Checked(words[i]));
-        }
-        AddWord("", Path);
-        foreach (string shell in Shells)
-            AddWord(Path, shell);
-        AddWord("", "--help");
-        AddWord("", "--version");
-        foreach (var c in commands)
-        {
-            var node = Node(c.Spec.Path);
-            foreach (var o in c.Spec.Options.Concat(CommandSpec.Common))
+            var node = (Words: new List<string>(), ValueOptions: new List<string>());
+            tree[path] = node;
+            foreach (var sub in command.Subcommands)
             {
-                string flag = "--" + Checked(o.Name);
-                if (!node.Words.Contains(flag))
-                    node.Words.Add(flag);
-                if (o.Value is not null && !node.ValueOptions.Contains(flag))
-                    node.ValueOptions.Add(flag);
+                node.Words.Add(Checked(sub.Name));
+                Walk(sub, path.Length == 0 ? sub.Name : $"{path} {sub.Name}");
+            }
+            foreach (var option in command.Options)
+            {
+                node.Words.Add("--" + Checked(option.Name[2..]));
+                if (option.Arity.MaximumNumberOfValues > 0)
+                    node.ValueOptions.Add(option.Name);
             }
         }
+        Walk(Parser.Current.Root, "");
+        var top = tree[""];
+        top.Words.AddRange([Path, "--help", "--version"]);
+        tree[Path] = ([.. Shells], []);
         return tree;
     }
 
     /// <summary>The bash script: a function over COMP_WORDS with the tree embedded as a case table.</summary>
-    public static string Bash(IEnumerable<ICommand> commands)
+    public static string Bash()
     {
         var sb = new StringBuilder();
         sb.Append("# infogpu completion for bash, written by 'infogpu completion bash' for this build.\n");
         sb.Append("# Load it with: source <(infogpu completion bash)\n");
-        sb.Append(BashFunction(commands));
+        sb.Append(BashFunction());
         sb.Append("complete -o bashdefault -o default -F _infogpu_complete infogpu\n");
         return sb.ToString();
     }
 
     /// <summary>The zsh script: the bash function through zsh's bashcompinit.</summary>
-    public static string Zsh(IEnumerable<ICommand> commands)
+    public static string Zsh()
     {
         var sb = new StringBuilder();
         sb.Append("#compdef infogpu\n");
         sb.Append("# infogpu completion for zsh, written by 'infogpu completion zsh' for this build.\n");
         sb.Append("autoload -U +X bashcompinit && bashcompinit\n");
-        sb.Append(BashFunction(commands));
+        sb.Append(BashFunction());
         sb.Append("complete -o bashdefault -o default -F _infogpu_complete infogpu\n");
         return sb.ToString();
     }
 
     /// <summary>The fish script: one <c>complete</c> line per word, conditioned on the command path typed so far.</summary>
-    public static string Fish(IEnumerable<ICommand> commands)
+    public static string Fish()
     {
-        var specs = commands.Select(c => c.Spec).ToList();
         var sb = new StringBuilder();
         sb.Append("# infogpu completion for fish, written by 'infogpu completion fish' for this build.\n");
         sb.Append("function __infogpu_at --description 'true when the command words typed so far are argv[1]'\n");
@@ -142,23 +128,34 @@ internal static class Completion
         sb.Append("    test \"$path\" = \"$argv[1]\"\n");
         sb.Append("end\n");
         sb.Append("complete -c infogpu -f\n");
-        foreach (var (path, node) in Tree(commands))
+        foreach (var (path, command) in Nodes(Parser.Current.Root, ""))
         {
-            var subs = node.Words.Where(w => !w.StartsWith('-')).ToList();
+            var subs = command.Subcommands.Select(c => c.Name).ToList();
+            if (path.Length == 0)
+                subs.Add(Path);
             if (subs.Count > 0)
-                sb.Append($"complete -c infogpu -n '__infogpu_at \"{path}\"' -a '{string.Join(' ', subs)}'\n");
-            var spec = specs.FirstOrDefault(s => s.Path == path);
-            IEnumerable<OptionSpec> options = spec is null ? [] : spec.Options.Concat(CommandSpec.Common);
-            foreach (var o in options)
+                sb.Append($"complete -c infogpu -n '__infogpu_at \"{path}\"' -a '{string.Join(' ', subs.Select(Checked))}'\n");
+            foreach (var o in command.Options)
             {
-                string value = o.Value is null ? "" : " -r -F";
-                sb.Append($"complete -c infogpu -n '__infogpu_at \"{path}\"' -l {o.Name}{value} -d '{FishQuote(Help.Line(o))}'\n");
+                string value = o.Arity.MaximumNumberOfValues > 0 ? " -r -F" : "";
+                sb.Append($"complete -c infogpu -n '__infogpu_at \"{path}\"' -l {Checked(o.Name[2..])}{value} -d '{FishQuote(o.Description ?? "")}'\n");
             }
         }
+        sb.Append($"complete -c infogpu -n '__infogpu_at \"{Path}\"' -a '{string.Join(' ', Shells)}'\n");
         return sb.ToString();
     }
 
-    private static string BashFunction(IEnumerable<ICommand> commands)
+    private static IEnumerable<(string Path, System.CommandLine.Command Command)> Nodes(System.CommandLine.Command command, string path)
+    {
+        yield return (path, command);
+        foreach (var sub in command.Subcommands)
+        {
+            foreach (var node in Nodes(sub, path.Length == 0 ? sub.Name : $"{path} {sub.Name}"))
+                yield return node;
+        }
+    }
+
+    private static string BashFunction()
     {
         var sb = new StringBuilder();
         sb.Append("_infogpu_complete() {\n");
@@ -170,7 +167,7 @@ internal static class Completion
         sb.Append("        path=\"${path:+$path }$w\"\n");
         sb.Append("    done\n");
         sb.Append("    case \"$path\" in\n");
-        foreach (var (path, node) in Tree(commands))
+        foreach (var (path, node) in Tree())
             sb.Append($"        '{path}') words='{string.Join(' ', node.Words)}'; values='{string.Join(' ', node.ValueOptions)}' ;;\n");
         sb.Append("    esac\n");
         sb.Append("    # The value of an option (a file, a number): leave it to the shell's default completion.\n");
