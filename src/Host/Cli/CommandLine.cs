@@ -34,7 +34,7 @@ internal static class CommandLine
         {
             if (argv.Length == 0 || argv[0] is "--help" or "-h" or "help")
             {
-                stdout.Write(Help.Overview(Commands));
+                stdout.Write(Help.Overview(Commands, top: true));
                 return argv.Length == 0 ? 2 : 0;
             }
             if (argv is ["--version"] or ["version"])
@@ -42,21 +42,19 @@ internal static class CommandLine
                 stdout.WriteLine(Output.BuildInfo.Line);
                 return 0;
             }
-            var (command, rest) = Find(argv);
+            if (argv[0] == Completion.Path)
+                return Completion.Run(argv[1..], stdout);
+            var (command, words, parsed) = Parser.Find(argv);
+            string[] rest = argv[words..];
             if (command is null)
             {
-                string group = string.Join(' ', argv.TakeWhile(a => !a.StartsWith('-')).Take(2));
                 var under = Commands.Where(c => c.Spec.Path.StartsWith(argv[0] + " ", StringComparison.Ordinal)).ToList();
-                if (under.Count > 0)
+                if (under.Count > 0 && (argv.Length == 1 || argv[1] is "--help" or "-h"))
                 {
-                    if (argv.Length == 1 || argv[1] is "--help" or "-h")
-                    {
-                        stdout.Write(Help.Overview(under));
-                        return argv.Length == 1 ? 2 : 0;
-                    }
-                    throw new UsageException($"unknown command '{group}'; try: {string.Join(", ", under.Select(c => c.Spec.Path))}");
+                    stdout.Write(Help.Overview(under));
+                    return argv.Length == 1 ? 2 : 0;
                 }
-                throw new UsageException($"unknown command '{argv[0]}'; run 'infogpu --help' for the list");
+                throw new UsageException(UnknownCommand(argv));
             }
             if (rest.Contains("--help") || rest.Contains("-h"))
             {
@@ -65,7 +63,7 @@ internal static class CommandLine
             }
             if (!cluster.IsRoot && command is not IDistributedCommand)
                 return 0;
-            var args = Args.Parse(command.Spec, rest);
+            var args = Args.FromParse(command.Spec, parsed, rest);
             return command.Run(new CommandContext(args, stdout, stderr) { Cluster = cluster });
         }
         catch (UsageException e)
@@ -95,20 +93,38 @@ internal static class CommandLine
         }
     }
 
-    private static (ICommand? Command, string[] Remaining) Find(string[] argv)
+    /// <summary>
+    /// The error for command words that name no command: under a known group, the nearest command
+    /// of the group (else the group's list); otherwise the nearest command, completed with the
+    /// nearest command of its group when a second word follows.
+    /// </summary>
+    private static string UnknownCommand(string[] argv)
     {
-        ICommand? best = null;
-        int used = 0;
-        foreach (var c in Commands)
+        var paths = Commands.Select(c => c.Spec.Path).Append(Completion.Path).ToList();
+        string first = argv[0];
+        string? second = argv.Length > 1 && !argv[1].StartsWith('-') ? argv[1] : null;
+        var under = paths.Where(p => p.StartsWith(first + " ", StringComparison.Ordinal)).ToList();
+        if (under.Count > 0)
         {
-            var words = c.Spec.Path.Split(' ');
-            if (words.Length <= argv.Length && words.Length > used && words.Select((w, i) => argv[i] == w).All(b => b))
-            {
-                best = c;
-                used = words.Length;
-            }
+            string group = second is null ? first : $"{first} {second}";
+            IReadOnlyList<string> near = second is null ? [] : Suggest.Closest(second, under.Select(p => p[(first.Length + 1)..].Split(' ')[0]));
+            if (near.Count > 0)
+                return $"unknown command '{group}'; did you mean {Suggest.OrList(near.Select(n => $"'{first} {n}'").ToList())}?";
+            return $"unknown command '{group}'; try: {string.Join(", ", under)}";
         }
-        return (best, argv[used..]);
+        var tops = Suggest.Closest(first, paths.Select(p => p.Split(' ')[0]));
+        if (tops.Count == 0)
+            return $"unknown command '{first}'; run 'infogpu --help' for the list";
+        var guesses = new List<string>();
+        foreach (string top in tops)
+        {
+            var inGroup = paths.Where(p => p.StartsWith(top + " ", StringComparison.Ordinal)).Select(p => p[(top.Length + 1)..].Split(' ')[0]).ToList();
+            IReadOnlyList<string> sub = [];
+            if (second is not null && inGroup.Count > 0)
+                sub = inGroup.Contains(second, StringComparer.Ordinal) ? [second] : Suggest.Closest(second, inGroup);
+            guesses.Add(sub.Count > 0 ? $"'{top} {sub[0]}'" : $"'{top}'");
+        }
+        return $"unknown command '{first}'; did you mean {Suggest.OrList(guesses)}? (run 'infogpu --help' for the list)";
     }
 
     /// <summary>Errors are one line: control characters (a newline inside a user's value, say) become spaces.</summary>

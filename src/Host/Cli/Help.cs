@@ -5,7 +5,8 @@ namespace InfoGpu.Host.Cli;
 /// <summary>Help text for the command list and for each command.</summary>
 internal static class Help
 {
-    public static string Overview(IEnumerable<ICommand> commands)
+    /// <summary>The command list; <paramref name="top"/> adds the console's own commands (completion).</summary>
+    public static string Overview(IEnumerable<ICommand> commands, bool top = false)
     {
         var sb = new StringBuilder();
         sb.AppendLine("infogpu: information theory, Boltzmann machines and VAEs on CUDA, OpenCL or the CPU");
@@ -13,10 +14,12 @@ internal static class Help
         sb.AppendLine("usage: infogpu <command> [options]   (infogpu <command> --help for its options; infogpu --version)");
         sb.AppendLine();
         sb.AppendLine("commands:");
-        var list = commands.ToList();
-        int width = list.Max(c => c.Spec.Path.Length);
-        foreach (var c in list)
-            sb.AppendLine($"  {c.Spec.Path.PadRight(width)}  {c.Spec.Summary}");
+        var list = commands.Select(c => (c.Spec.Path, c.Spec.Summary)).ToList();
+        if (top)
+            list.Add((Completion.Path, Completion.Summary));
+        int width = list.Max(c => c.Path.Length);
+        foreach (var (path, summary) in list)
+            sb.AppendLine($"  {path.PadRight(width)}  {summary}");
         return sb.ToString();
     }
 
@@ -32,7 +35,7 @@ internal static class Help
         var heads = all.Select(o => o.Value is null ? $"--{o.Name}" : $"--{o.Name} {o.Value}").ToList();
         int width = heads.Max(h => h.Length);
         for (int i = 0; i < all.Count; i++)
-            sb.AppendLine($"  {heads[i].PadRight(width)}  {all[i].Help}");
+            sb.AppendLine($"  {heads[i].PadRight(width)}  {Line(all[i])}");
         if (spec.Examples.Count > 0)
         {
             sb.AppendLine();
@@ -42,4 +45,10 @@ internal static class Help
         }
         return sb.ToString();
     }
+
+    /// <summary>An option's help line, with its default unless the help already states one.</summary>
+    internal static string Line(OptionSpec option) =>
+        option.Default is null || option.Help.Contains("default", StringComparison.OrdinalIgnoreCase)
+            ? option.Help
+            : $"{option.Help} (default: {option.Default})";
 }
