@@ -24,7 +24,7 @@ internal static class RbmCommands
         public CommandSpec Spec { get; } = new(
             "rbm train",
             "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
-            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--shards N] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--shards N] [--seeds 1-8] [--grid \"lr=0.01,0.1;weight-decay=0,1e-4\"] [--accelerator KIND] [--json]"),
             [
                 new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
                 new("hidden", "H", "hidden units (default 500)"),
@@ -47,10 +47,13 @@ internal static class RbmCommands
                 new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
                 BinarizeOption,
                 new("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
+                GridOption.Seeds,
+                GridOption.Grid("lr, weight-decay, final-momentum (the momentum after the switch; --momentum sets the first)"),
                 CommandSpec.Accelerator,
             ],
             [
                 "infogpu rbm train --hidden 500 --sampler cd --k 1 --epochs 10 --out out/rbm",
+                "infogpu rbm train --seeds 1-4 --grid \"lr=0.01,0.05;weight-decay=0,1e-4\" --epochs 5 --out out/grid",
                 "infogpu rbm train --sampler pcd --epochs 5 --limit 5000 --json",
                 "infogpu rbm train --resume out/rbm --epochs 20",
                 "infogpu rbm train --binarize none --sampler pcd --momentum 0 --weight-decay 0 --lr 0.1 --batch 10 --out out/grey",
@@ -59,6 +62,8 @@ internal static class RbmCommands
         public int Run(CommandContext context)
         {
             var a = context.Args;
+            if (GridOption.Requested(a))
+                return RunGrid(context);
             string? resume = a.Get("resume");
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
             double? newLr = checkpoint is null ? null : SessionRunner.CheckResumeFlags(context, ["hidden", "sampler", "k", "batch", "momentum", "weight-decay", "sparsity-target", "sparsity-cost", "seed"]);
@@ -113,6 +118,118 @@ internal static class RbmCommands
                 Print(context, session, Config(trainer.Options, trainer.Model.Visible, trainer.Model.Hidden, train.Count, test.Count, data.Description, device.Info.Kind));
             }
             return 0;
+        }
+
+        private static readonly string[] GridKeys = ["lr", "weight-decay", "final-momentum"];
+        private static readonly string[] ShapeKeys = ["hidden", "batch", "k", "sampler", "epochs"];
+
+        /// <summary>
+        /// <c>--seeds</c> / <c>--grid</c>: one RBM per combination, all advanced together step by step
+        /// (<see cref="ModelGrid{TMetrics}"/>), each in its own folder under --out, as if trained alone.
+        /// </summary>
+        private static int RunGrid(CommandContext context)
+        {
+            var a = context.Args;
+            var baseOptions = ParseOptions(a) with { MonitorRows = a.GetInt("monitor-rows", 0) };
+            var models = GridOption.Parse(a, baseOptions.Seed, GridKeys, ShapeKeys);
+            var parallel = DataParallelOption.Parse(context);
+            if (parallel.Shards > 1)
+                throw new UsageException("--seeds and --grid train every model in this process: leave out --shards and mpirun");
+            string? dataDir = a.Get("data");
+            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : null;
+            int checkpointEvery = a.GetInt("checkpoint-every", 0);
+            int sampleSteps = a.GetInt("sample-steps", 1000);
+            int epochs = a.GetInt("epochs", 0);
+            if (checkpointEvery < 0 || sampleSteps < 1 || limit is < 1 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0, --sample-steps, --limit and --epochs >= 1");
+            int hidden = a.GetInt("hidden", 500);
+            if (hidden < 1)
+                throw new UsageException("--hidden must be >= 1");
+            var options = new RbmTrainerOptions[models.Count];
+            for (int i = 0; i < models.Count; i++)
+            {
+                var m = models[i];
+                options[i] = baseOptions with
+                {
+                    Seed = m.Seed,
+                    LearningRate = m.Get("lr") ?? baseOptions.LearningRate,
+                    WeightDecay = m.Get("weight-decay") ?? baseOptions.WeightDecay,
+                    FinalMomentum = m.Get("final-momentum") ?? baseOptions.FinalMomentum,
+                };
+                try
+                {
+                    options[i].Validate();
+                }
+                catch (InfoGpuException e)
+                {
+                    throw new UsageException($"--grid model {m.Folder}: {e.Message}");
+                }
+            }
+            string outDir = a.Get("out") ?? "rbm-out";
+            GridOption.CheckIndex(a, outDir);
+
+            var data = FashionMnist.Load(dataDir, limit);
+            SessionRunner.RequireTestImages(data);
+            var mode = baseOptions.Binarize;
+            using var device = DeviceOption.Open(context);
+            context.Note($"data: {data.Description}, {(mode == BinarizeMode.Stochastic ? "binarized once as Bernoulli(pixel/255) from each model's seed" : BinarizeText(mode, 0))}; {data.Train.Count} train / {data.Test.Count} test images");
+            context.Note(Invariant($"grid of {models.Count} RBMs {data.Train.Rows * data.Train.Cols} visible x {hidden} hidden; {baseOptions.Sampler.ToString().ToUpperInvariant()}-{baseOptions.K}, batch {baseOptions.BatchSize}; one folder each under {outDir}"));
+            // The data as each model sees it alone: the same for every seed unless binarized stochastically from the seed.
+            var prepared = new Dictionary<ulong, (ImageSet Train, ImageSet Test)>();
+            var trainers = new List<RbmTrainer>(models.Count);
+            try
+            {
+                var sessions = new List<TrainingSession<RbmEpochMetrics>>(models.Count);
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var o = options[i];
+                    ulong key = mode == BinarizeMode.Stochastic ? o.Seed : 0;
+                    if (!prepared.TryGetValue(key, out var d))
+                        prepared[key] = d = (data.Train.AsVisibleData(mode, o.Seed, heldOut: false), data.Test.AsVisibleData(mode, o.Seed, heldOut: true));
+                    var rbm = Rbm.Initialize(d.Train.Pixels, hidden, o.Seed, d.Train.PixelMeans(), o.Sparse ? o.SparsityTarget : null);
+                    trainers.Add(new RbmTrainer(device, rbm, d.Train.Images, d.Test.Images, o));
+                    var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), checkpointEvery, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+                    sessions.Add(new TrainingSession<RbmEpochMetrics>(trainers[i], i == 0 ? sessionOptions : sessionOptions with { Progress = null }));
+                }
+                var grid = new ModelGrid<RbmEpochMetrics>(sessions, [.. models.Select(m => m.Folder)]);
+                grid.EpochCompleted += (i, m) => context.Note(Invariant($"{models[i].Folder} epoch {m.Epoch,3}: {m.Seconds,7:F2} s  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
+                var config = Config(baseOptions, trainers[0].Model.Visible, hidden, data.Train.Count, data.Test.Count, data.Description, device.Info.Kind);
+                config.Remove("seed");
+                foreach (var (k, field) in new[] { ("lr", "lr"), ("weight-decay", "weight_decay"), ("final-momentum", "momentum") })
+                {
+                    if (models[0].Get(k) is not null)
+                        config.Remove(field);
+                }
+                int code = SessionRunner.RunGrid(context, grid, "rbm train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, sessions)));
+                if (code != 0)
+                    return code;
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var d = prepared[mode == BinarizeMode.Stochastic ? options[i].Seed : 0];
+                    SavePictures(device, trainers[i], Path.Combine(outDir, models[i].Folder), d.Train.Rows, d.Train.Cols, sampleSteps, options[i].Seed, context.Cluster.IsRoot);
+                }
+                var index = GridOption.Index("rbm train", outDir, config, models, sessions);
+                GridOption.WriteIndex(outDir, index);
+                if (context.Args.Json)
+                {
+                    Json.Write(context.Out, index);
+                    return 0;
+                }
+                context.Out.WriteLine(string.Join("  ", new[] { "model", "recon_err", "PLL", "F gap" }.Select((h, i) => i == 0 ? h.PadRight(32) : h.PadLeft(10))));
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var m = sessions[i].History[^1];
+                    string[] cells = [models[i].Folder, F(m.ReconstructionError, 4), F(m.PseudoLogLikelihood, 4), F(m.FreeEnergyGap, 4)];
+                    context.Out.WriteLine(string.Join("  ", cells.Select((c, j) => j == 0 ? c.PadRight(32) : c.PadLeft(10))));
+                }
+                context.Out.WriteLine($"{models.Count} models in {outDir}, indexed in {Path.Combine(outDir, GridOption.IndexFile)}");
+                return 0;
+            }
+            finally
+            {
+                for (int i = trainers.Count - 1; i >= 0; i--)
+                    trainers[i].Dispose();
+            }
         }
 
         private static void Print(CommandContext context, TrainingSession<RbmEpochMetrics> session, JsonObject config)
