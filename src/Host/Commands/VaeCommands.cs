@@ -98,7 +98,7 @@ internal static class VaeCommands
         public CommandSpec Spec { get; } = new(
             "vae train",
             "train the chapter's VAE (784-400-20, ReLU, Bernoulli decoder, BCE + beta KL, Adam) on Fashion-MNIST",
-            Invariant($"[--data DIR] [--limit N] [--hidden {D.Hidden}] [--latent {D.Latent}] [--beta {D.Beta}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--binarize] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--shards N] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden {D.Hidden}] [--latent {D.Latent}] [--beta {D.Beta}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--binarize] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--shards N] [--seeds 1-8] [--grid \"lr=1e-3,3e-3;beta=0.5,1\"] [--accelerator KIND] [--json]"),
             [
                 .. DataOptions,
                 .. TrainOptions,
@@ -107,13 +107,17 @@ internal static class VaeCommands
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
                 new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
                 new("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
+                GridOption.Seeds,
+                GridOption.Grid("lr, beta"),
                 CommandSpec.Accelerator,
             ],
-            ["infogpu vae train --epochs 10 --out out/vae", "infogpu vae train --limit 5000 --epochs 2 --json", "infogpu vae train --resume out/vae --epochs 20"]);
+            ["infogpu vae train --epochs 10 --out out/vae", "infogpu vae train --seeds 1-4 --grid \"beta=0.5,1,2\" --epochs 5 --out out/vae-grid", "infogpu vae train --limit 5000 --epochs 2 --json", "infogpu vae train --resume out/vae --epochs 20"]);
 
         public int Run(CommandContext context)
         {
             var a = context.Args;
+            if (GridOption.Requested(a))
+                return RunGrid(context);
             string? resume = a.Get("resume");
             string? outDir = a.Get("out") ?? resume;
             int every = a.GetInt("checkpoint-every", 0);
@@ -159,6 +163,90 @@ internal static class VaeCommands
                 Print(context, session, Config(vae, trainer.Options, data, device.Info.Kind));
             }
             return 0;
+        }
+
+        private static readonly string[] GridKeys = ["lr", "beta"];
+        private static readonly string[] ShapeKeys = ["hidden", "latent", "batch", "epochs", "binarize"];
+
+        /// <summary>
+        /// <c>--seeds</c> / <c>--grid</c>: one VAE per combination, all advanced together step by step
+        /// (<see cref="ModelGrid{TMetrics}"/>), each in its own folder under --out, as if trained alone.
+        /// </summary>
+        private static int RunGrid(CommandContext context)
+        {
+            var a = context.Args;
+            var baseOptions = ReadOptions(a);
+            var models = GridOption.Parse(a, baseOptions.Seed, GridKeys, ShapeKeys);
+            var parallel = DataParallelOption.Parse(context);
+            if (parallel.Shards > 1)
+                throw new UsageException("--seeds and --grid train every model in this process: leave out --shards and mpirun");
+            int every = a.GetInt("checkpoint-every", 0);
+            int epochs = a.GetInt("epochs", 0);
+            if (every < 0 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
+            var options = new VaeTrainerOptions[models.Count];
+            for (int i = 0; i < models.Count; i++)
+            {
+                var m = models[i];
+                options[i] = baseOptions with { Seed = m.Seed, LearningRate = m.Get("lr") ?? baseOptions.LearningRate, Beta = m.Get("beta") ?? baseOptions.Beta };
+                if (!(options[i].LearningRate > 0) || !(options[i].Beta >= 0))
+                    throw new UsageException($"--grid model {m.Folder}: lr must be > 0 and beta >= 0");
+            }
+            string outDir = a.Get("out") ?? "vae-out";
+            GridOption.CheckIndex(a, outDir);
+            string? dataDir = a.Get("data");
+            int? limit = ReadLimit(a);
+            var data = LoadData(context, dataDir, limit);
+            SessionRunner.RequireTestImages(data);
+            using var device = DeviceOption.Open(context);
+            context.Note(Invariant($"grid of {models.Count} VAEs {data.Train.Pixels}-{baseOptions.Hidden}-{baseOptions.Latent}, batch {baseOptions.BatchSize}{(baseOptions.Binarize ? ", binarized" : "")}; one folder each under {outDir}"));
+            var trainers = new List<VaeTrainer>(models.Count);
+            try
+            {
+                var sessions = new List<TrainingSession<VaeEpochMetrics>>(models.Count);
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var o = options[i];
+                    trainers.Add(new VaeTrainer(device, Vae.Create(data.Train.Pixels, o.Hidden, o.Latent, o.Seed), data, o));
+                    var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), every, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+                    sessions.Add(new TrainingSession<VaeEpochMetrics>(trainers[i], i == 0 ? sessionOptions : sessionOptions with { Progress = null }));
+                }
+                var grid = new ModelGrid<VaeEpochMetrics>(sessions, [.. models.Select(m => m.Folder)]);
+                grid.EpochCompleted += (i, r) => context.Note(Invariant($"{models[i].Folder} epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
+                var config = Config(trainers[0].Vae, baseOptions, data, device.Info.Kind);
+                config.Remove("seed");
+                foreach (var k in GridKeys)
+                {
+                    if (models[0].Get(k) is not null)
+                        config.Remove(k);
+                }
+                int code = SessionRunner.RunGrid(context, grid, "vae train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, sessions)));
+                if (code != 0)
+                    return code;
+                for (int i = 0; i < models.Count; i++)
+                    SavePictures(Path.Combine(outDir, models[i].Folder), trainers[i], data);
+                var index = GridOption.Index("vae train", outDir, config, models, sessions);
+                GridOption.WriteIndex(outDir, index);
+                if (context.Args.Json)
+                {
+                    Json.Write(context.Out, index);
+                    return 0;
+                }
+                context.Out.WriteLine(string.Join("  ", new[] { "model", "test_loss", "BCE", "KL" }.Select((h, i) => i == 0 ? h.PadRight(32) : h.PadLeft(10))));
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var r = sessions[i].History[^1];
+                    string[] cells = [models[i].Folder, Invariant($"{r.TestLoss:F4}"), Invariant($"{r.TestReconstruction:F4}"), Invariant($"{r.TestKl:F4}")];
+                    context.Out.WriteLine(string.Join("  ", cells.Select((c, j) => j == 0 ? c.PadRight(32) : c.PadLeft(10))));
+                }
+                context.Out.WriteLine($"{models.Count} models in {outDir}, indexed in {Path.Combine(outDir, GridOption.IndexFile)}");
+                return 0;
+            }
+            finally
+            {
+                for (int i = trainers.Count - 1; i >= 0; i--)
+                    trainers[i].Dispose();
+            }
         }
 
         private static void SavePictures(string outDir, VaeTrainer trainer, Dataset data)

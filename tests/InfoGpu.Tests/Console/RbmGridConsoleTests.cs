@@ -68,6 +68,45 @@ public class RbmGridConsoleTests
         }
     }
 
+    [Fact]
+    public void EveryVaeOfTheGridIsBitIdenticalToTrainingItAlone()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-vae-grid-{Environment.ProcessId}");
+        string[] shape = ["--hidden", "16", "--latent", "3", "--epochs", "2", "--limit", "200", "--batch", "40", "--accelerator", "cpu"];
+        try
+        {
+            string gridDir = Path.Combine(root, "grid"), aloneDir = Path.Combine(root, "alone");
+            var (code, output, err) = ConsoleRunner.Run(["vae", "train", "--seeds", "1,2", "--grid", "beta=0.5,2;lr=0.001,0.003", .. shape, "--out", gridDir, "--json"]);
+            Assert.True(code == 0, err);
+            using var doc = JsonDocument.Parse(output);
+            var models = doc.RootElement.GetProperty("models");
+            Assert.Equal(8, models.GetArrayLength());
+            var folders = models.EnumerateArray().Select(m => m.GetProperty("folder").GetString()!).ToList();
+            Assert.Contains("seed-2_beta-2_lr-0.003", folders);
+            foreach (var m in models.EnumerateArray())
+                Assert.True(double.IsFinite(m.GetProperty("final").GetProperty("test_loss").GetDouble()), $"{m.GetProperty("folder")} has no finite test loss");
+            (code, _, err) = ConsoleRunner.Run(["vae", "train", "--seed", "2", "--beta", "2", "--lr", "0.003", .. shape, "--out", aloneDir]);
+            Assert.True(code == 0, err);
+            AssertSameState(Path.Combine(gridDir, "seed-2_beta-2_lr-0.003", "model.safetensors"), Path.Combine(aloneDir, "model.safetensors"));
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--grid", "latent=2,3")]
+    [InlineData("--grid", "beta=-1")]
+    [InlineData("--grid", "weight-decay=0.1")]
+    public void BadVaeGridsAreOneLineUsageErrors(string flag, string value)
+    {
+        var (code, _, err) = ConsoleRunner.Run("vae", "train", flag, value, "--limit", "50", "--accelerator", "cpu");
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
     /// <summary>Every tensor bit for bit; the history's columns except the timings.</summary>
     private static void AssertSameState(string gridPath, string alonePath)
     {
