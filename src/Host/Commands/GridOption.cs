@@ -56,7 +56,7 @@ internal static class GridOption
         if (a.Has("seeds") && a.Has("seed"))
             throw new UsageException("give --seed or --seeds, not both");
         if (a.Has("resume"))
-            throw new UsageException("--resume continues one model: resume the models of a grid one folder at a time (--resume DIR/seed-1...), not with --seeds or --grid");
+            throw new UsageException("--resume takes the models and settings from the folder it continues (a grid's folder resumes the whole grid): leave out --seeds and --grid");
         ulong[] seeds = a.Get("seeds") is string s ? ParseSeeds(s) : [seed];
         var axes = a.Get("grid") is string g ? ParseGrid(g, keys, shapeKeys) : [];
         foreach (var (key, _) in axes)
@@ -197,6 +197,60 @@ internal static class GridOption
             ["config"] = config.DeepClone(),
             ["models"] = list,
         };
+    }
+
+    /// <summary>True when <paramref name="dir"/> is a grid's folder: it holds grid.json and no checkpoint of its own.</summary>
+    public static bool IsGrid(string dir) =>
+        Directory.Exists(dir) && File.Exists(Path.Combine(dir, IndexFile)) && !File.Exists(Path.Combine(dir, TrainingSession.CheckpointFile));
+
+    /// <summary>
+    /// Reads a grid's index for <c>--resume</c>: its shared configuration and its models (seed,
+    /// settings, folder). One-line errors for an index that is not JSON, of another command, or
+    /// whose models are incomplete.
+    /// </summary>
+    public static (JsonObject Config, List<GridModel> Models) ReadIndex(string dir, string command)
+    {
+        string path = Path.Combine(dir, IndexFile);
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InfoGpuException($"{path}: not a grid index (a JSON object); give the --out folder of an earlier '{command} --seeds/--grid'");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InfoGpuException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); give the --out folder of an earlier '{command} --seeds/--grid'");
+        }
+        catch (IOException e)
+        {
+            throw new InfoGpuException($"{path}: cannot be read ({e.Message})");
+        }
+        string Bad(string what) => $"{path}: {what}; it was not written by '{command} --seeds/--grid' (or was edited)";
+        try
+        {
+            if ((string?)root["command"] != command)
+                throw new InfoGpuException(Bad($"its command is '{(string?)root["command"]}', not '{command}'"));
+            var config = root["config"] as JsonObject ?? throw new InfoGpuException(Bad("it has no config"));
+            var list = root["models"] as JsonArray ?? throw new InfoGpuException(Bad("it has no models"));
+            if (list.Count == 0 || list.Count > ModelGrid.MaxModels)
+                throw new InfoGpuException(Bad($"it lists {list.Count} models"));
+            var models = new List<GridModel>(list.Count);
+            foreach (var node in list)
+            {
+                var m = node as JsonObject ?? throw new InfoGpuException(Bad("a model is not an object"));
+                string folder = (string?)m["folder"] ?? throw new InfoGpuException(Bad("a model has no folder"));
+                if (folder.Length == 0 || folder != Path.GetFileName(folder) || folder is "." or "..")
+                    throw new InfoGpuException(Bad($"model folder '{folder}' is not a plain folder name"));
+                var settings = m["settings"] as JsonObject ?? throw new InfoGpuException(Bad($"model {folder} has no settings"));
+                ulong seed = (ulong?)settings["seed"] ?? throw new InfoGpuException(Bad($"model {folder} has no seed"));
+                var values = settings.Where(kv => kv.Key != "seed").Select(kv => new KeyValuePair<string, double>(kv.Key, (double?)kv.Value ?? double.NaN)).ToList();
+                models.Add(new GridModel(seed, values, folder));
+            }
+            return ((JsonObject)config.DeepClone(), models);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+        {
+            throw new InfoGpuException(Bad($"a value has the wrong type ({e.Message})"));
+        }
     }
 
     /// <summary>Writes the index to DIR/grid.json (through a temporary file, so that a reader never sees half of it).</summary>

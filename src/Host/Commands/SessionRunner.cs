@@ -62,7 +62,7 @@ internal static class SessionRunner
             return 0;
         var t = grid.Sessions[0].Trainer;
         context.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"interrupted in epoch {t.Epoch + 1} after step {t.StepInEpoch} ({t.Step} updates done); every model's checkpoint written under {outDir}"));
-        context.Err.WriteLine($"resume a model with: {ProgramName()} {command} --resume {Path.Combine(outDir, grid.Names[0])} (one folder at a time)");
+        context.Err.WriteLine($"resume with: {ProgramName()} {command} --resume {outDir}");
         return stop.ExitCode;
     }
 

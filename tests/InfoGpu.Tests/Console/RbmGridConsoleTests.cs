@@ -69,6 +69,68 @@ public class RbmGridConsoleTests
     }
 
     [Fact]
+    public void AResumedGridContinuesEveryModelBitForBit()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-resume-{Environment.ProcessId}");
+        string[] grid = ["rbm", "train", "--sampler", "pcd", "--seeds", "4,7", "--grid", "lr=0.03,0.08", "--hidden", "10", "--limit", "200", "--batch", "40", "--sample-steps", "5", "--monitor-rows", "50", "--accelerator", "cpu"];
+        try
+        {
+            string straight = Path.Combine(root, "straight"), resumed = Path.Combine(root, "resumed");
+            var (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "3", "--out", straight]);
+            Assert.True(code == 0, err);
+            (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "1", "--out", resumed]);
+            Assert.True(code == 0, err);
+
+            // Settings cannot change on a grid's resume.
+            (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", resumed, "--lr", "0.5", "--accelerator", "cpu");
+            Assert.Equal(2, code);
+            Assert.Single(err.Trim().Split('\n'));
+
+            (code, var output, err) = ConsoleRunner.Run("rbm", "train", "--resume", resumed, "--epochs", "3", "--sample-steps", "5", "--accelerator", "cpu", "--json");
+            Assert.True(code == 0, err);
+            using var doc = JsonDocument.Parse(output);
+            var models = doc.RootElement.GetProperty("models");
+            Assert.Equal(4, models.GetArrayLength());
+            foreach (var m in models.EnumerateArray())
+            {
+                string folder = m.GetProperty("folder").GetString()!;
+                Assert.Equal(3, m.GetProperty("epochs_done").GetInt32());
+                AssertSameState(Path.Combine(resumed, folder, "model.safetensors"), Path.Combine(straight, folder, "model.safetensors"));
+                Assert.Equal(4, File.ReadAllLines(Path.Combine(resumed, folder, "metrics.csv")).Length);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ACorruptGridIndexIsAOneLineError()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-bad-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "grid.json"), "{\"command\": \"rbm train\", \"models\": [");
+            var (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", dir, "--accelerator", "cpu");
+            Assert.Equal(1, code);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.Contains("grid.json", err, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(dir, "grid.json"), "{\"command\": \"rbm train\", \"config\": {}, \"models\": [{\"folder\": \"../x\", \"settings\": {\"seed\": 1}}]}");
+            (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", dir, "--accelerator", "cpu");
+            Assert.Equal(1, code);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.Contains("plain folder name", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void EveryVaeOfTheGridIsBitIdenticalToTrainingItAlone()
     {
         string root = Path.Combine(Path.GetTempPath(), $"infogpu-vae-grid-{Environment.ProcessId}");
