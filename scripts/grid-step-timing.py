@@ -2,11 +2,13 @@
 """Seconds per training step of an RBM grid (rbm train --seeds 1-M) against one model trained alone.
 
 Runs the built console (src/Host/bin/Release/net10.0/infogpu.dll) on the embedded data subset:
-for each accelerator and M, one epoch of a grid of M RBMs, and one epoch of the model alone.
-A model's epoch seconds count its own training steps only (monitors excluded); a grid step is
-the sum over its models. Prints one line per case and a JSON list at the end.
+for each accelerator and M, two epochs of a grid of M RBMs, and two epochs of the model alone;
+the second epoch is timed (the first carries the compilation of the code and kernels). A
+model's epoch seconds count its own training steps only (monitors excluded); a grid step is the
+sum over its models. Prints one line per case and a JSON list at the end.
 
-usage: scripts/grid-step-timing.py [ACCEL:HIDDEN ...]   (default cpu:500 ilgpu-cpu:128)
+usage: scripts/grid-step-timing.py [ACCEL:HIDDEN:IMAGES:BATCH ...]
+       (default cpu:500:1000:100 ilgpu-cpu:32:200:50)
 """
 import json
 import subprocess
@@ -14,8 +16,6 @@ import sys
 import tempfile
 
 DLL = "src/Host/bin/Release/net10.0/infogpu.dll"
-LIMIT, BATCH = 1000, 100
-STEPS = LIMIT // BATCH
 
 
 def run(args):
@@ -24,19 +24,20 @@ def run(args):
 
 
 def main():
-    cases = sys.argv[1:] or ["cpu:500", "ilgpu-cpu:128"]
+    cases = sys.argv[1:] or ["cpu:500:1000:100", "ilgpu-cpu:32:200:50"]
     rows = []
     for case in cases:
-        accel, hidden = case.split(":")
-        common = ["--hidden", hidden, "--limit", str(LIMIT), "--batch", str(BATCH), "--epochs", "1",
-                  "--sample-steps", "1", "--monitor-rows", "50", "--accelerator", accel, "--json"]
+        accel, hidden, limit, batch = case.split(":")
+        steps = -(-int(limit) // int(batch))
+        common = ["--hidden", hidden, "--limit", limit, "--batch", batch, "--epochs", "2",
+                  "--sample-steps", "1", "--monitor-rows", "20", "--accelerator", accel, "--json"]
         with tempfile.TemporaryDirectory() as tmp:
             alone = run(["rbm", "train", "--seed", "1", "--out", f"{tmp}/alone", *common])
-            single = alone["epochs"][0]["seconds"] / STEPS
+            single = alone["epochs"][1]["seconds"] / steps
             for m in (1, 4, 16):
                 index = run(["rbm", "train", "--seeds", f"1-{m}", "--out", f"{tmp}/grid{m}", *common])
-                grid = sum(x["final"]["seconds"] for x in index["models"]) / STEPS
-                row = {"accelerator": accel, "visible": 784, "hidden": int(hidden), "batch": BATCH, "models": m,
+                grid = sum(x["final"]["seconds"] for x in index["models"]) / steps
+                row = {"accelerator": accel, "visible": 784, "hidden": int(hidden), "batch": int(batch), "images": int(limit), "models": m,
                        "grid_step_s": grid, "single_step_s": single, "ratio_to_m_single": grid / (m * single)}
                 rows.append(row)
                 print(f"{accel} 784x{hidden} M={m:2d}: grid step {grid * 1e3:9.2f} ms, "

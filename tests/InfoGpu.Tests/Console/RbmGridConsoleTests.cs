@@ -134,7 +134,8 @@ public class RbmGridConsoleTests
     public void EveryVaeOfTheGridIsBitIdenticalToTrainingItAlone()
     {
         string root = Path.Combine(Path.GetTempPath(), $"infogpu-vae-grid-{Environment.ProcessId}");
-        string[] shape = ["--hidden", "16", "--latent", "3", "--epochs", "2", "--limit", "200", "--batch", "40", "--accelerator", "cpu"];
+        string[] sizes = ["--hidden", "16", "--latent", "3", "--limit", "200", "--batch", "40", "--accelerator", "cpu"];
+        string[] shape = [.. sizes, "--epochs", "2"];
         try
         {
             string gridDir = Path.Combine(root, "grid"), aloneDir = Path.Combine(root, "alone");
@@ -150,6 +151,15 @@ public class RbmGridConsoleTests
             (code, _, err) = ConsoleRunner.Run(["vae", "train", "--seed", "2", "--beta", "2", "--lr", "0.003", .. shape, "--out", aloneDir]);
             Assert.True(code == 0, err);
             AssertSameState(Path.Combine(gridDir, "seed-2_beta-2_lr-0.003", "model.safetensors"), Path.Combine(aloneDir, "model.safetensors"));
+
+            // A grid stopped after one epoch and resumed to two equals the straight run, model by model.
+            string resumedDir = Path.Combine(root, "resumed");
+            (code, _, err) = ConsoleRunner.Run(["vae", "train", "--seeds", "1,2", "--grid", "beta=0.5,2;lr=0.001,0.003", .. sizes, "--epochs", "1", "--out", resumedDir]);
+            Assert.True(code == 0, err);
+            (code, _, err) = ConsoleRunner.Run("vae", "train", "--resume", resumedDir, "--epochs", "2", "--accelerator", "cpu");
+            Assert.True(code == 0, err);
+            foreach (string folder in folders)
+                AssertSameState(Path.Combine(resumedDir, folder, "model.safetensors"), Path.Combine(gridDir, folder, "model.safetensors"));
         }
         finally
         {
