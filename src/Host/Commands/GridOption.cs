@@ -156,6 +156,8 @@ internal static class GridOption
         string index = Path.Combine(outDir, IndexFile);
         if (File.Exists(outDir))
             throw new InfoGpuException($"{outDir} is a file, not a folder; give a folder for the grid's models");
+        if (File.Exists(Path.Combine(outDir, TrainingSession.CheckpointFile)))
+            throw new InfoGpuException($"{outDir} holds a single run ({TrainingSession.CheckpointFile}); give the grid another output folder");
         if (File.Exists(index) && !a.Has("overwrite"))
             throw new InfoGpuException($"{outDir} already holds a grid ({IndexFile}); choose another output folder, or pass --overwrite to replace it");
     }
