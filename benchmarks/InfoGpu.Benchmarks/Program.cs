@@ -3,9 +3,12 @@ using InfoGpu.Benchmarks;
 
 // "memory [SWEEPS] [ACCELERATOR]": the long-PCD resident-memory probe; "shared-device
 // [ACCELERATOR] [ROWS] [COLUMNS] [ROUNDS] [CALLS]": lock against per-call scratch on a device shared by
-// threads; anything else goes to BenchmarkDotNet.
+// threads; "batched-gemm [ACCELERATOR] [B] [NV] [NH] [ROUNDS]": a grid's half-sweep as one
+// launch against one launch per model; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "memory")
     return MemoryProbe.Run(args);
+if (args.Length > 0 && args[0] == "batched-gemm")
+    return BatchedGemmProbe.Run(args);
 if (args.Length > 0 && args[0] == "shared-device")
     return SharedDeviceProbe.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(MemoryProbe).Assembly).Run(args);

@@ -11,6 +11,8 @@ internal sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>? gemmKernel;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>? gemmEpilogueKernel;
     private MemoryBuffer1D<float, Stride1D.Dense>? gemmDummy;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, GemmArgs, GemmBatchArgs>? gemmBatchedKernel;
+    private MemoryBuffer1D<ulong, Stride1D.Dense>? gemmSeedDummy;
 
     /// <summary>cuBLAS on the accelerator's default stream (the device's one queue); null where the device is not CUDA or the library did not load.</summary>
     private CuBlas<CuBlasPointerModeHandlers.ManualMode>? cublas;
@@ -127,6 +129,48 @@ internal sealed partial class IlgpuBackend
             SharedMemoryConfig.RequestDynamic<float>(sharedFloats));
         Counters.Launch();
         gemmKernel(config, a.View, b.View, c.View, bias1, bias2, samples, args);
+    }
+
+    /// <summary>
+    /// The models of a grid in one launch of the hand-written kernel (a third grid dimension over
+    /// the models), on every ILGPU kind, cuda included: each model's result has the bits of the
+    /// hand-written kernel run for it alone.
+    /// </summary>
+    public void GemmBatched(GemmLayout layout, DeviceBuffer<float> a, long aOffset, DeviceBuffer<float> b, long bOffset, DeviceBuffer<float> c, long cOffset, int m, int n, int k, in GemmEpilogue epilogue, in GemmBatch batch)
+    {
+        using var scope = Enter();
+        EnsureGemm();
+        if (m <= 0 || n <= 0 || batch.Count <= 0)
+            return;
+        var args = Args(layout, m, n, k, epilogue, aOffset, bOffset, cOffset);
+        var dummy = gemmDummy!.View;
+        if (gemmSeedDummy is null)
+        {
+            gemmSeedDummy = Accelerator.Allocate1D<ulong>(1);
+            Counters.Allocation(gemmSeedDummy.LengthInBytes);
+        }
+        int t = EffectiveGemmTile();
+        gemmBatchedKernel ??= t == 16
+            ? Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, GemmArgs, GemmBatchArgs>(GemmKernels.BatchedGemmKernel<GemmTiles16>)
+            : Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, GemmArgs, GemmBatchArgs>(GemmKernels.BatchedGemmKernel<GemmTiles4>);
+        int sharedFloats = t == 16 ? GemmKernels.SharedFloats<GemmTiles16>() : GemmKernels.SharedFloats<GemmTiles4>();
+        int block = 4 * t;
+        var config = new KernelConfig(
+            new Index3D((n + block - 1) / block, (m + block - 1) / block, batch.Count),
+            new Index3D(t, t, 1),
+            SharedMemoryConfig.RequestDynamic<float>(sharedFloats));
+        var strides = new GemmBatchArgs
+        {
+            AStride = batch.AStride,
+            BStride = batch.BStride,
+            CStride = batch.CStride,
+            Bias1Stride = batch.BiasStride,
+            Bias2Stride = batch.Bias2Stride,
+            SamplesStride = batch.SamplesStride,
+            HasSeeds = batch.Seeds is null ? 0 : 1,
+        };
+        Counters.Launch();
+        gemmBatchedKernel(config, a.View, b.View, c.View, epilogue.Bias?.View ?? dummy, epilogue.Bias2?.View ?? dummy, epilogue.Samples?.View ?? dummy, batch.Seeds?.View ?? gemmSeedDummy.View, args, strides);
     }
 
     /// <summary>

@@ -305,6 +305,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         foreach (var buffer in scratch.Values)
             buffer.Dispose();
         scratch.Clear();
+        gemmSeedDummy?.Dispose();
         gemmDummy?.Dispose();
         cublas?.Dispose();
         Accelerator.Dispose();

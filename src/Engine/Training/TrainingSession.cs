@@ -229,6 +229,44 @@ public sealed class TrainingSession<TMetrics>
         return TrainingStop.Completed;
     }
 
+    /// <summary>The session's settings.</summary>
+    internal TrainingSessionOptions Settings => options;
+
+    /// <summary>
+    /// Starts a run whose steps someone else drives (<see cref="ModelGrid{TMetrics}"/>): holds the
+    /// folder's lock as <see cref="Run"/> does until the returned lock is disposed.
+    /// </summary>
+    internal IDisposable? BeginDrivenRun()
+    {
+        var held = LockFolder();
+        if (firstEpoch < 0)
+            firstEpoch = trainer.Epoch;
+        if (savedStep is null && CheckpointPath is string existing && File.Exists(existing) && trainer.Step > 0)
+            savedStep = trainer.Step;
+        return held;
+    }
+
+    /// <summary>Records an epoch that a driven run completed: its figures, the checkpoint (with a folder) and the callback, as <see cref="Run"/> does.</summary>
+    internal void CompleteEpoch(TMetrics metrics)
+    {
+        history.Add(metrics);
+        if (options.Directory is not null)
+            SaveCheckpoint();
+        EpochCompleted?.Invoke(metrics);
+    }
+
+    /// <summary>Writes the checkpoint when the session has a folder.</summary>
+    internal void SaveCheckpointIfFolder()
+    {
+        if (options.Directory is not null)
+            SaveCheckpoint();
+    }
+
+    /// <summary>The message of a divergence, with where the last good checkpoint is (as <see cref="Run"/> says it).</summary>
+    internal string DivergedMessage(string message) => options.Directory is null ? message : savedStep is long s
+        ? $"{message}; the last good checkpoint, from step {s}, is kept in {CheckpointPath}"
+        : $"{message}; no checkpoint was written before it";
+
     /// <summary>The run's folder exists (made here) and takes files, checked before any training so that a bad folder costs nothing.</summary>
     private static void CheckWritable(string directory)
     {

@@ -24,7 +24,7 @@ internal static class RbmCommands
         public CommandSpec Spec { get; } = new(
             "rbm train",
             "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
-            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--shards N] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--shards N] [--seeds 1-8] [--grid \"lr=0.01,0.1;weight-decay=0,1e-4\"] [--accelerator KIND] [--json]"),
             [
                 new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
                 new("hidden", "H", "hidden units (default 500)"),
@@ -47,10 +47,13 @@ internal static class RbmCommands
                 new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
                 BinarizeOption,
                 new("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
+                GridOption.Seeds,
+                GridOption.Grid("lr, weight-decay, final-momentum (the momentum after the switch; --momentum sets the first)"),
                 CommandSpec.Accelerator,
             ],
             [
                 "infogpu rbm train --hidden 500 --sampler cd --k 1 --epochs 10 --out out/rbm",
+                "infogpu rbm train --seeds 1-4 --grid \"lr=0.01,0.05;weight-decay=0,1e-4\" --epochs 5 --out out/grid",
                 "infogpu rbm train --sampler pcd --epochs 5 --limit 5000 --json",
                 "infogpu rbm train --resume out/rbm --epochs 20",
                 "infogpu rbm train --binarize none --sampler pcd --momentum 0 --weight-decay 0 --lr 0.1 --batch 10 --out out/grey",
@@ -59,7 +62,11 @@ internal static class RbmCommands
         public int Run(CommandContext context)
         {
             var a = context.Args;
+            if (GridOption.Requested(a))
+                return RunGrid(context);
             string? resume = a.Get("resume");
+            if (resume is not null && GridOption.IsGrid(resume))
+                return ResumeGrid(context, resume);
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
             double? newLr = checkpoint is null ? null : SessionRunner.CheckResumeFlags(context, ["hidden", "sampler", "k", "batch", "momentum", "weight-decay", "sparsity-target", "sparsity-cost", "seed"]);
             var stored = checkpoint is null ? null : RbmCheckpoint.ReadOptions(checkpoint);
@@ -112,6 +119,190 @@ internal static class RbmCommands
                 SavePictures(device, trainer, outDir, train.Rows, train.Cols, sampleSteps, o.Seed, context.Cluster.IsRoot);
                 Print(context, session, Config(trainer.Options, trainer.Model.Visible, trainer.Model.Hidden, train.Count, test.Count, data.Description, device.Info.Kind));
             }
+            return 0;
+        }
+
+        private static readonly string[] GridKeys = ["lr", "weight-decay", "final-momentum"];
+        private static readonly string[] ShapeKeys = ["hidden", "batch", "k", "sampler", "epochs"];
+
+        /// <summary>
+        /// <c>--seeds</c> / <c>--grid</c>: one RBM per combination, all advanced together step by step
+        /// (<see cref="ModelGrid{TMetrics}"/>), each in its own folder under --out, as if trained alone.
+        /// </summary>
+        private static int RunGrid(CommandContext context)
+        {
+            var a = context.Args;
+            var baseOptions = ParseOptions(a) with { MonitorRows = a.GetInt("monitor-rows", 0) };
+            var models = GridOption.Parse(a, baseOptions.Seed, GridKeys, ShapeKeys);
+            var parallel = DataParallelOption.Parse(context);
+            if (parallel.Shards > 1)
+                throw new UsageException("--seeds and --grid train every model in this process: leave out --shards and mpirun");
+            string? dataDir = a.Get("data");
+            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : null;
+            var (checkpointEvery, sampleSteps, epochs) = GridRunFlags(a, limit);
+            int hidden = a.GetInt("hidden", 500);
+            if (hidden < 1)
+                throw new UsageException("--hidden must be >= 1");
+            var options = new RbmTrainerOptions[models.Count];
+            for (int i = 0; i < models.Count; i++)
+            {
+                var m = models[i];
+                options[i] = baseOptions with
+                {
+                    Seed = m.Seed,
+                    LearningRate = m.Get("lr") ?? baseOptions.LearningRate,
+                    WeightDecay = m.Get("weight-decay") ?? baseOptions.WeightDecay,
+                    FinalMomentum = m.Get("final-momentum") ?? baseOptions.FinalMomentum,
+                };
+                try
+                {
+                    options[i].Validate();
+                }
+                catch (InfoGpuException e)
+                {
+                    throw new UsageException($"--grid model {m.Folder}: {e.Message}");
+                }
+            }
+            string outDir = a.Get("out") ?? "rbm-out";
+            GridOption.CheckIndex(a, outDir);
+
+            var data = FashionMnist.Load(dataDir, limit);
+            SessionRunner.RequireTestImages(data);
+            using var device = DeviceOption.Open(context);
+            var prepared = Prepare(context, data, baseOptions.Binarize);
+            var trainers = new List<RbmTrainer>(models.Count);
+            try
+            {
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var o = options[i];
+                    var d = prepared(o.Seed);
+                    var rbm = Rbm.Initialize(d.Train.Pixels, hidden, o.Seed, d.Train.PixelMeans(), o.Sparse ? o.SparsityTarget : null);
+                    trainers.Add(new RbmTrainer(device, rbm, d.Train.Images, d.Test.Images, o));
+                }
+                context.Note(Invariant($"grid of {models.Count} RBMs {trainers[0].Model.Visible} visible x {hidden} hidden; {baseOptions.Sampler.ToString().ToUpperInvariant()}-{baseOptions.K}, batch {baseOptions.BatchSize}; one folder each under {outDir}"));
+                var config = Config(baseOptions, trainers[0].Model.Visible, hidden, data.Train.Count, data.Test.Count, data.Description, device.Info.Kind);
+                config.Remove("seed");
+                foreach (var (k, field) in new[] { ("lr", "lr"), ("weight-decay", "weight_decay"), ("final-momentum", "momentum") })
+                {
+                    if (models[0].Get(k) is not null)
+                        config.Remove(field);
+                }
+                return TrainGrid(context, device, trainers, null, models, prepared, outDir, config, epochs, checkpointEvery, sampleSteps, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+            }
+            finally
+            {
+                for (int i = trainers.Count - 1; i >= 0; i--)
+                    trainers[i].Dispose();
+            }
+        }
+
+        /// <summary><c>--resume DIR</c> on a grid's folder (it holds grid.json): every model continues from its checkpoint, the grid together.</summary>
+        private static int ResumeGrid(CommandContext context, string dir)
+        {
+            var a = context.Args;
+            var fixedFlags = new[] { "hidden", "sampler", "k", "batch", "momentum", "weight-decay", "sparsity-target", "sparsity-cost", "seed", "lr", "binarize", "out", "overwrite", "monitor-rows" }.Where(a.Has).Select(f => "--" + f).ToList();
+            if (fixedFlags.Count > 0)
+                throw new UsageException($"{string.Join(", ", fixedFlags)} cannot change when a grid resumes: its models keep their settings and folders (only --epochs, --checkpoint-every, --sample-steps, --data and --limit may be given)");
+            if (DataParallelOption.Parse(context).Shards > 1)
+                throw new UsageException("a grid trains every model in this process: leave out --shards and mpirun");
+            var (config, models) = GridOption.ReadIndex(dir, "rbm train");
+            var checkpoints = models.Select(m => TrainingSession.ReadCheckpoint(Path.Combine(dir, m.Folder), RbmCheckpoint.Format, "an RBM", "infogpu rbm train")).ToList();
+            var stored = checkpoints.Select(RbmCheckpoint.ReadOptions).ToList();
+            string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoints[0], "data_dir");
+            int? limit = a.Has("limit") ? a.GetInt("limit", 0) : SessionRunner.StoredLimit(checkpoints[0]);
+            var (checkpointEvery, sampleSteps, epochs) = GridRunFlags(a, limit);
+            var data = FashionMnist.Load(dataDir, limit);
+            SessionRunner.RequireTestImages(data);
+            using var device = DeviceOption.Open(context);
+            var prepared = Prepare(context, data, stored[0].Binarize);
+            var trainers = new List<RbmTrainer>(models.Count);
+            try
+            {
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var d = prepared(stored[i].Seed);
+                    trainers.Add(RbmTrainer.Resume(device, checkpoints[i], d.Train.Images, d.Test.Images));
+                }
+                context.Note($"resuming the grid of {models.Count} RBMs in {dir} at epoch {trainers[0].Epoch}, step {trainers[0].StepInEpoch} of the epoch");
+                return TrainGrid(context, device, trainers, checkpoints, models, prepared, dir, config, epochs, checkpointEvery, sampleSteps, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+            }
+            finally
+            {
+                for (int i = trainers.Count - 1; i >= 0; i--)
+                    trainers[i].Dispose();
+            }
+        }
+
+        private static (int CheckpointEvery, int SampleSteps, int Epochs) GridRunFlags(Args a, int? limit)
+        {
+            int checkpointEvery = a.GetInt("checkpoint-every", 0);
+            int sampleSteps = a.GetInt("sample-steps", 1000);
+            int epochs = a.GetInt("epochs", 0);
+            if (checkpointEvery < 0 || sampleSteps < 1 || limit is < 1 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0, --sample-steps, --limit and --epochs >= 1");
+            return (checkpointEvery, sampleSteps, epochs);
+        }
+
+        /// <summary>The data as a model with a given seed sees it alone: the same for every seed unless binarized stochastically from the seed (prepared once per seed).</summary>
+        private static Func<ulong, (ImageSet Train, ImageSet Test)> Prepare(CommandContext context, Dataset data, BinarizeMode mode)
+        {
+            context.Note($"data: {data.Description}, {(mode == BinarizeMode.Stochastic ? "binarized once as Bernoulli(pixel/255) from each model's seed" : BinarizeText(mode, 0))}; {data.Train.Count} train / {data.Test.Count} test images");
+            var cache = new Dictionary<ulong, (ImageSet Train, ImageSet Test)>();
+            return seed =>
+            {
+                ulong key = mode == BinarizeMode.Stochastic ? seed : 0;
+                if (!cache.TryGetValue(key, out var d))
+                    cache[key] = d = (data.Train.AsVisibleData(mode, seed, heldOut: false), data.Test.AsVisibleData(mode, seed, heldOut: true));
+                return d;
+            };
+        }
+
+        /// <summary>Sessions, the grid's run, each model's pictures, the index and the report: what a new and a resumed grid share.</summary>
+        private static int TrainGrid(
+            CommandContext context, Devices.ComputeDevice device, List<RbmTrainer> trainers, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models,
+            Func<ulong, (ImageSet Train, ImageSet Test)> prepared, string outDir, JsonObject config, int epochs, int checkpointEvery, int sampleSteps, Dictionary<string, string> metadata)
+        {
+            var sessions = new List<TrainingSession<RbmEpochMetrics>>(models.Count);
+            for (int i = 0; i < models.Count; i++)
+            {
+                var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), checkpointEvery, metadata);
+                sessions.Add(new TrainingSession<RbmEpochMetrics>(trainers[i], i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]));
+            }
+            ModelGrid<RbmEpochMetrics> grid;
+            try
+            {
+                grid = new ModelGrid<RbmEpochMetrics>(sessions, [.. models.Select(m => m.Folder)]);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
+            }
+            grid.EpochCompleted += (i, m) => context.Note(Invariant($"{models[i].Folder} epoch {m.Epoch,3}: {m.Seconds,7:F2} s  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
+            int code = SessionRunner.RunGrid(context, grid, "rbm train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, sessions)));
+            if (code != 0)
+                return code;
+            for (int i = 0; i < models.Count; i++)
+            {
+                var o = trainers[i].Options;
+                var d = prepared(o.Seed);
+                SavePictures(device, trainers[i], Path.Combine(outDir, models[i].Folder), d.Train.Rows, d.Train.Cols, sampleSteps, o.Seed, context.Cluster.IsRoot);
+            }
+            var index = GridOption.Index("rbm train", outDir, config, models, sessions);
+            GridOption.WriteIndex(outDir, index);
+            if (context.Args.Json)
+            {
+                Json.Write(context.Out, index);
+                return 0;
+            }
+            context.Out.WriteLine(string.Join("  ", new[] { "model", "recon_err", "PLL", "F gap" }.Select((h, i) => i == 0 ? h.PadRight(32) : h.PadLeft(10))));
+            for (int i = 0; i < models.Count; i++)
+            {
+                var m = sessions[i].History[^1];
+                string[] cells = [models[i].Folder, F(m.ReconstructionError, 4), F(m.PseudoLogLikelihood, 4), F(m.FreeEnergyGap, 4)];
+                context.Out.WriteLine(string.Join("  ", cells.Select((c, j) => j == 0 ? c.PadRight(32) : c.PadLeft(10))));
+            }
+            context.Out.WriteLine($"{models.Count} models in {outDir}, indexed in {Path.Combine(outDir, GridOption.IndexFile)}");
             return 0;
         }
 

@@ -48,6 +48,25 @@ internal static class SessionRunner
     }
 
     /// <summary>
+    /// Runs a grid of models (<c>--seeds</c>/<c>--grid</c>) until done or until Ctrl-C/SIGTERM, as
+    /// <see cref="Run"/> does for one; <paramref name="writeIndex"/> writes the grid's index, also
+    /// after an interruption (with the epochs done so far). Returns the exit code.
+    /// </summary>
+    public static int RunGrid<TMetrics>(CommandContext context, ModelGrid<TMetrics> grid, string command, string outDir, Action writeIndex)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        using var stop = new StopSignals();
+        var stopped = grid.Run(stop.Token);
+        writeIndex();
+        if (stopped == TrainingStop.Completed)
+            return 0;
+        var t = grid.Sessions[0].Trainer;
+        context.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"interrupted in epoch {t.Epoch + 1} after step {t.StepInEpoch} ({t.Step} updates done); every model's checkpoint written under {outDir}"));
+        context.Err.WriteLine($"resume with: {ProgramName()} {command} --resume {outDir}");
+        return stop.ExitCode;
+    }
+
+    /// <summary>
     /// On <c>--resume</c> the run keeps its settings: refuses every flag of <paramref name="fixedFlags"/>
     /// that was given (a usage error naming them, before any data is read), and returns the new
     /// learning rate of <c>--lr</c>, if given, for <see cref="ApplyLearningRate"/>.

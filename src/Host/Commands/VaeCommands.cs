@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using InfoGpu.Checkpoints;
 using InfoGpu.Data;
+using InfoGpu.Distributed;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
 using InfoGpu.Training;
@@ -98,7 +99,7 @@ internal static class VaeCommands
         public CommandSpec Spec { get; } = new(
             "vae train",
             "train the chapter's VAE (784-400-20, ReLU, Bernoulli decoder, BCE + beta KL, Adam) on Fashion-MNIST",
-            Invariant($"[--data DIR] [--limit N] [--hidden {D.Hidden}] [--latent {D.Latent}] [--beta {D.Beta}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--binarize] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--shards N] [--accelerator KIND] [--json]"),
+            Invariant($"[--data DIR] [--limit N] [--hidden {D.Hidden}] [--latent {D.Latent}] [--beta {D.Beta}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--binarize] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--shards N] [--seeds 1-8] [--grid \"lr=1e-3,3e-3;beta=0.5,1\"] [--accelerator KIND] [--json]"),
             [
                 .. DataOptions,
                 .. TrainOptions,
@@ -107,14 +108,20 @@ internal static class VaeCommands
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
                 new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
                 new("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
+                GridOption.Seeds,
+                GridOption.Grid("lr, beta"),
                 CommandSpec.Accelerator,
             ],
-            ["infogpu vae train --epochs 10 --out out/vae", "infogpu vae train --limit 5000 --epochs 2 --json", "infogpu vae train --resume out/vae --epochs 20"]);
+            ["infogpu vae train --epochs 10 --out out/vae", "infogpu vae train --seeds 1-4 --grid \"beta=0.5,1,2\" --epochs 5 --out out/vae-grid", "infogpu vae train --limit 5000 --epochs 2 --json", "infogpu vae train --resume out/vae --epochs 20"]);
 
         public int Run(CommandContext context)
         {
             var a = context.Args;
+            if (GridOption.Requested(a))
+                return RunGrid(context);
             string? resume = a.Get("resume");
+            if (resume is not null && GridOption.IsGrid(resume))
+                return ResumeGrid(context, resume);
             string? outDir = a.Get("out") ?? resume;
             int every = a.GetInt("checkpoint-every", 0);
             int epochs = a.GetInt("epochs", 0);
@@ -158,6 +165,144 @@ internal static class VaeCommands
                     SavePictures(outDir, trainer, data);
                 Print(context, session, Config(vae, trainer.Options, data, device.Info.Kind));
             }
+            return 0;
+        }
+
+        private static readonly string[] GridKeys = ["lr", "beta"];
+        private static readonly string[] ShapeKeys = ["hidden", "latent", "batch", "epochs", "binarize"];
+
+        /// <summary>
+        /// <c>--seeds</c> / <c>--grid</c>: one VAE per combination, all advanced together step by step
+        /// (<see cref="ModelGrid{TMetrics}"/>), each in its own folder under --out, as if trained alone.
+        /// </summary>
+        private static int RunGrid(CommandContext context)
+        {
+            var a = context.Args;
+            var baseOptions = ReadOptions(a);
+            var models = GridOption.Parse(a, baseOptions.Seed, GridKeys, ShapeKeys);
+            var parallel = DataParallelOption.Parse(context);
+            if (parallel.Shards > 1)
+                throw new UsageException("--seeds and --grid train every model in this process: leave out --shards and mpirun");
+            int every = a.GetInt("checkpoint-every", 0);
+            int epochs = a.GetInt("epochs", 0);
+            if (every < 0 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
+            var options = new VaeTrainerOptions[models.Count];
+            for (int i = 0; i < models.Count; i++)
+            {
+                var m = models[i];
+                options[i] = baseOptions with { Seed = m.Seed, LearningRate = m.Get("lr") ?? baseOptions.LearningRate, Beta = m.Get("beta") ?? baseOptions.Beta };
+                if (!(options[i].LearningRate > 0) || !(options[i].Beta >= 0))
+                    throw new UsageException($"--grid model {m.Folder}: lr must be > 0 and beta >= 0");
+            }
+            string outDir = a.Get("out") ?? "vae-out";
+            GridOption.CheckIndex(a, outDir);
+            string? dataDir = a.Get("data");
+            int? limit = ReadLimit(a);
+            var data = LoadData(context, dataDir, limit);
+            SessionRunner.RequireTestImages(data);
+            using var device = DeviceOption.Open(context);
+            context.Note(Invariant($"grid of {models.Count} VAEs {data.Train.Pixels}-{baseOptions.Hidden}-{baseOptions.Latent}, batch {baseOptions.BatchSize}{(baseOptions.Binarize ? ", binarized" : "")}; one folder each under {outDir}"));
+            var trainers = new List<VaeTrainer>(models.Count);
+            try
+            {
+                for (int i = 0; i < models.Count; i++)
+                {
+                    var o = options[i];
+                    trainers.Add(new VaeTrainer(device, Vae.Create(data.Train.Pixels, o.Hidden, o.Latent, o.Seed), data, o));
+                }
+                var config = Config(trainers[0].Vae, baseOptions, data, device.Info.Kind);
+                config.Remove("seed");
+                foreach (var k in GridKeys)
+                {
+                    if (models[0].Get(k) is not null)
+                        config.Remove(k);
+                }
+                return TrainGrid(context, trainers, null, models, data, outDir, config, epochs, every, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+            }
+            finally
+            {
+                for (int i = trainers.Count - 1; i >= 0; i--)
+                    trainers[i].Dispose();
+            }
+        }
+
+        /// <summary><c>--resume DIR</c> on a grid's folder (it holds grid.json): every VAE continues from its checkpoint, the grid together.</summary>
+        private static int ResumeGrid(CommandContext context, string dir)
+        {
+            var a = context.Args;
+            var fixedFlags = new[] { "hidden", "latent", "beta", "batch", "binarize", "seed", "lr", "out", "overwrite" }.Where(a.Has).Select(f => "--" + f).ToList();
+            if (fixedFlags.Count > 0)
+                throw new UsageException($"{string.Join(", ", fixedFlags)} cannot change when a grid resumes: its models keep their settings and folders (only --epochs, --checkpoint-every, --data and --limit may be given)");
+            if (DataParallelOption.Parse(context).Shards > 1)
+                throw new UsageException("a grid trains every model in this process: leave out --shards and mpirun");
+            int every = a.GetInt("checkpoint-every", 0);
+            int epochs = a.GetInt("epochs", 0);
+            if (every < 0 || (a.Has("epochs") && epochs < 1))
+                throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
+            var (config, models) = GridOption.ReadIndex(dir, "vae train");
+            var checkpoints = models.Select(m => TrainingSession.ReadCheckpoint(Path.Combine(dir, m.Folder), VaeCheckpoint.Format, "a VAE", "infogpu vae train")).ToList();
+            string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoints[0], "data_dir");
+            int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoints[0]);
+            var data = LoadData(context, dataDir, limit);
+            SessionRunner.RequireTestImages(data);
+            using var device = DeviceOption.Open(context);
+            var trainers = new List<VaeTrainer>(models.Count);
+            try
+            {
+                foreach (var checkpoint in checkpoints)
+                    trainers.Add(VaeTrainer.Resume(device, checkpoint, data, DataParallel.None));
+                context.Note($"resuming the grid of {models.Count} VAEs in {dir}: {trainers[0].Epoch} epochs and {trainers[0].Step} steps done");
+                return TrainGrid(context, trainers, checkpoints, models, data, dir, config, epochs, every, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+            }
+            finally
+            {
+                for (int i = trainers.Count - 1; i >= 0; i--)
+                    trainers[i].Dispose();
+            }
+        }
+
+        /// <summary>Sessions, the grid's run, each model's pictures, the index and the report: what a new and a resumed grid share.</summary>
+        private static int TrainGrid(
+            CommandContext context, List<VaeTrainer> trainers, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models, Dataset data,
+            string outDir, JsonObject config, int epochs, int every, Dictionary<string, string> metadata)
+        {
+            var sessions = new List<TrainingSession<VaeEpochMetrics>>(models.Count);
+            for (int i = 0; i < models.Count; i++)
+            {
+                var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), every, metadata);
+                sessions.Add(new TrainingSession<VaeEpochMetrics>(trainers[i], i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]));
+            }
+            ModelGrid<VaeEpochMetrics> grid;
+            try
+            {
+                grid = new ModelGrid<VaeEpochMetrics>(sessions, [.. models.Select(m => m.Folder)]);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
+            }
+            grid.EpochCompleted += (i, r) => context.Note(Invariant($"{models[i].Folder} epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
+            int code = SessionRunner.RunGrid(context, grid, "vae train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, sessions)));
+            if (code != 0)
+                return code;
+            for (int i = 0; i < models.Count; i++)
+                SavePictures(Path.Combine(outDir, models[i].Folder), trainers[i], data);
+            var index = GridOption.Index("vae train", outDir, config, models, sessions);
+            GridOption.WriteIndex(outDir, index);
+            if (context.Args.Json)
+            {
+                Json.Write(context.Out, index);
+                return 0;
+            }
+            context.Out.WriteLine(string.Join("  ", new[] { "model", "test_loss", "BCE", "KL" }.Select((h, i) => i == 0 ? h.PadRight(32) : h.PadLeft(10))));
+            for (int i = 0; i < models.Count; i++)
+            {
+                var r = sessions[i].History[^1];
+                string[] cells = [models[i].Folder, Invariant($"{r.TestLoss:F4}"), Invariant($"{r.TestReconstruction:F4}"), Invariant($"{r.TestKl:F4}")];
+                context.Out.WriteLine(string.Join("  ", cells.Select((c, j) => j == 0 ? c.PadRight(32) : c.PadLeft(10))));
+            }
+            context.Out.WriteLine($"{models.Count} models in {outDir}, indexed in {Path.Combine(outDir, GridOption.IndexFile)}");
             return 0;
         }
 

@@ -28,6 +28,22 @@ internal struct GemmArgs
 }
 
 /// <summary>
+/// Per-model strides of <see cref="GemmKernels.BatchedGemmKernel{TTiles}"/>: model z reads A, B,
+/// the biases and writes C and the samples at z times these strides, and draws with seeds[z]
+/// when <see cref="HasSeeds"/> is set.
+/// </summary>
+internal struct GemmBatchArgs
+{
+    public long AStride;
+    public long BStride;
+    public long CStride;
+    public long Bias1Stride;
+    public long Bias2Stride;
+    public long SamplesStride;
+    public int HasSeeds;
+}
+
+/// <summary>
 /// The compile-time shape of <see cref="GemmKernels.RegisterGemmKernel{TTiles}"/>: a group of
 /// <see cref="ThreadsX"/> x <see cref="ThreadsY"/> threads computes a (4 ThreadsY) x (4 ThreadsX)
 /// block of C, each thread a 4 x 4 micro-tile in registers, over k-slices of <see cref="Depth"/>.
@@ -92,6 +108,38 @@ internal static class GemmKernels
     /// result sums k in ascending order, as the earlier one-output-per-thread kernel did.
     /// </summary>
     public static void RegisterGemmKernel<TTiles>(
+        ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
+        ArrayView<float> bias1, ArrayView<float> bias2, ArrayView<float> samples, GemmArgs g)
+        where TTiles : struct, IGemmTiles =>
+        Compute<TTiles>(a, b, c, bias1, bias2, samples, g);
+
+    /// <summary>
+    /// Many products of one shape in one launch (a grid of models): the group at grid z computes
+    /// model z's C = epilogue(op(A) op(B)) exactly as <see cref="RegisterGemmKernel{TTiles}"/>
+    /// computes it alone, with A, B, C, the biases and the samples moved by z times the strides of
+    /// <paramref name="s"/>, and the draws keyed by seeds[z] when given. Launch with grid
+    /// (ceil(n / 4 TX), ceil(m / 4 TY), models), group (TX, TY, 1).
+    /// </summary>
+    public static void BatchedGemmKernel<TTiles>(
+        ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
+        ArrayView<float> bias1, ArrayView<float> bias2, ArrayView<float> samples, ArrayView<ulong> seeds, GemmArgs g, GemmBatchArgs s)
+        where TTiles : struct, IGemmTiles
+    {
+        long z = Grid.IdxZ;
+        g.AOffset += z * s.AStride;
+        g.BOffset += z * s.BStride;
+        g.COffset += z * s.CStride;
+        if (s.HasSeeds != 0)
+            g.Seed = seeds[z];
+        var b1 = g.HasBias1 != 0 ? bias1.SubView(z * s.Bias1Stride, bias1.Length - (z * s.Bias1Stride)) : bias1;
+        var b2 = g.HasBias2 != 0 ? bias2.SubView(z * s.Bias2Stride, bias2.Length - (z * s.Bias2Stride)) : bias2;
+        var sm = g.HasSamples != 0 ? samples.SubView(z * s.SamplesStride, samples.Length - (z * s.SamplesStride)) : samples;
+        Compute<TTiles>(a, b, c, b1, b2, sm, g);
+    }
+
+    /// <summary>The body of <see cref="RegisterGemmKernel{TTiles}"/>, shared with <see cref="BatchedGemmKernel{TTiles}"/> so that both do the same float operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Compute<TTiles>(
         ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
         ArrayView<float> bias1, ArrayView<float> bias2, ArrayView<float> samples, GemmArgs g)
         where TTiles : struct, IGemmTiles

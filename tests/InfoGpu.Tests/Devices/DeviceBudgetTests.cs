@@ -1,6 +1,7 @@
 using InfoGpu.Devices;
 using InfoGpu.Evaluation;
 using InfoGpu.Kernels;
+using InfoGpu.LinearAlgebra;
 using InfoGpu.Restricted;
 using InfoGpu.Tests.Infrastructure;
 using InfoGpu.Variational;
@@ -210,5 +211,60 @@ public class DeviceBudgetTests(ITestOutputHelper output)
         for (int i = 0; i < n; i++)
             x[i] = scale * (2 * Philox.Uniform(seed, 0, (ulong)i) - 1);
         return x;
+    }
+
+    /// <summary>Kinds crossed with grid sizes, for the grid's half-sweeps.</summary>
+    public static TheoryData<string, int> KindsAndModels
+    {
+        get
+        {
+            var data = new TheoryData<string, int>();
+            var kinds = new List<string> { "cpu", "ilgpu-cpu" };
+            if (TestDevices.CudaRequested)
+                kinds.Add("cuda");
+            foreach (string kind in kinds)
+            {
+                foreach (int models in new[] { 1, 4, 16 })
+                    data.Add(kind, models);
+            }
+            return data;
+        }
+    }
+
+    // The three half-sweep GEMMs of a CD-1 step (v -> h with draws, h -> v with draws, v -> h)
+    // for a grid of M models with stacked parameters, one Gemm.MultiplyBatched each: 3 launches
+    // whatever M (the batched product never goes through cuBLAS, so no epilogue launch either).
+    private const int GridHalfSweepLaunches = 3;
+
+    [Theory]
+    [MemberData(nameof(KindsAndModels))]
+    public void AGridsHalfSweepsCostTheLaunchesOfOneModel(string kind, int models)
+    {
+        var device = Device(kind);
+        const int rows = 9, nv = 13, nh = 7;
+        using var v = device.Allocate<float>((long)models * rows * nv);
+        using var h = device.Allocate<float>((long)models * rows * nh);
+        using var hs = device.Allocate<float>((long)models * rows * nh);
+        using var vp = device.Allocate<float>((long)models * rows * nv);
+        using var w = device.Allocate<float>((long)models * nv * nh);
+        using var b = device.Allocate<float>((long)models * nv);
+        using var c = device.Allocate<float>((long)models * nh);
+        using var seeds = device.Allocate<ulong>(models);
+        v.CopyFrom(Uniform(models * rows * nv, 1, 1));
+        w.CopyFrom(Uniform(models * nv * nh, 2, 0.1f));
+        seeds.CopyFrom([.. Enumerable.Range(1, models).Select(i => (ulong)i)]);
+        var toHidden = new GemmBatch { Count = models, AStride = rows * nv, BStride = nv * nh, CStride = rows * nh, BiasStride = nh, SamplesStride = rows * nh, Seeds = seeds };
+        var toVisible = toHidden with { AStride = rows * nh, CStride = rows * nv, BiasStride = nv, SamplesStride = rows * nv };
+        void Step()
+        {
+            InfoGpu.LinearAlgebra.Gemm.MultiplyBatched(GemmLayout.NN, (v, rows, nv), (w, nv, nh), (h, rows, nh), new GemmEpilogue { Bias = c, Activation = GemmActivation.Sigmoid, Samples = hs, Stream = 41 }, toHidden);
+            InfoGpu.LinearAlgebra.Gemm.MultiplyBatched(GemmLayout.NT, (hs, rows, nh), (w, nv, nh), (vp, rows, nv), new GemmEpilogue { Bias = b, Activation = GemmActivation.Sigmoid, Samples = v, Stream = 41, SampleOffset = rows * nh }, toVisible);
+            InfoGpu.LinearAlgebra.Gemm.MultiplyBatched(GemmLayout.NN, (v, rows, nv), (w, nv, nh), (h, rows, nh), new GemmEpilogue { Bias = c, Activation = GemmActivation.Sigmoid }, toHidden with { SamplesStride = 0 });
+        }
+
+        Step(); // loads the kernels
+        device.Synchronize();
+        var used = Measure(device, $"grid of {models}: three half-sweeps", Step);
+        OnlyLaunches(used, GridHalfSweepLaunches);
     }
 }

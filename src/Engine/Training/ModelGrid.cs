@@ -1,0 +1,170 @@
+using System.Diagnostics;
+
+namespace InfoGpu.Training;
+
+/// <summary>What every <see cref="ModelGrid{TMetrics}"/> shares.</summary>
+public static class ModelGrid
+{
+    /// <summary>The most models one grid trains.</summary>
+    public const int MaxModels = 256;
+}
+
+/// <summary>
+/// Trains M models of the same shape that differ in settings (learning rate, momentum, weight
+/// decay, seed...), advancing all of them one step at a time: step s of every model is done
+/// before step s + 1 of any. Each model keeps its own <see cref="TrainingSession{TMetrics}"/>:
+/// its folder, checkpoints, metrics and resume are those of the same model trained alone.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Each model's step is its own trainer's <see cref="ITrainer.TrainStep"/>, so a model of the grid
+/// does the same float operations, with the same draws, as the same model trained alone with the
+/// same settings: on one backend its checkpoint holds the same bits (only the timings differ).
+/// </para>
+/// <para>
+/// The grid checkpoints every model together: at the end of every epoch, every
+/// <see cref="TrainingSessionOptions.CheckpointEvery"/> steps of the first session's settings, and
+/// when cancelled between two steps. The folders stay locked while <see cref="Run"/> runs.
+/// </para>
+/// <para>Not safe to use from several threads at once: one thread runs a grid.</para>
+/// </remarks>
+/// <typeparam name="TMetrics">The figures of one epoch.</typeparam>
+public sealed class ModelGrid<TMetrics>
+    where TMetrics : IEpochMetrics<TMetrics>
+{
+    private readonly TrainingSession<TMetrics>[] sessions;
+    private readonly string[] names;
+
+    /// <summary>Prepares the grid; nothing runs until <see cref="Run"/>.</summary>
+    /// <param name="sessions">One session per model, new or resumed; all at the same place of the same run length (epoch, step, steps per epoch, target epochs).</param>
+    /// <param name="names">A name per model for messages (e.g. its folder's name), in the order of <paramref name="sessions"/>.</param>
+    /// <exception cref="ArgumentException">No session, more than <see cref="ModelGrid.MaxModels"/>, names that do not match, two sessions sharing a folder, or sessions at different places of the run.</exception>
+    public ModelGrid(IReadOnlyList<TrainingSession<TMetrics>> sessions, IReadOnlyList<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        ArgumentNullException.ThrowIfNull(names);
+        if (sessions.Count == 0)
+            throw new ArgumentException("a grid needs at least one model", nameof(sessions));
+        if (sessions.Count > ModelGrid.MaxModels)
+            throw new ArgumentException($"a grid trains at most {ModelGrid.MaxModels} models (got {sessions.Count}); split it into several grids", nameof(sessions));
+        if (names.Count != sessions.Count)
+            throw new ArgumentException($"{names.Count} names for {sessions.Count} models", nameof(names));
+        this.sessions = [.. sessions];
+        this.names = [.. names];
+        var first = this.sessions[0].Trainer;
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        for (int m = 0; m < this.sessions.Length; m++)
+        {
+            var s = this.sessions[m] ?? throw new ArgumentException($"model {m} has no session", nameof(sessions));
+            var t = s.Trainer;
+            if (t.StepsPerEpoch != first.StepsPerEpoch || t.Epochs != first.Epochs || t.Epoch != first.Epoch || t.StepInEpoch != first.StepInEpoch || t.Step != first.Step)
+            {
+                throw new ArgumentException(
+                    $"model {this.names[m]} is at epoch {t.Epoch} step {t.StepInEpoch} of {t.StepsPerEpoch} (target {t.Epochs} epochs) and model {this.names[0]} at epoch {first.Epoch} step {first.StepInEpoch} of {first.StepsPerEpoch} (target {first.Epochs}); the models of a grid advance together and must start at the same place",
+                    nameof(sessions));
+            }
+            if (s.Settings.Directory is string dir && !folders.Add(Path.GetFullPath(dir)))
+                throw new ArgumentException($"two models of the grid write to the same folder {dir}; give each its own", nameof(sessions));
+        }
+    }
+
+    /// <summary>The models' sessions, in the grid's order.</summary>
+    public IReadOnlyList<TrainingSession<TMetrics>> Sessions => sessions;
+
+    /// <summary>The models' names, in the grid's order.</summary>
+    public IReadOnlyList<string> Names => names;
+
+    /// <summary>Called with the model's index and figures for every epoch a model completes, after its checkpoint is written.</summary>
+    public event Action<int, TMetrics>? EpochCompleted;
+
+    /// <summary>
+    /// Trains every model until the target epochs, or until <paramref name="cancel"/> stops the
+    /// grid between two steps (every model is then checkpointed, when the sessions have folders).
+    /// </summary>
+    /// <param name="cancel">Stops the grid between two steps.</param>
+    /// <returns>Whether the run completed or was cancelled.</returns>
+    /// <exception cref="TrainingDivergedException">A model diverged (the message names it); every model's last good checkpoint is kept.</exception>
+    /// <exception cref="InfoGpuException">Another run holds one of the folders.</exception>
+    public TrainingStop Run(CancellationToken cancel = default)
+    {
+        var locks = new List<IDisposable?>(sessions.Length);
+        try
+        {
+            foreach (var s in sessions)
+                locks.Add(s.BeginDrivenRun());
+            return RunLocked(cancel);
+        }
+        finally
+        {
+            for (int i = locks.Count - 1; i >= 0; i--)
+                locks[i]?.Dispose();
+        }
+    }
+
+    private TrainingStop RunLocked(CancellationToken cancel)
+    {
+        var lead = sessions[0].Trainer;
+        var settings = sessions[0].Settings;
+        int target = lead.Epochs;
+        int steps = lead.StepsPerEpoch;
+        long started = Stopwatch.GetTimestamp();
+        int every = settings.ProgressEvery > 0 ? settings.ProgressEvery : Math.Max(1, steps / 100);
+        int stopEvery = settings.Directory is null ? 0 : settings.CheckpointEvery;
+        bool ranAny = false;
+        while (lead.Epoch < target)
+        {
+            ranAny = true;
+            while (lead.StepInEpoch < steps)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    SaveAll();
+                    return TrainingStop.Cancelled;
+                }
+                for (int m = 0; m < sessions.Length; m++)
+                {
+                    try
+                    {
+                        sessions[m].Trainer.TrainStep();
+                    }
+                    catch (TrainingDivergedException e)
+                    {
+                        throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+                    }
+                }
+                if (settings.Progress is { } progress && (lead.StepInEpoch % every == 0 || lead.StepInEpoch == steps))
+                {
+                    progress.Report(new TrainingProgress(lead.Epoch + 1, target, lead.StepInEpoch, steps, lead.Step, Stopwatch.GetElapsedTime(started).TotalSeconds));
+                }
+                if (stopEvery > 0 && lead.Step % stopEvery == 0 && lead.StepInEpoch < steps)
+                    SaveAll();
+            }
+            var metrics = new TMetrics[sessions.Length];
+            for (int m = 0; m < sessions.Length; m++)
+            {
+                try
+                {
+                    metrics[m] = sessions[m].Trainer.EndEpoch();
+                }
+                catch (TrainingDivergedException e)
+                {
+                    throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+                }
+            }
+            for (int m = 0; m < sessions.Length; m++)
+            {
+                sessions[m].CompleteEpoch(metrics[m]);
+                EpochCompleted?.Invoke(m, metrics[m]);
+            }
+        }
+        if (!ranAny)
+            SaveAll();
+        return TrainingStop.Completed;
+    }
+
+    private void SaveAll()
+    {
+        foreach (var s in sessions)
+            s.SaveCheckpointIfFolder();
+    }
+}

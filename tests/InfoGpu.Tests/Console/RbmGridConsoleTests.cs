@@ -1,0 +1,243 @@
+using System.Text.Json;
+using InfoGpu.Checkpoints;
+
+namespace InfoGpu.Tests.Console;
+
+/// <summary>
+/// <c>rbm train --seeds/--grid</c>: one folder per model and grid.json, and every model of the grid
+/// bit-identical on <c>cpu</c> to the same model trained alone (the reference is an independent
+/// single-model run of the same command, not a stored value).
+/// </summary>
+public class RbmGridConsoleTests
+{
+    private static readonly string[] Shape = ["--hidden", "12", "--epochs", "2", "--limit", "240", "--batch", "40", "--sample-steps", "5", "--monitor-rows", "60", "--accelerator", "cpu"];
+
+    [Theory]
+    [InlineData("pcd", "threshold", "lr=0.02,0.1", "seed-3_lr-0.1", "--lr", "0.1")]
+    [InlineData("cd", "stochastic", "weight-decay=0,0.001;final-momentum=0.8", "seed-3_weight-decay-0.001_final-momentum-0.8", "--weight-decay", "0.001")]
+    public void EveryModelOfTheGridIsBitIdenticalToTrainingItAlone(string sampler, string binarize, string grid, string probe, string flag, string value)
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-{Environment.ProcessId}-{sampler}");
+        try
+        {
+            string gridDir = Path.Combine(root, "grid"), aloneDir = Path.Combine(root, "alone");
+            var (code, output, err) = ConsoleRunner.Run([.. "rbm train --sampler".Split(' '), sampler, "--binarize", binarize, "--seeds", "2-3", "--grid", grid, .. Shape, "--out", gridDir, "--json"]);
+            Assert.True(code == 0, err);
+            using var doc = JsonDocument.Parse(output);
+            var models = doc.RootElement.GetProperty("models");
+            int expected = 2 * grid.Split(';').Select(p => p.Split(',').Length).Aggregate(1, (x, y) => x * y);
+            Assert.Equal(expected, models.GetArrayLength());
+            Assert.Equal(expected, doc.RootElement.GetProperty("count").GetInt32());
+            Assert.True(File.Exists(Path.Combine(gridDir, "grid.json")), "grid.json was not written");
+            var folders = models.EnumerateArray().Select(m => m.GetProperty("folder").GetString()!).ToList();
+            Assert.Equal(folders.Count, folders.Distinct().Count());
+            Assert.Contains(probe, folders);
+            foreach (var m in models.EnumerateArray())
+            {
+                string folder = Path.Combine(gridDir, m.GetProperty("folder").GetString()!);
+                foreach (var f in new[] { "model.safetensors", "metrics.csv", "filters.png", "samples.png" })
+                    Assert.True(File.Exists(Path.Combine(folder, f)), $"{folder}/{f} was not written");
+                Assert.Equal(2, m.GetProperty("final").GetProperty("epoch").GetInt32());
+                Assert.True(double.IsFinite(m.GetProperty("final").GetProperty("pseudo_log_likelihood").GetDouble()));
+            }
+
+            // The probed model alone: seed 3 and the grid's values as plain flags.
+            string[] alone = [.. "rbm train --sampler".Split(' '), sampler, "--binarize", binarize, "--seed", "3", flag, value, .. Shape, "--out", aloneDir];
+            if (grid.Contains("final-momentum=0.8", StringComparison.Ordinal))
+                alone = [.. alone, "--momentum", "0.5,0.8"];
+            (code, _, err) = ConsoleRunner.Run(alone);
+            Assert.True(code == 0, err);
+            AssertSameState(Path.Combine(gridDir, probe, "model.safetensors"), Path.Combine(aloneDir, "model.safetensors"));
+            Assert.Equal(File.ReadAllBytes(Path.Combine(aloneDir, "samples.png")), File.ReadAllBytes(Path.Combine(gridDir, probe, "samples.png")));
+
+            // The models differ from each other (the grid did vary them).
+            var first = SafeTensors.Read(Path.Combine(gridDir, folders[0], "model.safetensors"));
+            var last = SafeTensors.Read(Path.Combine(gridDir, folders[^1], "model.safetensors"));
+            Assert.NotEqual(first.Tensors["W"].Data, last.Tensors["W"].Data);
+
+            // A second grid into the same folder is refused without --overwrite, in one line.
+            (code, _, err) = ConsoleRunner.Run([.. "rbm train --sampler".Split(' '), sampler, "--binarize", binarize, "--seeds", "2-3", "--grid", grid, .. Shape, "--out", gridDir]);
+            Assert.Equal(1, code);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.Contains("grid.json", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AResumedGridContinuesEveryModelBitForBit()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-resume-{Environment.ProcessId}");
+        string[] grid = ["rbm", "train", "--sampler", "pcd", "--seeds", "4,7", "--grid", "lr=0.03,0.08", "--hidden", "10", "--limit", "200", "--batch", "40", "--sample-steps", "5", "--monitor-rows", "50", "--accelerator", "cpu"];
+        try
+        {
+            string straight = Path.Combine(root, "straight"), resumed = Path.Combine(root, "resumed");
+            var (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "3", "--out", straight]);
+            Assert.True(code == 0, err);
+            (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "1", "--out", resumed]);
+            Assert.True(code == 0, err);
+
+            // Settings cannot change on a grid's resume.
+            (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", resumed, "--lr", "0.5", "--accelerator", "cpu");
+            Assert.Equal(2, code);
+            Assert.Single(err.Trim().Split('\n'));
+
+            (code, var output, err) = ConsoleRunner.Run("rbm", "train", "--resume", resumed, "--epochs", "3", "--sample-steps", "5", "--accelerator", "cpu", "--json");
+            Assert.True(code == 0, err);
+            using var doc = JsonDocument.Parse(output);
+            var models = doc.RootElement.GetProperty("models");
+            Assert.Equal(4, models.GetArrayLength());
+            foreach (var m in models.EnumerateArray())
+            {
+                string folder = m.GetProperty("folder").GetString()!;
+                Assert.Equal(3, m.GetProperty("epochs_done").GetInt32());
+                AssertSameState(Path.Combine(resumed, folder, "model.safetensors"), Path.Combine(straight, folder, "model.safetensors"));
+                Assert.Equal(4, File.ReadAllLines(Path.Combine(resumed, folder, "metrics.csv")).Length);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ACorruptGridIndexIsAOneLineError()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-bad-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "grid.json"), "{\"command\": \"rbm train\", \"models\": [");
+            var (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", dir, "--accelerator", "cpu");
+            Assert.Equal(1, code);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.Contains("grid.json", err, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(dir, "grid.json"), "{\"command\": \"rbm train\", \"config\": {}, \"models\": [{\"folder\": \"../x\", \"settings\": {\"seed\": 1}}]}");
+            (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", dir, "--accelerator", "cpu");
+            Assert.Equal(1, code);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.Contains("plain folder name", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void EveryVaeOfTheGridIsBitIdenticalToTrainingItAlone()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-vae-grid-{Environment.ProcessId}");
+        string[] sizes = ["--hidden", "16", "--latent", "3", "--limit", "200", "--batch", "40", "--accelerator", "cpu"];
+        string[] shape = [.. sizes, "--epochs", "2"];
+        try
+        {
+            string gridDir = Path.Combine(root, "grid"), aloneDir = Path.Combine(root, "alone");
+            var (code, output, err) = ConsoleRunner.Run(["vae", "train", "--seeds", "1,2", "--grid", "beta=0.5,2;lr=0.001,0.003", .. shape, "--out", gridDir, "--json"]);
+            Assert.True(code == 0, err);
+            using var doc = JsonDocument.Parse(output);
+            var models = doc.RootElement.GetProperty("models");
+            Assert.Equal(8, models.GetArrayLength());
+            var folders = models.EnumerateArray().Select(m => m.GetProperty("folder").GetString()!).ToList();
+            Assert.Contains("seed-2_beta-2_lr-0.003", folders);
+            foreach (var m in models.EnumerateArray())
+                Assert.True(double.IsFinite(m.GetProperty("final").GetProperty("test_loss").GetDouble()), $"{m.GetProperty("folder")} has no finite test loss");
+            (code, _, err) = ConsoleRunner.Run(["vae", "train", "--seed", "2", "--beta", "2", "--lr", "0.003", .. shape, "--out", aloneDir]);
+            Assert.True(code == 0, err);
+            AssertSameState(Path.Combine(gridDir, "seed-2_beta-2_lr-0.003", "model.safetensors"), Path.Combine(aloneDir, "model.safetensors"));
+
+            // A grid stopped after one epoch and resumed to two equals the straight run, model by model.
+            string resumedDir = Path.Combine(root, "resumed");
+            (code, _, err) = ConsoleRunner.Run(["vae", "train", "--seeds", "1,2", "--grid", "beta=0.5,2;lr=0.001,0.003", .. sizes, "--epochs", "1", "--out", resumedDir]);
+            Assert.True(code == 0, err);
+            (code, _, err) = ConsoleRunner.Run("vae", "train", "--resume", resumedDir, "--epochs", "2", "--accelerator", "cpu");
+            Assert.True(code == 0, err);
+            foreach (string folder in folders)
+                AssertSameState(Path.Combine(resumedDir, folder, "model.safetensors"), Path.Combine(gridDir, folder, "model.safetensors"));
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--grid", "latent=2,3")]
+    [InlineData("--grid", "beta=-1")]
+    [InlineData("--grid", "weight-decay=0.1")]
+    public void BadVaeGridsAreOneLineUsageErrors(string flag, string value)
+    {
+        var (code, _, err) = ConsoleRunner.Run("vae", "train", flag, value, "--limit", "50", "--accelerator", "cpu");
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    /// <summary>Every tensor bit for bit; the history's columns except the timings.</summary>
+    private static void AssertSameState(string gridPath, string alonePath)
+    {
+        var g = SafeTensors.Read(gridPath);
+        var a = SafeTensors.Read(alonePath);
+        Assert.Equal(a.Tensors.Keys.Order(), g.Tensors.Keys.Order());
+        foreach (var (name, t) in a.Tensors)
+        {
+            if (name == "history")
+                continue;
+            var other = g.Tensors[name];
+            Assert.Equal(t.Shape, other.Shape);
+            int diff = Enumerable.Range(0, t.Data.Length).FirstOrDefault(i => t.Data[i] != other.Data[i], -1);
+            Assert.True(diff < 0, $"tensor {name} differs from the model trained alone at byte {diff}");
+        }
+        string[] columns = a.GetMetadata("history_columns").Split(',');
+        double[] ha = a.GetDouble("history"), hg = g.GetDouble("history");
+        Assert.Equal(ha.Length, hg.Length);
+        for (int i = 0; i < ha.Length; i++)
+        {
+            string col = columns[i % columns.Length];
+            if (col.Contains("seconds", StringComparison.Ordinal) || col.Contains("per_s", StringComparison.Ordinal))
+                continue;
+            Assert.False(double.IsNaN(ha[i]) != double.IsNaN(hg[i]), $"history {col} row {i / columns.Length}: {ha[i]} alone, {hg[i]} in the grid");
+            Assert.True(double.IsNaN(ha[i]) || BitConverter.DoubleToInt64Bits(ha[i]) == BitConverter.DoubleToInt64Bits(hg[i]), $"history {col} row {i / columns.Length}: {ha[i]} alone, {hg[i]} in the grid");
+        }
+        Assert.Equal(a.GetMetadata("config"), g.GetMetadata("config"));
+    }
+
+    [Theory]
+    [InlineData("--grid", "hidden=10,20")]
+    [InlineData("--grid", "batch=10")]
+    [InlineData("--grid", "nonsense=1")]
+    [InlineData("--grid", "lr=0.1,0.1")]
+    [InlineData("--grid", "lr=0.1;lr=0.2")]
+    [InlineData("--grid", "lr=-1")]
+    [InlineData("--grid", "lr")]
+    [InlineData("--grid", "seed=1,2")]
+    [InlineData("--seeds", "5-1")]
+    [InlineData("--seeds", "1-300")]
+    [InlineData("--seeds", "1,1")]
+    [InlineData("--seeds", "x")]
+    [InlineData("--seeds", "-3")]
+    public void BadGridsAreOneLineUsageErrors(string flag, string value)
+    {
+        var (code, _, err) = ConsoleRunner.Run("rbm", "train", flag, value, "--limit", "50", "--accelerator", "cpu");
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("--seed", "1", "--seeds", "1-2")]
+    [InlineData("--lr", "0.1", "--grid", "lr=0.1,0.2")]
+    [InlineData("--resume", "somewhere", "--seeds", "1-2")]
+    [InlineData("--seeds", "1-16", "--grid", "lr=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1,1.1,1.2,1.3,1.4,1.5,1.6,1.7")]
+    public void ConflictingGridFlagsAreOneLineUsageErrors(string f1, string v1, string f2, string v2)
+    {
+        var (code, _, err) = ConsoleRunner.Run("rbm", "train", f1, v1, f2, v2, "--limit", "50", "--accelerator", "cpu");
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Single(err.Trim().Split('\n'));
+    }
+}
