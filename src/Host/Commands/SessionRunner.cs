@@ -63,9 +63,9 @@ internal static class SessionRunner
         }
         else
         {
-            string launch = together ? string.Create(CultureInfo.InvariantCulture, $"mpirun -np {cluster.Size} ") : "";
+            string program = together ? string.Create(CultureInfo.InvariantCulture, $"mpirun -np {cluster.Size} {ProgramName(mpi: true)}") : ProgramName();
             context.Err.WriteLine($"{where}; checkpoint written to {session.CheckpointPath}");
-            context.Err.WriteLine($"resume with: {launch}{ProgramName()} {command} --resume {outDir}");
+            context.Err.WriteLine($"resume with: {program} {command} --resume {outDir}");
         }
         return code;
     }
@@ -148,11 +148,13 @@ internal static class SessionRunner
     public static IProgress<TrainingProgress>? Progress(CommandContext context) =>
         TerminalBar.For(context, "training") is TerminalBar bar ? new ConsoleBar(bar) : null;
 
-    /// <summary>How the user runs this program: "infogpu" when installed as a command, else the dotnet invocation.</summary>
-    private static string ProgramName()
+    /// <summary>How the user runs this program: "infogpu" when installed as a command, else the dotnet invocation (under mpirun: of the built program, which every rank starts).</summary>
+    private static string ProgramName(bool mpi = false)
     {
         string? path = Environment.ProcessPath;
-        return path is not null && Path.GetFileNameWithoutExtension(path) == "infogpu" ? "infogpu" : "dotnet run --project src/Host -c Release --";
+        if (path is not null && Path.GetFileNameWithoutExtension(path) == "infogpu")
+            return "infogpu";
+        return mpi ? $"dotnet {Path.Combine(AppContext.BaseDirectory, "infogpu.dll")}" : "dotnet run --project src/Host -c Release --";
     }
 
     /// <summary>The training bar: the epoch's fraction, with the epoch and step, on a <see cref="TerminalBar"/>.</summary>
