@@ -121,6 +121,29 @@ public class MpiRunTests
     [SkippableTheory]
     [InlineData(2)]
     [InlineData(3)]
+    public void BmDataParallelTrainingEqualsOneProcessWithAsManyShardsBitForBit(int ranks)
+    {
+        Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
+        string root = TestPaths.TempDir();
+        string single = Path.Combine(root, "single"), job = Path.Combine(root, "mpi");
+        string[] args = ["bm", "train", "--size", "2", "--hidden", "2", "--batch", "3", "--burn-in", "2", "--samples", "3", "--chains", "7", "--epochs", "3", "--seed", "5", "--accelerator", "cpu", "--quiet"];
+        var one = ConsoleRunner.Run([.. args, "--shards", ranks.ToString(CultureInfo.InvariantCulture), "--out", single]);
+        Assert.True(one.Code == 0, one.Err);
+        var (code, _, stderr) = MpiJob.Run(ranks, [.. args, "--out", job]);
+        Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
+        BmShardedTests.AssertSameState(single, job, ["W", "a", "chains", "counters"]);
+        Assert.Equal(["bm.json", "metrics.csv", "model.safetensors"], Directory.GetFiles(job).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // Resumed under as many ranks to 5 epochs: the single process continued the same way.
+        (code, _, stderr) = MpiJob.Run(ranks, ["bm", "train", "--resume", job, "--epochs", "5", "--accelerator", "cpu", "--quiet"]);
+        Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
+        var again = ConsoleRunner.Run(["bm", "train", "--resume", single, "--epochs", "5", "--accelerator", "cpu", "--quiet"]);
+        Assert.True(again.Code == 0, again.Err);
+        BmShardedTests.AssertSameState(single, job, ["W", "a", "chains", "counters"]);
+    }
+
+    [SkippableTheory]
+    [InlineData(2)]
+    [InlineData(3)]
     public void BetaSweepAcrossRanksPrintsTheSingleRunsPoints(int ranks)
     {
         Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
