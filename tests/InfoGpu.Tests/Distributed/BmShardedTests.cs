@@ -35,13 +35,14 @@ public class BmShardedTests
         Assert.Equal(shards.ToString(System.Globalization.CultureInfo.InvariantCulture), SafeTensors.Read(Path.Combine(split, "model.safetensors")).Metadata["shards"]);
     }
 
-    [Fact]
-    public void TheTrainerSplitsEveryPhaseAndStillLearnsTheSameMachine()
+    [Theory]
+    [MemberData(nameof(TestDevices.Kinds), MemberType = typeof(TestDevices))]
+    public void TheTrainerSplitsEveryPhaseAndStillLearnsTheSameMachine(string kind)
     {
         // Engine level: 6 positive chains per batch of 2 rows split 4 ways (a share may be empty).
         var data = BarsAndStripes.Generate(2);
         var o = new BoltzmannTrainingOptions { BatchSize = 2, PositiveChains = 3, NegativeChains = 9, BurnIn = 1, Samples = 2, Seed = 8, Epochs = 2 };
-        double[] Train(DataParallel? p) => TestDevices.Use<double[]>("cpu", d =>
+        double[] Train(DataParallel? p) => TestDevices.Use<double[]>(kind, d =>
         {
             var m = new BoltzmannMachine(4, 3);
             m.InitializeRandom(3, 0.5);
