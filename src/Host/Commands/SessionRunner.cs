@@ -102,7 +102,12 @@ internal static class SessionRunner
         trainer.LearningRate = v;
     }
 
-    /// <summary>The session settings every train command gives: target, folder, checkpoint interval, --overwrite, the progress bar, and metadata.</summary>
+    /// <summary>
+    /// The session settings every train command gives: target, folder, checkpoint interval,
+    /// --overwrite, the progress bar, and metadata. Under MPI with several ranks the session votes
+    /// with the other ranks before every step, so every rank must run it: a command that uses it
+    /// must be an <see cref="IDistributedCommand"/> (the others run on rank 0 alone).
+    /// </summary>
     public static TrainingSessionOptions Options(CommandContext context, int epochs, string? outDir, int checkpointEvery, Dictionary<string, string> metadata) => new()
     {
         Epochs = epochs,
