@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using InfoGpu.Devices;
 using InfoGpu.Checkpoints;
+using InfoGpu.Distributed;
 using InfoGpu.Kernels;
 using InfoGpu.Training;
 
@@ -72,6 +73,15 @@ public sealed record BoltzmannEpochMetrics(int Epoch, double Seconds, double? Ex
 /// machine freely; both by single-site Gibbs sampling on the device, many chains in parallel.
 /// Buffers are made here; an update allocates nothing on the device.
 /// </summary>
+/// <remarks>
+/// Data parallel (<see cref="DataParallel"/>): with S shards the positive phase's clamped chains
+/// of a batch and the negative phase's chains are split into S contiguous shares; every chain
+/// draws what it draws unsplit (its global number keys its Philox draws, and its random start
+/// comes from the same place in the start stream). Each shard sums its chains' pair statistics;
+/// the shards' sums are added in shard order (gathered from the ranks under MPI) before the
+/// update, so that one process with S shards and an S-rank job give the same bits. Not safe to
+/// use from several threads at once.
+/// </remarks>
 public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
 {
     private const ulong PositiveStream = 11;
@@ -84,9 +94,12 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
     private BoltzmannTrainingOptions options;
     private readonly float[] data;
     private readonly int rows;
-    private readonly DeviceBuffer<float> weights, biases, positive, negative, stats;
+    private readonly DeviceBuffer<float> weights, biases, stats;
+    private readonly DeviceBuffer<float>[] positive, negative;
     private readonly float[] hostW, hostA, hostStats, hostPositive, hostNegative;
-    private readonly double[] dataStats, modelStats;
+    private readonly double[] dataStats, modelStats, shardSums, gathered;
+    private readonly DataParallel parallel;
+    private readonly int[] localShards;
     private readonly int[] order;
     private readonly int batch;
     private long positiveStep, negativeStep, initDraw;
@@ -105,10 +118,15 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
     /// <param name="machine">The machine to learn; its current weights and biases are the starting point.</param>
     /// <param name="data">Training rows of <see cref="BoltzmannMachine.Visible"/> values each, row-major, every value 0 or 1.</param>
     /// <param name="options">Learning settings, validated here.</param>
-    /// <exception cref="InfoGpuException">The options are out of range, the data is empty, not whole rows or not binary, or a buffer does not fit on the device.</exception>
-    public BoltzmannTrainer(ComputeDevice device, BoltzmannMachine machine, ReadOnlySpan<float> data, BoltzmannTrainingOptions options)
+    /// <param name="parallel">How the chains of every update are split over shards or MPI ranks (null: not split).</param>
+    /// <exception cref="InfoGpuException">The options are out of range, the data is empty, not whole rows or not binary, there are fewer negative chains than shards, or a buffer does not fit on the device.</exception>
+    public BoltzmannTrainer(ComputeDevice device, BoltzmannMachine machine, ReadOnlySpan<float> data, BoltzmannTrainingOptions options, DataParallel? parallel = null)
     {
         options.Validate();
+        parallel ??= DataParallel.None;
+        parallel.Validate();
+        if (options.NegativeChains < parallel.Shards)
+            throw new InfoGpuException($"Boltzmann training: {options.NegativeChains} negative chains cannot be split into {parallel.Shards} shards; give --chains >= {parallel.Shards}");
         if (data.Length == 0 || data.Length % machine.Visible != 0)
             throw new InfoGpuException($"Boltzmann training data: {data.Length} values do not make rows of {machine.Visible} visible units");
         foreach (float v in data)
@@ -121,22 +139,45 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
         this.options = options;
         this.data = data.ToArray();
         rows = data.Length / machine.Visible;
-        int n = machine.Units;
-        weights = device.Allocate<float>(n * n);
-        biases = device.Allocate<float>(n);
-        positive = device.Allocate<float>((long)rows * options.PositiveChains * n);
-        negative = device.Allocate<float>((long)options.NegativeChains * n);
-        stats = device.Allocate<float>(n * n);
+        this.parallel = parallel;
+        localShards = [.. parallel.LocalShards];
+        batch = options.BatchSize == 0 ? rows : Math.Min(options.BatchSize, rows);
+        int n = machine.Units, shards = parallel.Shards;
+        // A shard's share of a batch's clamped chains is at most ceil(batch chains / shards).
+        int positiveCap = Math.Max(1, (batch * options.PositiveChains + shards - 1) / shards);
+        int negativeCap = Enumerable.Range(0, shards).Max(s => Cluster.ShareOf(options.NegativeChains, shards, s).Count);
+        positive = new DeviceBuffer<float>[localShards.Length];
+        negative = new DeviceBuffer<float>[localShards.Length];
+        try
+        {
+            weights = device.Allocate<float>(n * n);
+            biases = device.Allocate<float>(n);
+            stats = device.Allocate<float>(n * n);
+            for (int i = 0; i < localShards.Length; i++)
+            {
+                positive[i] = device.Allocate<float>((long)positiveCap * n);
+                negative[i] = device.Allocate<float>((long)Math.Max(1, Cluster.ShareOf(options.NegativeChains, shards, localShards[i]).Count) * n);
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
         hostW = new float[n * n];
         hostA = new float[n];
         hostStats = new float[n * n];
-        hostPositive = new float[rows * options.PositiveChains * n];
-        hostNegative = new float[options.NegativeChains * n];
+        hostPositive = new float[positiveCap * n];
+        hostNegative = new float[negativeCap * n];
         dataStats = new double[n * n];
         modelStats = new double[n * n];
+        shardSums = new double[shards * n * n];
+        gathered = parallel.Cluster.IsDistributed ? new double[shards * n * n] : [];
         order = new int[rows];
-        batch = options.BatchSize == 0 ? rows : Math.Min(options.BatchSize, rows);
     }
+
+    /// <summary>How every update's chains are split (<see cref="DataParallel.None"/>: not split).</summary>
+    public DataParallel Parallel => parallel;
 
     /// <summary>The machine being learned: its weights and biases are updated in place by every step.</summary>
     public BoltzmannMachine Machine => machine;
@@ -233,25 +274,39 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
         int n = machine.Units, nv = machine.Visible;
         Upload();
 
-        // Positive phase: visible clamped to the batch's rows, hidden started at random.
-        int posChains = size * options.PositiveChains;
-        for (int c = 0; c < posChains; c++)
+        // Positive phase: visible clamped to the batch's rows, hidden started at random (chain c's
+        // hidden units take the draws from c * hidden on of the start stream, split or not).
+        int posChains = size * options.PositiveChains, hidden = n - nv, shards = parallel.Shards;
+        for (int li = 0; li < localShards.Length; li++)
         {
-            int r = order[start + c / options.PositiveChains];
-            for (int i = 0; i < nv; i++)
-                hostPositive[c * n + i] = data[r * nv + i];
-            for (int i = nv; i < n; i++)
-                hostPositive[c * n + i] = RandomBit();
+            var (c0, cn) = Cluster.ShareOf(posChains, shards, localShards[li]);
+            for (int c = c0; c < c0 + cn; c++)
+            {
+                int r = order[start + c / options.PositiveChains];
+                int at = (c - c0) * n;
+                for (int i = 0; i < nv; i++)
+                    hostPositive[at + i] = data[r * nv + i];
+                for (int i = nv; i < n; i++)
+                    hostPositive[at + i] = RandomBit(initDraw + (long)c * hidden + (i - nv));
+            }
+            if (cn > 0)
+                positive[li].CopyFrom(hostPositive.AsSpan(0, cn * n));
         }
-        positive.CopyFrom(hostPositive.AsSpan(0, posChains * n));
+        initDraw += (long)posChains * hidden;
         Collect(positive, posChains, nv, PositiveStream, ref positiveStep, machine.Hidden == 0 ? 0 : options.BurnIn, dataStats);
 
         // Negative phase: free chains, persistent or fresh.
         if (!options.Persistent || !negativeReady)
         {
-            for (int k = 0; k < hostNegative.Length; k++)
-                hostNegative[k] = RandomBit();
-            negative.CopyFrom(hostNegative);
+            for (int li = 0; li < localShards.Length; li++)
+            {
+                var (c0, cn) = Cluster.ShareOf(options.NegativeChains, shards, localShards[li]);
+                for (int k = 0; k < cn * n; k++)
+                    hostNegative[k] = RandomBit(initDraw + (long)c0 * n + k);
+                if (cn > 0)
+                    negative[li].CopyFrom(hostNegative.AsSpan(0, cn * n));
+            }
+            initDraw += (long)options.NegativeChains * n;
             negativeReady = true;
             Collect(negative, options.NegativeChains, 0, NegativeStream, ref negativeStep, options.BurnIn, modelStats);
         }
@@ -290,35 +345,64 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
     private TrainingDivergedException Diverged(string what) => new(
         $"Boltzmann training diverged at step {step} (epoch {epoch + 1}, step {stepInEpoch} of the epoch): {what}; lower --lr or raise --weight-decay");
 
-    /// <summary>Burn-in, then <see cref="BoltzmannTrainingOptions.Samples"/> sweeps whose mean pair statistics go into <paramref name="into"/>.</summary>
-    private void Collect(DeviceBuffer<float> states, int chains, int clamped, ulong stream, ref long step, int burnIn, double[] into)
+    /// <summary>
+    /// Burn-in, then <see cref="BoltzmannTrainingOptions.Samples"/> sweeps whose mean pair statistics
+    /// go into <paramref name="into"/>: every local shard's chains (its share of <paramref name="chains"/>,
+    /// numbered globally) in <paramref name="states"/>, the shards' sums added in shard order.
+    /// </summary>
+    private void Collect(DeviceBuffer<float>[] states, int chains, int clamped, ulong stream, ref long step, int burnIn, double[] into)
     {
-        int n = machine.Units;
+        int n = machine.Units, nn = n * n, shards = parallel.Shards;
         int sweep = n - clamped;
-        Array.Clear(into);
-        if (sweep > 0 && burnIn > 0)
+        Array.Clear(shardSums);
+        for (int li = 0; li < localShards.Length; li++)
         {
-            device.Backend.BoltzmannGibbs(states, weights, biases, chains, n, clamped, burnIn * sweep, step, options.Seed, stream);
-            step += burnIn * sweep;
+            int shard = localShards[li];
+            var (c0, cn) = Cluster.ShareOf(chains, shards, shard);
+            if (cn == 0)
+                continue;
+            var part = shardSums.AsSpan(shard * nn, nn);
+            long at = step;
+            if (sweep > 0 && burnIn > 0)
+            {
+                device.Backend.BoltzmannGibbs(states[li], weights, biases, cn, n, clamped, burnIn * sweep, at, options.Seed, stream, c0);
+                at += burnIn * sweep;
+            }
+            for (int s = 0; s < options.Samples; s++)
+            {
+                if (sweep > 0)
+                {
+                    device.Backend.BoltzmannGibbs(states[li], weights, biases, cn, n, clamped, sweep, at, options.Seed, stream, c0);
+                    at += sweep;
+                }
+                device.Backend.BoltzmannPairStatistics(states[li], stats, n, cn);
+                stats.CopyTo(hostStats);
+                for (int k = 0; k < nn; k++)
+                    part[k] += hostStats[k];
+                if (sweep == 0)
+                {
+                    // Fully clamped: every sample is the same.
+                    for (int k = 0; k < nn; k++)
+                        part[k] *= options.Samples;
+                    break;
+                }
+            }
         }
-        for (int s = 0; s < options.Samples; s++)
+        if (sweep > 0)
+            step += (burnIn > 0 ? (long)burnIn * sweep : 0) + (long)options.Samples * sweep;
+        if (parallel.Cluster.IsDistributed)
         {
-            if (sweep > 0)
-            {
-                device.Backend.BoltzmannGibbs(states, weights, biases, chains, n, clamped, sweep, step, options.Seed, stream);
-                step += sweep;
-            }
-            device.Backend.BoltzmannPairStatistics(states, stats, n, chains);
-            stats.CopyTo(hostStats);
-            for (int k = 0; k < into.Length; k++)
-                into[k] += hostStats[k];
-            if (sweep == 0)
-            {
-                // Fully clamped: every sample is the same.
-                for (int k = 0; k < into.Length; k++)
-                    into[k] *= options.Samples;
-                break;
-            }
+            int rank = parallel.Cluster.Rank;
+            parallel.Cluster.AllGather(shardSums.AsSpan(rank * nn, nn), gathered);
+            gathered.CopyTo(shardSums, 0);
+        }
+        // Unsplit, 0 + the one shard's sum is that sum: the same bits as before shards existed.
+        Array.Clear(into);
+        for (int shard = 0; shard < shards; shard++)
+        {
+            var part = shardSums.AsSpan(shard * nn, nn);
+            for (int k = 0; k < nn; k++)
+                into[k] += part[k];
         }
         double scale = 1.0 / ((double)chains * options.Samples);
         for (int k = 0; k < into.Length; k++)
@@ -337,7 +421,7 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
         set.Add("W", (double[])machine.Weights.Clone(), n, n);
         set.Add("a", (double[])machine.Biases.Clone(), n);
         if (options.Persistent && negativeReady)
-            set.Add("chains", negative.ToArray(), options.NegativeChains, n);
+            set.Add("chains", AllChains(), options.NegativeChains, n);
         set.Add("counters", new long[] { epoch, stepInEpoch, step, positiveStep, negativeStep, initDraw }, 6);
         set.Add("partial_seconds", new double[] { partialSeconds }, 1);
         set.Metadata["format"] = BoltzmannCheckpoint.Format;
@@ -349,17 +433,50 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
         return set;
     }
 
+    /// <summary>Every negative chain in order (NegativeChains x Units), from the local shards' buffers and, under MPI, from every rank (a collective call).</summary>
+    private float[] AllChains()
+    {
+        int n = machine.Units, shards = parallel.Shards, chains = options.NegativeChains;
+        var all = new float[chains * n];
+        if (!parallel.Cluster.IsDistributed)
+        {
+            for (int li = 0; li < localShards.Length; li++)
+            {
+                var (c0, cn) = Cluster.ShareOf(chains, shards, localShards[li]);
+                negative[li].ToArray().AsSpan(0, cn * n).CopyTo(all.AsSpan(c0 * n));
+            }
+            return all;
+        }
+        // The ranks' shares differ by at most one chain: gather them padded to the largest.
+        int cap = hostNegative.Length;
+        var mine = new float[cap];
+        var (m0, mn) = Cluster.ShareOf(chains, shards, parallel.Cluster.Rank);
+        negative[0].ToArray().AsSpan(0, mn * n).CopyTo(mine);
+        var padded = new float[(long)cap * shards];
+        parallel.Cluster.AllGather(mine, padded);
+        for (int r = 0; r < shards; r++)
+        {
+            var (c0, cn) = Cluster.ShareOf(chains, shards, r);
+            padded.AsSpan(r * cap, cn * n).CopyTo(all.AsSpan(c0 * n));
+        }
+        return all;
+    }
+
     /// <summary>
     /// Rebuilds a trainer from a checkpoint of <see cref="SaveState"/> (read by <see cref="BoltzmannCheckpoint.Read"/>)
     /// on the same data: training continues bit for bit as if it had not stopped.
     /// </summary>
+    /// <param name="device">Where the Gibbs sweeps run.</param>
+    /// <param name="checkpoint">The checkpoint.</param>
+    /// <param name="data">The run's data.</param>
+    /// <param name="parallel">How the chains are split (null: not split); the same shards as the run's keep it bit for bit.</param>
     /// <exception cref="InfoGpuException">The checkpoint has no training state, or it does not fit the data.</exception>
-    public static BoltzmannTrainer Resume(ComputeDevice device, TensorSet checkpoint, ReadOnlySpan<float> data)
+    public static BoltzmannTrainer Resume(ComputeDevice device, TensorSet checkpoint, ReadOnlySpan<float> data, DataParallel? parallel = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var options = BoltzmannCheckpoint.ReadOptions(checkpoint);
         var machine = BoltzmannCheckpoint.LoadMachine(checkpoint);
-        return new BoltzmannTrainer(device, machine, data, options).Restored(t => t.Restore(checkpoint));
+        return new BoltzmannTrainer(device, machine, data, options, parallel).Restored(t => t.Restore(checkpoint));
     }
 
     private void Restore(TensorSet set)
@@ -386,7 +503,14 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
         weights.CopyTo(machine.Weights, 0);
         biases.CopyTo(machine.Biases, 0);
         if (chainStates is not null)
-            negative.CopyFrom(chainStates);
+        {
+            for (int li = 0; li < localShards.Length; li++)
+            {
+                var (c0, cn) = Cluster.ShareOf(options.NegativeChains, parallel.Shards, localShards[li]);
+                if (cn > 0)
+                    negative[li].CopyFrom(chainStates.AsSpan(c0 * n, cn * n));
+            }
+        }
         negativeReady = chainStates is not null;
         epoch = (int)c[0];
         stepInEpoch = (int)c[1];
@@ -398,7 +522,7 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
         orderEpoch = -1;
     }
 
-    private float RandomBit() => Philox.Uniform(options.Seed, InitStream, (ulong)initDraw++) < 0.5f ? 1f : 0f;
+    private float RandomBit(long draw) => Philox.Uniform(options.Seed, InitStream, (ulong)draw) < 0.5f ? 1f : 0f;
 
     private void Upload()
     {
@@ -433,10 +557,12 @@ public sealed class BoltzmannTrainer : ITrainer<BoltzmannEpochMetrics>
     /// <summary>Frees the device buffers made by the constructor (the machine keeps what it learned). Dispose the trainer before its device.</summary>
     public void Dispose()
     {
-        stats.Dispose();
-        negative.Dispose();
-        positive.Dispose();
-        biases.Dispose();
-        weights.Dispose();
+        stats?.Dispose();
+        foreach (var b in negative)
+            b?.Dispose();
+        foreach (var b in positive)
+            b?.Dispose();
+        biases?.Dispose();
+        weights?.Dispose();
     }
 }

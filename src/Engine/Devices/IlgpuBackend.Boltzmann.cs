@@ -6,17 +6,17 @@ namespace InfoGpu.Devices;
 
 internal sealed partial class IlgpuBackend
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong>? boltzmannGibbsKernel;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong, int>? boltzmannGibbsKernel;
     private Action<Index2D, ArrayView<float>, ArrayView<float>, int, int>? pairStatisticsKernel;
 
-    public void BoltzmannGibbs(DeviceBuffer<float> states, DeviceBuffer<float> weights, DeviceBuffer<float> biases, int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream)
+    public void BoltzmannGibbs(DeviceBuffer<float> states, DeviceBuffer<float> weights, DeviceBuffer<float> biases, int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream, int firstChain = 0)
     {
         using var scope = Enter();
-        boltzmannGibbsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong>(BoltzmannKernels.GibbsKernel);
+        boltzmannGibbsKernel ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, ulong, ulong, int>(BoltzmannKernels.GibbsKernel);
         if (chains > 0 && steps > 0)
         {
             Counters.Launch();
-            boltzmannGibbsKernel(chains, states.View, weights.View, biases.View, units, clamped, steps, stepOffset, seed, stream);
+            boltzmannGibbsKernel(chains, states.View, weights.View, biases.View, units, clamped, steps, stepOffset, seed, stream, firstChain);
         }
     }
 

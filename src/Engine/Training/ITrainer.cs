@@ -172,9 +172,10 @@ public static class TrainerExtensions
     /// <param name="progressEvery">Steps between progress reports (at least 1).</param>
     /// <param name="epochs">The run's target, for the progress reports (0: the trainer's <see cref="ITrainer.Epochs"/>).</param>
     /// <param name="started">When the run started (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>), for the progress reports' seconds.</param>
+    /// <param name="stopVote">Asked before every step (after <paramref name="cancel"/>); true stops the epoch there as a cancellation does. The ranks of an MPI job vote together this way, so that all stop after the same step. Null: not asked.</param>
     public static EpochResult<TMetrics> TrainEpoch<TMetrics>(
         this ITrainer<TMetrics> trainer, CancellationToken cancel = default, int stopEvery = 0,
-        IProgress<TrainingProgress>? progress = null, int progressEvery = 1, int epochs = 0, long started = 0)
+        IProgress<TrainingProgress>? progress = null, int progressEvery = 1, int epochs = 0, long started = 0, Func<bool>? stopVote = null)
         where TMetrics : IEpochMetrics<TMetrics>
     {
         ArgumentNullException.ThrowIfNull(trainer);
@@ -185,7 +186,7 @@ public static class TrainerExtensions
         int steps = trainer.StepsPerEpoch;
         while (trainer.StepInEpoch < steps)
         {
-            if (cancel.IsCancellationRequested)
+            if (cancel.IsCancellationRequested || (stopVote is not null && stopVote()))
                 return new(false, default);
             trainer.TrainStep();
             if (progress is not null && (trainer.StepInEpoch % progressEvery == 0 || trainer.StepInEpoch == steps))

@@ -43,6 +43,14 @@ public sealed record TrainingSessionOptions
     /// </summary>
     public bool WriteFiles { get; init; } = true;
 
+    /// <summary>
+    /// Asked before every step: true stops the run there (with a checkpoint) as the cancellation
+    /// token does, and <c>Run</c> returns <see cref="TrainingStop.Cancelled"/>. The ranks of an MPI
+    /// job give a collective vote here (every rank's stop request, combined), so that a signal on
+    /// any rank stops them all after the same step. Null: only the token stops the run.
+    /// </summary>
+    public Func<bool>? StopVote { get; init; }
+
     /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -209,13 +217,15 @@ public sealed class TrainingSession<TMetrics>
         int stopEvery = options.Directory is null ? 0 : options.CheckpointEvery;
         while (trainer.Epoch < target)
         {
-            var r = trainer.TrainEpoch(cancel, stopEvery, options.Progress, every, target, started);
+            bool voted = false;
+            Func<bool>? vote = options.StopVote is { } ask ? () => voted = ask() : null;
+            var r = trainer.TrainEpoch(cancel, stopEvery, options.Progress, every, target, started, vote);
             ranAny = true;
             if (!r.Completed)
             {
                 if (options.Directory is not null)
                     SaveCheckpoint();
-                if (cancel.IsCancellationRequested)
+                if (voted || cancel.IsCancellationRequested)
                     return TrainingStop.Cancelled;
                 continue;
             }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using InfoGpu.Distributed;
+using InfoGpu.Host.Commands;
 
 namespace InfoGpu.Host.Cli;
 
@@ -32,11 +33,18 @@ internal static class MpiEntry
         // mpirun stops the other ranks with SIGTERM when one dies (or when it is interrupted): rank 0
         // says so and every rank leaves at once, without MPI_Finalize (a peer is gone; files are
         // written to temporary names and renamed, so the last checkpoint on disk stays whole).
-        using var term = cluster.Size > 1 ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Stopped(cluster)) : null;
+        // While a training run is under way its ranks vote to stop together instead (SessionRunner),
+        // and end the job so only when they cannot agree in time.
+        using var term = cluster.Size > 1 ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ =>
+        {
+            if (SessionRunner.Voting is null)
+                Stopped(cluster);
+        }) : null;
         int code = CommandLine.Run(args, cluster.IsRoot ? Console.Out : TextWriter.Null, err, cluster);
         // Usage errors (2) come from the arguments, before any collective call, the same on every
         // rank: the ranks end together. Other failures may strike one rank while the others wait.
-        if (code is 0 or 2 || cluster.Size == 1)
+        // A run the ranks stopped together on a signal (130, 143) ends together as well.
+        if (code is 0 or 2 || cluster.Size == 1 || SessionRunner.StoppedTogether)
         {
             cluster.Finish();
             return code;
@@ -53,7 +61,8 @@ internal static class MpiEntry
         return code;
     }
 
-    private static void Stopped(Cluster cluster)
+    /// <summary>Ends this rank at once with 143 (rank 0 says the job was stopped and that the last checkpoint resumes).</summary>
+    internal static void Stopped(Cluster cluster)
     {
         if (cluster.IsRoot)
         {

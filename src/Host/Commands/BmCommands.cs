@@ -15,14 +15,14 @@ internal static class BmCommands
 {
     public static IReadOnlyList<ICommand> All { get; } = [new Train(), new SampleCommand()];
 
-    private sealed class Train : ICommand
+    private sealed class Train : IDistributedCommand
     {
         private static readonly BoltzmannTrainingOptions D = new();
 
         public CommandSpec Spec { get; } = new(
             "bm train",
             "train a general Boltzmann machine (hidden-hidden links) on bars-and-stripes by Gibbs sampling",
-            Invariant($"[--size 3] [--hidden 4] [--epochs {D.Epochs}] [--batch B] [--lr {D.LearningRate}] [--burn-in {D.BurnIn}] [--samples {D.Samples}] [--chains {D.NegativeChains}] [--fresh] [--weight-decay {D.WeightDecay}] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--accelerator KIND] [--json]"),
+            Invariant($"[--size 3] [--hidden 4] [--epochs {D.Epochs}] [--batch B] [--lr {D.LearningRate}] [--burn-in {D.BurnIn}] [--samples {D.Samples}] [--chains {D.NegativeChains}] [--fresh] [--weight-decay {D.WeightDecay}] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--shards N] [--accelerator KIND] [--json]"),
             [
                 new("size", "N", "bars-and-stripes patterns of N x N pixels (2 to 5; default 3)"),
                 new("hidden", "H", "hidden units (default 4)"),
@@ -39,6 +39,7 @@ internal static class BmCommands
                 new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
                 new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
                 new("checkpoint-every", "N", "also write the checkpoint every N learning updates (default: only at the end of every epoch and on Ctrl-C)"),
+                new("shards", "N", "split the chains of every update into N shards whose statistics are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
                 CommandSpec.Accelerator,
             ],
             ["infogpu bm train --size 3 --hidden 4 --epochs 300 --out out/bm", "infogpu bm train --size 2 --hidden 2 --json", "infogpu bm train --size 4 --batch 5 --checkpoint-every 50 --out out/bm4", "infogpu bm train --resume out/bm4 --epochs 600"]);
@@ -59,6 +60,7 @@ internal static class BmCommands
             int size = checkpoint is not null ? MetadataInt(checkpoint, "size") : a.GetInt("size", 3);
             if (size is < 2 or > 5)
                 throw new UsageException($"--size must be 2 to 5 (got {size})");
+            var parallel = DataParallelOption.Parse(context, checkpoint);
             var data = BarsAndStripes.Generate(size);
             double patterns = data.Length / (size * size);
             using var device = DeviceOption.Open(context);
@@ -67,7 +69,7 @@ internal static class BmCommands
             {
                 if (BoltzmannCheckpoint.LoadMachine(checkpoint).Visible != size * size)
                     throw new InfoGpuException($"--resume: the checkpoint's machine does not have the {size * size} visible units of {size}x{size} patterns");
-                trainer = BoltzmannTrainer.Resume(device, checkpoint, data);
+                trainer = BoltzmannTrainer.Resume(device, checkpoint, data, parallel);
                 SessionRunner.ApplyLearningRate(context, newLr, trainer);
                 context.Note($"resumed from {resume} at epoch {trainer.Epoch}, step {trainer.StepInEpoch} of the epoch ({trainer.Step} updates done)");
             }
@@ -98,7 +100,7 @@ internal static class BmCommands
                 }
                 var machine = new BoltzmannMachine(size * size, hidden);
                 machine.InitializeRandom(options.Seed, 0.01);
-                trainer = new BoltzmannTrainer(device, machine, data, options);
+                trainer = new BoltzmannTrainer(device, machine, data, options, parallel);
             }
             using (trainer)
             {
@@ -106,7 +108,9 @@ internal static class BmCommands
                 var machine = trainer.Machine;
                 context.Note(Invariant($"bars-and-stripes {size}x{size}: {patterns} patterns; {machine.Visible} visible, {machine.Hidden} hidden; seed {o.Seed}"));
                 context.Note(Invariant($"{trainer.StepsPerEpoch} updates per epoch, lr {o.LearningRate}, burn-in {o.BurnIn}, samples {o.Samples}, {o.NegativeChains} {(o.Persistent ? "persistent" : "fresh")} chains"));
-                var session = new TrainingSession<BoltzmannEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, checkpointEvery, new Dictionary<string, string> { ["size"] = size.ToString(CultureInfo.InvariantCulture) }), checkpoint);
+                DataParallelOption.Note(context, parallel);
+                var metadata = DataParallelOption.Record(new Dictionary<string, string> { ["size"] = size.ToString(CultureInfo.InvariantCulture) }, parallel);
+                var session = new TrainingSession<BoltzmannEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, checkpointEvery, metadata), checkpoint);
                 int target = trainer.Epochs;
                 session.EpochCompleted += e =>
                 {
@@ -116,7 +120,7 @@ internal static class BmCommands
                 int code = SessionRunner.Run(context, session, "bm train", outDir);
                 if (code != 0)
                     return code;
-                if (outDir is not null)
+                if (outDir is not null && context.Cluster.IsRoot)
                 {
                         Plots.SaveAtomically(Path.Combine(outDir, "bm.json"), tmp => File.WriteAllText(tmp, ToJson(machine).ToJsonString()));
                 }

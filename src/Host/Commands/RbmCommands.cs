@@ -84,7 +84,7 @@ internal static class RbmCommands
             if (hidden < 1)
                 throw new UsageException("--hidden must be >= 1");
             var options = checkpoint is null ? ParseOptions(a) with { MonitorRows = a.GetInt("monitor-rows", 0) } : null;
-            var parallel = DataParallelOption.Parse(context);
+            var parallel = DataParallelOption.Parse(context, checkpoint);
 
             var data = FashionMnist.Load(dataDir, limit);
             SessionRunner.RequireTestImages(data);
@@ -111,7 +111,7 @@ internal static class RbmCommands
                 var o = trainer.Options;
                 context.Note(Invariant($"RBM {trainer.Model.Visible} visible x {trainer.Model.Hidden} hidden; {o.Sampler.ToString().ToUpperInvariant()}-{o.K}, batch {o.BatchSize}, lr {o.LearningRate}, momentum {o.InitialMomentum},{o.FinalMomentum}, weight decay {o.WeightDecay}, seed {o.Seed}"));
                 DataParallelOption.Note(context, parallel);
-                var session = new TrainingSession<RbmEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, checkpointEvery, SessionRunner.DataMetadata(dataDir, limit, data.Description)), checkpoint);
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, checkpointEvery, DataParallelOption.Record(SessionRunner.DataMetadata(dataDir, limit, data.Description), parallel)), checkpoint);
                 session.EpochCompleted += m => context.Note(Invariant($"epoch {m.Epoch,3}: {m.Seconds,7:F2} s ({m.SamplesPerSecond,7:F0} images/s)  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
                 int code = SessionRunner.Run(context, session, "rbm train", outDir);
                 if (code != 0)

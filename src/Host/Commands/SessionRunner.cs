@@ -12,27 +12,49 @@ internal static class SessionRunner
     /// <summary>
     /// Runs <paramref name="session"/> until done or until Ctrl-C/SIGTERM; returns the exit code
     /// (0, or 130/143 after an interruption, with the checkpoint and how to resume on stderr).
-    /// Under MPI with several ranks signals are not caught: they end the job.
+    /// Under MPI with several ranks the ranks vote before every step (an all-reduce of one int):
+    /// a signal on any rank stops them all after the same step, rank 0 writes the checkpoint, and
+    /// every rank returns the same code (<see cref="StoppedTogether"/> is then set).
     /// </summary>
     /// <param name="context">Where to write.</param>
-    /// <param name="session">The session, with its epoch callback already attached.</param>
+    /// <param name="session">The session, with its epoch callback already attached (built with <see cref="Options"/>, which gives it the vote under MPI).</param>
     /// <param name="command">The train command, for the resume hint ("rbm train").</param>
     /// <param name="outDir">The run's folder (null: nothing is saved).</param>
     public static int Run<TMetrics>(CommandContext context, TrainingSession<TMetrics> session, string command, string? outDir)
         where TMetrics : IEpochMetrics<TMetrics>
     {
-        if (context.Cluster.Size > 1)
-        {
-            // The ranks would see a signal between different steps and part ways in their collective
-            // calls: under MPI a signal ends the job (mpirun stops every rank) and the checkpoint on
-            // disk stays the last whole one, from which --resume continues.
-            session.Run(CancellationToken.None);
-            return 0;
-        }
+        var cluster = context.Cluster;
+        bool together = cluster.IsDistributed && cluster.Size > 1;
         using var stop = new StopSignals();
-        var stopped = session.Run(stop.Token);
+        TrainingStop stopped;
+        if (together)
+        {
+            using var vote = new MpiStopVote(cluster, stop);
+            Voting = vote;
+            try
+            {
+                // The ranks stop only where they all voted to: the token alone would part them.
+                stopped = session.Run(CancellationToken.None);
+            }
+            finally
+            {
+                Voting = null;
+            }
+        }
+        else
+        {
+            stopped = session.Run(stop.Token);
+        }
         if (stopped == TrainingStop.Completed)
             return 0;
+        int code = stop.ExitCode;
+        if (together)
+        {
+            // Every rank returned here after the same step: the code of the signal any rank got.
+            code = cluster.Max(stop.Signal is null ? 0 : stop.ExitCode);
+            code = code == 0 ? 130 : code;
+            StoppedTogether = true;
+        }
         var t = session.Trainer;
         string where = string.Create(CultureInfo.InvariantCulture, $"interrupted in epoch {t.Epoch + 1} after step {t.StepInEpoch} ({t.Step} updates done)");
         if (session.CheckpointPath is null)
@@ -41,11 +63,18 @@ internal static class SessionRunner
         }
         else
         {
+            string program = together ? string.Create(CultureInfo.InvariantCulture, $"mpirun -np {cluster.Size} {ProgramName(mpi: true)}") : ProgramName();
             context.Err.WriteLine($"{where}; checkpoint written to {session.CheckpointPath}");
-            context.Err.WriteLine($"resume with: {ProgramName()} {command} --resume {outDir}");
+            context.Err.WriteLine($"resume with: {program} {command} --resume {outDir}");
         }
-        return stop.ExitCode;
+        return code;
     }
+
+    /// <summary>True once the ranks of an MPI job stopped a run together on a signal: they end together, as after a completed run.</summary>
+    public static bool StoppedTogether { get; private set; }
+
+    /// <summary>The vote of the MPI run under way (null: none): the process's SIGTERM handler leaves a signal to it.</summary>
+    internal static MpiStopVote? Voting { get; private set; }
 
     /// <summary>
     /// Runs a grid of models (<c>--seeds</c>/<c>--grid</c>) until done or until Ctrl-C/SIGTERM, as
@@ -92,7 +121,12 @@ internal static class SessionRunner
         trainer.LearningRate = v;
     }
 
-    /// <summary>The session settings every train command gives: target, folder, checkpoint interval, --overwrite, the progress bar, and metadata.</summary>
+    /// <summary>
+    /// The session settings every train command gives: target, folder, checkpoint interval,
+    /// --overwrite, the progress bar, and metadata. Under MPI with several ranks the session votes
+    /// with the other ranks before every step, so every rank must run it: a command that uses it
+    /// must be an <see cref="IDistributedCommand"/> (the others run on rank 0 alone).
+    /// </summary>
     public static TrainingSessionOptions Options(CommandContext context, int epochs, string? outDir, int checkpointEvery, Dictionary<string, string> metadata) => new()
     {
         Epochs = epochs,
@@ -102,6 +136,7 @@ internal static class SessionRunner
         WriteFiles = context.Cluster.IsRoot,
         Progress = Progress(context),
         Metadata = metadata,
+        StopVote = context.Cluster.IsDistributed && context.Cluster.Size > 1 ? () => Voting?.Vote() ?? false : null,
     };
 
     /// <summary>Where an image run's data came from, kept in its checkpoints so that --resume finds the same data.</summary>
@@ -137,11 +172,13 @@ internal static class SessionRunner
     public static IProgress<TrainingProgress>? Progress(CommandContext context) =>
         TerminalBar.For(context, "training") is TerminalBar bar ? new ConsoleBar(bar) : null;
 
-    /// <summary>How the user runs this program: "infogpu" when installed as a command, else the dotnet invocation.</summary>
-    private static string ProgramName()
+    /// <summary>How the user runs this program: "infogpu" when installed as a command, else the dotnet invocation (under mpirun: of the built program, which every rank starts).</summary>
+    private static string ProgramName(bool mpi = false)
     {
         string? path = Environment.ProcessPath;
-        return path is not null && Path.GetFileNameWithoutExtension(path) == "infogpu" ? "infogpu" : "dotnet run --project src/Host -c Release --";
+        if (path is not null && Path.GetFileNameWithoutExtension(path) == "infogpu")
+            return "infogpu";
+        return mpi ? $"dotnet {Path.Combine(AppContext.BaseDirectory, "infogpu.dll")}" : "dotnet run --project src/Host -c Release --";
     }
 
     /// <summary>The training bar: the epoch's fraction, with the epoch and step, on a <see cref="TerminalBar"/>.</summary>

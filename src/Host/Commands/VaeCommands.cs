@@ -135,7 +135,7 @@ internal static class VaeCommands
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoint, "data_dir");
             int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoint);
             var options = checkpoint is null ? ReadOptions(a) : null;
-            var parallel = DataParallelOption.Parse(context);
+            var parallel = DataParallelOption.Parse(context, checkpoint);
             var data = LoadData(context, dataDir, limit);
             SessionRunner.RequireTestImages(data);
             using var device = DeviceOption.Open(context);
@@ -156,7 +156,7 @@ internal static class VaeCommands
                 var vae = trainer.Vae;
                 context.Note(Invariant($"VAE {vae.Input}-{vae.Hidden}-{vae.Latent}: beta {o.Beta}, batch {o.BatchSize}, lr {o.LearningRate}, {(epochs > 0 ? epochs : o.Epochs)} epochs, seed {o.Seed}{(o.Binarize ? ", binarized" : "")}"));
                 DataParallelOption.Note(context, parallel);
-                var session = new TrainingSession<VaeEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, every, SessionRunner.DataMetadata(dataDir, limit, data.Description)), checkpoint);
+                var session = new TrainingSession<VaeEpochMetrics>(trainer, SessionRunner.Options(context, epochs, outDir, every, DataParallelOption.Record(SessionRunner.DataMetadata(dataDir, limit, data.Description), parallel)), checkpoint);
                 session.EpochCompleted += r => context.Note(Invariant($"epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
                 int code = SessionRunner.Run(context, session, "vae train", outDir);
                 if (code != 0)

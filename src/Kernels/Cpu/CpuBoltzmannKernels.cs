@@ -7,7 +7,7 @@ internal static unsafe class CpuBoltzmannKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gibbs(
         Span<float> states, ReadOnlySpan<float> weights, ReadOnlySpan<float> biases,
-        int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream)
+        int chains, int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream, int firstChain = 0)
     {
         fixed (float* ps = states, pw = weights, pb = biases)
         {
@@ -20,7 +20,7 @@ internal static unsafe class CpuBoltzmannKernels
                 int free = units - clamped;
                 for (int t = 0; t < steps; t++)
                 {
-                    var r = Philox.Block(seed, stream, ((ulong)(uint)c << 32) | (ulong)(stepOffset + t));
+                    var r = Philox.Block(seed, stream, ((ulong)(uint)(firstChain + c) << 32) | (ulong)(stepOffset + t));
                     int i = clamped + BoltzmannMath.PickUnit(Philox.ToUniform(r.X0), free);
                     float field = b[i];
                     float* row = w + (long)i * units;

@@ -13,17 +13,18 @@ internal static class BoltzmannKernels
     /// <summary>
     /// <paramref name="steps"/> single-site updates of every chain: pick a free unit i uniformly
     /// (units below <paramref name="clamped"/> stay fixed), set s_i = 1 with probability
-    /// sigmoid(a_i + sum_j W_ij s_j). Draws are Philox block (chain &lt;&lt; 32 | step) of (seed, stream).
+    /// sigmoid(a_i + sum_j W_ij s_j). Draws are Philox block (chain &lt;&lt; 32 | step) of (seed, stream), the chain numbered from
+    /// <paramref name="firstChain"/> (a shard of a larger set of chains draws as that set would).
     /// </summary>
     public static void GibbsKernel(
         Index1D chain, ArrayView<float> states, ArrayView<float> weights, ArrayView<float> biases,
-        int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream)
+        int units, int clamped, int steps, long stepOffset, ulong seed, ulong stream, int firstChain)
     {
         int free = units - clamped;
         long start = (long)chain.X * units;
         for (int t = 0; t < steps; t++)
         {
-            var r = Philox.Block(seed, stream, ((ulong)(uint)chain.X << 32) | (ulong)(stepOffset + t));
+            var r = Philox.Block(seed, stream, ((ulong)(uint)(firstChain + chain.X) << 32) | (ulong)(stepOffset + t));
             int i = clamped + BoltzmannMath.PickUnit(Philox.ToUniform(r.X0), free);
             float field = biases[i];
             long row = (long)i * units;

@@ -15,8 +15,8 @@ internal static class MpiJob
     /// <summary>Why the MPI tests skip here: null when mpirun is present.</summary>
     public static string? Missing => Mpirun is null ? "mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it)" : null;
 
-    /// <summary>Starts <c>mpirun -np <paramref name="ranks"/> dotnet infogpu.dll ARGS</c>.</summary>
-    public static Process Start(int ranks, IEnumerable<string> args)
+    /// <summary>Starts <c>mpirun -np <paramref name="ranks"/> dotnet infogpu.dll ARGS</c>, with <paramref name="environment"/> added to mpirun's environment.</summary>
+    public static Process Start(int ranks, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(Mpirun ?? throw new InvalidOperationException(Missing))
         {
@@ -32,6 +32,8 @@ internal static class MpiJob
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("OMPI_", StringComparison.Ordinal) || k.StartsWith("PMIX_", StringComparison.Ordinal)).ToList())
             info.Environment.Remove(key);
         info.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+            info.Environment[k] = v;
         return Process.Start(info) ?? throw new InvalidOperationException("cannot start mpirun");
     }
 

@@ -57,22 +57,27 @@ public class MpiRunTests
         Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
         string root = TestPaths.TempDir();
         string[] args = [.. Rbm, "--sampler", "pcd"];
-        // Epoch 1 in one process, unsplit.
+        // Epoch 1 in one process with 2 shards (recorded in the checkpoint).
         string start = Path.Combine(root, "start");
-        var first = ConsoleRunner.Run([.. args, "--epochs", "1", "--out", start]);
+        var first = ConsoleRunner.Run([.. args, "--shards", "2", "--epochs", "1", "--out", start]);
         Assert.True(first.Code == 0, first.Err);
 
-        // Epoch 2: resumed under 2 ranks, and in one process with 2 shards, from copies of that checkpoint.
+        // Another number of ranks cannot continue it bit for bit: refused in one line that says how to launch it.
+        var (code, _, stderr) = MpiJob.Run(3, ["rbm", "train", "--resume", start, "--epochs", "2", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
+        Assert.Equal(2, code);
+        Assert.Single(stderr.Split('\n'), l => l.StartsWith("error: the run was trained with 2 shards", StringComparison.Ordinal) && l.Contains("mpirun -np 2", StringComparison.Ordinal));
+
+        // Epoch 2: resumed under 2 ranks, and in one process (the recorded 2 shards), from copies of that checkpoint.
         string viaMpi = Copy(start, Path.Combine(root, "mpi")), viaShards = Copy(start, Path.Combine(root, "shards"));
-        var (code, _, stderr) = MpiJob.Run(2, ["rbm", "train", "--resume", viaMpi, "--epochs", "2", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
+        (code, _, stderr) = MpiJob.Run(2, ["rbm", "train", "--resume", viaMpi, "--epochs", "2", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
         Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
-        var resumed = ConsoleRunner.Run(["rbm", "train", "--resume", viaShards, "--epochs", "2", "--shards", "2", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
+        var resumed = ConsoleRunner.Run(["rbm", "train", "--resume", viaShards, "--epochs", "2", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
         Assert.True(resumed.Code == 0, resumed.Err);
         AssertSameState(viaShards, viaMpi, pcd: true);
 
-        // Epoch 3: the MPI job's checkpoint back in one process (2 shards), against the job continued.
+        // Epoch 3: the MPI job's checkpoint back in one process (its recorded 2 shards), against the job continued.
         string back = Copy(viaMpi, Path.Combine(root, "back"));
-        var again = ConsoleRunner.Run(["rbm", "train", "--resume", back, "--epochs", "3", "--shards", "2", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
+        var again = ConsoleRunner.Run(["rbm", "train", "--resume", back, "--epochs", "3", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
         Assert.True(again.Code == 0, again.Err);
         (code, _, stderr) = MpiJob.Run(2, ["rbm", "train", "--resume", viaMpi, "--epochs", "3", "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
         Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
@@ -111,6 +116,29 @@ public class MpiRunTests
             if (k % 6 != 1)
                 Assert.Equal(BitConverter.DoubleToInt64Bits(ha[k]), BitConverter.DoubleToInt64Bits(hb[k]));
         }
+    }
+
+    [SkippableTheory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void BmDataParallelTrainingEqualsOneProcessWithAsManyShardsBitForBit(int ranks)
+    {
+        Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
+        string root = TestPaths.TempDir();
+        string single = Path.Combine(root, "single"), job = Path.Combine(root, "mpi");
+        string[] args = ["bm", "train", "--size", "2", "--hidden", "2", "--batch", "3", "--burn-in", "2", "--samples", "3", "--chains", "7", "--epochs", "3", "--seed", "5", "--accelerator", "cpu", "--quiet"];
+        var one = ConsoleRunner.Run([.. args, "--shards", ranks.ToString(CultureInfo.InvariantCulture), "--out", single]);
+        Assert.True(one.Code == 0, one.Err);
+        var (code, _, stderr) = MpiJob.Run(ranks, [.. args, "--out", job]);
+        Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
+        BmShardedTests.AssertSameState(single, job, ["W", "a", "chains", "counters"]);
+        Assert.Equal(["bm.json", "metrics.csv", "model.safetensors"], Directory.GetFiles(job).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // Resumed under as many ranks to 5 epochs: the single process continued the same way.
+        (code, _, stderr) = MpiJob.Run(ranks, ["bm", "train", "--resume", job, "--epochs", "5", "--accelerator", "cpu", "--quiet"]);
+        Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
+        var again = ConsoleRunner.Run(["bm", "train", "--resume", single, "--epochs", "5", "--accelerator", "cpu", "--quiet"]);
+        Assert.True(again.Code == 0, again.Err);
+        BmShardedTests.AssertSameState(single, job, ["W", "a", "chains", "counters"]);
     }
 
     [SkippableTheory]
@@ -237,6 +265,57 @@ public class MpiRunTests
         Assert.Equal(epoch + 1, done[0]);
         Assert.Equal(0, done[1]);
     }
+
+    [SkippableFact]
+    public void AnInterruptedJobStopsEveryRankAtOneStepCheckpointsAndResumesBitForBit()
+    {
+        Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
+        string root = TestPaths.TempDir();
+        string dir = Path.Combine(root, "run"), model = Path.Combine(dir, "model.safetensors");
+        // 100 steps per epoch, a checkpoint after every step.
+        string[] args = ["rbm", "train", "--limit", "1000", "--hidden", "16", "--batch", "10", "--sampler", "pcd", "--sample-steps", "1", "--monitor-rows", "20", "--seed", "11", "--accelerator", "cpu", "--quiet"];
+        // mpirun answers SIGINT with SIGTERM to the ranks after odls_base_sigkill_timeout seconds and
+        // SIGKILL as long again after: 8 s leaves the ranks time to agree and checkpoint.
+        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "8" };
+        string err;
+        using (var job = MpiJob.Start(2, [.. args, "--epochs", "40", "--checkpoint-every", "1", "--out", dir], env))
+        {
+            var stderr = job.StandardError.ReadToEndAsync();
+            _ = job.StandardOutput.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(180);
+            while (!File.Exists(model) && DateTime.UtcNow < deadline && !job.HasExited)
+                Thread.Sleep(50);
+            Assert.True(File.Exists(model), $"no checkpoint within 180 s; stderr: {(job.HasExited ? stderr.Result : "")}");
+            Assert.Equal(0, SendSignal(job.Id, 2)); // SIGINT, as Ctrl-C
+            if (!job.WaitForExit(TimeSpan.FromSeconds(120)))
+            {
+                job.Kill(entireProcessTree: true);
+                Assert.Fail("the job did not end within 120 s of its interruption");
+            }
+            Assert.NotEqual(0, job.ExitCode);
+            err = stderr.Result;
+        }
+        // Rank 0 alone says where the run stopped and how to resume it under as many ranks.
+        Assert.Single(err.Split('\n'), l => l.StartsWith("interrupted in epoch", StringComparison.Ordinal) && l.Contains("checkpoint written to", StringComparison.Ordinal));
+        Assert.Contains("resume with: mpirun -np 2 ", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("was stopped (a rank failed", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        // The checkpoint is whole (its checksum is checked on reading) and was taken mid-run.
+        var counters = SafeTensors.Read(model).GetInt64("counters");
+        Assert.True(counters[0] < 40, "the run was not interrupted");
+        int target = (int)counters[0] + 1;
+
+        // Resumed under 2 ranks to the end of the next epoch: the bits of one uninterrupted process with 2 shards.
+        var (code, _, err2) = MpiJob.Run(2, ["rbm", "train", "--resume", dir, "--epochs", target.ToString(CultureInfo.InvariantCulture), "--sample-steps", "1", "--accelerator", "cpu", "--quiet"]);
+        Assert.True(code == 0, $"resume exit {code}: {err2}");
+        string straight = Path.Combine(root, "straight");
+        var one = ConsoleRunner.Run([.. args, "--shards", "2", "--epochs", target.ToString(CultureInfo.InvariantCulture), "--out", straight]);
+        Assert.True(one.Code == 0, one.Err);
+        AssertSameState(straight, dir, pcd: true);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     /// <summary>The id of the process of rank <paramref name="rank"/> among mpirun's descendants, from /proc.</summary>
     private static int? RankProcess(int mpirun, int rank)
