@@ -15,25 +15,29 @@ public class PinnedCopyTests
     [Fact]
     public void CopiesSurviveCompactingCollections()
     {
-        using var stop = new CancellationTokenSource();
-        var collector = new Thread(() =>
-        {
-            var garbage = new List<byte[]>();
-            while (!stop.IsCancellationRequested)
-            {
-                for (int i = 0; i < 64; i++)
-                    garbage.Add(new byte[System.Random.Shared.Next(16, 4096)]);
-                if (garbage.Count > 4096)
-                    garbage.RemoveRange(0, 2048);
-                GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
-            }
-        }) { IsBackground = true };
         long trips = 0, wrong = 0;
-        int collectionsBefore = GC.CollectionCount(0);
-        collector.Start();
-        try
+        int collections = 0;
+        // The collector runs only while this test holds the device: started before the lock, it
+        // hammered the GC for as long as another test's kernels held ilgpu-cpu, which then crawled
+        // (every group barrier waits for all its threads between collections) for minutes.
+        TestDevices.Use("ilgpu-cpu", d =>
         {
-            TestDevices.Use("ilgpu-cpu", d =>
+            using var stop = new CancellationTokenSource();
+            var collector = new Thread(() =>
+            {
+                var garbage = new List<byte[]>();
+                while (!stop.IsCancellationRequested)
+                {
+                    for (int i = 0; i < 64; i++)
+                        garbage.Add(new byte[System.Random.Shared.Next(16, 4096)]);
+                    if (garbage.Count > 4096)
+                        garbage.RemoveRange(0, 2048);
+                    GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
+                }
+            }) { IsBackground = true };
+            int collectionsBefore = GC.CollectionCount(0);
+            collector.Start();
+            try
             {
                 using var buffer = d.Allocate<float>(64);
                 var deadline = DateTime.UtcNow.AddSeconds(Seconds);
@@ -49,15 +53,15 @@ public class PinnedCopyTests
                     if (!back.AsSpan().SequenceEqual(source))
                         wrong++;
                 }
-                return 0;
-            });
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
-        int collections = GC.CollectionCount(0) - collectionsBefore;
+            }
+            finally
+            {
+                stop.Cancel();
+                collector.Join();
+            }
+            collections = GC.CollectionCount(0) - collectionsBefore;
+            return 0;
+        });
         Assert.True(trips > 1000 && collections > 100, $"too little happened to test anything: {trips} round trips, {collections} collections");
         Assert.True(wrong == 0, $"{wrong} of {trips} round trips came back wrong under {collections} compacting collections");
     }
