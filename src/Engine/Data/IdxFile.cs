@@ -148,10 +148,10 @@ public static class IdxFile
     }
 
     /// <summary>
-    /// Reads exactly <paramref name="length"/> bytes, growing the buffer only as data arrives, so
-    /// a corrupt header that promises gigabytes fails as "truncated" instead of allocating them.
+    /// Reads exactly <paramref name="length"/> bytes as a list of chunks of at most 16 MiB, allocated
+    /// only as data arrives, so a corrupt header that promises gigabytes fails as "truncated"
+    /// instead of allocating them.
     /// </summary>
-    /// <summary>Reads exactly <paramref name="length"/> bytes as a list of chunks of at most 16 MiB, allocated only as data arrives.</summary>
     private static List<byte[]> ReadChunks(Stream s, long length, string name, string what)
     {
         const int ChunkBytes = 1 << 24;
@@ -185,32 +185,24 @@ public static class IdxFile
         return chunks;
     }
 
+    /// <summary><see cref="ReadChunks"/> as one array.</summary>
     private static byte[] ReadAll(Stream s, long length, string name, string what)
     {
-        using var collected = new MemoryStream((int)Math.Min(length, 1 << 24));
-        var chunk = new byte[1 << 16];
-        long total = 0;
-        try
+        var chunks = ReadChunks(s, length, name, what);
+        if (chunks.Count == 1)
+            return chunks[0];
+        var all = new byte[length];
+        long at = 0;
+        foreach (var c in chunks)
         {
-            while (total < length)
-            {
-                int r = s.Read(chunk, 0, (int)Math.Min(chunk.Length, length - total));
-                if (r == 0)
-                    break;
-                collected.Write(chunk, 0, r);
-                total += r;
-            }
+            c.CopyTo(all, at);
+            at += c.Length;
         }
-        catch (InvalidDataException e)
-        {
-            throw new InfoGpuException($"{name} is corrupt: the gzip stream is damaged ({e.Message})", e);
-        }
-        if (total < length)
-            throw new InfoGpuException($"{name} is truncated: {total} of {length} bytes of its {what}");
-        return collected.Length == collected.Capacity ? collected.GetBuffer() : collected.ToArray();
+        return all;
     }
 
-    private static void ReadExactly(Stream s, Span<byte> buffer, string name, string what)
+    /// <summary>Fills <paramref name="buffer"/> from the stream; a short or damaged stream is an <see cref="InfoGpuException"/> naming <paramref name="name"/> and <paramref name="what"/> was being read.</summary>
+    internal static void ReadExactly(Stream s, Span<byte> buffer, string name, string what)
     {
         int total = 0;
         try

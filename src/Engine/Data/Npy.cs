@@ -256,24 +256,5 @@ public static partial class Npy
         return result;
     }
 
-    private static void Fill(Stream s, Span<byte> buffer, string name, string what)
-    {
-        int total = 0;
-        try
-        {
-            while (total < buffer.Length)
-            {
-                int r = s.Read(buffer[total..]);
-                if (r == 0)
-                    break;
-                total += r;
-            }
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InfoGpuException($"{name} is corrupt: {e.Message}");
-        }
-        if (total < buffer.Length)
-            throw new InfoGpuException($"{name} is truncated: it ends within {what}");
-    }
+    private static void Fill(Stream s, Span<byte> buffer, string name, string what) => IdxFile.ReadExactly(s, buffer, name, what);
 }
