@@ -44,16 +44,7 @@ public static class Gemm
     {
         if (!Enum.IsDefined(route))
             throw new ArgumentOutOfRangeException(nameof(route), route, "not a GEMM route");
-        int m = c.Rows, n = c.Cols;
-        int am = layout == GemmLayout.TN ? a.Cols : a.Rows;
-        int ak = layout == GemmLayout.TN ? a.Rows : a.Cols;
-        int bk = layout == GemmLayout.NT ? b.Cols : b.Rows;
-        int bn = layout == GemmLayout.NT ? b.Rows : b.Cols;
-        if (am != m || bn != n || ak != bk)
-        {
-            throw new InfoGpuException(
-                $"cannot multiply ({layout}): op(A) is {am}x{ak}, op(B) is {bk}x{bn}, C is {m}x{n}; op(A) must be m x k, op(B) k x n and C m x n");
-        }
+        var (m, n, ak) = CheckShape(layout, a, b, c);
         CheckRange(a, "A");
         CheckRange(b, "B");
         CheckRange(c, "C");
@@ -86,16 +77,7 @@ public static class Gemm
             throw new InfoGpuException($"a batched GEMM needs at least one model (got {batch.Count})");
         if (batch.AStride < 0 || batch.BStride < 0 || batch.CStride < 0 || batch.BiasStride < 0 || batch.Bias2Stride < 0 || batch.SamplesStride < 0)
             throw new InfoGpuException("the strides of a batched GEMM must be >= 0");
-        int m = c.Rows, n = c.Cols;
-        int am = layout == GemmLayout.TN ? a.Cols : a.Rows;
-        int ak = layout == GemmLayout.TN ? a.Rows : a.Cols;
-        int bk = layout == GemmLayout.NT ? b.Cols : b.Rows;
-        int bn = layout == GemmLayout.NT ? b.Rows : b.Cols;
-        if (am != m || bn != n || ak != bk)
-        {
-            throw new InfoGpuException(
-                $"cannot multiply ({layout}): op(A) is {am}x{ak}, op(B) is {bk}x{bn}, C is {m}x{n}; op(A) must be m x k, op(B) k x n and C m x n");
-        }
+        var (m, n, ak) = CheckShape(layout, a, b, c);
         long last = batch.Count - 1;
         CheckRange(a, "A");
         CheckRange(b, "B");
@@ -116,6 +98,22 @@ public static class Gemm
         if (batch.Seeds is { } seeds && seeds.Length < batch.Count)
             throw new InfoGpuException($"{seeds.Length} seeds for {batch.Count} models; give one seed per model");
         c.Buffer.Device.Backend.GemmBatched(layout, a.Buffer, a.Offset, b.Buffer, b.Offset, c.Buffer, c.Offset, m, n, ak, epilogue, batch);
+    }
+
+    /// <summary>(m, n, k) of C = op(A) op(B), or an error naming the three shapes when they do not fit together.</summary>
+    private static (int M, int N, int K) CheckShape(GemmLayout layout, MatrixView a, MatrixView b, MatrixView c)
+    {
+        int m = c.Rows, n = c.Cols;
+        int am = layout == GemmLayout.TN ? a.Cols : a.Rows;
+        int ak = layout == GemmLayout.TN ? a.Rows : a.Cols;
+        int bk = layout == GemmLayout.NT ? b.Cols : b.Rows;
+        int bn = layout == GemmLayout.NT ? b.Rows : b.Cols;
+        if (am != m || bn != n || ak != bk)
+        {
+            throw new InfoGpuException(
+                $"cannot multiply ({layout}): op(A) is {am}x{ak}, op(B) is {bk}x{bn}, C is {m}x{n}; op(A) must be m x k, op(B) k x n and C m x n");
+        }
+        return (m, n, ak);
     }
 
     private static void CheckRange(MatrixView v, string name)

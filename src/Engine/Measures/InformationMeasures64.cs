@@ -148,12 +148,7 @@ public static class InformationMeasures64
         double total = 0;
         for (int r = 0; r < rows; r++)
         {
-            var x = logits.Slice(r * columns, columns);
-            double lse = LogSumExp(x);
-            double sumNll = 0;
-            foreach (double v in x)
-                sumNll += lse - v;
-            total += LogitMath.Loss(lse - x[targets[r]], sumNll, columns, smoothing.Epsilon, smoothing.Mode);
+            total += RowCrossEntropy(logits.Slice(r * columns, columns), targets[r], smoothing);
         }
         return rows == 0 ? 0 : total / rows;
     }
@@ -175,12 +170,7 @@ public static class InformationMeasures64
         var losses = new double[rows];
         for (int r = 0; r < rows; r++)
         {
-            var x = logits.Slice(r * columns, columns);
-            double lse = LogSumExp(x);
-            double sumNll = 0;
-            foreach (double v in x)
-                sumNll += lse - v;
-            losses[r] = LogitMath.Loss(lse - x[targets[r]], sumNll, columns, smoothing.Epsilon, smoothing.Mode);
+            losses[r] = RowCrossEntropy(logits.Slice(r * columns, columns), targets[r], smoothing);
         }
         return losses;
     }
@@ -264,6 +254,16 @@ public static class InformationMeasures64
                 y[r * columns + k] = log ? scaled[k] - lse : Math.Exp(scaled[k] - lse);
         }
         return y;
+    }
+
+    /// <summary>One row's (smoothed) cross-entropy from its logits and class target, in float64.</summary>
+    private static double RowCrossEntropy(ReadOnlySpan<double> x, int target, LabelSmoothing smoothing)
+    {
+        double lse = LogSumExp(x);
+        double sumNll = 0;
+        foreach (double v in x)
+            sumNll += lse - v;
+        return LogitMath.Loss(lse - x[target], sumNll, x.Length, smoothing.Epsilon, smoothing.Mode);
     }
 
     private static int CheckLogits(ReadOnlySpan<double> logits, ReadOnlySpan<int> targets, int columns, LabelSmoothing smoothing, string what)

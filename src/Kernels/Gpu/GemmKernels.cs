@@ -223,15 +223,7 @@ internal static class GemmKernels
     {
         int row = i / g.N, col = i - row * g.N;
         long ci = g.COffset + i;
-        float x = c[ci];
-        if (g.HasBias1 != 0)
-            x += g.Scale1 * bias1[col];
-        if (g.HasBias2 != 0)
-            x += g.Scale2 * bias2[col];
-        x = GemmMath.Activate(x, g.Activation);
-        c[ci] = x;
-        if (g.HasSamples != 0)
-            samples[i] = GemmMath.Sample(x, g.Seed, g.Stream, g.SampleOffset, row, col, g.N);
+        Finish(c, bias1, bias2, samples, g, row, col, ci, c[ci]);
     }
 
     /// <summary>Writes result (row, col) through the epilogue when it lies inside C.</summary>
@@ -245,6 +237,14 @@ internal static class GemmKernels
         float x = g.Alpha * acc;
         if (g.Beta != 0f)
             x += g.Beta * c[ci];
+        Finish(c, bias1, bias2, samples, g, row, col, ci, x);
+    }
+
+    /// <summary>The epilogue after the product: biases, activation, the store of C at <paramref name="ci"/> and the Bernoulli draw (shared by the fused kernels and the kernel that follows cuBLAS).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(
+        ArrayView<float> c, ArrayView<float> bias1, ArrayView<float> bias2, ArrayView<float> samples, GemmArgs g, int row, int col, long ci, float x)
+    {
         if (g.HasBias1 != 0)
             x += g.Scale1 * bias1[col];
         if (g.HasBias2 != 0)
