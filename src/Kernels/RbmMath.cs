@@ -53,6 +53,26 @@ internal static class RbmMath
         return value + velocity;
     }
 
+    /// <summary>
+    /// The coefficients of one model of a grid: the sizes and batch scales of
+    /// <paramref name="shared"/> with the learning rate, momentum, weight decay and sparsity
+    /// settings of <paramref name="model"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static RbmUpdateArgs ForModel(in RbmUpdateArgs shared, in RbmUpdateArgs model) => new()
+    {
+        Visible = shared.Visible,
+        Hidden = shared.Hidden,
+        PositiveScale = shared.PositiveScale,
+        NegativeScale = shared.NegativeScale,
+        LearningRate = model.LearningRate,
+        Momentum = model.Momentum,
+        WeightDecay = model.WeightDecay,
+        SparsityTarget = model.SparsityTarget,
+        SparsityCost = model.SparsityCost,
+        SparsityDecay = model.SparsityDecay,
+    };
+
     /// <summary>softplus(a + delta) - softplus(a), accurate when delta is small against a.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float SoftplusDifference(float a, float delta) =>

@@ -39,7 +39,7 @@ namespace InfoGpu.Restricted;
 /// ordinary path. Sharded steps copy the partials to the host (MPI moves host memory).
 /// </para>
 /// </remarks>
-public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
+public sealed partial class RbmTrainer : ITrainer<RbmEpochMetrics>
 {
     private const ulong SampleStream = 41;
     private const ulong ChainInitStream = 44;
@@ -340,9 +340,7 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
             sumsV.CopyFrom(summed.AsSpan((int)nw, 2 * nv));
             sumsH.CopyFrom(summed.AsSpan((int)nw + 2 * nv, 2 * nh));
         }
-        Draws = draws + (pcd
-            ? (options.RestartChains ? (long)cm * nv : 0) + (long)(cm + size) * nh + (long)(options.K - 1) * cm * nh + (long)options.K * cm * nv
-            : (long)size * nh + (long)options.K * cm * nv + (long)(options.K - 1) * cm * nh);
+        Draws = draws + DrawsOfStep(size, cm);
 
         var u = new RbmUpdateArgs
         {
@@ -359,6 +357,11 @@ public sealed class RbmTrainer : ITrainer<RbmEpochMetrics>
         };
         be.RbmUpdate(w, vw, gradient, b, vb, sumsV, c, vc, sumsH, q, u);
     }
+
+    /// <summary>Philox draws one step takes from the sampling stream, for a batch of <paramref name="size"/> rows and <paramref name="cm"/> chains.</summary>
+    private long DrawsOfStep(int size, int cm) => options.Sampler == RbmSamplerKind.Pcd
+        ? (options.RestartChains ? (long)cm * nv : 0) + (long)(cm + size) * nh + (long)(options.K - 1) * cm * nh + (long)options.K * cm * nv
+        : (long)size * nh + (long)options.K * cm * nv + (long)(options.K - 1) * cm * nh;
 
     /// <summary>
     /// One shard's sampling and statistics into <see cref="gradient"/>, <see cref="sumsV"/> and

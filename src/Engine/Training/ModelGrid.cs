@@ -34,6 +34,7 @@ public sealed class ModelGrid<TMetrics>
 {
     private readonly TrainingSession<TMetrics>[] sessions;
     private readonly string[] names;
+    private readonly string? notFused;
 
     /// <summary>Prepares the grid; nothing runs until <see cref="Run"/>.</summary>
     /// <param name="sessions">One session per model, new or resumed; all at the same place of the same run length (epoch, step, steps per epoch, target epochs).</param>
@@ -66,7 +67,23 @@ public sealed class ModelGrid<TMetrics>
             if (s.Settings.Directory is string dir && !folders.Add(Path.GetFullPath(dir)))
                 throw new ArgumentException($"two models of the grid write to the same folder {dir}; give each its own", nameof(sessions));
         }
+        notFused = FusedSteps.WhyNot(Trainers);
     }
+
+    /// <summary>
+    /// Whether <see cref="Run"/> steps every model in one set of launches (a fused step whose
+    /// launch count does not depend on the number of models; each model's bits are those of the
+    /// per-model loop on <c>cpu</c>) rather than one model after another; see <see cref="NotFusedReason"/>.
+    /// </summary>
+    public bool Fused => notFused is null;
+
+    /// <summary>Why the models are stepped one after another (null when <see cref="Fused"/>).</summary>
+    public string? NotFusedReason => notFused;
+
+    /// <summary>Grid steps run fused so far (tests check that the fused path ran).</summary>
+    internal long FusedStepCount { get; private set; }
+
+    private ITrainer[] Trainers => [.. sessions.Select(s => (ITrainer)s.Trainer)];
 
     /// <summary>The models' sessions, in the grid's order.</summary>
     public IReadOnlyList<TrainingSession<TMetrics>> Sessions => sessions;
@@ -110,6 +127,20 @@ public sealed class ModelGrid<TMetrics>
         long started = Stopwatch.GetTimestamp();
         int every = settings.ProgressEvery > 0 ? settings.ProgressEvery : Math.Max(1, steps / 100);
         int stopEvery = settings.Directory is null ? 0 : settings.CheckpointEvery;
+        // The fused step keeps the models' states in stacks of its own: written back before anything reads a trainer.
+        using var fused = notFused is null ? FusedSteps.TryCreate(Trainers) : null;
+        try
+        {
+            return RunSteps(cancel, fused, lead, settings, target, steps, started, every, stopEvery);
+        }
+        finally
+        {
+            fused?.WriteBack();
+        }
+    }
+
+    private TrainingStop RunSteps(CancellationToken cancel, IFusedSteps? fused, ITrainer lead, TrainingSessionOptions settings, int target, int steps, long started, int every, int stopEvery)
+    {
         bool ranAny = false;
         while (lead.Epoch < target)
         {
@@ -118,10 +149,24 @@ public sealed class ModelGrid<TMetrics>
             {
                 if (cancel.IsCancellationRequested)
                 {
+                    fused?.WriteBack();
                     SaveAll();
                     return TrainingStop.Cancelled;
                 }
-                for (int m = 0; m < sessions.Length; m++)
+                if (fused is not null)
+                {
+                    try
+                    {
+                        fused.Step();
+                        FusedStepCount++;
+                    }
+                    catch (TrainingDivergedException e) when (fused.DivergedModel >= 0)
+                    {
+                        int m = fused.DivergedModel;
+                        throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+                    }
+                }
+                for (int m = 0; fused is null && m < sessions.Length; m++)
                 {
                     try
                     {
@@ -137,8 +182,12 @@ public sealed class ModelGrid<TMetrics>
                     progress.Report(new TrainingProgress(lead.Epoch + 1, target, lead.StepInEpoch, steps, lead.Step, Stopwatch.GetElapsedTime(started).TotalSeconds));
                 }
                 if (stopEvery > 0 && lead.Step % stopEvery == 0 && lead.StepInEpoch < steps)
+                {
+                    fused?.WriteBack();
                     SaveAll();
+                }
             }
+            fused?.WriteBack();
             var metrics = new TMetrics[sessions.Length];
             for (int m = 0; m < sessions.Length; m++)
             {

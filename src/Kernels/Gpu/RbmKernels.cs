@@ -20,7 +20,22 @@ internal static class RbmKernels
     /// by it in place (so one GEMM of the stack gives the difference of the two correlations).
     /// Column tiles: grid = ceil(cols / lanes), shared memory = group size floats.
     /// </summary>
-    public static void ColumnStatisticsKernel(ArrayView<float> x, long offset, int rows, int cols, int split, ArrayView<float> sums, float scaleFirst, int lanes)
+    public static void ColumnStatisticsKernel(ArrayView<float> x, long offset, int rows, int cols, int split, ArrayView<float> sums, float scaleFirst, int lanes) =>
+        ColumnStatistics(x, offset, rows, cols, split, sums, 0, scaleFirst, lanes);
+
+    /// <summary>
+    /// <see cref="ColumnStatisticsKernel"/> for a grid of models stacked in one buffer (grid
+    /// dimension Y = model z): model z's block starts at offset + z <paramref name="xStride"/>
+    /// and its sums at z <paramref name="sumsStride"/>; each model's sums have the bits of the
+    /// single-model kernel at the same group size.
+    /// </summary>
+    public static void ColumnStatisticsBatchedKernel(ArrayView<float> x, long offset, long xStride, int rows, int cols, int split, ArrayView<float> sums, long sumsStride, float scaleFirst, int lanes)
+    {
+        long z = Grid.IdxY;
+        ColumnStatistics(x, offset + z * xStride, rows, cols, split, sums, z * sumsStride, scaleFirst, lanes);
+    }
+
+    private static void ColumnStatistics(ArrayView<float> x, long offset, int rows, int cols, int split, ArrayView<float> sums, long sumsOffset, float scaleFirst, int lanes)
     {
         var shared = SharedMemory.GetDynamic<float>();
         int j = GroupLayout.TileColumn(lanes);
@@ -49,8 +64,8 @@ internal static class RbmKernels
         float dataSum = GroupReduce.StridedSum(shared, data, lanes);
         if (j < cols && first == 0)
         {
-            sums[j] = modelSum;
-            sums[cols + j] = dataSum;
+            sums[sumsOffset + j] = modelSum;
+            sums[sumsOffset + cols + j] = dataSum;
         }
     }
 
@@ -68,7 +83,37 @@ internal static class RbmKernels
         ArrayView<float> weights, ArrayView<float> weightVelocity, ArrayView<float> gradient,
         ArrayView<float> visibleBias, ArrayView<float> visibleVelocity, ArrayView<float> visibleSums,
         ArrayView<float> hiddenBias, ArrayView<float> hiddenVelocity, ArrayView<float> hiddenSums,
-        ArrayView<float> q, int lanes, int tiles, RbmUpdateArgs u)
+        ArrayView<float> q, int lanes, int tiles, RbmUpdateArgs u) =>
+        Update(weights, weightVelocity, gradient, visibleBias, visibleVelocity, visibleSums, hiddenBias, hiddenVelocity, hiddenSums, q, lanes, tiles, u);
+
+    /// <summary>
+    /// <see cref="UpdateKernel"/> for a grid of M models with stacked parameters (grid dimension
+    /// Y = model z): model z's W, its velocity and gradient are the z-th blocks of nv x nh values,
+    /// its visible and hidden biases, velocities and q the z-th blocks of nv and nh, its column
+    /// sums the z-th blocks of 2 nv and 2 nh; its coefficients are <paramref name="shared"/> with
+    /// the learning rate, momentum, weight decay and sparsity settings of perModel[z]
+    /// (<see cref="RbmMath.ForModel"/>). Each model gets the bits of the single-model kernel.
+    /// </summary>
+    public static void UpdateBatchedKernel(
+        ArrayView<float> weights, ArrayView<float> weightVelocity, ArrayView<float> gradient,
+        ArrayView<float> visibleBias, ArrayView<float> visibleVelocity, ArrayView<float> visibleSums,
+        ArrayView<float> hiddenBias, ArrayView<float> hiddenVelocity, ArrayView<float> hiddenSums,
+        ArrayView<float> q, ArrayView<RbmUpdateArgs> perModel, int lanes, int tiles, RbmUpdateArgs shared)
+    {
+        int z = Grid.IdxY;
+        long nv = shared.Visible, nh = shared.Hidden, nw = nv * nh;
+        Update(
+            weights.SubView(z * nw, nw), weightVelocity.SubView(z * nw, nw), gradient.SubView(z * nw, nw),
+            visibleBias.SubView(z * nv, nv), visibleVelocity.SubView(z * nv, nv), visibleSums.SubView(2 * z * nv, 2 * nv),
+            hiddenBias.SubView(z * nh, nh), hiddenVelocity.SubView(z * nh, nh), hiddenSums.SubView(2 * z * nh, 2 * nh),
+            q.SubView(z * nh, nh), lanes, tiles, RbmMath.ForModel(shared, perModel[z]));
+    }
+
+    private static void Update(
+        ArrayView<float> weights, ArrayView<float> weightVelocity, ArrayView<float> gradient,
+        ArrayView<float> visibleBias, ArrayView<float> visibleVelocity, ArrayView<float> visibleSums,
+        ArrayView<float> hiddenBias, ArrayView<float> hiddenVelocity, ArrayView<float> hiddenSums,
+        ArrayView<float> q, int lanes, int tiles, in RbmUpdateArgs u)
     {
         if (Grid.IdxX >= tiles)
         {

@@ -21,6 +21,19 @@ internal static class RowKernels
         dst[dstOffset + index.X] = src[(long)order[start + r] * cols + c];
     }
 
+    /// <summary>
+    /// <see cref="GatherRowsKernel"/> for a grid of models (index.Y = model z): model z's rows
+    /// come in its own order, order[z orderStride + start + r], and go to
+    /// dst[dstOffset + z dstStride + r cols + c]; every model reads the same src.
+    /// </summary>
+    public static void GatherRowsBatchedKernel(Index2D index, ArrayView<float> src, ArrayView<int> order, ArrayView<float> dst, int start, int cols, long dstOffset, long dstStride, long orderStride)
+    {
+        int r = index.X / cols;
+        int c = index.X - r * cols;
+        long z = index.Y;
+        dst[dstOffset + z * dstStride + index.X] = src[(long)order[z * orderStride + start + r] * cols + c];
+    }
+
     /// <summary>result[r] = scale * sum_j term(p[r, j], q[r, j]).</summary>
     public static void RowReduceKernel<TTerm>(
         ArrayView<float> p, ArrayView<float> q, ArrayView<float> result, int cols, float scale, TTerm term)
