@@ -1,0 +1,345 @@
+using InfoGpu.Checkpoints;
+using InfoGpu.Devices;
+using InfoGpu.Distributed;
+using InfoGpu.Kernels;
+using InfoGpu.Restricted;
+using InfoGpu.Tests.Infrastructure;
+using InfoGpu.Training;
+using Xunit.Abstractions;
+
+namespace InfoGpu.Tests.Restricted;
+
+/// <summary>
+/// The fused grid step of RBMs (<see cref="ModelGrid{TMetrics}"/> with RBM trainers that agree on
+/// shape, data, batch, sampler, K and chains): M models that differ in seed, learning rate, weight
+/// decay, final momentum and sparsity, stopped in the middle by a checkpoint and resumed, end
+/// with the bits of each model trained alone on the same device (the reference is the
+/// single-model trainer, run step by step), and their epoch monitors agree exactly; a step's
+/// launch count does not depend on M; grids that cannot fuse fall back to the per-model loop.
+/// </summary>
+public class RbmGridStepTests(ITestOutputHelper output)
+{
+    private const int Visible = 64, Hidden = 16, Rows = 250, Batch = 20, Epochs = 2;
+
+    // 250 images make 13 steps an epoch (the last one of 10 images); the grid stops after step 17 (epoch 2, step 4).
+    private const int StopAt = 17;
+
+    private static readonly float[] Train = Binary(Rows * Visible, 7, 0.4f);
+    private static readonly float[] Test = Binary(30 * Visible, 8, 0.4f);
+
+    private static float[] Binary(int n, ulong seed, float p)
+    {
+        var x = new float[n];
+        for (int i = 0; i < n; i++)
+            x[i] = Philox.Uniform(seed, 0, (ulong)i) < p * (1 + (i % Visible) / (float)Visible) ? 1f : 0f;
+        return x;
+    }
+
+    /// <summary>Three models of one grid: seeds, learning rates, weight decays, final momenta, check intervals and sparsity all differ.</summary>
+    private static RbmTrainerOptions[] Models(RbmSamplerKind sampler, int k, bool restart = false)
+    {
+        var common = new RbmTrainerOptions
+        {
+            Sampler = sampler,
+            K = k,
+            Chains = sampler == RbmSamplerKind.Pcd ? 12 : 0,
+            RestartChains = restart,
+            BatchSize = Batch,
+            Epochs = Epochs,
+            MomentumSwitchEpochs = 1,
+            MonitorRows = 30,
+            AllBitsRows = 5,
+        };
+        return
+        [
+            common with { Seed = 3, LearningRate = 0.05, WeightDecay = 1e-4, FinalMomentum = 0.9, CheckEvery = 5 },
+            common with { Seed = 4, LearningRate = 0.1, WeightDecay = 0, FinalMomentum = 0.8, CheckEvery = 3 },
+            common with { Seed = 5, LearningRate = 0.02, WeightDecay = 5e-4, FinalMomentum = 0.7, CheckEvery = 100, SparsityTarget = 0.1, SparsityCost = 0.05 },
+        ];
+    }
+
+    public static TheoryData<string, RbmSamplerKind, int, bool> Cases
+    {
+        get
+        {
+            var data = new TheoryData<string, RbmSamplerKind, int, bool>();
+            foreach (var kind in new[] { "cpu", "ilgpu-cpu" })
+            {
+                data.Add(kind, RbmSamplerKind.Cd, 1, false);
+                data.Add(kind, RbmSamplerKind.Cd, 3, false);
+                data.Add(kind, RbmSamplerKind.Pcd, 2, false);
+                data.Add(kind, RbmSamplerKind.Pcd, 1, true);
+            }
+            return data;
+        }
+    }
+
+    /// <summary>
+    /// The grid runs fused to step <see cref="StopAt"/>, checkpoints every model there (cancelled
+    /// between two steps), and a grid resumed from those checkpoints runs fused to the end: the
+    /// checkpoints hold the bits of each model alone at that step, the final states the bits of
+    /// each model alone at the end, and every epoch's monitors are the same numbers.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FusedGridGivesTheBitsOfEachModelAlone(string kind, RbmSamplerKind sampler, int k, bool restart)
+    {
+        var settings = Models(sampler, k, restart);
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-step-{kind}-{sampler}{k}{restart}-{Environment.ProcessId}");
+        try
+        {
+            TestDevices.Use(kind, d =>
+            {
+                var alone = settings.Select(o => Alone(d, o)).ToArray();
+                var folders = settings.Select((_, i) => Path.Combine(root, $"m{i}")).ToArray();
+                string[] names = ["m0", "m1", "m2"];
+                var metrics = new List<RbmEpochMetrics>[settings.Length];
+                for (int i = 0; i < metrics.Length; i++)
+                    metrics[i] = [];
+
+                using var cts = new CancellationTokenSource();
+                var first = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
+                try
+                {
+                    var sessions = first.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
+                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names);
+                    Assert.True(grid.Fused, grid.NotFusedReason);
+                    grid.EpochCompleted += (m, x) => metrics[m].Add(x);
+                    Assert.Equal(TrainingStop.Cancelled, grid.Run(cts.Token));
+                    Assert.Equal(StopAt, grid.FusedStepCount);
+                }
+                finally
+                {
+                    first.ForEach(t => t.Dispose());
+                }
+
+                var checkpoints = folders.Select(f => SafeTensors.Read(Path.Combine(f, TrainingSession.CheckpointFile))).ToList();
+                for (int i = 0; i < settings.Length; i++)
+                    SameBits(alone[i].AtStop, checkpoints[i], $"{kind} {sampler}-{k}: model {i} at the checkpoint of step {StopAt}");
+
+                var resumed = checkpoints.Select(c => RbmTrainer.Resume(d, c, Train, Test)).ToList();
+                try
+                {
+                    var sessions = resumed.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i] }, checkpoints[i])).ToList();
+                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names);
+                    Assert.True(grid.Fused, grid.NotFusedReason);
+                    grid.EpochCompleted += (m, x) => metrics[m].Add(x);
+                    Assert.Equal(TrainingStop.Completed, grid.Run());
+                    Assert.Equal((Epochs * resumed[0].StepsPerEpoch) - StopAt, grid.FusedStepCount);
+                    for (int i = 0; i < settings.Length; i++)
+                    {
+                        SameBits(alone[i].AtEnd, resumed[i].SaveState(), $"{kind} {sampler}-{k}: model {i} at the end");
+                        SameMonitors(alone[i].Epochs, metrics[i], $"{kind} {sampler}-{k}: model {i}");
+                    }
+                }
+                finally
+                {
+                    resumed.ForEach(t => t.Dispose());
+                }
+                return 0;
+            });
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Grids that cannot share launches (another K for one model; a model whose batches are split
+    /// over two shards) say why, step model after model, and still give each model's bits alone.
+    /// </summary>
+    [Fact]
+    public void GridsThatCannotFuseFallBackAndStillMatch()
+    {
+        TestDevices.Use("cpu", d =>
+        {
+            var settings = Models(RbmSamplerKind.Cd, 1);
+            settings[1] = settings[1] with { K = 2 };
+            var parallel = new DataParallel?[] { null, null, null };
+            Check(d, settings, parallel, "has another sampler, K or chain count");
+
+            settings = Models(RbmSamplerKind.Pcd, 1);
+            parallel[2] = new DataParallel(Cluster.Single, 2);
+            Check(d, settings, parallel, "splits its batches over 2 shards");
+            return 0;
+        });
+
+        static void Check(ComputeDevice d, RbmTrainerOptions[] settings, DataParallel?[] parallel, string reason)
+        {
+            var alone = settings.Select((o, i) => Alone(d, o, parallel[i])).ToArray();
+            var trainers = settings.Select((o, i) => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o, parallel[i])).ToList();
+            try
+            {
+                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"]);
+                Assert.False(grid.Fused);
+                Assert.Contains(reason, grid.NotFusedReason, StringComparison.Ordinal);
+                Assert.Equal(TrainingStop.Completed, grid.Run());
+                Assert.Equal(0, grid.FusedStepCount);
+                for (int i = 0; i < settings.Length; i++)
+                    SameBits(alone[i].AtEnd, trainers[i].SaveState(), $"unfused model {i}");
+            }
+            finally
+            {
+                trainers.ForEach(t => t.Dispose());
+            }
+        }
+    }
+
+    /// <summary>A model that diverges inside a fused grid is named, with the message its own trainer gives alone.</summary>
+    [Fact]
+    public void ADivergingModelIsNamedWithItsOwnMessage()
+    {
+        TestDevices.Use("cpu", d =>
+        {
+            var settings = Models(RbmSamplerKind.Cd, 1).Select(o => o with { CheckEvery = 1 }).ToArray();
+            settings[1] = settings[1] with { LearningRate = 1e38 };
+            string expected;
+            using (var t = new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, settings[1].Seed), Train, Test, settings[1]))
+                expected = Assert.Throws<TrainingDivergedException>(() =>
+                {
+                    for (int s = 0; s < 100 * t.StepsPerEpoch; s++)
+                    {
+                        if (t.StepInEpoch == t.StepsPerEpoch)
+                            t.EndEpoch();
+                        t.TrainStep();
+                    }
+                }).Message;
+
+            var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
+            try
+            {
+                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"]);
+                Assert.True(grid.Fused, grid.NotFusedReason);
+                var e = Assert.Throws<TrainingDivergedException>(() => grid.Run());
+                Assert.Equal($"model m1: {expected}", e.Message);
+            }
+            finally
+            {
+                trainers.ForEach(t => t.Dispose());
+            }
+            return 0;
+        });
+    }
+
+    private static readonly Dictionary<string, Lazy<ComputeDevice>> Own = new()
+    {
+        ["cpu"] = new(() => ComputeDevice.Open(DeviceKind.Cpu)),
+        ["ilgpu-cpu"] = new(() => ComputeDevice.Open(DeviceKind.IlgpuCpu)),
+    };
+
+    // A fused CD-1 or PCD-1 grid step: the batched gather 1, the three half-sweeps 3 batched GEMMs
+    // (sigmoid + draws fused; not cuBLAS on cuda either), column statistics 2, the gradient 1
+    // batched TN GEMM, the update 1: 8 launches, as one model's step, for any number of models.
+    private const int FusedStepLaunches = 8;
+
+    /// <summary>
+    /// On a device of this class's own (other tests' work would count): a fused step of M = 1 and
+    /// M = 4 models is the same 8 launches; the first step of an epoch uploads the M orders and the
+    /// M coefficient sets, a step in the middle only launches, and a step that checks the
+    /// parameters reads the three stacked buffers once.
+    /// </summary>
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void AFusedStepIsTheSameLaunchesForOneOrFourModels(string kind)
+    {
+        var device = Own[kind].Value;
+        int coefficientBytes = System.Runtime.CompilerServices.Unsafe.SizeOf<RbmUpdateArgs>();
+        // Warm up: the first batched GEMM on an ILGPU device loads its kernel and makes a one-value seed placeholder.
+        using (var warm = new RbmTrainer(device, Rbm.Initialize(Visible, Hidden, 9), Train, [], new RbmTrainerOptions { BatchSize = Batch, MonitorRows = 10, AllBitsRows = 0 }))
+        using (var steps = FusedSteps.TryCreate([warm]) ?? throw new InvalidOperationException("one model does not fuse"))
+            steps.Step();
+        foreach (var sampler in new[] { RbmSamplerKind.Cd, RbmSamplerKind.Pcd })
+        {
+            foreach (int m in new[] { 1, 4 })
+            {
+                var options = new RbmTrainerOptions { Sampler = sampler, K = 1, Chains = 10, BatchSize = Batch, CheckEvery = 3, MonitorRows = 10, AllBitsRows = 0 };
+                var trainers = Enumerable.Range(0, m).Select(i => new RbmTrainer(device, Rbm.Initialize(Visible, Hidden, (ulong)i + 1), Train, [], options with { Seed = (ulong)i + 1, LearningRate = 0.01 * (i + 1) })).ToList();
+                try
+                {
+                    using var fused = FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException("the grid does not fuse");
+                    var first = Measure(device, $"{sampler}-1 fused step of {m} models, first of an epoch", fused.Step);
+                    Assert.Equal(new DeviceCounters(FusedStepLaunches, 0, 0, 2, m * ((Rows * sizeof(int)) + coefficientBytes), 0, 0, 0, 0, 0, 0), first);
+                    var middle = Measure(device, $"{sampler}-1 fused step of {m} models", fused.Step);
+                    Assert.Equal(new DeviceCounters(FusedStepLaunches, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), middle);
+                    var check = Measure(device, $"{sampler}-1 fused step of {m} models that checks the parameters", fused.Step);
+                    Assert.Equal(new DeviceCounters(FusedStepLaunches, 0, 0, 0, 0, 3, m * ((Visible * Hidden) + Visible + Hidden) * sizeof(float), 0, 0, 0, 3), check);
+                    Assert.All(trainers, t => Assert.Equal(3, t.Step));
+                }
+                finally
+                {
+                    trainers.ForEach(t => t.Dispose());
+                }
+            }
+        }
+    }
+
+    private DeviceCounters Measure(ComputeDevice device, string what, Action body)
+    {
+        var before = device.Counters;
+        body();
+        var used = device.Counters - before;
+        output.WriteLine($"{device.Info.Kind} {what}: {used}");
+        return used;
+    }
+
+    /// <summary>One model trained alone, step by step: its state at <see cref="StopAt"/> and at the end, and its epochs' monitors.</summary>
+    private static (TensorSet AtStop, TensorSet AtEnd, List<RbmEpochMetrics> Epochs) Alone(ComputeDevice d, RbmTrainerOptions o, DataParallel? parallel = null)
+    {
+        using var t = new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o, parallel);
+        TensorSet? atStop = null;
+        var epochs = new List<RbmEpochMetrics>();
+        for (int e = 0; e < Epochs; e++)
+        {
+            for (int s = 0; s < t.StepsPerEpoch; s++)
+            {
+                t.TrainStep();
+                if (t.Step == StopAt)
+                    atStop = t.SaveState();
+            }
+            epochs.Add(t.EndEpoch());
+        }
+        return (atStop!, t.SaveState(), epochs);
+    }
+
+    private static void SameBits(TensorSet expected, TensorSet actual, string what)
+    {
+        foreach (var (name, t) in expected.Tensors)
+        {
+            Assert.True(actual.Tensors.ContainsKey(name), $"{what}: no tensor {name}");
+            var a = actual.Tensors[name].Data;
+            if (!t.Data.AsSpan().SequenceEqual(a))
+            {
+                int at = 0;
+                while (at < Math.Min(a.Length, t.Data.Length) && a[at] == t.Data[at])
+                    at++;
+                Assert.Fail($"{what}: tensor {name} differs from the model trained alone, first at byte {at} of {t.Data.Length}");
+            }
+        }
+    }
+
+    private static void SameMonitors(List<RbmEpochMetrics> expected, List<RbmEpochMetrics> actual, string what)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int e = 0; e < expected.Count; e++)
+        {
+            var (x, y) = (expected[e], actual[e]);
+            Assert.True(
+                x.Epoch == y.Epoch && x.Momentum.Equals(y.Momentum) && x.ReconstructionError.Equals(y.ReconstructionError) && x.PseudoLogLikelihood.Equals(y.PseudoLogLikelihood)
+                && x.PseudoLogLikelihoodAllBits.Equals(y.PseudoLogLikelihoodAllBits) && x.FreeEnergyGap.Equals(y.FreeEnergyGap),
+                $"{what}: epoch {x.Epoch}'s monitors differ: alone {x}, in the grid {y}");
+        }
+    }
+
+    /// <summary>Cancels when the run reports the given step.</summary>
+    private sealed class CancelAt(CancellationTokenSource cts, long step) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Step == step)
+                cts.Cancel();
+        }
+    }
+}
