@@ -162,10 +162,14 @@ internal static class GridOption
             throw new InfoGpuException($"{outDir} already holds a grid ({IndexFile}); choose another output folder, or pass --overwrite to replace it");
     }
 
-    /// <summary>The grid's index: the shared configuration, and per model its settings, folder, checkpoint and last epoch's figures.</summary>
-    public static JsonObject Index<TMetrics>(string command, string outDir, JsonObject config, IReadOnlyList<GridModel> models, IReadOnlyList<TrainingSession<TMetrics>> sessions)
+    /// <summary>
+    /// The grid's index: the shared configuration, whether the models are stepped in one set of
+    /// launches (<c>fused</c>), and per model its settings, folder, checkpoint and last epoch's figures.
+    /// </summary>
+    public static JsonObject Index<TMetrics>(string command, string outDir, JsonObject config, IReadOnlyList<GridModel> models, ModelGrid<TMetrics> grid)
         where TMetrics : IEpochMetrics<TMetrics>
     {
+        var sessions = grid.Sessions;
         var list = new JsonArray();
         var names = TMetrics.ColumnNames;
         for (int i = 0; i < models.Count; i++)
@@ -196,10 +200,16 @@ internal static class GridOption
             ["command"] = command,
             ["out"] = outDir,
             ["count"] = models.Count,
+            ["fused"] = grid.Fused,
             ["config"] = config.DeepClone(),
             ["models"] = list,
         };
     }
+
+    /// <summary>The note line that says whether the grid's models share one set of launches per step, or why not.</summary>
+    public static string FusionNote<TMetrics>(ModelGrid<TMetrics> grid)
+        where TMetrics : IEpochMetrics<TMetrics> =>
+        grid.Fused ? $"fused: one set of launches for {grid.Sessions.Count} models" : $"not fused: {grid.NotFusedReason}; the models are stepped one after another";
 
     /// <summary>True when <paramref name="dir"/> is a grid's folder: it holds grid.json and no checkpoint of its own.</summary>
     public static bool IsGrid(string dir) =>

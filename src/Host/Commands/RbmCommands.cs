@@ -279,7 +279,8 @@ internal static class RbmCommands
                 throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
             }
             grid.EpochCompleted += (i, m) => context.Note(Invariant($"{models[i].Folder} epoch {m.Epoch,3}: {m.Seconds,7:F2} s  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
-            int code = SessionRunner.RunGrid(context, grid, "rbm train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, sessions)));
+            context.Note(GridOption.FusionNote(grid));
+            int code = SessionRunner.RunGrid(context, grid, "rbm train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, grid)));
             if (code != 0)
                 return code;
             for (int i = 0; i < models.Count; i++)
@@ -288,7 +289,7 @@ internal static class RbmCommands
                 var d = prepared(o.Seed);
                 SavePictures(device, trainers[i], Path.Combine(outDir, models[i].Folder), d.Train.Rows, d.Train.Cols, sampleSteps, o.Seed, context.Cluster.IsRoot);
             }
-            var index = GridOption.Index("rbm train", outDir, config, models, sessions);
+            var index = GridOption.Index("rbm train", outDir, config, models, grid);
             GridOption.WriteIndex(outDir, index);
             if (context.Args.Json)
             {

@@ -283,12 +283,13 @@ internal static class VaeCommands
                 throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
             }
             grid.EpochCompleted += (i, r) => context.Note(Invariant($"{models[i].Folder} epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
-            int code = SessionRunner.RunGrid(context, grid, "vae train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, sessions)));
+            context.Note(GridOption.FusionNote(grid));
+            int code = SessionRunner.RunGrid(context, grid, "vae train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, grid)));
             if (code != 0)
                 return code;
             for (int i = 0; i < models.Count; i++)
                 SavePictures(Path.Combine(outDir, models[i].Folder), trainers[i], data);
-            var index = GridOption.Index("vae train", outDir, config, models, sessions);
+            var index = GridOption.Index("vae train", outDir, config, models, grid);
             GridOption.WriteIndex(outDir, index);
             if (context.Args.Json)
             {

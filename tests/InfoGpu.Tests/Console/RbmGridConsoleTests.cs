@@ -13,9 +13,9 @@ public class RbmGridConsoleTests
     private static readonly string[] Shape = ["--hidden", "12", "--epochs", "2", "--limit", "240", "--batch", "40", "--sample-steps", "5", "--monitor-rows", "60", "--accelerator", "cpu"];
 
     [Theory]
-    [InlineData("pcd", "threshold", "lr=0.02,0.1", "seed-3_lr-0.1", "--lr", "0.1")]
-    [InlineData("cd", "stochastic", "weight-decay=0,0.001;final-momentum=0.8", "seed-3_weight-decay-0.001_final-momentum-0.8", "--weight-decay", "0.001")]
-    public void EveryModelOfTheGridIsBitIdenticalToTrainingItAlone(string sampler, string binarize, string grid, string probe, string flag, string value)
+    [InlineData("pcd", "threshold", "lr=0.02,0.1", "seed-3_lr-0.1", "--lr", "0.1", true)]
+    [InlineData("cd", "stochastic", "weight-decay=0,0.001;final-momentum=0.8", "seed-3_weight-decay-0.001_final-momentum-0.8", "--weight-decay", "0.001", false)]
+    public void EveryModelOfTheGridIsBitIdenticalToTrainingItAlone(string sampler, string binarize, string grid, string probe, string flag, string value, bool fused)
     {
         string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-{Environment.ProcessId}-{sampler}");
         try
@@ -29,6 +29,12 @@ public class RbmGridConsoleTests
             Assert.Equal(expected, models.GetArrayLength());
             Assert.Equal(expected, doc.RootElement.GetProperty("count").GetInt32());
             Assert.True(File.Exists(Path.Combine(gridDir, "grid.json")), "grid.json was not written");
+
+            // Threshold images are the same for every seed: one set of launches per step. Stochastic
+            // binarization draws each seed's own images, so the models step one after another.
+            Assert.Equal(fused, doc.RootElement.GetProperty("fused").GetBoolean());
+            using (var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(gridDir, "grid.json"))))
+                Assert.Equal(fused, index.RootElement.GetProperty("fused").GetBoolean());
             var folders = models.EnumerateArray().Select(m => m.GetProperty("folder").GetString()!).ToList();
             Assert.Equal(folders.Count, folders.Distinct().Count());
             Assert.Contains(probe, folders);
@@ -78,6 +84,7 @@ public class RbmGridConsoleTests
             string straight = Path.Combine(root, "straight"), resumed = Path.Combine(root, "resumed");
             var (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "3", "--out", straight]);
             Assert.True(code == 0, err);
+            Assert.Contains("fused: one set of launches for 4 models", err, StringComparison.Ordinal);
             (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "1", "--out", resumed]);
             Assert.True(code == 0, err);
 
