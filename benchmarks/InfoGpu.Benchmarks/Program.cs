@@ -9,6 +9,8 @@ if (args.Length > 0 && args[0] == "memory")
     return MemoryProbe.Run(args);
 if (args.Length > 0 && args[0] == "batched-gemm")
     return BatchedGemmProbe.Run(args);
+if (args.Length > 0 && args[0] == "grid-step")
+    return GridStepProbe.Run(args);
 if (args.Length > 0 && args[0] == "shared-device")
     return SharedDeviceProbe.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(MemoryProbe).Assembly).Run(args);
