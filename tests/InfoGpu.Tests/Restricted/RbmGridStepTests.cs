@@ -223,6 +223,52 @@ public class RbmGridStepTests(ITestOutputHelper output)
         });
     }
 
+    /// <summary>
+    /// On <c>ilgpu-cpu</c> shaped like an NVIDIA GPU, with the row and column kernels' groups at
+    /// every tested size (one thread up to 1024, so the batched column statistics and update run
+    /// with 1 to 32 row lanes, and the model dimension of their grid beside groups of the real
+    /// GPU sizes), at odd sizes (37 visible, 40 hidden: two column tiles, the second partial): a
+    /// fused step of three models (CD-1 and PCD-2, one with sparsity) gives each model's bits alone.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.GroupSizes), MemberType = typeof(TestDevices))]
+    public void OnASimulatedGpuTheFusedStepGivesEachModelsBitsAlone(int groupSize)
+    {
+        const int nv = 37, nh = 40, rows = 50;
+        var data = Binary(rows * nv, 12, 0.4f);
+        TestDevices.UseSimulatedGpu(groupSize, d =>
+        {
+            foreach (var (sampler, k) in new[] { (RbmSamplerKind.Cd, 1), (RbmSamplerKind.Pcd, 2) })
+            {
+                var settings = Models(sampler, k).Select(o => o with { MonitorRows = 10, AllBitsRows = 0, CheckEvery = 2 }).ToArray();
+                var alone = settings.Select(o =>
+                {
+                    using var t = new RbmTrainer(d, Rbm.Initialize(nv, nh, o.Seed), data, [], o);
+                    for (int s = 0; s < t.StepsPerEpoch; s++)
+                        t.TrainStep();
+                    return t.SaveState();
+                }).ToArray();
+                var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(nv, nh, o.Seed), data, [], o)).ToList();
+                try
+                {
+                    using (var fused = FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException("the grid does not fuse"))
+                    {
+                        for (int s = 0; s < trainers[0].StepsPerEpoch; s++)
+                            fused.Step();
+                        fused.WriteBack();
+                    }
+                    for (int i = 0; i < settings.Length; i++)
+                        SameBits(alone[i], trainers[i].SaveState(), $"simulated GPU, groups of {groupSize}, {sampler}-{k}: model {i}");
+                }
+                finally
+                {
+                    trainers.ForEach(t => t.Dispose());
+                }
+            }
+            return 0;
+        });
+    }
+
     private static readonly Dictionary<string, Lazy<ComputeDevice>> Own = new()
     {
         ["cpu"] = new(() => ComputeDevice.Open(DeviceKind.Cpu)),
