@@ -161,7 +161,7 @@ public sealed partial class RbmTrainer : IFusableTrainer
                 if (why is not null)
                     return string.Create(CultureInfo.InvariantCulture, $"model {m} {why}");
             }
-            if ((long)trainers.Count * Math.Max((long)lead.nv * lead.nh, (long)lead.stackRows * Math.Max(lead.nv, lead.nh)) > int.MaxValue)
+            if ((long)trainers.Count * Math.Max(Math.Max((long)lead.nv * lead.nh, (long)lead.stackRows * Math.Max(lead.nv, lead.nh)), lead.rows) > int.MaxValue)
                 return "the stacked buffers of the models would pass 2^31 values";
             return null;
         }
