@@ -121,17 +121,7 @@ public sealed class ModelGrid<TMetrics>
                     SaveAll();
                     return TrainingStop.Cancelled;
                 }
-                for (int m = 0; m < sessions.Length; m++)
-                {
-                    try
-                    {
-                        sessions[m].Trainer.TrainStep();
-                    }
-                    catch (TrainingDivergedException e)
-                    {
-                        throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
-                    }
-                }
+                StepAll();
                 if (settings.Progress is { } progress && (lead.StepInEpoch % every == 0 || lead.StepInEpoch == steps))
                 {
                     progress.Report(new TrainingProgress(lead.Epoch + 1, target, lead.StepInEpoch, steps, lead.Step, Stopwatch.GetElapsedTime(started).TotalSeconds));
@@ -139,18 +129,7 @@ public sealed class ModelGrid<TMetrics>
                 if (stopEvery > 0 && lead.Step % stopEvery == 0 && lead.StepInEpoch < steps)
                     SaveAll();
             }
-            var metrics = new TMetrics[sessions.Length];
-            for (int m = 0; m < sessions.Length; m++)
-            {
-                try
-                {
-                    metrics[m] = sessions[m].Trainer.EndEpoch();
-                }
-                catch (TrainingDivergedException e)
-                {
-                    throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
-                }
-            }
+            var metrics = EndEpochAll();
             for (int m = 0; m < sessions.Length; m++)
             {
                 sessions[m].CompleteEpoch(metrics[m]);
@@ -161,6 +140,48 @@ public sealed class ModelGrid<TMetrics>
             SaveAll();
         return TrainingStop.Completed;
     }
+
+    /// <summary>
+    /// One step of every model, in the grid's order. A divergence is rethrown naming the model
+    /// (its index is then in <see cref="FailedModel"/>, its trainer's message in the inner exception).
+    /// </summary>
+    internal void StepAll()
+    {
+        for (int m = 0; m < sessions.Length; m++)
+        {
+            try
+            {
+                sessions[m].Trainer.TrainStep();
+            }
+            catch (TrainingDivergedException e)
+            {
+                FailedModel = m;
+                throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+            }
+        }
+    }
+
+    /// <summary>Closes the epoch of every model, in the grid's order, and returns their figures; a divergence as in <see cref="StepAll"/>.</summary>
+    internal TMetrics[] EndEpochAll()
+    {
+        var metrics = new TMetrics[sessions.Length];
+        for (int m = 0; m < sessions.Length; m++)
+        {
+            try
+            {
+                metrics[m] = sessions[m].Trainer.EndEpoch();
+            }
+            catch (TrainingDivergedException e)
+            {
+                FailedModel = m;
+                throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+            }
+        }
+        return metrics;
+    }
+
+    /// <summary>The index of the model whose divergence <see cref="StepAll"/> or <see cref="EndEpochAll"/> last reported (-1: none).</summary>
+    internal int FailedModel { get; private set; } = -1;
 
     private void SaveAll()
     {
