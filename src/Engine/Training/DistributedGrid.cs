@@ -5,9 +5,28 @@ using InfoGpu.Distributed;
 
 namespace InfoGpu.Training;
 
+/// <summary>What every <see cref="DistributedGrid{TMetrics}"/> shares: how the models are dealt to the ranks.</summary>
+public static class DistributedGrid
+{
+    /// <summary>
+    /// The models a rank trains: models [<paramref name="models"/> * rank / ranks, <paramref name="models"/> * (rank + 1) / ranks)
+    /// (<see cref="Cluster.ShareOf"/>), contiguous blocks that differ in size by at most one.
+    /// </summary>
+    /// <param name="models">The models of the grid (at least <paramref name="ranks"/>).</param>
+    /// <param name="ranks">The ranks of the job.</param>
+    /// <param name="rank">The rank.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer models than ranks, or a rank out of range.</exception>
+    public static (int First, int Count) Share(int models, int ranks, int rank)
+    {
+        if (models < ranks)
+            throw new ArgumentOutOfRangeException(nameof(models), models, $"every one of the {ranks} ranks trains at least one model");
+        return Cluster.ShareOf(models, ranks, rank);
+    }
+}
+
 /// <summary>
 /// A grid of models (<see cref="ModelGrid{TMetrics}"/>) split across the ranks of an MPI job: the
-/// models are dealt to the ranks in contiguous blocks (<see cref="Share"/>: rank r trains models
+/// models are dealt to the ranks in contiguous blocks (<see cref="DistributedGrid.Share"/>: rank r trains models
 /// [M r / P, M (r + 1) / P), as <see cref="Cluster.ShareOf"/> splits all work), each rank steps its
 /// own block as a <see cref="ModelGrid{TMetrics}"/> does, and rank 0 writes every model's folder.
 /// The files are those of the same grid trained in one process: each model's steps are its own
@@ -47,7 +66,7 @@ public sealed class DistributedGrid<TMetrics>
     /// <summary>Prepares this rank's part of the grid; nothing runs until <see cref="Run"/>. Every rank builds it with the same names.</summary>
     /// <param name="cluster">The ranks the grid is split across.</param>
     /// <param name="names">A name per model of the whole grid, in its order (e.g. the models' folders); at least as many as ranks.</param>
-    /// <param name="localSessions">The sessions of this rank's models, those of <see cref="Share"/>, in the grid's order; rank 0's write the files, the others' are built with <see cref="TrainingSessionOptions.WriteFiles"/> false.</param>
+    /// <param name="localSessions">The sessions of this rank's models, those of <see cref="DistributedGrid.Share"/>, in the grid's order; rank 0's write the files, the others' are built with <see cref="TrainingSessionOptions.WriteFiles"/> false.</param>
     /// <param name="remoteSession">
     /// Called on rank 0 only, for every model another rank trains: builds its session (folder,
     /// metadata, resumed history) around the stand-in trainer it is given, whose state and figures
@@ -66,7 +85,7 @@ public sealed class DistributedGrid<TMetrics>
             throw new ArgumentException($"{names.Count} models for {cluster.Size} ranks: every rank trains at least one model", nameof(names));
         this.cluster = cluster;
         this.names = [.. names];
-        var (start, count) = Share(names.Count, cluster.Size, cluster.Rank);
+        var (start, count) = DistributedGrid.Share(names.Count, cluster.Size, cluster.Rank);
         first = start;
         if (localSessions.Count != count)
             throw new ArgumentException($"rank {cluster.Rank} trains models {start} to {start + count - 1} of {names.Count}, not {localSessions.Count}", nameof(localSessions));
@@ -102,20 +121,6 @@ public sealed class DistributedGrid<TMetrics>
 
     /// <summary>Called on rank 0 with the model's index and figures for every epoch a model of the grid completes, after its checkpoint is written.</summary>
     public event Action<int, TMetrics>? EpochCompleted;
-
-    /// <summary>
-    /// The models a rank trains: models [<paramref name="models"/> * rank / ranks, <paramref name="models"/> * (rank + 1) / ranks)
-    /// (<see cref="Cluster.ShareOf"/>), contiguous blocks that differ in size by at most one.
-    /// </summary>
-    /// <param name="models">The models of the grid (at least <paramref name="ranks"/>).</param>
-    /// <param name="ranks">The ranks of the job.</param>
-    /// <param name="rank">The rank.</param>
-    public static (int First, int Count) Share(int models, int ranks, int rank)
-    {
-        if (models < ranks)
-            throw new ArgumentOutOfRangeException(nameof(models), models, $"every one of the {ranks} ranks trains at least one model");
-        return Cluster.ShareOf(models, ranks, rank);
-    }
 
     /// <summary>The sessions this rank holds: on rank 0 every model's, in the grid's order; on the other ranks, those of its own models.</summary>
     public IReadOnlyList<TrainingSession<TMetrics>> Sessions => sessions;
@@ -242,7 +247,7 @@ public sealed class DistributedGrid<TMetrics>
             if (!p.SequenceEqual(all.AsSpan(0, mine.Length)))
             {
                 EndedTogether = true;
-                string other = names[Share(names.Length, cluster.Size, r).First];
+                string other = names[DistributedGrid.Share(names.Length, cluster.Size, r).First];
                 throw new InfoGpuException(FormattableString.Invariant(
                     $"model {other} is at epoch {p[0]} step {p[1]} of {p[3]} (target {p[4]} epochs) and model {names[0]} at epoch {all[0]} step {all[1]} of {all[3]} (target {all[4]}); the models of a grid advance together and must start at the same place"));
             }
