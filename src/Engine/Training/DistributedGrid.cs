@@ -131,6 +131,14 @@ public sealed class DistributedGrid<TMetrics>
     /// <summary>How many models this rank trains.</summary>
     public int LocalCount => local.Sessions.Count;
 
+    /// <summary>
+    /// Held by rank 0 while it writes one checkpoint of every model (null: none). A handler that
+    /// ends the process at once (the job was stopped, a peer died) takes it first, so that the job
+    /// ends between two sets of checkpoints: every model's last checkpoint is then of the same step,
+    /// and the grid resumes.
+    /// </summary>
+    public object? WriteGate { get; set; }
+
     /// <summary>True once a failure inside <see cref="Run"/> was agreed by every rank: all of them threw, and may end the job together.</summary>
     public bool EndedTogether { get; private set; }
 
@@ -292,6 +300,14 @@ public sealed class DistributedGrid<TMetrics>
 
     /// <summary>Runs <paramref name="write"/> for every model in order on rank 0; the first failure stops it (the later models keep their last checkpoint), as in one process.</summary>
     private Failure? WriteInOrder(Action<int> write)
+    {
+        if (WriteGate is null)
+            return WriteEach(write);
+        lock (WriteGate)
+            return WriteEach(write);
+    }
+
+    private Failure? WriteEach(Action<int> write)
     {
         for (int m = 0; m < sessions.Length; m++)
         {

@@ -73,6 +73,9 @@ internal static class SessionRunner
     /// <summary>True once the ranks of an MPI job stopped a run together (on a signal, or a grid's failure that every rank learned at once): they end together, as after a completed run.</summary>
     public static bool StoppedTogether { get; private set; }
 
+    /// <summary>Held by rank 0 of a grid's MPI job while it writes a set of checkpoints; <see cref="MpiEntry"/> takes it before ending the process on a stop.</summary>
+    internal static object GridWrites { get; } = new();
+
     /// <summary>The vote of the MPI run under way (null: none): the process's SIGTERM handler leaves a signal to it.</summary>
     internal static MpiStopVote? Voting { get; private set; }
 
@@ -130,6 +133,7 @@ internal static class SessionRunner
         where TMetrics : IEpochMetrics<TMetrics>
     {
         var cluster = context.Cluster;
+        grid.WriteGate = GridWrites;
         using var stop = new StopSignals();
         TrainingStop stopped;
         using (var vote = new MpiStopVote(cluster, stop))
