@@ -131,17 +131,25 @@ public class MpiGridTests
     public void ADivergenceOnAnotherRankIsNamedByRankZeroAndKeepsEveryModelsLastCheckpoint()
     {
         Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
-        string dir = Path.Combine(TestPaths.TempDir(), "grid");
-        // Model 1 on rank 0; models 2 and 3 (the one that diverges) on rank 1. 5 steps per epoch, checkpoints every 2.
-        var (code, stdout, stderr) = MpiJob.Run(2, ["rbm", "train", "--seeds", "1", "--grid", "lr=0.01,0.02,1e37", "--limit", "200", "--hidden", "12", "--batch", "40", "--epochs", "2", "--checkpoint-every", "2", "--sample-steps", "2", "--monitor-rows", "40", "--accelerator", "cpu", "--quiet", "--out", dir]);
+        string root = TestPaths.TempDir();
+        string single = Path.Combine(root, "single"), dir = Path.Combine(root, "mpi");
+        // Model 1 on rank 0; models 2 and 3 (lr 1e15, which diverges at the end of epoch 1) on rank 1.
+        // 5 steps per epoch, checkpoints every 3: the last good one is of step 3.
+        string[] args = ["rbm", "train", "--seeds", "1", "--grid", "lr=0.01,0.02,1e15", "--limit", "200", "--hidden", "12", "--batch", "40", "--epochs", "2", "--checkpoint-every", "3", "--sample-steps", "2", "--monitor-rows", "40", "--accelerator", "cpu", "--quiet"];
+        var one = ConsoleRunner.Run([.. args, "--out", single]);
+        Assert.Equal(1, one.Code);
+        var (code, stdout, stderr) = MpiJob.Run(2, [.. args, "--out", dir]);
         Assert.Equal(1, code);
         Assert.Equal("", stdout.Replace("\u001b[?1h\u001b=", "", StringComparison.Ordinal).Trim());
+        // Rank 0 alone says it, in the single process's words.
         var error = Assert.Single(stderr.Split('\n'), l => l.StartsWith("error: ", StringComparison.Ordinal));
-        Assert.StartsWith("error: model seed-1_lr-1E+37: RBM training diverged", error, StringComparison.Ordinal);
-        Assert.Contains($"the last good checkpoint, from step 4, is kept in {Path.Combine(dir, "seed-1_lr-1E+37", "model.safetensors")}", error, StringComparison.Ordinal);
+        Assert.Equal(one.Err.Trim().Replace(single, dir, StringComparison.Ordinal), error.Trim());
+        Assert.StartsWith("error: model seed-1_lr-1000000000000000: RBM training diverged", error, StringComparison.Ordinal);
+        Assert.Contains($"the last good checkpoint, from step 3, is kept in {Path.Combine(dir, "seed-1_lr-1000000000000000", "model.safetensors")}", error, StringComparison.Ordinal);
         Assert.DoesNotContain("was stopped (a rank failed", stderr, StringComparison.Ordinal);
-        // Every model keeps its checkpoint of step 4, whole.
-        Assert.Equal(4, SameCounters(dir)[2]);
+        // Every model keeps its checkpoint of step 3, whole, and those are the single process's.
+        Assert.Equal(3, SameCounters(dir)[2]);
+        AssertSameModels(single, dir);
     }
 
     [SkippableFact]
