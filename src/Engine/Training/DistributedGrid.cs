@@ -46,9 +46,9 @@ public static class DistributedGrid
 /// rank 0 cannot write, a folder another run holds) is agreed by all the ranks at the next
 /// collective call: every rank throws, rank 0 with the message that names the model (and where
 /// its last good checkpoint is), and <see cref="EndedTogether"/> is set so that the job can end
-/// without aborting. A stop is asked through the sessions' <see cref="TrainingSessionOptions.StopVote"/>,
-/// a collective vote before every step; a cancellation token must be cancelled on every rank at
-/// the same step or not at all.
+/// without aborting. After every step the ranks vote (one all-reduce of one int) on whether any
+/// failed or was asked to stop (its cancellation token, or <see cref="StopRequested"/>): all stop
+/// after the same step. The sessions' own <see cref="TrainingSessionOptions.StopVote"/> is not asked.
 /// </para>
 /// <para>Not thread-safe: one thread of every rank runs the grid, and every rank must call <see cref="Run"/>.</para>
 /// </remarks>
@@ -139,6 +139,12 @@ public sealed class DistributedGrid<TMetrics>
     /// </summary>
     public object? WriteGate { get; set; }
 
+    /// <summary>Asked on this rank at every vote, besides the cancellation token: whether this rank was asked to stop (not a collective call). Null: the token alone.</summary>
+    public Func<bool>? StopRequested { get; set; }
+
+    /// <summary>Called on every rank when the ranks agreed to stop (e.g. to call off a watchdog that would end a rank that cannot agree).</summary>
+    public Action? StopAgreed { get; set; }
+
     /// <summary>True once a failure inside <see cref="Run"/> was agreed by every rank: all of them threw, and may end the job together.</summary>
     public bool EndedTogether { get; private set; }
 
@@ -155,10 +161,11 @@ public sealed class DistributedGrid<TMetrics>
     }
 
     /// <summary>
-    /// Trains every model until the target epochs, or until the ranks vote to stop (every model is
-    /// then checkpointed, when the sessions have folders). Every rank calls it.
+    /// Trains every model until the target epochs, or until a rank is asked to stop: the ranks
+    /// agree after the next step, and every model is then checkpointed (when the sessions have
+    /// folders). Every rank calls it.
     /// </summary>
-    /// <param name="cancel">Stops the grid between two steps; under several ranks it must be cancelled at the same step on all of them (give the stop through the sessions' vote instead).</param>
+    /// <param name="cancel">This rank's request to stop (a signal); the other ranks learn it at the next vote.</param>
     /// <returns>Whether the run completed or was stopped.</returns>
     /// <exception cref="TrainingDivergedException">A model diverged on some rank (on rank 0 the message names it); every model's last good checkpoint is kept.</exception>
     /// <exception cref="InfoGpuException">Another run holds one of the folders, the models do not start at one place, or rank 0 cannot write a checkpoint.</exception>
@@ -198,13 +205,13 @@ public sealed class DistributedGrid<TMetrics>
         var progress = cluster.IsRoot ? settings.Progress : null;
         int every = settings.ProgressEvery > 0 ? settings.ProgressEvery : Math.Max(1, steps / 100);
         int stopEvery = settings.Directory is null ? 0 : settings.CheckpointEvery;
-        bool ranAny = false;
+        bool ranAny = false, stop = false;
         while (lead.Epoch < target)
         {
             ranAny = true;
             while (lead.StepInEpoch < steps)
             {
-                if (cancel.IsCancellationRequested || (settings.StopVote?.Invoke() ?? false))
+                if (stop)
                 {
                     SaveAll();
                     return TrainingStop.Cancelled;
@@ -218,7 +225,7 @@ public sealed class DistributedGrid<TMetrics>
                 {
                     failed = Diverged(e);
                 }
-                Agree(failed);
+                stop = Vote(failed, cancel);
                 if (progress is not null && (lead.StepInEpoch % every == 0 || lead.StepInEpoch == steps))
                     progress.Report(new TrainingProgress(lead.Epoch + 1, target, lead.StepInEpoch, steps, lead.Step, Stopwatch.GetElapsedTime(started).TotalSeconds));
                 if (stopEvery > 0 && lead.Step % stopEvery == 0 && lead.StepInEpoch < steps)
@@ -337,8 +344,29 @@ public sealed class DistributedGrid<TMetrics>
     /// </summary>
     private void Agree(Failure? failed)
     {
-        if (cluster.Max(failed is null ? 0 : 1) == 0)
-            return;
+        if (cluster.Max(failed is null ? 0 : 1) != 0)
+            Fail(failed);
+    }
+
+    /// <summary>
+    /// The vote after every step (one all-reduce): any rank's failure ends the grid as
+    /// <see cref="Agree"/> does; otherwise true on every rank when any was asked to stop.
+    /// </summary>
+    private bool Vote(Failure? failed, CancellationToken cancel)
+    {
+        int mine = failed is not null ? 2 : cancel.IsCancellationRequested || (StopRequested?.Invoke() ?? false) ? 1 : 0;
+        int all = cluster.Max(mine);
+        if (all == 2)
+            Fail(failed);
+        if (all == 0)
+            return false;
+        StopAgreed?.Invoke();
+        return true;
+    }
+
+    /// <summary>Some rank failed (every rank knows it): rank 0 gathers the failures and throws the first; the others throw too.</summary>
+    private void Fail(Failure? failed)
+    {
         EndedTogether = true;
         var parts = cluster.Gather(failed is null ? [] : Encoding.UTF8.GetBytes(failed.Encode()));
         if (parts is null)

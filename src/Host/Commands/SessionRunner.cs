@@ -124,7 +124,7 @@ internal static class SessionRunner
 
     /// <summary>
     /// Runs a grid dealt to the ranks of an MPI job until done or until Ctrl-C/SIGTERM on any rank
-    /// (the ranks vote before every step, as <see cref="Run"/> does). Rank 0 writes the index (before
+    /// (the ranks vote after every step, and all stop after the same one). Rank 0 writes the index (before
     /// the run, so that a killed job leaves a grid that --resume continues, and after it) and says how
     /// an interrupted grid resumes. A divergence or a failure to write is agreed by every rank: all
     /// end together, rank 0 with the one-line error. Returns the exit code, the same on every rank.
@@ -139,12 +139,15 @@ internal static class SessionRunner
         using (var vote = new MpiStopVote(cluster, stop))
         {
             Voting = vote;
+            grid.StopAgreed = vote.Agreed;
             try
             {
+                // Every rank has checked the folder (no grid.json there unless --overwrite) before rank 0 writes the index.
+                cluster.Barrier();
                 if (cluster.IsRoot)
                     writeIndex();
-                // The ranks stop only where they all voted to: the token alone would part them.
-                stopped = grid.Run(CancellationToken.None);
+                // A signal on this rank is its vote after the next step: the ranks stop together.
+                stopped = grid.Run(stop.Token);
             }
             catch (InfoGpuException) when (grid.EndedTogether)
             {
