@@ -122,7 +122,11 @@ public sealed class DistributedGrid<TMetrics>
     /// <summary>Called on rank 0 with the model's index and figures for every epoch a model of the grid completes, after its checkpoint is written.</summary>
     public event Action<int, TMetrics>? EpochCompleted;
 
-    /// <summary>The sessions this rank holds: on rank 0 every model's, in the grid's order; on the other ranks, those of its own models.</summary>
+    /// <summary>
+    /// The sessions this rank holds: on rank 0 every model's, in the grid's order, with every
+    /// model's history; on the other ranks, those of its own models, which only drive the trainers
+    /// (their histories are kept on rank 0, not there).
+    /// </summary>
     public IReadOnlyList<TrainingSession<TMetrics>> Sessions => sessions;
 
     /// <summary>The index in the grid of this rank's first model (its models are the next <see cref="LocalCount"/>).</summary>
