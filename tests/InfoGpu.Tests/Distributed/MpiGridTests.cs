@@ -158,7 +158,10 @@ public class MpiGridTests
         Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
         string dir = Path.Combine(TestPaths.TempDir(), "grid");
         string[] args = ["rbm", "train", "--seeds", "1-3", "--limit", "1000", "--hidden", "16", "--batch", "10", "--epochs", "30", "--checkpoint-every", "5", "--sample-steps", "1", "--monitor-rows", "20", "--accelerator", "cpu", "--quiet", "--out", dir];
-        string err = RunUntilCheckpoint(2, args, Path.Combine(dir, "seed-3", "model.safetensors"), null, job =>
+        // mpirun sends the surviving rank SIGTERM, then SIGKILL 4 s later (not the default 1 s): time
+        // for rank 0 to end a set of checkpoints it is writing even on a machine this loaded.
+        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "4" };
+        string err = RunUntilCheckpoint(2, args, Path.Combine(dir, "seed-3", "model.safetensors"), env, job =>
         {
             int rank1 = MpiRunTests.RankProcess(job.Id, 1) ?? throw new InvalidOperationException("rank 1 of the job not found under mpirun");
             using var victim = System.Diagnostics.Process.GetProcessById(rank1);
