@@ -11,6 +11,9 @@ namespace InfoGpu.Restricted;
 public sealed partial class RbmTrainer : IFusableTrainer
 {
     /// <inheritdoc/>
+    DeviceKind IFusableTrainer.DeviceKind => device.Kind;
+
+    /// <inheritdoc/>
     string? IFusableTrainer.WhyNotFused(IReadOnlyList<ITrainer> trainers) => GridStepper.WhyNot(trainers);
 
     /// <inheritdoc/>

@@ -28,6 +28,9 @@ internal interface IFusedSteps : IDisposable
 /// <summary>A trainer whose models a <see cref="ModelGrid{TMetrics}"/> can step together (<see cref="IFusedSteps"/>).</summary>
 internal interface IFusableTrainer
 {
+    /// <summary>Where this trainer runs (the grid fuses by default only where a launch costs).</summary>
+    Devices.DeviceKind DeviceKind { get; }
+
     /// <summary>Null when <paramref name="trainers"/> (this one first) can be stepped in one set of launches; else the reason, as a short phrase.</summary>
     string? WhyNotFused(IReadOnlyList<ITrainer> trainers);
 
@@ -38,11 +41,15 @@ internal interface IFusableTrainer
 /// <summary>Whether and how the models of a grid are stepped together.</summary>
 internal static class FusedSteps
 {
-    /// <summary>Null when the trainers can be fused; else why not.</summary>
-    public static string? WhyNot(IReadOnlyList<ITrainer> trainers) =>
+    /// <summary>Null when the trainers can be fused and <paramref name="stepping"/> asks for it there; else why not.</summary>
+    public static string? WhyNot(IReadOnlyList<ITrainer> trainers, GridStepping stepping = GridStepping.Fused) =>
         trainers.Count == 0 ? "no models"
-        : trainers[0] is IFusableTrainer f ? f.WhyNotFused(trainers)
-        : $"{trainers[0].ModelName} models are stepped one after another (no fused step for them)";
+        : stepping == GridStepping.OneByOne ? "asked for one model after another"
+        : trainers[0] is not IFusableTrainer f ? $"{trainers[0].ModelName} models are stepped one after another (no fused step for them)"
+        : f.WhyNotFused(trainers) is string reason ? reason
+        : stepping == GridStepping.Auto && f.DeviceKind is Devices.DeviceKind.Cpu or Devices.DeviceKind.IlgpuCpu
+            ? $"on {Devices.DeviceKinds.Name(f.DeviceKind)} a launch costs nothing and the per-model loop is as fast or faster (ask for a fused step to have one)"
+            : null;
 
     /// <summary>The fused steps of the trainers, or null when they cannot be fused.</summary>
     public static IFusedSteps? TryCreate(IReadOnlyList<ITrainer> trainers) =>

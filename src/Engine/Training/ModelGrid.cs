@@ -9,6 +9,23 @@ public static class ModelGrid
     public const int MaxModels = 256;
 }
 
+/// <summary>How a <see cref="ModelGrid{TMetrics}"/> steps its models.</summary>
+public enum GridStepping
+{
+    /// <summary>
+    /// Fused where a launch costs (<c>cuda</c>, <c>opencl</c>), one model after another on the CPU
+    /// kinds, where a launch costs nothing and the per-model loop keeps each model's weights in cache
+    /// (measured: the fused step is up to 15 % slower there; benchmarks/RESULTS.md, "RBM grid").
+    /// </summary>
+    Auto,
+
+    /// <summary>One set of launches for every model whenever the trainers allow it, on any device.</summary>
+    Fused,
+
+    /// <summary>Each model's own step, one model after another.</summary>
+    OneByOne,
+}
+
 /// <summary>
 /// Trains M models of the same shape that differ in settings (learning rate, momentum, weight
 /// decay, seed...), advancing all of them one step at a time: step s of every model is done
@@ -39,12 +56,14 @@ public sealed class ModelGrid<TMetrics>
     private readonly TrainingSession<TMetrics>[] sessions;
     private readonly string[] names;
     private readonly string? notFused;
+    private IFusedSteps? fused;
 
     /// <summary>Prepares the grid; nothing runs until <see cref="Run"/>.</summary>
     /// <param name="sessions">One session per model, new or resumed; all at the same place of the same run length (epoch, step, steps per epoch, target epochs).</param>
     /// <param name="names">A name per model for messages (e.g. its folder's name), in the order of <paramref name="sessions"/>.</param>
+    /// <param name="stepping">Whether to step the models in one set of launches (<see cref="GridStepping.Auto"/>: where launches cost).</param>
     /// <exception cref="ArgumentException">No session, more than <see cref="ModelGrid.MaxModels"/>, names that do not match, two sessions sharing a folder, or sessions at different places of the run.</exception>
-    public ModelGrid(IReadOnlyList<TrainingSession<TMetrics>> sessions, IReadOnlyList<string> names)
+    public ModelGrid(IReadOnlyList<TrainingSession<TMetrics>> sessions, IReadOnlyList<string> names, GridStepping stepping = GridStepping.Auto)
     {
         ArgumentNullException.ThrowIfNull(sessions);
         ArgumentNullException.ThrowIfNull(names);
@@ -71,7 +90,7 @@ public sealed class ModelGrid<TMetrics>
             if (s.Settings.Directory is string dir && !folders.Add(Path.GetFullPath(dir)))
                 throw new ArgumentException($"two models of the grid write to the same folder {dir}; give each its own", nameof(sessions));
         }
-        notFused = FusedSteps.WhyNot(Trainers);
+        notFused = FusedSteps.WhyNot(Trainers, stepping);
     }
 
     /// <summary>
@@ -131,19 +150,17 @@ public sealed class ModelGrid<TMetrics>
         long started = Stopwatch.GetTimestamp();
         int every = settings.ProgressEvery > 0 ? settings.ProgressEvery : Math.Max(1, steps / 100);
         int stopEvery = settings.Directory is null ? 0 : settings.CheckpointEvery;
-        // The fused step keeps the models' states in stacks of its own: written back before anything reads a trainer.
-        using var fused = notFused is null ? FusedSteps.TryCreate(Trainers) : null;
         try
         {
-            return RunSteps(cancel, fused, lead, settings, target, steps, started, every, stopEvery);
+            return RunSteps(cancel, lead, settings, target, steps, started, every, stopEvery);
         }
         finally
         {
-            fused?.WriteBack();
+            EndSteps();
         }
     }
 
-    private TrainingStop RunSteps(CancellationToken cancel, IFusedSteps? fused, ITrainer lead, TrainingSessionOptions settings, int target, int steps, long started, int every, int stopEvery)
+    private TrainingStop RunSteps(CancellationToken cancel, ITrainer lead, TrainingSessionOptions settings, int target, int steps, long started, int every, int stopEvery)
     {
         bool ranAny = false;
         while (lead.Epoch < target)
@@ -153,57 +170,18 @@ public sealed class ModelGrid<TMetrics>
             {
                 if (cancel.IsCancellationRequested)
                 {
-                    fused?.WriteBack();
                     SaveAll();
                     return TrainingStop.Cancelled;
                 }
-                if (fused is not null)
-                {
-                    try
-                    {
-                        fused.Step();
-                        FusedStepCount++;
-                    }
-                    catch (TrainingDivergedException e) when (fused.DivergedModel >= 0)
-                    {
-                        int m = fused.DivergedModel;
-                        throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
-                    }
-                }
-                for (int m = 0; fused is null && m < sessions.Length; m++)
-                {
-                    try
-                    {
-                        sessions[m].Trainer.TrainStep();
-                    }
-                    catch (TrainingDivergedException e)
-                    {
-                        throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
-                    }
-                }
+                StepAll();
                 if (settings.Progress is { } progress && (lead.StepInEpoch % every == 0 || lead.StepInEpoch == steps))
                 {
                     progress.Report(new TrainingProgress(lead.Epoch + 1, target, lead.StepInEpoch, steps, lead.Step, Stopwatch.GetElapsedTime(started).TotalSeconds));
                 }
                 if (stopEvery > 0 && lead.Step % stopEvery == 0 && lead.StepInEpoch < steps)
-                {
-                    fused?.WriteBack();
                     SaveAll();
-                }
             }
-            fused?.WriteBack();
-            var metrics = new TMetrics[sessions.Length];
-            for (int m = 0; m < sessions.Length; m++)
-            {
-                try
-                {
-                    metrics[m] = sessions[m].Trainer.EndEpoch();
-                }
-                catch (TrainingDivergedException e)
-                {
-                    throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
-                }
-            }
+            var metrics = EndEpochAll();
             for (int m = 0; m < sessions.Length; m++)
             {
                 sessions[m].CompleteEpoch(metrics[m]);
@@ -215,8 +193,91 @@ public sealed class ModelGrid<TMetrics>
         return TrainingStop.Completed;
     }
 
+    /// <summary>
+    /// One step of every model, in the grid's order. A divergence is rethrown naming the model
+    /// (its index is then in <see cref="FailedModel"/>, its trainer's message in the inner exception).
+    /// </summary>
+    internal void StepAll()
+    {
+        if (notFused is null)
+        {
+            // The fused step keeps the models' states in stacks of its own: written back before anything reads a trainer.
+            fused ??= FusedSteps.TryCreate(Trainers);
+        }
+        if (fused is not null)
+        {
+            try
+            {
+                fused.Step();
+                FusedStepCount++;
+                return;
+            }
+            catch (TrainingDivergedException e) when (fused.DivergedModel >= 0)
+            {
+                int m = fused.DivergedModel;
+                FailedModel = m;
+                throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+            }
+        }
+        for (int m = 0; m < sessions.Length; m++)
+        {
+            try
+            {
+                sessions[m].Trainer.TrainStep();
+            }
+            catch (TrainingDivergedException e)
+            {
+                FailedModel = m;
+                throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+            }
+        }
+    }
+
+    /// <summary>Closes the epoch of every model, in the grid's order, and returns their figures; a divergence as in <see cref="StepAll"/>.</summary>
+    internal TMetrics[] EndEpochAll()
+    {
+        WriteBack();
+        var metrics = new TMetrics[sessions.Length];
+        for (int m = 0; m < sessions.Length; m++)
+        {
+            try
+            {
+                metrics[m] = sessions[m].Trainer.EndEpoch();
+            }
+            catch (TrainingDivergedException e)
+            {
+                FailedModel = m;
+                throw new TrainingDivergedException($"model {names[m]}: {sessions[m].DivergedMessage(e.Message)}", e);
+            }
+        }
+        return metrics;
+    }
+
+    /// <summary>The index of the model whose divergence <see cref="StepAll"/> or <see cref="EndEpochAll"/> last reported (-1: none).</summary>
+    internal int FailedModel { get; private set; } = -1;
+
+    /// <summary>Copies the fused step's stacked states back into the trainers (nothing when not fused or already written back); call before reading a trainer's state.</summary>
+    internal void WriteBack() => fused?.WriteBack();
+
+    /// <summary>Writes the fused states back and frees the stacks; the next <see cref="StepAll"/> stacks them again.</summary>
+    internal void EndSteps()
+    {
+        if (fused is null)
+            return;
+        try
+        {
+            fused.WriteBack();
+        }
+        finally
+        {
+            fused.Dispose();
+            fused = null;
+        }
+    }
+
     private void SaveAll()
     {
+        WriteBack();
         foreach (var s in sessions)
             s.SaveCheckpointIfFolder();
     }

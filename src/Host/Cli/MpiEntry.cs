@@ -15,6 +15,9 @@ internal static class MpiEntry
     /// <summary>How long a failed rank other than 0 waits before it reports and ends the job, so that rank 0's own report of a shared error comes first and alone.</summary>
     private static readonly TimeSpan OtherRankGrace = TimeSpan.FromSeconds(3);
 
+    /// <summary>The longest a stopped rank 0 waits for a grid's set of checkpoints under way to be written.</summary>
+    private static readonly TimeSpan GridWriteWait = TimeSpan.FromSeconds(10);
+
     public static int Run(string[] args)
     {
         if (!Cluster.Requested())
@@ -64,6 +67,9 @@ internal static class MpiEntry
     /// <summary>Ends this rank at once with 143 (rank 0 says the job was stopped and that the last checkpoint resumes).</summary>
     internal static void Stopped(Cluster cluster)
     {
+        // A grid's rank 0 first ends the set of checkpoints it is writing (then every model's last
+        // checkpoint is of one step, and the grid resumes); it never waits long for it.
+        Monitor.TryEnter(SessionRunner.GridWrites, GridWriteWait);
         if (cluster.IsRoot)
         {
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"error: the MPI job of {cluster.Size} ranks was stopped (a rank failed, or mpirun was interrupted); a run's last checkpoint stays whole: continue it with --resume DIR"));

@@ -166,10 +166,9 @@ internal static class GridOption
     /// The grid's index: the shared configuration, whether the models are stepped in one set of
     /// launches (<c>fused</c>), and per model its settings, folder, checkpoint and last epoch's figures.
     /// </summary>
-    public static JsonObject Index<TMetrics>(string command, string outDir, JsonObject config, IReadOnlyList<GridModel> models, ModelGrid<TMetrics> grid)
+    public static JsonObject Index<TMetrics>(string command, string outDir, JsonObject config, IReadOnlyList<GridModel> models, IReadOnlyList<TrainingSession<TMetrics>> sessions, bool fused)
         where TMetrics : IEpochMetrics<TMetrics>
     {
-        var sessions = grid.Sessions;
         var list = new JsonArray();
         var names = TMetrics.ColumnNames;
         for (int i = 0; i < models.Count; i++)
@@ -200,16 +199,18 @@ internal static class GridOption
             ["command"] = command,
             ["out"] = outDir,
             ["count"] = models.Count,
-            ["fused"] = grid.Fused,
+            ["fused"] = fused,
             ["config"] = config.DeepClone(),
             ["models"] = list,
         };
     }
 
     /// <summary>The note line that says whether the grid's models share one set of launches per step, or why not.</summary>
-    public static string FusionNote<TMetrics>(ModelGrid<TMetrics> grid)
-        where TMetrics : IEpochMetrics<TMetrics> =>
-        grid.Fused ? $"fused: one set of launches for {grid.Sessions.Count} models" : $"not fused: {grid.NotFusedReason}; the models are stepped one after another";
+    /// <param name="fused">Whether this process steps its models in one set of launches.</param>
+    /// <param name="reason">Why not, when not.</param>
+    /// <param name="count">The models this process steps.</param>
+    public static string FusionNote(bool fused, string? reason, int count) =>
+        fused ? $"fused: one set of launches for {count} models" : $"not fused: {reason}; the models are stepped one after another";
 
     /// <summary>True when <paramref name="dir"/> is a grid's folder: it holds grid.json and no checkpoint of its own.</summary>
     public static bool IsGrid(string dir) =>

@@ -51,11 +51,15 @@ internal sealed class MpiStopVote : IDisposable
     {
         bool stop = cluster.Max(signals.Token.IsCancellationRequested ? 1 : 0) != 0;
         if (stop)
-        {
-            agreed = true;
-            Interlocked.Exchange(ref watchdog, null)?.Dispose();
-        }
+            Agreed();
         return stop;
+    }
+
+    /// <summary>The ranks agreed to stop (in this vote or in another collective call, e.g. a grid's vote after every step): the wait for them is called off.</summary>
+    public void Agreed()
+    {
+        agreed = true;
+        Interlocked.Exchange(ref watchdog, null)?.Dispose();
     }
 
     /// <summary>Stops listening; a wait already under way (a signal no vote has seen) goes on and ends the job when it runs out.</summary>

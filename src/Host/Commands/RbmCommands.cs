@@ -134,9 +134,7 @@ internal static class RbmCommands
             var a = context.Args;
             var baseOptions = ParseOptions(a) with { MonitorRows = a.GetInt("monitor-rows", 0) };
             var models = GridOption.Parse(a, baseOptions.Seed, GridKeys, ShapeKeys);
-            var parallel = DataParallelOption.Parse(context);
-            if (parallel.Shards > 1)
-                throw new UsageException("--seeds and --grid train every model in this process: leave out --shards and mpirun");
+            var (first, count) = SessionRunner.GridShare(context, models.Count);
             string? dataDir = a.Get("data");
             int? limit = a.Has("limit") ? a.GetInt("limit", 0) : null;
             var (checkpointEvery, sampleSteps, epochs) = GridRunFlags(a, limit);
@@ -170,10 +168,10 @@ internal static class RbmCommands
             SessionRunner.RequireTestImages(data);
             using var device = DeviceOption.Open(context);
             var prepared = Prepare(context, data, baseOptions.Binarize);
-            var trainers = new List<RbmTrainer>(models.Count);
+            var trainers = new List<RbmTrainer>(count);
             try
             {
-                for (int i = 0; i < models.Count; i++)
+                for (int i = first; i < first + count; i++)
                 {
                     var o = options[i];
                     var d = prepared(o.Seed);
@@ -188,7 +186,7 @@ internal static class RbmCommands
                     if (models[0].Get(k) is not null)
                         config.Remove(field);
                 }
-                return TrainGrid(context, device, trainers, null, models, prepared, outDir, config, epochs, checkpointEvery, sampleSteps, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+                return TrainGrid(context, device, trainers, first, null, models, prepared, outDir, config, epochs, checkpointEvery, sampleSteps, SessionRunner.DataMetadata(dataDir, limit, data.Description));
             }
             finally
             {
@@ -204,9 +202,8 @@ internal static class RbmCommands
             var fixedFlags = new[] { "hidden", "sampler", "k", "batch", "momentum", "weight-decay", "sparsity-target", "sparsity-cost", "seed", "lr", "binarize", "out", "overwrite", "monitor-rows" }.Where(a.Has).Select(f => "--" + f).ToList();
             if (fixedFlags.Count > 0)
                 throw new UsageException($"{string.Join(", ", fixedFlags)} cannot change when a grid resumes: its models keep their settings and folders (only --epochs, --checkpoint-every, --sample-steps, --data and --limit may be given)");
-            if (DataParallelOption.Parse(context).Shards > 1)
-                throw new UsageException("a grid trains every model in this process: leave out --shards and mpirun");
             var (config, models) = GridOption.ReadIndex(dir, "rbm train");
+            var (first, count) = SessionRunner.GridShare(context, models.Count);
             var checkpoints = models.Select(m => TrainingSession.ReadCheckpoint(Path.Combine(dir, m.Folder), RbmCheckpoint.Format, "an RBM", "infogpu rbm train")).ToList();
             var stored = checkpoints.Select(RbmCheckpoint.ReadOptions).ToList();
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoints[0], "data_dir");
@@ -216,16 +213,16 @@ internal static class RbmCommands
             SessionRunner.RequireTestImages(data);
             using var device = DeviceOption.Open(context);
             var prepared = Prepare(context, data, stored[0].Binarize);
-            var trainers = new List<RbmTrainer>(models.Count);
+            var trainers = new List<RbmTrainer>(count);
             try
             {
-                for (int i = 0; i < models.Count; i++)
+                for (int i = first; i < first + count; i++)
                 {
                     var d = prepared(stored[i].Seed);
                     trainers.Add(RbmTrainer.Resume(device, checkpoints[i], d.Train.Images, d.Test.Images));
                 }
                 context.Note($"resuming the grid of {models.Count} RBMs in {dir} at epoch {trainers[0].Epoch}, step {trainers[0].StepInEpoch} of the epoch");
-                return TrainGrid(context, device, trainers, checkpoints, models, prepared, dir, config, epochs, checkpointEvery, sampleSteps, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+                return TrainGrid(context, device, trainers, first, checkpoints, models, prepared, dir, config, epochs, checkpointEvery, sampleSteps, SessionRunner.DataMetadata(dataDir, limit, data.Description));
             }
             finally
             {
@@ -258,38 +255,74 @@ internal static class RbmCommands
             };
         }
 
-        /// <summary>Sessions, the grid's run, each model's pictures, the index and the report: what a new and a resumed grid share.</summary>
+        /// <summary>
+        /// Sessions, the grid's run, each model's pictures, the index and the report: what a new and a
+        /// resumed grid share. <paramref name="trainers"/> are this process's models, from model
+        /// <paramref name="first"/> on: all of them in one process, this rank's block under mpirun
+        /// (<see cref="DistributedGrid{TMetrics}"/>; rank 0 then writes and prints for every model).
+        /// </summary>
         private static int TrainGrid(
-            CommandContext context, Devices.ComputeDevice device, List<RbmTrainer> trainers, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models,
+            CommandContext context, Devices.ComputeDevice device, List<RbmTrainer> trainers, int first, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models,
             Func<ulong, (ImageSet Train, ImageSet Test)> prepared, string outDir, JsonObject config, int epochs, int checkpointEvery, int sampleSteps, Dictionary<string, string> metadata)
         {
-            var sessions = new List<TrainingSession<RbmEpochMetrics>>(models.Count);
-            for (int i = 0; i < models.Count; i++)
+            TrainingSession<RbmEpochMetrics> Session(int i, ITrainer<RbmEpochMetrics> trainer)
             {
                 var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), checkpointEvery, metadata);
-                sessions.Add(new TrainingSession<RbmEpochMetrics>(trainers[i], i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]));
+                return new TrainingSession<RbmEpochMetrics>(trainer, i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]);
             }
-            ModelGrid<RbmEpochMetrics> grid;
+
+            var local = trainers.Select((t, k) => Session(first + k, t)).ToList();
+            string[] names = [.. models.Select(m => m.Folder)];
+            IReadOnlyList<TrainingSession<RbmEpochMetrics>> sessions = local;
+            DistributedGrid<RbmEpochMetrics>? spread = null;
+            Action<int, RbmEpochMetrics> note = (i, m) => context.Note(Invariant($"{models[i].Folder} epoch {m.Epoch,3}: {m.Seconds,7:F2} s  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
+            ModelGrid<RbmEpochMetrics>? grid = null;
             try
             {
-                grid = new ModelGrid<RbmEpochMetrics>(sessions, [.. models.Select(m => m.Folder)]);
+                if (SessionRunner.SpreadsGrid(context))
+                    spread = new DistributedGrid<RbmEpochMetrics>(context.Cluster, names, local, Session);
+                else
+                    grid = new ModelGrid<RbmEpochMetrics>(local, names);
             }
             catch (ArgumentException e)
             {
                 throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
             }
-            grid.EpochCompleted += (i, m) => context.Note(Invariant($"{models[i].Folder} epoch {m.Epoch,3}: {m.Seconds,7:F2} s  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
-            context.Note(GridOption.FusionNote(grid));
-            int code = SessionRunner.RunGrid(context, grid, "rbm train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, grid)));
-            if (code != 0)
+            sessions = spread?.Sessions ?? local;
+            bool fused = spread?.Fused ?? grid!.Fused;
+            context.Note(GridOption.FusionNote(fused, spread?.NotFusedReason ?? grid!.NotFusedReason, local.Count));
+            Action writeIndex = () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, sessions, fused));
+            int code;
+            if (spread is not null)
+            {
+                spread.EpochCompleted += note;
+                code = SessionRunner.RunGrid(context, spread, "rbm train", outDir, writeIndex);
+            }
+            else
+            {
+                grid!.EpochCompleted += note;
+                code = SessionRunner.RunGrid(context, grid, "rbm train", outDir, writeIndex);
+            }
+            if (code != 0 || !context.Cluster.IsRoot)
                 return code;
             for (int i = 0; i < models.Count; i++)
             {
-                var o = trainers[i].Options;
-                var d = prepared(o.Seed);
-                SavePictures(device, trainers[i], Path.Combine(outDir, models[i].Folder), d.Train.Rows, d.Train.Cols, sampleSteps, o.Seed, context.Cluster.IsRoot);
+                string folder = Path.Combine(outDir, models[i].Folder);
+                if (i >= first && i < first + trainers.Count)
+                {
+                    var o = trainers[i - first].Options;
+                    var d = prepared(o.Seed);
+                    SavePictures(device, trainers[i - first], folder, d.Train.Rows, d.Train.Cols, sampleSteps, o.Seed, isRoot: true);
+                }
+                else if (spread?.ReceivedState(i) is TensorSet state)
+                {
+                    // Another rank's model: drawn here from its last state, as its rank would have.
+                    var d = prepared(RbmCheckpoint.ReadOptions(state).Seed);
+                    using var trainer = RbmTrainer.Resume(device, state, d.Train.Images, d.Test.Images);
+                    SavePictures(device, trainer, folder, d.Train.Rows, d.Train.Cols, sampleSteps, trainer.Options.Seed, isRoot: true);
+                }
             }
-            var index = GridOption.Index("rbm train", outDir, config, models, grid);
+            var index = GridOption.Index("rbm train", outDir, config, models, sessions, fused);
             GridOption.WriteIndex(outDir, index);
             if (context.Args.Json)
             {

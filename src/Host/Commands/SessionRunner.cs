@@ -70,8 +70,11 @@ internal static class SessionRunner
         return code;
     }
 
-    /// <summary>True once the ranks of an MPI job stopped a run together on a signal: they end together, as after a completed run.</summary>
+    /// <summary>True once the ranks of an MPI job stopped a run together (on a signal, or a grid's failure that every rank learned at once): they end together, as after a completed run.</summary>
     public static bool StoppedTogether { get; private set; }
+
+    /// <summary>Held by rank 0 of a grid's MPI job while it writes a set of checkpoints; <see cref="MpiEntry"/> takes it before ending the process on a stop.</summary>
+    internal static object GridWrites { get; } = new();
 
     /// <summary>The vote of the MPI run under way (null: none): the process's SIGTERM handler leaves a signal to it.</summary>
     internal static MpiStopVote? Voting { get; private set; }
@@ -85,6 +88,8 @@ internal static class SessionRunner
         where TMetrics : IEpochMetrics<TMetrics>
     {
         using var stop = new StopSignals();
+        // The index first: a run killed before its end leaves a grid that --resume continues.
+        writeIndex();
         var stopped = grid.Run(stop.Token);
         writeIndex();
         if (stopped == TrainingStop.Completed)
@@ -93,6 +98,77 @@ internal static class SessionRunner
         context.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"interrupted in epoch {t.Epoch + 1} after step {t.StepInEpoch} ({t.Step} updates done); every model's checkpoint written under {outDir}"));
         context.Err.WriteLine($"resume with: {ProgramName()} {command} --resume {outDir}");
         return stop.ExitCode;
+    }
+
+    /// <summary>Whether a grid is dealt to the ranks of an MPI job: under mpirun with several ranks.</summary>
+    public static bool SpreadsGrid(CommandContext context) => context.Cluster.IsDistributed && context.Cluster.Size > 1;
+
+    /// <summary>
+    /// The models of a grid of <paramref name="models"/> that this process trains: all of them in
+    /// one process; under mpirun with several ranks, this rank's contiguous block
+    /// (<see cref="DistributedGrid.Share"/>). Usage errors (the same on every rank) for
+    /// <c>--shards</c>, which a grid does not take, and for more ranks than models.
+    /// </summary>
+    public static (int First, int Count) GridShare(CommandContext context, int models)
+    {
+        var a = context.Args;
+        if (a.Has("shards") && a.GetInt("shards", 1) != 1)
+            throw new UsageException("--seeds and --grid train whole models, never a model split into shards (under mpirun the models are dealt to the ranks): leave out --shards");
+        if (!SpreadsGrid(context))
+            return (0, models);
+        var cluster = context.Cluster;
+        if (models < cluster.Size)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"the grid has {models} models for {cluster.Size} MPI ranks: every rank trains at least one model; launch it with mpirun -np {models} or fewer"));
+        return DistributedGrid.Share(models, cluster.Size, cluster.Rank);
+    }
+
+    /// <summary>
+    /// Runs a grid dealt to the ranks of an MPI job until done or until Ctrl-C/SIGTERM on any rank
+    /// (the ranks vote after every step, and all stop after the same one). Rank 0 writes the index (before
+    /// the run, so that a killed job leaves a grid that --resume continues, and after it) and says how
+    /// an interrupted grid resumes. A divergence or a failure to write is agreed by every rank: all
+    /// end together, rank 0 with the one-line error. Returns the exit code, the same on every rank.
+    /// </summary>
+    public static int RunGrid<TMetrics>(CommandContext context, DistributedGrid<TMetrics> grid, string command, string outDir, Action writeIndex)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        var cluster = context.Cluster;
+        grid.WriteGate = GridWrites;
+        using var stop = new StopSignals();
+        TrainingStop stopped;
+        using (var vote = new MpiStopVote(cluster, stop))
+        {
+            Voting = vote;
+            grid.StopAgreed = vote.Agreed;
+            try
+            {
+                // Every rank has checked the folder (no grid.json there unless --overwrite) before rank 0 writes the index.
+                cluster.Barrier();
+                if (cluster.IsRoot)
+                    writeIndex();
+                // A signal on this rank is its vote after the next step: the ranks stop together.
+                stopped = grid.Run(stop.Token);
+            }
+            catch (InfoGpuException) when (grid.EndedTogether)
+            {
+                StoppedTogether = true;
+                throw;
+            }
+            finally
+            {
+                Voting = null;
+            }
+        }
+        if (cluster.IsRoot)
+            writeIndex();
+        if (stopped == TrainingStop.Completed)
+            return 0;
+        int code = cluster.Max(stop.Signal is null ? 0 : stop.ExitCode);
+        StoppedTogether = true;
+        var t = grid.Sessions[0].Trainer;
+        context.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"interrupted in epoch {t.Epoch + 1} after step {t.StepInEpoch} ({t.Step} updates done); every model's checkpoint written under {outDir}"));
+        context.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resume with: mpirun -np {cluster.Size} {ProgramName(mpi: true)} {command} --resume {outDir} (or with any other number of ranks, or in one process)"));
+        return code == 0 ? 130 : code;
     }
 
     /// <summary>

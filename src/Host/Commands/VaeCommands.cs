@@ -180,9 +180,7 @@ internal static class VaeCommands
             var a = context.Args;
             var baseOptions = ReadOptions(a);
             var models = GridOption.Parse(a, baseOptions.Seed, GridKeys, ShapeKeys);
-            var parallel = DataParallelOption.Parse(context);
-            if (parallel.Shards > 1)
-                throw new UsageException("--seeds and --grid train every model in this process: leave out --shards and mpirun");
+            var (first, count) = SessionRunner.GridShare(context, models.Count);
             int every = a.GetInt("checkpoint-every", 0);
             int epochs = a.GetInt("epochs", 0);
             if (every < 0 || (a.Has("epochs") && epochs < 1))
@@ -203,10 +201,10 @@ internal static class VaeCommands
             SessionRunner.RequireTestImages(data);
             using var device = DeviceOption.Open(context);
             context.Note(Invariant($"grid of {models.Count} VAEs {data.Train.Pixels}-{baseOptions.Hidden}-{baseOptions.Latent}, batch {baseOptions.BatchSize}{(baseOptions.Binarize ? ", binarized" : "")}; one folder each under {outDir}"));
-            var trainers = new List<VaeTrainer>(models.Count);
+            var trainers = new List<VaeTrainer>(count);
             try
             {
-                for (int i = 0; i < models.Count; i++)
+                for (int i = first; i < first + count; i++)
                 {
                     var o = options[i];
                     trainers.Add(new VaeTrainer(device, Vae.Create(data.Train.Pixels, o.Hidden, o.Latent, o.Seed), data, o));
@@ -218,7 +216,7 @@ internal static class VaeCommands
                     if (models[0].Get(k) is not null)
                         config.Remove(k);
                 }
-                return TrainGrid(context, trainers, null, models, data, outDir, config, epochs, every, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+                return TrainGrid(context, trainers, first, null, models, data, outDir, config, epochs, every, SessionRunner.DataMetadata(dataDir, limit, data.Description));
             }
             finally
             {
@@ -234,26 +232,25 @@ internal static class VaeCommands
             var fixedFlags = new[] { "hidden", "latent", "beta", "batch", "binarize", "seed", "lr", "out", "overwrite" }.Where(a.Has).Select(f => "--" + f).ToList();
             if (fixedFlags.Count > 0)
                 throw new UsageException($"{string.Join(", ", fixedFlags)} cannot change when a grid resumes: its models keep their settings and folders (only --epochs, --checkpoint-every, --data and --limit may be given)");
-            if (DataParallelOption.Parse(context).Shards > 1)
-                throw new UsageException("a grid trains every model in this process: leave out --shards and mpirun");
             int every = a.GetInt("checkpoint-every", 0);
             int epochs = a.GetInt("epochs", 0);
             if (every < 0 || (a.Has("epochs") && epochs < 1))
                 throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
             var (config, models) = GridOption.ReadIndex(dir, "vae train");
+            var (first, count) = SessionRunner.GridShare(context, models.Count);
             var checkpoints = models.Select(m => TrainingSession.ReadCheckpoint(Path.Combine(dir, m.Folder), VaeCheckpoint.Format, "a VAE", "infogpu vae train")).ToList();
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoints[0], "data_dir");
             int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoints[0]);
             var data = LoadData(context, dataDir, limit);
             SessionRunner.RequireTestImages(data);
             using var device = DeviceOption.Open(context);
-            var trainers = new List<VaeTrainer>(models.Count);
+            var trainers = new List<VaeTrainer>(count);
             try
             {
-                foreach (var checkpoint in checkpoints)
-                    trainers.Add(VaeTrainer.Resume(device, checkpoint, data, DataParallel.None));
+                for (int i = first; i < first + count; i++)
+                    trainers.Add(VaeTrainer.Resume(device, checkpoints[i], data, DataParallel.None));
                 context.Note($"resuming the grid of {models.Count} VAEs in {dir}: {trainers[0].Epoch} epochs and {trainers[0].Step} steps done");
-                return TrainGrid(context, trainers, checkpoints, models, data, dir, config, epochs, every, SessionRunner.DataMetadata(dataDir, limit, data.Description));
+                return TrainGrid(context, trainers, first, checkpoints, models, data, dir, config, epochs, every, SessionRunner.DataMetadata(dataDir, limit, data.Description));
             }
             finally
             {
@@ -262,34 +259,70 @@ internal static class VaeCommands
             }
         }
 
-        /// <summary>Sessions, the grid's run, each model's pictures, the index and the report: what a new and a resumed grid share.</summary>
+        /// <summary>
+        /// Sessions, the grid's run, each model's pictures, the index and the report: what a new and a
+        /// resumed grid share. <paramref name="trainers"/> are this process's models, from model
+        /// <paramref name="first"/> on: all of them in one process, this rank's block under mpirun
+        /// (<see cref="DistributedGrid{TMetrics}"/>; rank 0 then writes and prints for every model).
+        /// </summary>
         private static int TrainGrid(
-            CommandContext context, List<VaeTrainer> trainers, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models, Dataset data,
+            CommandContext context, List<VaeTrainer> trainers, int first, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models, Dataset data,
             string outDir, JsonObject config, int epochs, int every, Dictionary<string, string> metadata)
         {
-            var sessions = new List<TrainingSession<VaeEpochMetrics>>(models.Count);
-            for (int i = 0; i < models.Count; i++)
+            TrainingSession<VaeEpochMetrics> Session(int i, ITrainer<VaeEpochMetrics> trainer)
             {
                 var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), every, metadata);
-                sessions.Add(new TrainingSession<VaeEpochMetrics>(trainers[i], i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]));
+                return new TrainingSession<VaeEpochMetrics>(trainer, i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]);
             }
-            ModelGrid<VaeEpochMetrics> grid;
+
+            var local = trainers.Select((t, k) => Session(first + k, t)).ToList();
+            string[] names = [.. models.Select(m => m.Folder)];
+            DistributedGrid<VaeEpochMetrics>? spread = null;
+            ModelGrid<VaeEpochMetrics>? grid = null;
             try
             {
-                grid = new ModelGrid<VaeEpochMetrics>(sessions, [.. models.Select(m => m.Folder)]);
+                if (SessionRunner.SpreadsGrid(context))
+                    spread = new DistributedGrid<VaeEpochMetrics>(context.Cluster, names, local, Session);
+                else
+                    grid = new ModelGrid<VaeEpochMetrics>(local, names);
             }
             catch (ArgumentException e)
             {
                 throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
             }
-            grid.EpochCompleted += (i, r) => context.Note(Invariant($"{models[i].Folder} epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
-            context.Note(GridOption.FusionNote(grid));
-            int code = SessionRunner.RunGrid(context, grid, "vae train", outDir, () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, grid)));
-            if (code != 0)
+            IReadOnlyList<TrainingSession<VaeEpochMetrics>> sessions = spread?.Sessions ?? local;
+            bool fused = spread?.Fused ?? grid!.Fused;
+            context.Note(GridOption.FusionNote(fused, spread?.NotFusedReason ?? grid!.NotFusedReason, local.Count));
+            Action<int, VaeEpochMetrics> note = (i, r) => context.Note(Invariant($"{models[i].Folder} epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
+            Action writeIndex = () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, sessions, fused));
+            int code;
+            if (spread is not null)
+            {
+                spread.EpochCompleted += note;
+                code = SessionRunner.RunGrid(context, spread, "vae train", outDir, writeIndex);
+            }
+            else
+            {
+                grid!.EpochCompleted += note;
+                code = SessionRunner.RunGrid(context, grid, "vae train", outDir, writeIndex);
+            }
+            if (code != 0 || !context.Cluster.IsRoot)
                 return code;
             for (int i = 0; i < models.Count; i++)
-                SavePictures(Path.Combine(outDir, models[i].Folder), trainers[i], data);
-            var index = GridOption.Index("vae train", outDir, config, models, grid);
+            {
+                string folder = Path.Combine(outDir, models[i].Folder);
+                if (i >= first && i < first + trainers.Count)
+                {
+                    SavePictures(folder, trainers[i - first], data);
+                }
+                else if (spread?.ReceivedState(i) is TensorSet state)
+                {
+                    // Another rank's model: drawn here from its last state, as its rank would have.
+                    using var trainer = VaeTrainer.Resume(trainers[0].Device, state, data, DataParallel.None);
+                    SavePictures(folder, trainer, data);
+                }
+            }
+            var index = GridOption.Index("vae train", outDir, config, models, sessions, fused);
             GridOption.WriteIndex(outDir, index);
             if (context.Args.Json)
             {

@@ -315,10 +315,10 @@ public class MpiRunTests
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
+    internal static extern int SendSignal(int pid, int signal);
 
     /// <summary>The id of the process of rank <paramref name="rank"/> among mpirun's descendants, from /proc.</summary>
-    private static int? RankProcess(int mpirun, int rank)
+    internal static int? RankProcess(int mpirun, int rank)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)

@@ -102,7 +102,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                 try
                 {
                     var sessions = first.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
-                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names);
+                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names, GridStepping.Fused);
                     Assert.True(grid.Fused, grid.NotFusedReason);
                     grid.EpochCompleted += (m, x) => metrics[m].Add(x);
                     Assert.Equal(TrainingStop.Cancelled, grid.Run(cts.Token));
@@ -121,7 +121,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                 try
                 {
                     var sessions = resumed.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i] }, checkpoints[i])).ToList();
-                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names);
+                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names, GridStepping.Fused);
                     Assert.True(grid.Fused, grid.NotFusedReason);
                     grid.EpochCompleted += (m, x) => metrics[m].Add(x);
                     Assert.Equal(TrainingStop.Completed, grid.Run());
@@ -144,6 +144,53 @@ public class RbmGridStepTests(ITestOutputHelper output)
             if (Directory.Exists(root))
                 Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The stepping policy: <see cref="GridStepping.Auto"/> fuses only where a launch costs (not on
+    /// the CPU kinds, where the per-model loop measured as fast or faster), <see cref="GridStepping.OneByOne"/>
+    /// never, <see cref="GridStepping.Fused"/> whenever the trainers allow; each runs to the same bits.
+    /// </summary>
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void AutoSteppingFusesOnlyWhereALaunchCosts(string kind)
+    {
+        TestDevices.Use(kind, d =>
+        {
+            var settings = Models(RbmSamplerKind.Cd, 1);
+            TensorSet[]? reference = null;
+            foreach (var (stepping, fused, reason) in new[]
+            {
+                (GridStepping.Fused, true, (string?)null),
+                (GridStepping.Auto, false, $"on {kind} a launch costs nothing"),
+                (GridStepping.OneByOne, false, "asked for one model after another"),
+            })
+            {
+                var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
+                try
+                {
+                    var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], stepping);
+                    Assert.Equal(fused, grid.Fused);
+                    if (reason is not null)
+                        Assert.Contains(reason, grid.NotFusedReason, StringComparison.Ordinal);
+                    Assert.Equal(TrainingStop.Completed, grid.Run());
+                    Assert.Equal(fused, grid.FusedStepCount > 0);
+                    var states = trainers.Select(t => t.SaveState()).ToArray();
+                    if (reference is null)
+                        reference = states;
+                    else
+                        for (int i = 0; i < states.Length; i++)
+                            SameBits(reference[i], states[i], $"{stepping} model {i}");
+                }
+                finally
+                {
+                    foreach (var t in trainers)
+                        t.Dispose();
+                }
+            }
+            return 0;
+        });
     }
 
     /// <summary>
@@ -172,7 +219,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
             var trainers = settings.Select((o, i) => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o, parallel[i])).ToList();
             try
             {
-                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"]);
+                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], GridStepping.Fused);
                 Assert.False(grid.Fused);
                 Assert.Contains(reason, grid.NotFusedReason, StringComparison.Ordinal);
                 Assert.Equal(TrainingStop.Completed, grid.Run());
@@ -210,7 +257,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
             var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
             try
             {
-                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"]);
+                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], GridStepping.Fused);
                 Assert.True(grid.Fused, grid.NotFusedReason);
                 var e = Assert.Throws<TrainingDivergedException>(() => grid.Run());
                 Assert.Equal($"model m1: {expected}", e.Message);
