@@ -50,12 +50,18 @@ internal sealed class BenchCommand : ICommand
         var machine = new MachineLimits(copy, sgemm, Environment.ProcessorCount, MachineLimits.ProcessorName());
 
         var results = new List<BenchResult>();
-        foreach (var (name, factory) in Suites.All)
+        var chosen = Suites.All.Where(kv => suite == "all" || suite == kv.Key).ToList();
+        // One stage per suite; within it, case i of n (a suite's cases are made when it starts: they load its data).
+        using var bar = StagedBar.For(context, "bench", chosen.Count);
+        for (int s = 0; s < chosen.Count; s++)
         {
-            if (suite != "all" && suite != name)
-                continue;
-            foreach (var c in factory(device, quick, repeat))
+            var (name, factory) = chosen[s];
+            bar?.Begin(s, name);
+            var cases = factory(device, quick, repeat).ToList();
+            for (int i = 0; i < cases.Count; i++)
             {
+                var c = cases[i];
+                bar?.Within((double)i / cases.Count, string.Create(CultureInfo.InvariantCulture, $"case {i + 1}/{cases.Count}: {c.Name}"), force: true);
                 context.Note($"{c.Name}: InfoGpu ...");
                 double seconds = c.RunInfoGpu();
                 double? peerSeconds = null;
@@ -72,6 +78,7 @@ internal sealed class BenchCommand : ICommand
                 results.Add(new BenchResult(c.Name, seconds, args.Has("peers") ? c.Peer?.Name : null, peerSeconds, fraction, note));
             }
         }
+        bar?.Dispose();
 
         if (args.Json)
         {

@@ -96,8 +96,14 @@ internal sealed class RbmCompareCommand : ICommand
         var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, nv, test.Count);
         var results = new List<MethodResult>();
         Rbm? exactModel = null;
-        foreach (var (name, estimator) in methods)
+        // One stage per method, and one for the gradient-quality columns when they are measured.
+        using var bar = StagedBar.For(context, "compare", methods.Count + (exactGradient ? 1 : 0));
+        // Training fills a method's stage, or its first 80 % when a final AIS follows.
+        double trainingShare = exactLikelihood ? 1 : 0.8;
+        for (int m = 0; m < methods.Count; m++)
         {
+            var (name, estimator) = methods[m];
+            bar?.Begin(m, name);
             var options = new RbmTrainerOptions
             {
                 Sampler = estimator.Kind is RbmEstimatorKind.Pcd or RbmEstimatorKind.LongChain ? RbmSamplerKind.Pcd : RbmSamplerKind.Cd,
@@ -136,11 +142,15 @@ internal sealed class RbmCompareCommand : ICommand
                 var studyOptions = new RbmGradientStudyOptions { BatchSize = batch, LearningRate = lr, Momentum = momentum, WeightDecay = options.WeightDecay, Seed = options.Seed };
                 using var trainer = new RbmGradientTrainer(device, rbm, train.Images, estimator, studyOptions);
                 using var evaluator = new RbmEvaluator(device, nv, hidden, Math.Min(1000, Math.Max(1, test.Count)));
+                var progress = bar?.Training(0, trainingShare);
                 for (int e = 1; e <= epochs && trained < budget; e++)
                 {
                     double before = trainer.Seconds;
                     for (int step = 0; step < trainer.StepsPerEpoch; step++)
+                    {
                         trainer.Update();
+                        progress?.Report(new TrainingProgress(e, epochs, step + 1, trainer.StepsPerEpoch, (long)(e - 1) * trainer.StepsPerEpoch + step + 1, trainer.Seconds));
+                    }
                     var scores = evaluator.Evaluate(rbm, test.Images, flips);
                     EpochDone(e, trainer.Seconds - before, scores.ReconstructionError, scores.PseudoLogLikelihood);
                 }
@@ -150,7 +160,7 @@ internal sealed class RbmCompareCommand : ICommand
             {
                 using var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options);
                 using var overBudget = new CancellationTokenSource();
-                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions());
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions { Progress = bar?.Training(0, trainingShare) });
                 session.EpochCompleted += m =>
                 {
                     EpochDone(m.Epoch, m.Seconds, m.ReconstructionError, m.PseudoLogLikelihood);
@@ -170,7 +180,7 @@ internal sealed class RbmCompareCommand : ICommand
             else
             {
                 context.Note($"{name}: final AIS ({runs} runs x {betas} betas) ...");
-                ais = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(runs, betas, (ulong)seed));
+                ais = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(runs, betas, (ulong)seed), bar?.Fraction("final AIS", trainingShare, 1));
                 logZ = ais.LogZ;
                 testLl = TestLogLikelihood(device, rbm, test, logZ);
             }
@@ -182,9 +192,11 @@ internal sealed class RbmCompareCommand : ICommand
         {
             context.Note($"gradient quality at the exact-gradient model's final parameters: {estimates} mini-batch estimates per method ...");
             var studyOptions = new RbmGradientStudyOptions { BatchSize = batch, Estimates = estimates, PersistentWarmup = gibbs, Seed = (ulong)seed };
-            quality = RbmGradientStudy.MeasureQuality(device, exactModel, train.Images, methods.Select(m => m.Estimator).ToList(), studyOptions);
+            bar?.Begin(methods.Count, "gradient quality");
+            quality = RbmGradientStudy.MeasureQuality(device, exactModel, train.Images, methods.Select(m => m.Estimator).ToList(), studyOptions, bar?.Study("estimate"));
         }
 
+        bar?.Dispose();
         var settings = new Settings(data.Description, train.Rows, train.Cols, nv, hidden, momentum, gibbs, estimates, runs, betas, curveBetas, exactLikelihood, device.Info.Kind);
         string md = Markdown(results, quality, settings);
         Plots.SaveAtomically(Path.Combine(outDir, "compare.md"), tmp => File.WriteAllText(tmp, md));

@@ -46,10 +46,16 @@ internal sealed class ReportCommand : ICommand
         report.Meta["images_test"] = images.Test.Count;
         report.Meta["generated"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
         var total = Stopwatch.StartNew();
-        foreach (var (name, section) in ReportSections.All)
+        using (var bar = StagedBar.For(context, "report", ReportSections.All.Count))
         {
-            context.Note($"[{total.Elapsed:mm\\:ss}] {name} ...");
-            section(device, settings, report);
+            settings = settings with { Bar = bar };
+            for (int i = 0; i < ReportSections.All.Count; i++)
+            {
+                var (name, section) = ReportSections.All[i];
+                context.Note($"[{total.Elapsed:mm\\:ss}] {name} ...");
+                bar?.Begin(i, name);
+                section(device, settings, report);
+            }
         }
         report.Meta["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
         report.Write(dir);
@@ -80,4 +86,7 @@ internal sealed record ReportSettings(string Directory, string? DataDirectory, b
 
     /// <summary>Where <see cref="Images"/> came from, in words.</summary>
     public required string ImageSource { get; init; }
+
+    /// <summary>The live bar of the report (the section under way is its stage), or null when none is drawn; sections report their training into it.</summary>
+    public StagedBar? Bar { get; init; }
 }

@@ -189,7 +189,7 @@ internal static class SessionRunner
             bool end = p.StepInEpoch == p.StepsPerEpoch;
             bar.Draw(p.Fraction, string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}  step {p.StepInEpoch}/{p.StepsPerEpoch}"), force: end);
             if (end)
-                bar.Dispose();
+                bar.Erase();
         }
     }
 }
