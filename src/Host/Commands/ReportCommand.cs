@@ -52,8 +52,8 @@ internal sealed class ReportCommand : ICommand
             for (int i = 0; i < ReportSections.All.Count; i++)
             {
                 var (name, section) = ReportSections.All[i];
-                context.Note($"[{total.Elapsed:mm\\:ss}] {name} ...");
                 bar?.Begin(i, name);
+                context.Note($"[{total.Elapsed:mm\\:ss}] {name} ...");
                 section(device, settings, report);
             }
         }
