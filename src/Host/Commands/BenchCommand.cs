@@ -14,12 +14,12 @@ internal sealed class BenchCommand : ICommand
         "time end-to-end cases, optionally against the peer scripts (benchmarks/peers: PyTorch, scikit-learn, numpy), with ratios",
         "[--suite measures|rbm|vae|mi|all] [--peers] [--python PATH] [--quick] [--repeat N] [--threads N] [--json]",
         [
-            new("suite", "NAME", $"which cases: {string.Join(", ", Suites.All.Keys)} or all (default all)"),
-            new("peers", null, "also run the peer scripts (python3-numpy, -sklearn, -torch) in this run and print ratios"),
-            new("quick", null, "small inputs (the embedded data subset), for a smoke run"),
-            new("repeat", "N", "timed repetitions per case (median reported; default 5, 3 with --quick; short cases get more, up to a second of them)"),
-            new("threads", "N", "threads the peers may use (default: this machine's cores)"),
-            new("python", "PATH", "python3 interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)"),
+            OptionSpec.Choice("suite", "which cases", [.. Suites.All.Keys, "all"], "all"),
+            OptionSpec.Flag("peers", "also run the peer scripts (python3-numpy, -sklearn, -torch) in this run and print ratios"),
+            OptionSpec.Flag("quick", "small inputs (the embedded data subset), for a smoke run"),
+            OptionSpec.Int("repeat", "N", "timed repetitions per case (median reported; default 5, 3 with --quick; short cases get more, up to a second of them)"),
+            OptionSpec.Int("threads", "N", "threads the peers may use (default: this machine's cores)"),
+            OptionSpec.File("python", "PATH", "python3 interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)"),
             CommandSpec.Accelerator,
         ],
         ["infogpu bench --suite measures --peers", "infogpu bench --quick --json"]);
@@ -27,7 +27,7 @@ internal sealed class BenchCommand : ICommand
     public int Run(CommandContext context)
     {
         var args = context.Args;
-        string suite = args.Get("suite") ?? "all";
+        string suite = args.GetOrDefault("suite")!;
         if (suite != "all" && !Suites.All.ContainsKey(suite))
             throw new UsageException($"--suite '{suite}' is not one of {string.Join(", ", Suites.All.Keys)}, all");
         bool quick = args.Has("quick");

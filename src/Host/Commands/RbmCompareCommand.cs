@@ -35,24 +35,24 @@ internal sealed class RbmCompareCommand : ICommand
         "train with the exact gradient (small hidden layers), a long chain, CD-1, CD-k and PCD under one budget and compare test log-likelihoods and gradient quality",
         "[--data DIR] [--hidden 500] [--epochs 5] [--budget-seconds S] [--k 10] [--gibbs-steps 100] [--momentum 0.5] [--downscale 1] [--estimates 20] [--ais-runs 100] [--ais-betas 14500] [--curve-betas 1000] [--limit N] [--seed 1] [--out DIR [--overwrite]] [--accelerator KIND] [--json]",
         [
-            new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
-            new("hidden", "H", $"hidden units (default 500); up to {ExactGradientLimit} adds the exact-gradient row and the gradient-quality columns (2^H hidden states per update: use --downscale 2), up to {ExactLikelihoodLimit} gives exact log-likelihoods instead of AIS"),
-            new("epochs", "E", "epochs per method (default 5)"),
-            new("budget-seconds", "S", "stop a method once its training time reaches S seconds (default: no limit)"),
-            new("k", "K", "Gibbs steps of CD-k (default 10)"),
-            new("gibbs-steps", "G", "burn-in of the long chain: fresh Bernoulli(1/2) chains run G sweeps before every update (default 100)"),
-            new("momentum", "M", $"constant momentum of every method, in [0, 1) (default {DefaultMomentum}; no method gets a schedule the others do not)"),
-            new("downscale", "F", "shrink the images by F in each direction (mean of F x F blocks, then binarized; 2 gives 14x14) so that the exact gradient is affordable (default 1)"),
-            new("estimates", "R", "mini-batch gradient estimates per method for the gradient-quality columns (default 20; at least 2)"),
-            new("ais-runs", "R", "AIS runs of the final estimates (default 100; unused when the log-likelihood is exact)"),
-            new("ais-betas", "K", "AIS temperatures of the final estimates (default 14500, Salakhutdinov and Murray's schedule)"),
-            new("curve-betas", "K", "AIS temperatures of the per-epoch estimates on the curve (default 1000; 0 turns the curve off; with exact log-likelihoods any value > 0 keeps the exact curve)"),
-            new("lr", "R", "learning rate (default 0.05)"),
-            new("batch", "B", "mini-batch size (default 100)"),
-            new("limit", "N", "use the first N training and min(N, 10000) test images"),
-            new("seed", "S", "seed of the initial model, the data order and every draw (default 1)"),
-            new("out", "DIR", "where compare.md, compare.json and loglik_vs_time.png go (default out/rbm-compare)"),
-            new("overwrite", null, "replace a comparison already in the --out folder (default: refuse)"),
+            OptionSpec.File("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
+            OptionSpec.Int("hidden", "H", $"hidden units (default 500); up to {ExactGradientLimit} adds the exact-gradient row and the gradient-quality columns (2^H hidden states per update: use --downscale 2), up to {ExactLikelihoodLimit} gives exact log-likelihoods instead of AIS", 500),
+            OptionSpec.Int("epochs", "E", "epochs per method (default 5)", 5),
+            OptionSpec.Double("budget-seconds", "S", "stop a method once its training time reaches S seconds (default: no limit)"),
+            OptionSpec.Int("k", "K", "Gibbs steps of CD-k (default 10)", 10),
+            OptionSpec.Int("gibbs-steps", "G", "burn-in of the long chain: fresh Bernoulli(1/2) chains run G sweeps before every update (default 100)", 100),
+            OptionSpec.Double("momentum", "M", $"constant momentum of every method, in [0, 1) (default {DefaultMomentum}; no method gets a schedule the others do not)", DefaultMomentum),
+            OptionSpec.Int("downscale", "F", "shrink the images by F in each direction (mean of F x F blocks, then binarized; 2 gives 14x14) so that the exact gradient is affordable (default 1)", 1),
+            OptionSpec.Int("estimates", "R", "mini-batch gradient estimates per method for the gradient-quality columns (default 20; at least 2)", 20),
+            OptionSpec.Int("ais-runs", "R", "AIS runs of the final estimates (default 100; unused when the log-likelihood is exact)", 100),
+            OptionSpec.Int("ais-betas", "K", "AIS temperatures of the final estimates (default 14500, Salakhutdinov and Murray's schedule)", 14500),
+            OptionSpec.Int("curve-betas", "K", "AIS temperatures of the per-epoch estimates on the curve (default 1000; 0 turns the curve off; with exact log-likelihoods any value > 0 keeps the exact curve)", 1000),
+            OptionSpec.Double("lr", "R", "learning rate (default 0.05)", 0.05),
+            OptionSpec.Int("batch", "B", "mini-batch size (default 100)", 100),
+            OptionSpec.Int("limit", "N", "use the first N training and min(N, 10000) test images"),
+            OptionSpec.Int("seed", "S", "seed of the initial model, the data order and every draw (default 1)", 1),
+            OptionSpec.File("out", "DIR", "where compare.md, compare.json and loglik_vs_time.png go", Path.Combine("out", "rbm-compare")),
+            OptionSpec.Flag("overwrite", "replace a comparison already in the --out folder (default: refuse)"),
             CommandSpec.Accelerator,
         ],
         ["infogpu rbm compare --hidden 500 --epochs 5", "infogpu rbm compare --limit 2000 --hidden 16 --downscale 2 --epochs 3 --momentum 0.5 --json"]);
@@ -68,10 +68,10 @@ internal sealed class RbmCompareCommand : ICommand
         if (hidden < 1 || epochs < 1 || k < 1 || gibbs < 1 || runs < 2 || betas < 3 || curveBetas < 0 || (curveBetas > 0 && curveBetas < 3) || batch < 1 || seed < 0 || !(budget > 0) || downscale < 1 || estimates < 2)
             throw new UsageException("--hidden, --epochs, --k, --gibbs-steps, --batch, --downscale must be >= 1, --estimates and --ais-runs >= 2, --ais-betas >= 3, --curve-betas 0 or >= 3, --budget-seconds > 0, --seed >= 0");
         if (!(momentum >= 0 && momentum < 1))
-            throw new UsageException($"--momentum must be a number in [0, 1) (got {a.Get("momentum")})");
+            throw new UsageException($"--momentum must be a number in [0, 1) (got {a.Raw("momentum")})");
         if (!(lr > 0) || !double.IsFinite(lr))
-            throw new UsageException($"--lr must be a positive number (got {a.Get("lr")})");
-        string outDir = Path.GetFullPath(a.Get("out") ?? Path.Combine("out", "rbm-compare"));
+            throw new UsageException($"--lr must be a positive number (got {a.Raw("lr")})");
+        string outDir = Path.GetFullPath(a.GetOrDefault("out")!);
         if (File.Exists(Path.Combine(outDir, "compare.json")) && !a.Has("overwrite"))
             throw new InfoGpuException($"{outDir} already holds a comparison (compare.json); give another --out or add --overwrite to replace it");
         var data = FashionMnist.Load(a.Get("data"), a.Has("limit") ? a.GetInt("limit", 0) : null);

@@ -16,16 +16,16 @@ internal sealed class ReportCommand : ICommand
         "run the chapter end to end and write report.html (self-contained), report.json and the figures",
         "[--data DIR] [--out DIR] [--quick] [--accelerator KIND] [--json]",
         [
-            new("data", "DIR", "IDX folder (Fashion-MNIST layout) for the RBM and VAE sections; default: Debian's /usr/share/datasets/fashion-mnist when installed, else the embedded subset"),
-            new("out", "DIR", "output folder (default: out/report)"),
-            new("quick", null, "smaller runs (about a minute on 2 cores)"),
+            OptionSpec.File("data", "DIR", "IDX folder (Fashion-MNIST layout) for the RBM and VAE sections; default: Debian's /usr/share/datasets/fashion-mnist when installed, else the embedded subset"),
+            OptionSpec.File("out", "DIR", "output folder", Path.Combine("out", "report")),
+            OptionSpec.Flag("quick", "smaller runs (about a minute on 2 cores)"),
             CommandSpec.Accelerator,
         ],
         ["infogpu report", "infogpu report --quick --out /tmp/report", "infogpu report --data ~/mnist --json --accelerator cuda"]);
 
     public int Run(CommandContext context)
     {
-        string dir = Path.GetFullPath(context.Args.Get("out") ?? Path.Combine("out", "report"));
+        string dir = Path.GetFullPath(context.Args.GetOrDefault("out")!);
         // The images first: a missing or broken --data folder is an error before any work.
         string? dataDir = context.Args.Get("data");
         var images = FashionMnist.Load(dataDir);

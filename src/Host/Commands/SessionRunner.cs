@@ -108,7 +108,7 @@ internal static class SessionRunner
             throw new UsageException($"{string.Join(", ", given)} cannot change on --resume: the run keeps its settings (only --epochs, --lr and --checkpoint-every may change); start a new run with --out DIR to use other settings");
         if (!a.Has("lr"))
             return null;
-        double lr = a.GetDouble("lr", 0);
+        double lr = a.GetDouble("lr");
         return lr > 0 && double.IsFinite(lr) ? lr : throw new UsageException($"--lr must be a positive number (got {lr.ToString(CultureInfo.InvariantCulture)})");
     }
 
