@@ -160,6 +160,9 @@ internal static class BmCommands
 
     private sealed class SampleCommand : ICommand
     {
+        /// <summary>The engine's diagnostics defaults, which the options declare.</summary>
+        private static readonly GibbsDiagnosticsOptions G = new();
+
         public CommandSpec Spec { get; } = new(
             "bm sample",
             "draw patterns from a trained Boltzmann machine by Gibbs sampling with burn-in; --diagnostics measures burn-in and mixing against the exact distribution",
@@ -170,9 +173,9 @@ internal static class BmCommands
                 OptionSpec.Int("burn-in", "B", "sweeps per chain before its sample (default 100); with --diagnostics also the sweeps discarded before the energy autocorrelation", 100),
                 OptionSpec.Int("seed", "S", "Philox seed (default 1)", 1),
                 OptionSpec.Flag("diagnostics", Invariant($"also run --chains chains for --sweeps sweeps (a sweep: as many single-site updates as units, at random sites) and print the total-variation distance of their states from the exact distribution after each sweep, the floor an exact sampler with as many chains shows, the energy autocorrelation after the burn-in, the integrated autocorrelation time (Sokal's window, c = 5) and the effective sample size; machines of at most {GibbsDiagnostics.MaxUnits} units")),
-                OptionSpec.Int("chains", "C", "independent chains of --diagnostics (default 1000)", 1000),
-                OptionSpec.Int("sweeps", "S", "sweeps of --diagnostics, the burn-in included (default 300)", 300),
-                OptionSpec.Int("max-lag", "L", "largest lag of the energy autocorrelation printed (default 50)", 50),
+                OptionSpec.Int("chains", "C", Invariant($"independent chains of --diagnostics (default {G.Chains})"), G.Chains),
+                OptionSpec.Int("sweeps", "S", Invariant($"sweeps of --diagnostics, the burn-in included (default {G.Sweeps})"), G.Sweeps),
+                OptionSpec.Int("max-lag", "L", Invariant($"largest lag of the energy autocorrelation printed (default {G.MaxLag})"), G.MaxLag),
                 OptionSpec.Choice("tv-over", "the states TV compares: the visible units against the exact p(v), hidden units summed out, or all units against the exact joint p(s)", ["visible", "all"], "visible"),
                 CommandSpec.Accelerator,
             ],
@@ -200,10 +203,10 @@ internal static class BmCommands
                     throw new InfoGpuException($"--diagnostics enumerates all 2^units states: at most {GibbsDiagnostics.MaxUnits} units, and this machine has {machine.Units}");
                 diagnosticsOptions = new GibbsDiagnosticsOptions
                 {
-                    Chains = a.GetInt("chains", 1000),
-                    Sweeps = a.GetInt("sweeps", 300),
+                    Chains = a.GetInt("chains"),
+                    Sweeps = a.GetInt("sweeps"),
                     BurnIn = burnIn,
-                    MaxLag = a.GetInt("max-lag", 50),
+                    MaxLag = a.GetInt("max-lag"),
                     Seed = (ulong)seed,
                     Over = a.GetOrDefault("tv-over") switch
                     {

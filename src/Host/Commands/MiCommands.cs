@@ -1,4 +1,5 @@
 using System.Globalization;
+using static System.FormattableString;
 using System.Text.Json.Nodes;
 using InfoGpu.Data;
 using InfoGpu.Host.Cli;
@@ -18,6 +19,9 @@ internal static class MiCommands
 
     private sealed class Select : IDistributedCommand
     {
+        /// <summary>The engine's defaults, which the options declare.</summary>
+        private static readonly MutualInformationOptions M = new();
+
         public CommandSpec Spec { get; } = new(
             "mi select",
             "rank features by their mutual information with a target (scikit-learn's mutual_info_classif / _regression)",
@@ -27,12 +31,12 @@ internal static class MiCommands
                 MeasureCommands.Delimiter,
                 OptionSpec.Text("target", "COL", "target column: header name or 0-based column number"),
                 OptionSpec.Flag("target-last", "the last column is the target"),
-                OptionSpec.Int("top", "K", "how many features to select (default 5)", 5),
-                OptionSpec.Int("neighbors", "K", "k of the nearest-neighbour estimators (default 3, as scikit-learn)", 3),
+                OptionSpec.Int("top", "K", Invariant($"how many features to select (default {M.Top})"), M.Top),
+                OptionSpec.Int("neighbors", "K", Invariant($"k of the nearest-neighbour estimators (default {M.Neighbors}, as scikit-learn)"), M.Neighbors),
                 OptionSpec.Text("discrete", "COLS", "discrete feature columns (contingency MI): names or 0-based feature indices, comma-separated, or all; default none. Their text values are categories"),
                 OptionSpec.Flag("regression", "continuous target: KSG estimator (mutual_info_regression); default: class labels"),
                 OptionSpec.Flag("no-noise", "do not add scikit-learn's 1e-10 tie-breaking noise"),
-                OptionSpec.Unsigned("seed", "S", "seed of the noise (default 42)", 42),
+                OptionSpec.Unsigned("seed", "S", Invariant($"seed of the noise (default {M.Seed})"), M.Seed),
                 OptionSpec.Choice("search", "neighbour search: auto, brute (on the device) or sorted (host, O(n log n))", ["auto", "brute", "sorted"], "auto"),
                 OptionSpec.File("out", "DIR", "write DIR/mutual_information.png (scores with the selected highlighted; scores by rank)"),
                 CommandSpec.Accelerator,
@@ -51,7 +55,7 @@ internal static class MiCommands
             string? target = a.Get("target");
             if (last == (target is not null))
                 throw new UsageException("give the target column: --target COL or --target-last (one of them)");
-            int top = a.GetInt("top", 5);
+            int top = a.GetInt("top");
             if (top < 0)
                 throw new UsageException($"--top {top}: use 0 or more");
             var search = a.GetOrDefault("search") switch
@@ -69,7 +73,7 @@ internal static class MiCommands
                 categoricalTarget: !a.Has("regression"));
             var discrete = ParseDiscrete(a.Get("discrete"), data.Names);
             var options = new MutualInformationOptions(
-                Neighbors: a.GetInt("neighbors", 3),
+                Neighbors: a.GetInt("neighbors"),
                 Regression: a.Has("regression"),
                 DiscreteFeatures: discrete,
                 Noise: !a.Has("no-noise"),

@@ -348,6 +348,9 @@ internal static class RbmCommands
 
     private sealed class Eval : IDistributedCommand
     {
+        /// <summary>The engine's AIS defaults, which the options declare.</summary>
+        private static readonly Evaluation.AisOptions Ais = new();
+
         public CommandSpec Spec { get; } = new(
             "rbm eval",
             "log partition function (AIS, or exact for few hidden units) and log-likelihoods of a trained RBM",
@@ -356,8 +359,8 @@ internal static class RbmCommands
                 OptionSpec.File("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder)"),
                 OptionSpec.File("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
                 OptionSpec.Flag("exact", "also enumerate the hidden configurations for the exact log Z (at most 24 hidden units)"),
-                OptionSpec.Int("ais-runs", "R", "parallel AIS runs (default 100)", 100),
-                OptionSpec.Int("ais-betas", "K", "intermediate distributions, the paper's schedule scaled (default 14500)", 14500),
+                OptionSpec.Int("ais-runs", "R", Invariant($"parallel AIS runs (default {Ais.Runs})"), Ais.Runs),
+                OptionSpec.Int("ais-betas", "K", Invariant($"intermediate distributions, the paper's schedule scaled (default {Ais.Betas})"), Ais.Betas),
                 OptionSpec.Int("seed", "S", "seed of the AIS runs and of the pseudo-log-likelihood's pixels (default 1)", 1),
                 OptionSpec.Int("limit", "N", "use the first N training and min(N, 10000) test images"),
                 OptionSpec.Choice("binarize", "how the images become visible data (default: the mode the model was trained with, stored in its checkpoint; threshold for a checkpoint without one). With none, the pseudo-log-likelihood, reconstruction error and free energies score the grey levels as they are, while the log-likelihoods (AIS and exact), defined for binary images only, are of the test images binarized at 0.5", Binarizations),
@@ -373,7 +376,7 @@ internal static class RbmCommands
                 model = Path.Combine(model, ModelFile);
             if (!File.Exists(model))
                 throw new InfoGpuException($"--model {model}: no such file; give a model.safetensors written by 'infogpu rbm train'");
-            int runs = a.GetInt("ais-runs", 100), betas = a.GetInt("ais-betas", 14_500), seed = a.GetInt("seed", 1);
+            int runs = a.GetInt("ais-runs"), betas = a.GetInt("ais-betas"), seed = a.GetInt("seed", 1);
             if (runs < 2 || betas < 3 || seed < 0)
                 throw new UsageException("--ais-runs must be >= 2, --ais-betas >= 3 and --seed >= 0");
             var rbm = RbmCheckpoint.LoadModel(model, out bool verified);
