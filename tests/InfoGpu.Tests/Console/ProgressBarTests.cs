@@ -205,6 +205,48 @@ public class ProgressBarTests
         }
     }
 
+    [Fact]
+    public void BenchOnATerminalShowsCaseIOfNAndNothingWhenRedirected()
+    {
+        string[] argv = ["bench", "--suite", "measures", "--quick", "--repeat", "1", "--accelerator", "cpu"];
+        var (code, output, err) = ConsoleRunner.RunOnTerminal(argv);
+        Assert.True(code == 0, err);
+        Assert.Contains("\rbench [", err, StringComparison.Ordinal);
+        Assert.Contains("measures (1/1)  case 1/2: entropy", err, StringComparison.Ordinal);
+        Assert.Contains("measures (1/1)  case 2/2: kl", err, StringComparison.Ordinal);
+        // The bar is erased before the table goes to stdout, which carries no bar.
+        Assert.DoesNotContain('\r', output);
+        Assert.Matches(@"\r +\r$", err);
+        var (code2, output2, plainErr) = ConsoleRunner.Run(argv);
+        Assert.True(code2 == 0, plainErr);
+        Assert.DoesNotContain('\r', plainErr);
+        Assert.Contains("entropy", output2, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReportOnATerminalShowsEachSectionAndTheTrainingEpochs()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"infogpu-bar-report-{Environment.ProcessId}");
+        try
+        {
+            var (code, output, err) = ConsoleRunner.RunOnTerminal("report", "--quick", "--out", dir, "--accelerator", "cpu");
+            Assert.True(code == 0, err);
+            int sections = InfoGpu.Host.Report.ReportSections.All.Count;
+            for (int i = 0; i < sections; i++)
+                Assert.Contains($"{InfoGpu.Host.Report.ReportSections.All[i].Name} ({i + 1}/{sections})", err, StringComparison.Ordinal);
+            // Within a training section, the epoch and step of its run.
+            string Stage(string name) => $"{name} ({InfoGpu.Host.Report.ReportSections.All.Select(x => x.Name).ToList().IndexOf(name) + 1}/{sections})";
+            Assert.Matches(Regex.Escape(Stage("variational autoencoder")) + "  epoch [0-9]+/[0-9]+  step [0-9]+/[0-9]+", err);
+            Assert.Matches(Regex.Escape(Stage("RBM gradient estimators")) + "  [^\r]*: update [0-9]+/[0-9]+", err);
+            Assert.DoesNotContain('\r', output);
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private sealed class Recorder(Action<RbmStudyProgress> on) : IProgress<RbmStudyProgress>
     {
         public void Report(RbmStudyProgress value) => on(value);
