@@ -105,6 +105,9 @@ public sealed class ComputeDevice : IDisposable
         var notes = new List<string>();
         foreach (var k in new[] { DeviceKind.Cuda, DeviceKind.OpenCL })
         {
+            // No driver, no device: ILGPU (and its start-up) only where one may be present.
+            if (!(k == DeviceKind.Cuda ? DriverProbe.MayHaveCuda() : DriverProbe.MayHaveOpenCL()))
+                continue;
             try
             {
                 if (TryOpen(k) is ComputeDevice device)

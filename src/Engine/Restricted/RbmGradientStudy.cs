@@ -113,6 +113,18 @@ public sealed record RbmGradientStudyOptions
 /// <param name="Estimates">R.</param>
 public sealed record RbmGradientQuality(string Estimator, double Cosine, double RelativeError, double Bias, double RelativeBias, double Variance, double SamplerVariance, double SecondsPerUpdate, int Estimates);
 
+/// <summary>Where a <see cref="RbmGradientStudy"/> call is: which estimator, and how far through its work.</summary>
+/// <param name="Estimator">The name of the estimator under way.</param>
+/// <param name="EstimatorIndex">Its 0-based position in the list of estimators.</param>
+/// <param name="Estimators">How many estimators the call runs.</param>
+/// <param name="Done">Units of work done for this estimator: estimates for <see cref="RbmGradientStudy.MeasureQuality"/>, updates for <see cref="RbmGradientStudy.LearningCurves"/>.</param>
+/// <param name="Total">Units of work of this estimator (R estimates, or the updates of a curve).</param>
+public readonly record struct RbmStudyProgress(string Estimator, int EstimatorIndex, int Estimators, int Done, int Total)
+{
+    /// <summary>Fraction of the whole call done, in [0, 1] (every estimator counted as an equal share).</summary>
+    public double Fraction => Estimators <= 0 ? 1 : Math.Clamp((EstimatorIndex + (Total <= 0 ? 1 : (double)Done / Total)) / Estimators, 0, 1);
+}
+
 /// <summary>Exact log-likelihood during training with one estimator.</summary>
 /// <param name="Estimator">The estimator's name.</param>
 /// <param name="Updates">Updates done at each point (0 first).</param>
@@ -145,14 +157,25 @@ public static class RbmGradientStudy
     /// with the model term enumerated: so the figures measure the estimator's own error, not the
     /// mini-batch noise of the data term that every estimator shares.
     /// </summary>
-    public static IReadOnlyList<RbmGradientQuality> MeasureQuality(ComputeDevice device, Rbm rbm, ReadOnlySpan<float> data, IReadOnlyList<RbmEstimator> estimators, RbmGradientStudyOptions options)
+    /// <param name="device">Where the chains run.</param>
+    /// <param name="rbm">The parameters at which the gradients are measured (not changed).</param>
+    /// <param name="data">Binary rows of <see cref="Rbm.Visible"/> values.</param>
+    /// <param name="estimators">The estimators to measure, in order.</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="progress">
+    /// Told after every estimate which estimator is under way and how many of its estimates are
+    /// done (on the calling thread; null: not told). It does not change any figure.
+    /// </param>
+    public static IReadOnlyList<RbmGradientQuality> MeasureQuality(ComputeDevice device, Rbm rbm, ReadOnlySpan<float> data, IReadOnlyList<RbmEstimator> estimators, RbmGradientStudyOptions options, IProgress<RbmStudyProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(estimators);
         options.Validate();
         var exactModel = RbmExactGradient.ModelTerm(rbm);
         var result = new List<RbmGradientQuality>();
-        foreach (var estimator in estimators)
+        for (int index = 0; index < estimators.Count; index++)
         {
+            var estimator = estimators[index];
+            progress?.Report(new RbmStudyProgress(estimator.Name, index, estimators.Count, 0, options.Estimates));
             using var trainer = new RbmGradientTrainer(device, rbm.Clone(), data, estimator, options);
             if (estimator.Kind == RbmEstimatorKind.Pcd)
                 trainer.AdvanceChains(options.PersistentWarmup);
@@ -174,6 +197,7 @@ public static class RbmGradientStudy
                 error.Add(exact, -1);
                 estimates.Add(g);
                 errors.Add(error);
+                progress?.Report(new RbmStudyProgress(estimator.Name, index, estimators.Count, r + 1, options.Estimates));
             }
             int n = estimates.Count;
             var meanEstimate = Mean(estimates, rbm);
@@ -206,13 +230,25 @@ public static class RbmGradientStudy
     /// momentum, seed, batch order and number of updates) and records the exact mean
     /// log-likelihood of <paramref name="evalData"/> every <see cref="RbmGradientStudyOptions.EvaluateEvery"/> updates.
     /// </summary>
-    public static IReadOnlyList<RbmLearningCurve> LearningCurves(ComputeDevice device, Rbm initial, ReadOnlySpan<float> trainData, ReadOnlySpan<float> evalData, IReadOnlyList<RbmEstimator> estimators, RbmGradientStudyOptions options)
+    /// <param name="device">Where the chains and the enumeration run.</param>
+    /// <param name="initial">The starting model (copied for each estimator, not changed).</param>
+    /// <param name="trainData">Binary training rows.</param>
+    /// <param name="evalData">Binary rows whose exact log-likelihood makes the curve.</param>
+    /// <param name="estimators">The estimators to train with, in order.</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="progress">
+    /// Told after every update which estimator is under way and how many of its updates
+    /// are done (on the calling thread; null: not told). It does not change any figure.
+    /// </param>
+    public static IReadOnlyList<RbmLearningCurve> LearningCurves(ComputeDevice device, Rbm initial, ReadOnlySpan<float> trainData, ReadOnlySpan<float> evalData, IReadOnlyList<RbmEstimator> estimators, RbmGradientStudyOptions options, IProgress<RbmStudyProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(estimators);
         options.Validate();
         var curves = new List<RbmLearningCurve>();
-        foreach (var estimator in estimators)
+        for (int index = 0; index < estimators.Count; index++)
         {
+            var estimator = estimators[index];
+            progress?.Report(new RbmStudyProgress(estimator.Name, index, estimators.Count, 0, options.Updates));
             using var trainer = new RbmGradientTrainer(device, initial.Clone(), trainData, estimator, options);
             var updates = new List<int> { 0 };
             var seconds = new List<double> { 0 };
@@ -226,6 +262,7 @@ public static class RbmGradientStudy
                     seconds.Add(trainer.Seconds);
                     ll.Add(ExactLogLikelihood(device, trainer.Model, evalData));
                 }
+                progress?.Report(new RbmStudyProgress(estimator.Name, index, estimators.Count, u, options.Updates));
             }
             curves.Add(new RbmLearningCurve(estimator.Name, updates.ToArray(), seconds.ToArray(), ll.ToArray()) { FinalModel = trainer.Model });
         }

@@ -14,7 +14,16 @@ internal enum PeakKind
 }
 
 /// <summary>A peer run: a script of benchmarks/peers, its arguments, and where its time is in the JSON it prints.</summary>
-internal sealed record PeerSpec(string Name, string Script, string[] Arguments, Func<JsonNode, double?> Seconds);
+/// <param name="Name">The peer's name in tables and JSON.</param>
+/// <param name="Script">The script's file name in the peers folder.</param>
+/// <param name="Arguments">Its arguments (the runner adds --json and --threads).</param>
+/// <param name="Seconds">Where its time is in the JSON it prints (or in what the runner adds, see <paramref name="ProcessRuns"/>).</param>
+/// <param name="ProcessRuns">
+/// 0: the script runs once. N &gt; 0: it runs N times and the runner adds to its last JSON
+/// "process_seconds", the median wall-clock seconds of the whole process (interpreter start-up,
+/// imports, reading the input, the work and the output), and "process_seconds_all".
+/// </param>
+internal sealed record PeerSpec(string Name, string Script, string[] Arguments, Func<JsonNode, double?> Seconds, int ProcessRuns = 0);
 
 /// <summary>One benchmark case: InfoGpu's run, the work it does, and the peer doing the same.</summary>
 internal sealed record BenchCase(

@@ -12,7 +12,8 @@ namespace InfoGpu.Host.Bench;
 /// (benchmarks/peers/sklearn_mi.py) on make_classification data of 1000x20, 10000x50 and 50000x100.
 /// The peer writes the inputs (<c>--make R,C --write-csv</c>) once into a cache folder; both sides
 /// then read the same CSV. Work is counted as the input's bytes, so the fraction of peak only says
-/// how far from memory-bound the estimator is.
+/// how far from memory-bound the estimator is. A last case times whole processes: <c>infogpu mi
+/// select</c> on the 20,000 x 50 CSV (10,000 x 50 with --quick) against the whole peer script on it.
 /// </summary>
 internal static class MiSuite
 {
@@ -37,6 +38,28 @@ internal static class MiSuite
                     "sklearn_mi.py",
                     ["--csv", csv, "--target-last", "--top-k", "5", "--repeat", repeat.ToString(CultureInfo.InvariantCulture)],
                     j => j["seconds"]?.GetValue<double>()));
+        }
+
+        // The whole command against the whole script: start-up, reading the CSV, the estimator and the
+        // output, each side a fresh process per run (the goal: 20,000 x 50, at least 10x).
+        var (wholeRows, wholeCols) = quick ? (10_000, 50) : (20_000, 50);
+        var (_, wholeCsv) = Input(wholeRows, wholeCols);
+        if (wholeCsv is not null)
+        {
+            string size = string.Create(CultureInfo.InvariantCulture, $"{wholeRows}x{wholeCols}");
+            string accelerator = device.Info.Kind;
+            yield return new BenchCase(
+                "mi",
+                $"mi select whole process {size} CSV",
+                () => ConsoleProcess.MedianSeconds(["mi", "select", "--csv", wholeCsv, "--target-last", "--top", "5", "--accelerator", accelerator, "--json"], repeat),
+                new FileInfo(wholeCsv).Length,
+                PeakKind.Bandwidth,
+                new PeerSpec(
+                    "sklearn-mutual-info (process)",
+                    "sklearn_mi.py",
+                    ["--csv", wholeCsv, "--target-last", "--top-k", "5", "--repeat", "1"],
+                    j => j["process_seconds"]?.GetValue<double>(),
+                    ProcessRuns: repeat));
         }
     }
 

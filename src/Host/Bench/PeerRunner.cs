@@ -71,8 +71,33 @@ internal static class PeerRunner
         return null;
     }
 
-    /// <summary>Runs the peer; returns its JSON, or a one-line explanation of why there is none.</summary>
+    /// <summary>
+    /// Runs the peer (<see cref="PeerSpec.ProcessRuns"/> times when set, adding the whole process's
+    /// median wall-clock seconds as "process_seconds"); returns its JSON, or a one-line explanation of why there is none.
+    /// </summary>
     public static (JsonNode? Json, string? Problem) Run(PeerSpec peer, int threads, TimeSpan timeout)
+    {
+        if (peer.ProcessRuns <= 0)
+            return RunOnce(peer, threads, timeout);
+        var times = new double[peer.ProcessRuns];
+        JsonNode? last = null;
+        for (int i = 0; i < times.Length; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var (json, problem) = RunOnce(peer, threads, timeout);
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            if (json is null)
+                return (null, problem);
+            last = json;
+        }
+        var all = new JsonArray(times.Select(t => (JsonNode)t).ToArray());
+        Array.Sort(times);
+        last!["process_seconds"] = times.Length % 2 == 1 ? times[times.Length / 2] : 0.5 * (times[(times.Length / 2) - 1] + times[times.Length / 2]);
+        last["process_seconds_all"] = all;
+        return (last, null);
+    }
+
+    private static (JsonNode? Json, string? Problem) RunOnce(PeerSpec peer, int threads, TimeSpan timeout)
     {
         string? dir = PeersDirectory();
         if (dir is null)

@@ -28,7 +28,14 @@ internal static class CommandLine
     /// Runs argv as one rank of <paramref name="cluster"/>: a command that is not an
     /// <see cref="IDistributedCommand"/> runs on rank 0 alone (the other ranks return 0 at once).
     /// </summary>
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, InfoGpu.Distributed.Cluster cluster)
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, InfoGpu.Distributed.Cluster cluster) =>
+        Run(argv, stdout, stderr, cluster, forceTerminal: false);
+
+    /// <summary>
+    /// Runs argv; <paramref name="forceTerminal"/> (tests) draws the live progress on
+    /// <paramref name="stderr"/> as if it were a terminal.
+    /// </summary>
+    internal static int Run(string[] argv, TextWriter stdout, TextWriter stderr, InfoGpu.Distributed.Cluster cluster, bool forceTerminal)
     {
         try
         {
@@ -64,7 +71,7 @@ internal static class CommandLine
             if (!cluster.IsRoot && command is not IDistributedCommand)
                 return 0;
             var args = Args.FromParse(command.Spec, parsed, rest);
-            return command.Run(new CommandContext(args, stdout, stderr) { Cluster = cluster });
+            return command.Run(new CommandContext(args, stdout, stderr) { Cluster = cluster, ForceTerminal = forceTerminal });
         }
         catch (UsageException e)
         {

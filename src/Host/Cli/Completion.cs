@@ -137,12 +137,23 @@ internal static class Completion
                 sb.Append($"complete -c infogpu -n '__infogpu_at \"{path}\"' -a '{string.Join(' ', subs.Select(Checked))}'\n");
             foreach (var o in command.Options)
             {
-                string value = o.Arity.MaximumNumberOfValues > 0 ? " -r -F" : "";
+                string value = Choices(command, o) is { Count: > 0 } choices ? $" -x -a '{string.Join(' ', choices.Select(Checked))}'"
+                    : o.Arity.MaximumNumberOfValues > 0 ? " -r -F" : "";
                 sb.Append($"complete -c infogpu -n '__infogpu_at \"{path}\"' -l {Checked(o.Name[2..])}{value} -d '{FishQuote(o.Description ?? "")}'\n");
             }
         }
         sb.Append($"complete -c infogpu -n '__infogpu_at \"{Path}\"' -a '{string.Join(' ', Shells)}'\n");
         return sb.ToString();
+    }
+
+    /// <summary>The declared choices of an option of a command of the tree (empty for other options).</summary>
+    private static IReadOnlyList<string> Choices(System.CommandLine.Command command, System.CommandLine.Option option)
+    {
+        var tree = Parser.Current;
+        if (tree.Commands.TryGetValue(command, out var c) && tree.Leaves.TryGetValue(c.Spec, out var leaf)
+            && leaf.Options.TryGetValue(option.Name[2..], out var o) && o.Spec.Type == OptionType.Choice)
+            return o.Spec.Choices;
+        return [];
     }
 
     private static IEnumerable<(string Path, System.CommandLine.Command Command)> Nodes(System.CommandLine.Command command, string path)
@@ -159,7 +170,7 @@ internal static class Completion
     {
         var sb = new StringBuilder();
         sb.Append("_infogpu_complete() {\n");
-        sb.Append("    local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"\" path=\"\" words=\"\" values=\"\" w i\n");
+        sb.Append("    local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"\" path=\"\" words=\"\" values=\"\" choices=\"\" w i\n");
         sb.Append("    (( COMP_CWORD > 0 )) && prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n");
         sb.Append("    for (( i = 1; i < COMP_CWORD; i++ )); do\n");
         sb.Append("        w=\"${COMP_WORDS[i]}\"\n");
@@ -167,9 +178,24 @@ internal static class Completion
         sb.Append("        path=\"${path:+$path }$w\"\n");
         sb.Append("    done\n");
         sb.Append("    case \"$path\" in\n");
+        var commands = Nodes(Parser.Current.Root, "").ToDictionary(n => n.Path, n => n.Command, StringComparer.Ordinal);
         foreach (var (path, node) in Tree())
-            sb.Append($"        '{path}') words='{string.Join(' ', node.Words)}'; values='{string.Join(' ', node.ValueOptions)}' ;;\n");
+        {
+            // A choice option's values: --name:value1:value2 (completed after --name).
+            var choices = commands.TryGetValue(path, out var command)
+                ? command.Options.Select(o => (o.Name, Choices: Choices(command, o))).Where(c => c.Choices.Count > 0).Select(c => string.Join(':', [c.Name, .. c.Choices.Select(Checked)]))
+                : [];
+            sb.Append($"        '{path}') words='{string.Join(' ', node.Words)}'; values='{string.Join(' ', node.ValueOptions)}'; choices='{string.Join(' ', choices)}' ;;\n");
+        }
         sb.Append("    esac\n");
+        sb.Append("    # The value of a choice option: its choices.\n");
+        sb.Append("    for w in $choices; do\n");
+        sb.Append("        if [[ -n \"$prev\" && \"${w%%:*}\" == \"$prev\" ]]; then\n");
+        sb.Append("            w=\"${w#*:}\"\n");
+        sb.Append("            COMPREPLY=( $(compgen -W \"${w//:/ }\" -- \"$cur\") )\n");
+        sb.Append("            return 0\n");
+        sb.Append("        fi\n");
+        sb.Append("    done\n");
         sb.Append("    # The value of an option (a file, a number): leave it to the shell's default completion.\n");
         sb.Append("    if [[ -n \"$prev\" && \" $values \" == *\" $prev \"* ]]; then\n");
         sb.Append("        COMPREPLY=()\n");

@@ -46,9 +46,17 @@ internal static class Help
         return sb.ToString();
     }
 
-    /// <summary>An option's help line, with its default unless the help already states one.</summary>
-    internal static string Line(OptionSpec option) =>
-        option.Default is null || option.Help.Contains("default", StringComparison.OrdinalIgnoreCase)
-            ? option.Help
-            : $"{option.Help} (default: {option.Default})";
+    /// <summary>
+    /// An option's help line: its help, then in parentheses its type (for numbers, lists and
+    /// paths) and its default unless the help already states one.
+    /// </summary>
+    internal static string Line(OptionSpec option)
+    {
+        var notes = new List<string>();
+        if (option.TypeText is string type)
+            notes.Add(type);
+        if (option.DefaultText is string d && !option.Help.Contains("default", StringComparison.OrdinalIgnoreCase))
+            notes.Add($"default: {d}");
+        return notes.Count == 0 ? option.Help : $"{option.Help} ({string.Join("; ", notes)})";
+    }
 }

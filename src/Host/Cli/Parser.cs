@@ -9,12 +9,15 @@ namespace InfoGpu.Host.Cli;
 /// option of its command (a flag: an option that takes no value; else an option with one value).
 /// It tokenizes and matches argv; <see cref="Args"/> then applies the console's rules (an option
 /// given once, no empty values, flags without values) on the result, with the console's messages.
-/// Thread-safe: the tree is read-only after it is built, and parses are serialized.
+/// A run parses with a tree of its command alone (<see cref="LeafOf"/>); help, completion and the
+/// suggestions for unknown words use the whole tree. Thread-safe: the trees are read-only after they
+/// are built, and parses are serialized.
 /// </summary>
 internal static class Parser
 {
     private static readonly Lock Gate = new();
     private static readonly Lazy<Tree> Built = new(() => Build(CommandLine.Commands), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<CommandSpec, (RootCommand Root, Leaf Leaf)> Singles = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// No response files (an argument that starts with @ is an argument), no bundling of
@@ -44,29 +47,40 @@ internal static class Parser
 
     /// <summary>
     /// The command that argv names with its first words, and how many words name it; null when
-    /// argv's leading words name no command.
+    /// argv's leading words name no command. A command found by its words is parsed with a tree of
+    /// that command alone (all a run needs: building the whole tree is most of a short command's
+    /// parse); otherwise the whole tree parses argv, for the suggestions.
     /// </summary>
     public static (ICommand? Command, int Words, ParseResult Result) Find(IReadOnlyList<string> argv)
     {
+        ICommand? named = null;
+        int length = 0;
+        foreach (var c in CommandLine.Commands)
+        {
+            var words = c.Spec.Path.Split(' ');
+            // The words must lead argv, the longest path that does wins.
+            if (words.Length > length && words.Length <= argv.Count && words.Select((w, i) => argv[i] == w).All(b => b))
+                (named, length) = (c, words.Length);
+        }
+        if (named is not null)
+            return (named, length, Parse(LeafOf(named.Spec).Root, argv));
         var result = Parse(argv);
         if (Current.Commands.TryGetValue(result.CommandResult.Command, out var command))
         {
             var words = command.Spec.Path.Split(' ');
-            // The words must lead argv: System.CommandLine would also find them after a stray token.
             if (words.Length <= argv.Count && words.Select((w, i) => argv[i] == w).All(b => b))
                 return (command, words.Length, result);
         }
         return (null, 0, result);
     }
 
-    /// <summary>The leaf of one spec: of the tree when the spec is one of its commands, else built alone.</summary>
-    public static (RootCommand Root, Leaf Leaf) LeafOf(CommandSpec spec)
-    {
-        if (Current.Leaves.TryGetValue(spec, out var leaf))
-            return (Current.Root, leaf);
-        var tree = Build([new Standalone(spec)]);
-        return (tree.Root, tree.Leaves[spec]);
-    }
+    /// <summary>The tree of one command alone (made once per spec): its root and its leaf.</summary>
+    public static (RootCommand Root, Leaf Leaf) LeafOf(CommandSpec spec) =>
+        Singles.GetOrAdd(spec, s =>
+        {
+            var tree = Build([new Standalone(s)]);
+            return (tree.Root, tree.Leaves[s]);
+        });
 
     /// <summary>Parses argv with a tree of its own (a spec that is not one of the console's commands).</summary>
     public static ParseResult Parse(RootCommand root, IReadOnlyList<string> argv)

@@ -14,12 +14,12 @@ internal sealed class BenchCommand : ICommand
         "time end-to-end cases, optionally against the peer scripts (benchmarks/peers: PyTorch, scikit-learn, numpy), with ratios",
         "[--suite measures|rbm|vae|mi|all] [--peers] [--python PATH] [--quick] [--repeat N] [--threads N] [--json]",
         [
-            new("suite", "NAME", $"which cases: {string.Join(", ", Suites.All.Keys)} or all (default all)"),
-            new("peers", null, "also run the peer scripts (python3-numpy, -sklearn, -torch) in this run and print ratios"),
-            new("quick", null, "small inputs (the embedded data subset), for a smoke run"),
-            new("repeat", "N", "timed repetitions per case (median reported; default 5, 3 with --quick; short cases get more, up to a second of them)"),
-            new("threads", "N", "threads the peers may use (default: this machine's cores)"),
-            new("python", "PATH", "python3 interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)"),
+            OptionSpec.Choice("suite", "which cases", [.. Suites.All.Keys, "all"], "all"),
+            OptionSpec.Flag("peers", "also run the peer scripts (python3-numpy, -sklearn, -torch) in this run and print ratios"),
+            OptionSpec.Flag("quick", "small inputs (the embedded data subset), for a smoke run"),
+            OptionSpec.Int("repeat", "N", "timed repetitions per case (median reported; default 5, 3 with --quick; short cases get more, up to a second of them)"),
+            OptionSpec.Int("threads", "N", "threads the peers may use (default: this machine's cores)"),
+            OptionSpec.File("python", "PATH", "python3 interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)"),
             CommandSpec.Accelerator,
         ],
         ["infogpu bench --suite measures --peers", "infogpu bench --quick --json"]);
@@ -27,7 +27,7 @@ internal sealed class BenchCommand : ICommand
     public int Run(CommandContext context)
     {
         var args = context.Args;
-        string suite = args.Get("suite") ?? "all";
+        string suite = args.GetOrDefault("suite")!;
         if (suite != "all" && !Suites.All.ContainsKey(suite))
             throw new UsageException($"--suite '{suite}' is not one of {string.Join(", ", Suites.All.Keys)}, all");
         bool quick = args.Has("quick");
@@ -50,12 +50,18 @@ internal sealed class BenchCommand : ICommand
         var machine = new MachineLimits(copy, sgemm, Environment.ProcessorCount, MachineLimits.ProcessorName());
 
         var results = new List<BenchResult>();
-        foreach (var (name, factory) in Suites.All)
+        var chosen = Suites.All.Where(kv => suite == "all" || suite == kv.Key).ToList();
+        // One stage per suite; within it, case i of n (a suite's cases are made when it starts: they load its data).
+        using var bar = StagedBar.For(context, "bench", chosen.Count);
+        for (int s = 0; s < chosen.Count; s++)
         {
-            if (suite != "all" && suite != name)
-                continue;
-            foreach (var c in factory(device, quick, repeat))
+            var (name, factory) = chosen[s];
+            bar?.Begin(s, name);
+            var cases = factory(device, quick, repeat).ToList();
+            for (int i = 0; i < cases.Count; i++)
             {
+                var c = cases[i];
+                bar?.Within((double)i / cases.Count, string.Create(CultureInfo.InvariantCulture, $"case {i + 1}/{cases.Count}: {c.Name}"), force: true);
                 context.Note($"{c.Name}: InfoGpu ...");
                 double seconds = c.RunInfoGpu();
                 double? peerSeconds = null;
@@ -72,6 +78,7 @@ internal sealed class BenchCommand : ICommand
                 results.Add(new BenchResult(c.Name, seconds, args.Has("peers") ? c.Peer?.Name : null, peerSeconds, fraction, note));
             }
         }
+        bar?.Dispose();
 
         if (args.Json)
         {

@@ -24,22 +24,22 @@ internal static class BmCommands
             "train a general Boltzmann machine (hidden-hidden links) on bars-and-stripes by Gibbs sampling",
             Invariant($"[--size 3] [--hidden 4] [--epochs {D.Epochs}] [--batch B] [--lr {D.LearningRate}] [--burn-in {D.BurnIn}] [--samples {D.Samples}] [--chains {D.NegativeChains}] [--fresh] [--weight-decay {D.WeightDecay}] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--shards N] [--accelerator KIND] [--json]"),
             [
-                new("size", "N", "bars-and-stripes patterns of N x N pixels (2 to 5; default 3)"),
-                new("hidden", "H", "hidden units (default 4)"),
-                new("epochs", "E", Invariant($"passes over all patterns (default {D.Epochs}; with --resume: the total to reach)")),
-                new("batch", "B", "patterns per learning update, in a seeded order per epoch (default: all, one update per epoch)"),
-                new("lr", "R", Invariant($"learning rate (default {D.LearningRate})")),
-                new("burn-in", "B", Invariant($"Gibbs sweeps discarded before collecting statistics (default {D.BurnIn})")),
-                new("samples", "S", Invariant($"sweeps collected per phase (default {D.Samples})")),
-                new("chains", "C", Invariant($"free-running chains of the negative phase (default {D.NegativeChains})")),
-                new("fresh", null, "fresh negative chains with burn-in at every update (default: persistent chains)"),
-                new("weight-decay", "D", Invariant($"L2 penalty on the weights (default {D.WeightDecay})")),
-                new("seed", "S", Invariant($"Philox seed (default {D.Seed})")),
-                new("out", "DIR", "write DIR/bm.json (the machine), DIR/metrics.csv and the checkpoint DIR/model.safetensors (with --resume: that folder)"),
-                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
-                new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
-                new("checkpoint-every", "N", "also write the checkpoint every N learning updates (default: only at the end of every epoch and on Ctrl-C)"),
-                new("shards", "N", "split the chains of every update into N shards whose statistics are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
+                OptionSpec.Int("size", "N", "bars-and-stripes patterns of N x N pixels (2 to 5; default 3)", 3),
+                OptionSpec.Int("hidden", "H", "hidden units (default 4)", 4),
+                OptionSpec.Int("epochs", "E", Invariant($"passes over all patterns (default {D.Epochs}; with --resume: the total to reach)"), D.Epochs),
+                OptionSpec.Int("batch", "B", "patterns per learning update, in a seeded order per epoch (default: all, one update per epoch)"),
+                OptionSpec.Double("lr", "R", Invariant($"learning rate (default {D.LearningRate})"), D.LearningRate),
+                OptionSpec.Int("burn-in", "B", Invariant($"Gibbs sweeps discarded before collecting statistics (default {D.BurnIn})"), D.BurnIn),
+                OptionSpec.Int("samples", "S", Invariant($"sweeps collected per phase (default {D.Samples})"), D.Samples),
+                OptionSpec.Int("chains", "C", Invariant($"free-running chains of the negative phase (default {D.NegativeChains})"), D.NegativeChains),
+                OptionSpec.Flag("fresh", "fresh negative chains with burn-in at every update (default: persistent chains)"),
+                OptionSpec.Double("weight-decay", "D", Invariant($"L2 penalty on the weights (default {D.WeightDecay})"), D.WeightDecay),
+                OptionSpec.Int("seed", "S", Invariant($"Philox seed (default {D.Seed})"), (int)D.Seed),
+                OptionSpec.File("out", "DIR", "write DIR/bm.json (the machine), DIR/metrics.csv and the checkpoint DIR/model.safetensors (with --resume: that folder)"),
+                OptionSpec.File("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings"),
+                OptionSpec.Flag("overwrite", "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
+                OptionSpec.Int("checkpoint-every", "N", "also write the checkpoint every N learning updates (default: only at the end of every epoch and on Ctrl-C)"),
+                OptionSpec.Int("shards", "N", "split the chains of every update into N shards whose statistics are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
                 CommandSpec.Accelerator,
             ],
             ["infogpu bm train --size 3 --hidden 4 --epochs 300 --out out/bm", "infogpu bm train --size 2 --hidden 2 --json", "infogpu bm train --size 4 --batch 5 --checkpoint-every 50 --out out/bm4", "infogpu bm train --resume out/bm4 --epochs 600"]);
@@ -48,7 +48,7 @@ internal static class BmCommands
         {
             var a = context.Args;
             string? resume = a.Get("resume");
-            int epochs = a.GetInt("epochs", 0);
+            int epochs = a.Has("epochs") ? a.GetInt("epochs") : 0;
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
             if (checkpointEvery < 0 || (a.Has("epochs") && epochs < 1))
                 throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
@@ -160,20 +160,23 @@ internal static class BmCommands
 
     private sealed class SampleCommand : ICommand
     {
+        /// <summary>The engine's diagnostics defaults, which the options declare.</summary>
+        private static readonly GibbsDiagnosticsOptions G = new();
+
         public CommandSpec Spec { get; } = new(
             "bm sample",
             "draw patterns from a trained Boltzmann machine by Gibbs sampling with burn-in; --diagnostics measures burn-in and mixing against the exact distribution",
             "--model FILE [--count 16] [--burn-in 100] [--seed 1] [--diagnostics [--chains 1000] [--sweeps 300] [--max-lag 50] [--tv-over visible|all]] [--accelerator KIND] [--json]",
             [
-                new("model", "FILE", "a bm.json or model.safetensors written by 'infogpu bm train --out DIR' (or DIR itself: its bm.json)"),
-                new("count", "K", "samples (default 16)"),
-                new("burn-in", "B", "sweeps per chain before its sample (default 100); with --diagnostics also the sweeps discarded before the energy autocorrelation"),
-                new("seed", "S", "Philox seed (default 1)"),
-                new("diagnostics", null, Invariant($"also run --chains chains for --sweeps sweeps (a sweep: as many single-site updates as units, at random sites) and print the total-variation distance of their states from the exact distribution after each sweep, the floor an exact sampler with as many chains shows, the energy autocorrelation after the burn-in, the integrated autocorrelation time (Sokal's window, c = 5) and the effective sample size; machines of at most {GibbsDiagnostics.MaxUnits} units")),
-                new("chains", "C", "independent chains of --diagnostics (default 1000)"),
-                new("sweeps", "S", "sweeps of --diagnostics, the burn-in included (default 300)"),
-                new("max-lag", "L", "largest lag of the energy autocorrelation printed (default 50)"),
-                new("tv-over", "visible|all", "the states TV compares: the visible units against the exact p(v), hidden units summed out (default), or all units against the exact joint p(s)"),
+                OptionSpec.File("model", "FILE", "a bm.json or model.safetensors written by 'infogpu bm train --out DIR' (or DIR itself: its bm.json)"),
+                OptionSpec.Int("count", "K", "samples (default 16)", 16),
+                OptionSpec.Int("burn-in", "B", "sweeps per chain before its sample (default 100); with --diagnostics also the sweeps discarded before the energy autocorrelation", 100),
+                OptionSpec.Int("seed", "S", "Philox seed (default 1)", 1),
+                OptionSpec.Flag("diagnostics", Invariant($"also run --chains chains for --sweeps sweeps (a sweep: as many single-site updates as units, at random sites) and print the total-variation distance of their states from the exact distribution after each sweep, the floor an exact sampler with as many chains shows, the energy autocorrelation after the burn-in, the integrated autocorrelation time (Sokal's window, c = 5) and the effective sample size; machines of at most {GibbsDiagnostics.MaxUnits} units")),
+                OptionSpec.Int("chains", "C", Invariant($"independent chains of --diagnostics (default {G.Chains})"), G.Chains),
+                OptionSpec.Int("sweeps", "S", Invariant($"sweeps of --diagnostics, the burn-in included (default {G.Sweeps})"), G.Sweeps),
+                OptionSpec.Int("max-lag", "L", Invariant($"largest lag of the energy autocorrelation printed (default {G.MaxLag})"), G.MaxLag),
+                OptionSpec.Choice("tv-over", "the states TV compares: the visible units against the exact p(v), hidden units summed out, or all units against the exact joint p(s)", ["visible", "all"], "visible"),
                 CommandSpec.Accelerator,
             ],
             ["infogpu bm sample --model out/bm/bm.json --count 8", "infogpu bm sample --model out/bm --diagnostics --chains 2000 --sweeps 400 --json"]);
@@ -200,12 +203,12 @@ internal static class BmCommands
                     throw new InfoGpuException($"--diagnostics enumerates all 2^units states: at most {GibbsDiagnostics.MaxUnits} units, and this machine has {machine.Units}");
                 diagnosticsOptions = new GibbsDiagnosticsOptions
                 {
-                    Chains = a.GetInt("chains", 1000),
-                    Sweeps = a.GetInt("sweeps", 300),
+                    Chains = a.GetInt("chains"),
+                    Sweeps = a.GetInt("sweeps"),
                     BurnIn = burnIn,
-                    MaxLag = a.GetInt("max-lag", 50),
+                    MaxLag = a.GetInt("max-lag"),
                     Seed = (ulong)seed,
-                    Over = (a.Get("tv-over") ?? "visible") switch
+                    Over = a.GetOrDefault("tv-over") switch
                     {
                         "visible" => TotalVariationUnits.Visible,
                         "all" => TotalVariationUnits.All,

@@ -19,22 +19,25 @@ internal sealed class CheckDeviceCommand : ICommand
         "compare every operation on a device with cpu (same inputs, named tolerances) and time the GPU goals' steps",
         "[--accelerator cuda] [--against cpu] [--checks gemm,measures,mi,rbm,vae] [--quick] [--no-timings] [--out FILE [--overwrite]] [--json]",
         [
-            new("checks", "LIST", "which agreement checks, comma-separated: gemm, measures, mi, rbm, vae (default all)"),
-            new("against", "KIND", "the reference device (default cpu)"),
-            new("quick", null, "small shapes for the checks and the timings (for ilgpu-cpu, which simulates every GPU thread)"),
-            new("no-timings", null, "run the agreement checks only"),
-            new("out", "FILE", "also write the JSON document to FILE (refused if FILE exists, unless --overwrite)"),
-            new("overwrite", null, "replace an existing --out FILE"),
-            new("accelerator", "KIND", "the device to check (default: $INFOGPU_CHECK_DEVICE, else cuda)"),
+            OptionSpec.Text("checks", "LIST", "which agreement checks, comma-separated: gemm, measures, mi, rbm, vae (default all)"),
+            OptionSpec.Choice("against", "the reference device", Kinds, "cpu"),
+            OptionSpec.Flag("quick", "small shapes for the checks and the timings (for ilgpu-cpu, which simulates every GPU thread)"),
+            OptionSpec.Flag("no-timings", "run the agreement checks only"),
+            OptionSpec.File("out", "FILE", "also write the JSON document to FILE (refused if FILE exists, unless --overwrite)"),
+            OptionSpec.Flag("overwrite", "replace an existing --out FILE"),
+            OptionSpec.Choice("accelerator", "the device to check (default: $INFOGPU_CHECK_DEVICE, else cuda)", Kinds),
         ],
         ["infogpu check-device --accelerator cuda --out gpu-check.json", "infogpu check-device --accelerator ilgpu-cpu --quick --json"]);
+
+    /// <summary>The kinds a check may name (every kind but auto).</summary>
+    private static string[] Kinds => [.. DeviceKinds.Names.Where(n => n != "auto")];
 
     public int Run(CommandContext context)
     {
         var args = context.Args;
         string? fromEnvironment = Environment.GetEnvironmentVariable("INFOGPU_CHECK_DEVICE");
         string kind = args.Get("accelerator") ?? (string.IsNullOrEmpty(fromEnvironment) ? "cuda" : fromEnvironment);
-        string against = args.Get("against") ?? "cpu";
+        string against = args.GetOrDefault("against")!;
         foreach (var (option, value) in new[] { ("accelerator", kind), ("against", against) })
         {
             if (!DeviceKinds.TryParse(value, out var parsed) || parsed == DeviceKind.Auto)

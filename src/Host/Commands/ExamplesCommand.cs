@@ -13,15 +13,15 @@ internal sealed class ExamplesCommand : ICommand
         "reproduce every worked example of the information-theory chapter",
         "[--precision single|double] [--plot DIR] [--json]",
         [
-            new("precision", "P", "single (float32 on the device, default) or double (float64 on the host)"),
-            new("plot", "DIR", "also write binary_entropy.png and confidence_loss.png to DIR"),
+            OptionSpec.Choice("precision", "single (float32 on the device) or double (float64 on the host); float32 and float64 name them too", ["single", "double", "float32", "float64"], "single"),
+            OptionSpec.File("plot", "DIR", "also write binary_entropy.png and confidence_loss.png to DIR"),
             CommandSpec.Accelerator,
         ],
         ["infogpu measure examples", "infogpu measure examples --json --precision double", "infogpu measure examples --plot out/"]);
 
     public int Run(CommandContext context)
     {
-        var precision = context.Args.Get("precision")?.ToLowerInvariant() switch
+        var precision = context.Args.GetOrDefault("precision") switch
         {
             null or "single" or "float32" => Precision.Single,
             "double" or "float64" => Precision.Double,

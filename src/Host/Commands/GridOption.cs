@@ -61,7 +61,7 @@ internal static class GridOption
         var axes = a.Get("grid") is string g ? ParseGrid(g, keys, shapeKeys) : [];
         foreach (var (key, _) in axes)
         {
-            if (a.Has(key))
+            if (a.Declares(key) && a.Has(key))
                 throw new UsageException($"--{key} and --grid {key}=... both set {key}; give it in one place");
         }
         long count = seeds.Length;

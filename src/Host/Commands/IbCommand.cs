@@ -25,16 +25,16 @@ internal sealed class IbCommand : ICommand
         "information bottleneck of a joint table p(x, y): min I(X;T) - beta I(T;Y) along an annealed beta path",
         $"(--table \"a,b;c,d\" | --csv FILE) [--clusters N] [--betas LIST | --beta-range LO:HI:COUNT] [--seed S] [--precision double|single [--accelerator KIND]] [--out DIR [--overwrite]] [--json]",
         [
-            new("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','; non-negative, divided by its sum (counts are fine)"),
-            new("csv", "FILE", "the joint table from a CSV file: one row per x, one column per y (no header, or a header of column names), non-negative numbers, divided by their sum"),
+            OptionSpec.Text("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','; non-negative, divided by its sum (counts are fine)"),
+            OptionSpec.File("csv", "FILE", "the joint table from a CSV file: one row per x, one column per y (no header, or a header of column names), non-negative numbers, divided by their sum"),
             MeasureCommands.Delimiter,
-            new("clusters", "N", $"|T|, the cluster slots of the bottleneck (1 to {InformationBottleneckOptions.MaxClusters}; default |X|, at most {InformationBottleneckOptions.MaxClusters})"),
-            new("betas", "LIST", "the betas, comma-separated, each positive"),
-            new("beta-range", "LO:HI:COUNT", $"COUNT betas spaced evenly on a log scale from LO to HI (default {DefaultRange})"),
-            new("seed", "S", "seed of the perturbations that split clusters (default 1)"),
-            new("precision", "P", "double (float64 on the host, default) or single (float32 on the device: all betas advanced together, one launch per iteration)"),
-            new("out", "DIR", $"write DIR/{CurveFile} (I(T;Y) against I(X;T)) and DIR/{EncodersFile} (beta, x, t, p(t|x))"),
-            new("overwrite", null, "replace the results already in the --out folder (default: refuse)"),
+            OptionSpec.Int("clusters", "N", $"|T|, the cluster slots of the bottleneck (1 to {InformationBottleneckOptions.MaxClusters}; default |X|, at most {InformationBottleneckOptions.MaxClusters})"),
+            OptionSpec.Numbers("betas", "LIST", "the betas, comma-separated, each positive"),
+            OptionSpec.Text("beta-range", "LO:HI:COUNT", $"COUNT betas spaced evenly on a log scale from LO to HI (default {DefaultRange})"),
+            OptionSpec.Unsigned("seed", "S", "seed of the perturbations that split clusters (default 1)", 1),
+            OptionSpec.Choice("precision", "double (float64 on the host) or single (float32 on the device: all betas advanced together, one launch per iteration); float64 and float32 name them too", ["double", "single", "float64", "float32"], "double"),
+            OptionSpec.File("out", "DIR", $"write DIR/{CurveFile} (I(T;Y) against I(X;T)) and DIR/{EncodersFile} (beta, x, t, p(t|x))"),
+            OptionSpec.Flag("overwrite", "replace the results already in the --out folder (default: refuse)"),
             CommandSpec.Accelerator,
         ],
         [
@@ -51,10 +51,10 @@ internal sealed class IbCommand : ICommand
         int? clusters = a.Has("clusters") ? a.GetInt("clusters", 0) : null;
         if (clusters is int c && (c < 1 || c > InformationBottleneckOptions.MaxClusters))
             throw new UsageException($"--clusters {c}: give 1 to {InformationBottleneckOptions.MaxClusters}");
-        ulong seed = ParseSeed(a.Get("seed"));
-        bool single = a.Get("precision")?.ToLowerInvariant() switch
+        ulong seed = a.GetUnsigned("seed");
+        bool single = a.GetOrDefault("precision") switch
         {
-            null or "double" or "float64" => false,
+            "double" or "float64" => false,
             "single" or "float32" => true,
             var other => throw new UsageException($"--precision '{other}' is not double or single"),
         };
@@ -219,11 +219,6 @@ internal sealed class IbCommand : ICommand
     private static double ParseNumber(string what, string s) =>
         double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
         : throw new UsageException($"{what} '{s}' is not a finite number");
-
-    private static ulong ParseSeed(string? s) =>
-        s is null ? 1UL
-        : ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
-        : throw new UsageException($"--seed '{s}' is not a non-negative integer");
 
     /// <summary>Refuses a folder that already holds a result, unless --overwrite; refuses a file where the folder should be.</summary>
     private static void CheckOut(string dir, bool overwrite)

@@ -11,24 +11,26 @@ namespace InfoGpu.Host.Commands;
 /// <summary>The <c>infogpu measure ...</c> commands: information measures from the console.</summary>
 internal static class MeasureCommands
 {
-    private static readonly OptionSpec Base = new("base", "B", "logarithm base: 2 (bits), e (nats, default), 10 or any number");
-    private static readonly OptionSpec PrecisionOpt = new("precision", "P", "single (float32 on the device, default) or double (float64 on the host)");
-    private static readonly OptionSpec ExactPrecisionOpt = new("precision", "P", "double (float64 on the host, exact to about 1e-15 relative: default) or single (float32 on the device, for batches; error up to 2^-22 (H(X) + H(Y) + H(X,Y) + 1))");
-    private static readonly OptionSpec Normalize = new("normalize", null, "divide each row by its sum instead of requiring it to sum to 1");
-    private static readonly OptionSpec P = new("p", "LIST", "distribution p, comma-separated, e.g. 0.2,0.8");
-    private static readonly OptionSpec Q = new("q", "LIST", "distribution q, same length as p");
-    private static readonly OptionSpec PCsv = new("p-csv", "FILE", "batched: one distribution p per line");
-    private static readonly OptionSpec QCsv = new("q-csv", "FILE", "batched: one distribution q per line, paired with p row by row");
+    /// <summary>The spellings of --precision.</summary>
+    private static readonly string[] Precisions = ["single", "double", "float32", "float64"];
+    private static readonly OptionSpec Base = OptionSpec.Text("base", "B", "logarithm base: 2 (bits), e (nats, default), 10 or any number");
+    private static readonly OptionSpec PrecisionOpt = OptionSpec.Choice("precision", "single (float32 on the device) or double (float64 on the host); float32 and float64 name them too", Precisions, "single");
+    private static readonly OptionSpec ExactPrecisionOpt = OptionSpec.Choice("precision", "double (float64 on the host, exact to about 1e-15 relative) or single (float32 on the device, for batches; error up to 2^-22 (H(X) + H(Y) + H(X,Y) + 1)); float64 and float32 name them too", Precisions, "double");
+    private static readonly OptionSpec Normalize = OptionSpec.Flag("normalize", "divide each row by its sum instead of requiring it to sum to 1");
+    private static readonly OptionSpec P = OptionSpec.Numbers("p", "LIST", "distribution p, comma-separated, e.g. 0.2,0.8");
+    private static readonly OptionSpec Q = OptionSpec.Numbers("q", "LIST", "distribution q, same length as p");
+    private static readonly OptionSpec PCsv = OptionSpec.File("p-csv", "FILE", "batched: one distribution p per line");
+    private static readonly OptionSpec QCsv = OptionSpec.File("q-csv", "FILE", "batched: one distribution q per line, paired with p row by row");
     /// <summary>The CSV field separator option of every command that reads a CSV file.</summary>
-    internal static readonly OptionSpec Delimiter = new("delimiter", "C", "CSV field separator: a character, or tab, comma, semicolon, space, pipe (default: detected from the first line: comma, semicolon or tab)");
-    private static readonly OptionSpec Epsilon = new("epsilon", "E", "use the textbook's variant: clip p and q to [E, 1] (e.g. 1e-10); default exact");
+    internal static readonly OptionSpec Delimiter = OptionSpec.Text("delimiter", "C", "CSV field separator: a character, or tab, comma, semicolon, space, pipe (default: detected from the first line: comma, semicolon or tab)");
+    private static readonly OptionSpec Epsilon = OptionSpec.Double("epsilon", "E", "use the textbook's variant: clip p and q to [E, 1] (e.g. 1e-10); default exact");
 
     public static IReadOnlyList<ICommand> All { get; } =
     [
         new Measure(
             new CommandSpec("measure entropy", "entropy H(p) of a distribution, or of every row of a CSV file",
                 "(--p LIST | --csv FILE) [--base B]",
-                [P, new("csv", "FILE", "batched: one distribution per line (.csv, .csv.gz or a .npy matrix)"), Delimiter, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [P, OptionSpec.File("csv", "FILE", "batched: one distribution per line (.csv, .csv.gz or a .npy matrix)"), Delimiter, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure entropy --p 0.2,0.8 --base 2", "infogpu measure entropy --csv rows.csv --json"]),
             "H(p)",
             Entropy),
@@ -56,14 +58,14 @@ internal static class MeasureCommands
         new Measure(
             new CommandSpec("measure js", "Jensen-Shannon divergence (or, with --distance, its square root)",
                 "(--p LIST --q LIST | --p-csv FILE --q-csv FILE) [--distance] [--epsilon E] [--base B]",
-                [P, Q, PCsv, QCsv, Delimiter, new("distance", null, "print the JS distance sqrt(JS), as scipy's jensenshannon"), Epsilon, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
+                [P, Q, PCsv, QCsv, Delimiter, OptionSpec.Flag("distance", "print the JS distance sqrt(JS), as scipy's jensenshannon"), Epsilon, Base, Normalize, PrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure js --p 0.5,0.5 --q 0.9,0.1 --distance --base 2"]),
             "JS(p,q)",
             (c, m) => Pairwise(c, m, Kind.Js)),
         new Measure(
             new CommandSpec("measure joint", "H(X), H(Y), H(X,Y), H(X|Y), H(Y|X) and I(X;Y) of a joint table",
                 "--table \"a,b;c,d\" [--base B]",
-                [new("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','"), Base, Normalize, ExactPrecisionOpt, CommandSpec.Accelerator],
+                [OptionSpec.Text("table", "ROWS", "the joint table: rows (X) separated by ';', columns (Y) by ','"), Base, Normalize, ExactPrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure joint --table \"0.2,0.1;0.15,0.55\" --base 2"]),
             "joint",
             Joint,
@@ -71,8 +73,8 @@ internal static class MeasureCommands
         new Measure(
             new CommandSpec("measure mi", "mutual information of paired discrete samples (exact float64 by default; --precision single counts on the device)",
                 "(--x LIST --y LIST | --csv FILE --x COL --y COL) [--base B]",
-                [new("x", "LIST|COL", "samples of X, or with --csv a column name or number"), new("y", "LIST|COL", "samples of Y, or with --csv a column name or number"),
-                 new("csv", "FILE", "read the samples from two columns of a CSV file (text columns are categories)"), Delimiter, Base, ExactPrecisionOpt, CommandSpec.Accelerator],
+                [OptionSpec.Text("x", "LIST|COL", "samples of X (integers, comma-separated), or with --csv a column name or number"), OptionSpec.Text("y", "LIST|COL", "samples of Y (integers, comma-separated), or with --csv a column name or number"),
+                 OptionSpec.File("csv", "FILE", "read the samples from two columns of a CSV file (text columns are categories)"), Delimiter, Base, ExactPrecisionOpt, CommandSpec.Accelerator],
                 ["infogpu measure mi --x 0,0,1,1 --y 0,1,1,1 --base 2", "infogpu measure mi --csv data.csv --x weather --y umbrella"]),
             "I(X;Y)",
             MutualInformation,
@@ -113,7 +115,7 @@ internal static class MeasureCommands
             var session = new MeasureSession(
                 device is null ? null : new InformationMeasures(device),
                 ParseBase(context.Args.Get("base")),
-                new DistributionOptions(context.Args.Has("normalize"), precision == Precision.Single ? DistributionOptions.Float32Tolerance : DistributionOptions.Float64Tolerance));
+                new DistributionOptions(context.Args.Declares("normalize") && context.Args.Has("normalize"), precision == Precision.Single ? DistributionOptions.Float32Tolerance : DistributionOptions.Float64Tolerance));
             var result = compute(context, session);
             if (context.Args.Json)
             {
@@ -152,7 +154,7 @@ internal static class MeasureCommands
 
     private sealed record Result(IReadOnlyList<double> Values, JsonObject? Json = null, string? Text = null);
 
-    private static Precision ParsePrecision(Args args, Precision fallback) => args.Get("precision")?.ToLowerInvariant() switch
+    private static Precision ParsePrecision(Args args, Precision fallback) => args.Get("precision") switch
     {
         null => fallback,
         "single" or "float32" => Precision.Single,
@@ -182,10 +184,10 @@ internal static class MeasureCommands
         var (q, qc) = Rows(c.Args, "q", "q-csv");
         if (pc != qc || p.Length != q.Length)
             throw new InfoGpuException($"p and q differ in shape ({p.Length / pc}x{pc} and {q.Length / qc}x{qc}); pair them row by row with equal lengths");
-        double? eps = c.Args.Has("epsilon") ? c.Args.GetDouble("epsilon", 0) : null;
+        double? eps = c.Args.Declares("epsilon") && c.Args.Has("epsilon") ? c.Args.GetDouble("epsilon", 0) : null;
         if (eps is not null && kind == Kind.CrossEntropy)
             throw new UsageException("--epsilon applies to kl and js only");
-        bool distance = c.Args.Has("distance");
+        bool distance = c.Args.Declares("distance") && c.Args.Has("distance");
         int rows = p.Length / pc;
         if (s.Double)
         {

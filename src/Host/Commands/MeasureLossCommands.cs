@@ -14,8 +14,8 @@ namespace InfoGpu.Host.Commands;
 /// </summary>
 internal static class MeasureLossCommands
 {
-    private static readonly OptionSpec Logits = new("logits", "LIST", "one row of logits, comma-separated, e.g. 1,3.5,0.5,0.8");
-    private static readonly OptionSpec LogitsCsv = new("logits-csv", "FILE", "logits, one row per sample (no header)");
+    private static readonly OptionSpec Logits = OptionSpec.Numbers("logits", "LIST", "one row of logits, comma-separated, e.g. 1,3.5,0.5,0.8");
+    private static readonly OptionSpec LogitsCsv = OptionSpec.File("logits-csv", "FILE", "logits, one row per sample (no header)");
 
     public static IReadOnlyList<ICommand> All { get; } = [new Loss(), new Softmax(), new Elbo()];
 
@@ -47,10 +47,10 @@ internal static class MeasureLossCommands
             "(--logits LIST | --logits-csv FILE) --targets LIST [--label-smoothing E] [--smoothing-convention torch|textbook] [--kind cross-entropy|kl-div]",
             [
                 Logits, LogitsCsv, MeasureCommands.Delimiter,
-                new("targets", "LIST", "the true class of each row (0-based), comma-separated"),
-                new("label-smoothing", "E", "smoothing mass E in [0, 1) (default 0: no smoothing)"),
-                new("smoothing-convention", "NAME", "torch: (1 - E) one-hot + E/K (PyTorch's label_smoothing, default); textbook: 1 - E on the target, E/(K-1) on the others"),
-                new("kind", "NAME", "cross-entropy (default): -sum t ln softmax(x); kl-div: KL(t || softmax(x)) = sum t (ln t - log_softmax(x)), as PyTorch's kl_div"),
+                OptionSpec.Integers("targets", "LIST", "the true class of each row (0-based), comma-separated"),
+                OptionSpec.Double("label-smoothing", "E", "smoothing mass E in [0, 1) (default 0: no smoothing)", 0.0),
+                OptionSpec.Choice("smoothing-convention", "torch: (1 - E) one-hot + E/K (PyTorch's label_smoothing); textbook: 1 - E on the target, E/(K-1) on the others", ["torch", "textbook"], "torch"),
+                OptionSpec.Choice("kind", "cross-entropy: -sum t ln softmax(x); kl-div: KL(t || softmax(x)) = sum t (ln t - log_softmax(x)), as PyTorch's kl_div", ["cross-entropy", "kl-div"], "cross-entropy"),
             ],
             [
                 "infogpu measure loss --logits 1,3.5,0.5,0.8 --targets 1",
@@ -61,10 +61,10 @@ internal static class MeasureLossCommands
         public int Run(CommandContext context)
         {
             var args = context.Args;
-            string kind = (args.Get("kind") ?? "cross-entropy").ToLowerInvariant();
+            string kind = args.GetOrDefault("kind")!;
             if (kind is not ("cross-entropy" or "kl-div"))
                 throw new UsageException($"--kind '{args.Get("kind")}' is not cross-entropy or kl-div");
-            string convention = (args.Get("smoothing-convention") ?? "torch").ToLowerInvariant();
+            string convention = args.GetOrDefault("smoothing-convention")!;
             if (convention is not ("torch" or "textbook"))
                 throw new UsageException($"--smoothing-convention '{args.Get("smoothing-convention")}' is not torch or textbook");
             var (logits, classes) = ReadLogits(args);
@@ -116,8 +116,8 @@ internal static class MeasureLossCommands
             "(--logits LIST | --logits-csv FILE) [--log] [--temperature T]",
             [
                 Logits, LogitsCsv, MeasureCommands.Delimiter,
-                new("log", null, "print log-probabilities x/T - logsumexp(x/T) instead of probabilities"),
-                new("temperature", "T", "divide the logits by T > 0 first (default 1)"),
+                OptionSpec.Flag("log", "print log-probabilities x/T - logsumexp(x/T) instead of probabilities"),
+                OptionSpec.Double("temperature", "T", "divide the logits by T > 0 first (default 1)", 1.0),
             ],
             ["infogpu measure softmax --logits 1,3.5,0.5,0.8", "infogpu measure softmax --logits-csv logits.csv --temperature 2 --log --json"]);
 
@@ -163,7 +163,7 @@ internal static class MeasureLossCommands
             "BCE, KL and ELBO of given VAE tensors (x, reconstruction logits, mu, logvar), with latent statistics, in float64",
             "--csv FILE",
             [
-                new("csv", "FILE", "one row per sample; a header names every column by its group and index: x1..xD (targets in [0, 1]), logit1..logitD (reconstruction logits), mu1..muL, logvar1..logvarL (e.g. x_1, logit_1, mu_1, logvar_1)"),
+                OptionSpec.File("csv", "FILE", "one row per sample; a header names every column by its group and index: x1..xD (targets in [0, 1]), logit1..logitD (reconstruction logits), mu1..muL, logvar1..logvarL (e.g. x_1, logit_1, mu_1, logvar_1)"),
                 MeasureCommands.Delimiter,
             ],
             ["infogpu measure elbo --csv vae_batch.csv", "infogpu measure elbo --csv vae_batch.csv --json"]);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using static System.FormattableString;
 using System.Text.Json.Nodes;
 using InfoGpu.Data;
 using InfoGpu.Host.Cli;
@@ -18,23 +19,26 @@ internal static class MiCommands
 
     private sealed class Select : IDistributedCommand
     {
+        /// <summary>The engine's defaults, which the options declare.</summary>
+        private static readonly MutualInformationOptions M = new();
+
         public CommandSpec Spec { get; } = new(
             "mi select",
             "rank features by their mutual information with a target (scikit-learn's mutual_info_classif / _regression)",
             "--csv FILE (--target COL | --target-last) [--delimiter C] [--top 5] [--neighbors 3] [--discrete COLS] [--regression] [--no-noise] [--seed 42] [--out DIR]",
             [
-                new("csv", "FILE", "input CSV (.csv or .csv.gz; quoted fields allowed) with a header row, or a .npy matrix (columns named by number); every column but the target is a feature"),
+                OptionSpec.File("csv", "FILE", "input CSV (.csv or .csv.gz; quoted fields allowed) with a header row, or a .npy matrix (columns named by number); every column but the target is a feature"),
                 MeasureCommands.Delimiter,
-                new("target", "COL", "target column: header name or 0-based column number"),
-                new("target-last", null, "the last column is the target"),
-                new("top", "K", "how many features to select (default 5)"),
-                new("neighbors", "K", "k of the nearest-neighbour estimators (default 3, as scikit-learn)"),
-                new("discrete", "COLS", "discrete feature columns (contingency MI): names or 0-based feature indices, comma-separated, or all; default none. Their text values are categories"),
-                new("regression", null, "continuous target: KSG estimator (mutual_info_regression); default: class labels"),
-                new("no-noise", null, "do not add scikit-learn's 1e-10 tie-breaking noise"),
-                new("seed", "S", "seed of the noise (default 42)"),
-                new("search", "METHOD", "neighbour search: auto (default), brute (on the device) or sorted (host, O(n log n))"),
-                new("out", "DIR", "write DIR/mutual_information.png (scores with the selected highlighted; scores by rank)"),
+                OptionSpec.Text("target", "COL", "target column: header name or 0-based column number"),
+                OptionSpec.Flag("target-last", "the last column is the target"),
+                OptionSpec.Int("top", "K", Invariant($"how many features to select (default {M.Top})"), M.Top),
+                OptionSpec.Int("neighbors", "K", Invariant($"k of the nearest-neighbour estimators (default {M.Neighbors}, as scikit-learn)"), M.Neighbors),
+                OptionSpec.Text("discrete", "COLS", "discrete feature columns (contingency MI): names or 0-based feature indices, comma-separated, or all; default none. Their text values are categories"),
+                OptionSpec.Flag("regression", "continuous target: KSG estimator (mutual_info_regression); default: class labels"),
+                OptionSpec.Flag("no-noise", "do not add scikit-learn's 1e-10 tie-breaking noise"),
+                OptionSpec.Unsigned("seed", "S", Invariant($"seed of the noise (default {M.Seed})"), M.Seed),
+                OptionSpec.Choice("search", "neighbour search: auto, brute (on the device) or sorted (host, O(n log n))", ["auto", "brute", "sorted"], "auto"),
+                OptionSpec.File("out", "DIR", "write DIR/mutual_information.png (scores with the selected highlighted; scores by rank)"),
                 CommandSpec.Accelerator,
             ],
             [
@@ -51,17 +55,17 @@ internal static class MiCommands
             string? target = a.Get("target");
             if (last == (target is not null))
                 throw new UsageException("give the target column: --target COL or --target-last (one of them)");
-            int top = a.GetInt("top", 5);
+            int top = a.GetInt("top");
             if (top < 0)
                 throw new UsageException($"--top {top}: use 0 or more");
-            var search = a.Get("search")?.ToLowerInvariant() switch
+            var search = a.GetOrDefault("search") switch
             {
-                null or "auto" => NeighborSearch.Auto,
+                "auto" => NeighborSearch.Auto,
                 "brute" => NeighborSearch.Brute,
                 "sorted" => NeighborSearch.Sorted,
                 var other => throw new UsageException($"--search '{other}': use auto, brute or sorted"),
             };
-            ulong seed = ParseSeed(a.Get("seed"));
+            ulong seed = a.GetUnsigned("seed");
             // Columns listed in --discrete (and a classification target) may hold text: categories.
             var listed = DiscreteItems(a.Get("discrete"));
             var data = Load(csv, last ? null : target, MeasureCommands.CsvOptionsFrom(a, null),
@@ -69,7 +73,7 @@ internal static class MiCommands
                 categoricalTarget: !a.Has("regression"));
             var discrete = ParseDiscrete(a.Get("discrete"), data.Names);
             var options = new MutualInformationOptions(
-                Neighbors: a.GetInt("neighbors", 3),
+                Neighbors: a.GetInt("neighbors"),
                 Regression: a.Has("regression"),
                 DiscreteFeatures: discrete,
                 Noise: !a.Has("no-noise"),
@@ -131,11 +135,6 @@ internal static class MiCommands
             context.Out.WriteLine($"selected (best first): {string.Join(", ", result.Selected.Select(i => $"{data.Names[i]} ({i})"))}");
             return 0;
         }
-
-        private static ulong ParseSeed(string? s) =>
-            s is null ? 42UL
-            : ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
-            : throw new UsageException($"--seed '{s}' is not a non-negative integer");
 
         /// <summary>The items of --discrete (null for all; an empty set for none or auto).</summary>
         private static HashSet<string>? DiscreteItems(string? text) =>

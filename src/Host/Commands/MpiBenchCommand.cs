@@ -23,7 +23,7 @@ internal sealed class MpiBenchCommand : IDistributedCommand
         "mpi bench",
         "under mpirun: time the sum over ranks of one RBM (784x500) and one VAE (784-400-20) gradient, by MPI_Allreduce and by the trainers' fixed-order sum",
         "[--repeat 30] [--json]",
-        [new("repeat", "N", "timed repetitions per case after 3 warm-up ones; the median and the fastest are reported (default 30)")],
+        [OptionSpec.Int("repeat", "N", "timed repetitions per case after 3 warm-up ones; the median and the fastest are reported (default 30)", 30)],
         ["mpirun -np 2 infogpu mpi bench", "mpirun --allow-run-as-root --oversubscribe -np 2 infogpu mpi bench --json"]);
 
     public int Run(CommandContext context)

@@ -26,27 +26,27 @@ internal static class RbmCommands
             "train a Bernoulli RBM on binarized Fashion-MNIST by CD-k or persistent CD",
             Invariant($"[--data DIR] [--limit N] [--hidden 500] [--sampler cd|pcd] [--k {D.K}] [--epochs {D.Epochs}] [--batch {D.BatchSize}] [--lr {D.LearningRate}] [--momentum {D.InitialMomentum},{D.FinalMomentum}] [--weight-decay {D.WeightDecay}] [--sparsity-target T --sparsity-cost C] [--seed {D.Seed}] [--out DIR [--overwrite]] [--resume DIR] [--checkpoint-every N] [--sample-steps 1000] [--monitor-rows N] [--binarize threshold|stochastic|none] [--shards N] [--seeds 1-8] [--grid \"lr=0.01,0.1;weight-decay=0,1e-4\"] [--accelerator KIND] [--json]"),
             [
-                new("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
-                new("hidden", "H", "hidden units (default 500)"),
-                new("sampler", "cd|pcd", "contrastive divergence from the data, or persistent chains (default cd)"),
-                new("k", "K", Invariant($"Gibbs steps per update (default {D.K})")),
-                new("epochs", "E", Invariant($"passes over the training images (default {D.Epochs}; with --resume: the total to reach)")),
-                new("batch", "B", Invariant($"mini-batch size, and the number of PCD chains (default {D.BatchSize})")),
-                new("lr", "R", Invariant($"learning rate (default {D.LearningRate})")),
-                new("momentum", "M1,M2", Invariant($"momentum for the first {D.MomentumSwitchEpochs} epochs, then after (default {D.InitialMomentum},{D.FinalMomentum}; one value: constant)")),
-                new("weight-decay", "D", Invariant($"L2 penalty on the weights (default {D.WeightDecay})")),
-                new("sparsity-target", "T", "target mean activation of the hidden units (with --sparsity-cost)"),
-                new("sparsity-cost", "C", "cost of the sparsity penalty (default 0: off)"),
-                new("seed", "S", Invariant($"seed of the initialization, data order, sampling and monitored pixels (default {D.Seed})")),
-                new("out", "DIR", "write DIR/metrics.csv, model.safetensors, filters.png, samples.png (default rbm-out; with --resume: that folder)"),
-                new("limit", "N", "use the first N training images and the first min(N, 10000) test images"),
-                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data"),
-                new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
-                new("checkpoint-every", "N", "also write the checkpoint every N training steps (default: only at the end of every epoch and on Ctrl-C)"),
-                new("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)"),
-                new("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
+                OptionSpec.File("data", "DIR", "IDX folder (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]); default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
+                OptionSpec.Int("hidden", "H", "hidden units (default 500)", 500),
+                OptionSpec.Choice("sampler", "contrastive divergence from the data, or persistent chains", ["cd", "pcd"], "cd"),
+                OptionSpec.Int("k", "K", Invariant($"Gibbs steps per update (default {D.K})"), D.K),
+                OptionSpec.Int("epochs", "E", Invariant($"passes over the training images (default {D.Epochs}; with --resume: the total to reach)"), D.Epochs),
+                OptionSpec.Int("batch", "B", Invariant($"mini-batch size, and the number of PCD chains (default {D.BatchSize})"), D.BatchSize),
+                OptionSpec.Double("lr", "R", Invariant($"learning rate (default {D.LearningRate})"), D.LearningRate),
+                OptionSpec.Numbers("momentum", "M1,M2", Invariant($"momentum for the first {D.MomentumSwitchEpochs} epochs, then after (default {D.InitialMomentum},{D.FinalMomentum}; one value: constant)")),
+                OptionSpec.Double("weight-decay", "D", Invariant($"L2 penalty on the weights (default {D.WeightDecay})"), D.WeightDecay),
+                OptionSpec.Double("sparsity-target", "T", "target mean activation of the hidden units (with --sparsity-cost)"),
+                OptionSpec.Double("sparsity-cost", "C", "cost of the sparsity penalty (default 0: off)", D.SparsityCost),
+                OptionSpec.Int("seed", "S", Invariant($"seed of the initialization, data order, sampling and monitored pixels (default {D.Seed})"), (int)D.Seed),
+                OptionSpec.File("out", "DIR", "write DIR/metrics.csv, model.safetensors, filters.png, samples.png (default rbm-out; with --resume: that folder)"),
+                OptionSpec.Int("limit", "N", "use the first N training images and the first min(N, 10000) test images"),
+                OptionSpec.File("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data"),
+                OptionSpec.Flag("overwrite", "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
+                OptionSpec.Int("checkpoint-every", "N", "also write the checkpoint every N training steps (default: only at the end of every epoch and on Ctrl-C)"),
+                OptionSpec.Int("sample-steps", "N", "Gibbs steps of the chains drawn for samples.png (default 1000)", 1000),
+                OptionSpec.Int("monitor-rows", "N", "held-out images used by the per-epoch monitors (default: all)"),
                 BinarizeOption,
-                new("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
+                OptionSpec.Int("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
                 GridOption.Seeds,
                 GridOption.Grid("lr, weight-decay, final-momentum (the momentum after the switch; --momentum sets the first)"),
                 CommandSpec.Accelerator,
@@ -76,7 +76,7 @@ internal static class RbmCommands
             int? limit = a.Has("limit") ? a.GetInt("limit", 0) : SessionRunner.StoredLimit(checkpoint);
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
             int sampleSteps = a.GetInt("sample-steps", 1000);
-            int epochs = a.GetInt("epochs", 0);
+            int epochs = a.Has("epochs") ? a.GetInt("epochs") : 0;
             if (checkpointEvery < 0 || sampleSteps < 1 || limit is < 1 || (a.Has("epochs") && epochs < 1))
                 throw new UsageException("--checkpoint-every must be >= 0, --sample-steps, --limit and --epochs >= 1");
             string outDir = a.Get("out") ?? resume ?? "rbm-out";
@@ -235,7 +235,7 @@ internal static class RbmCommands
         {
             int checkpointEvery = a.GetInt("checkpoint-every", 0);
             int sampleSteps = a.GetInt("sample-steps", 1000);
-            int epochs = a.GetInt("epochs", 0);
+            int epochs = a.Has("epochs") ? a.GetInt("epochs") : 0;
             if (checkpointEvery < 0 || sampleSteps < 1 || limit is < 1 || (a.Has("epochs") && epochs < 1))
                 throw new UsageException("--checkpoint-every must be >= 0, --sample-steps, --limit and --epochs >= 1");
             return (checkpointEvery, sampleSteps, epochs);
@@ -382,19 +382,22 @@ internal static class RbmCommands
 
     private sealed class Eval : IDistributedCommand
     {
+        /// <summary>The engine's AIS defaults, which the options declare.</summary>
+        private static readonly Evaluation.AisOptions Ais = new();
+
         public CommandSpec Spec { get; } = new(
             "rbm eval",
             "log partition function (AIS, or exact for few hidden units) and log-likelihoods of a trained RBM",
             "--model M [--data DIR] [--exact] [--ais-runs 100] [--ais-betas 14500] [--seed 1] [--limit N] [--binarize threshold|stochastic|none] [--accelerator KIND] [--json]",
             [
-                new("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder)"),
-                new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
-                new("exact", null, "also enumerate the hidden configurations for the exact log Z (at most 24 hidden units)"),
-                new("ais-runs", "R", "parallel AIS runs (default 100)"),
-                new("ais-betas", "K", "intermediate distributions, the paper's schedule scaled (default 14500)"),
-                new("seed", "S", "seed of the AIS runs and of the pseudo-log-likelihood's pixels (default 1)"),
-                new("limit", "N", "use the first N training and min(N, 10000) test images"),
-                new("binarize", "threshold|stochastic|none", "how the images become visible data (default: the mode the model was trained with, stored in its checkpoint; threshold for a checkpoint without one). With none, the pseudo-log-likelihood, reconstruction error and free energies score the grey levels as they are, while the log-likelihoods (AIS and exact), defined for binary images only, are of the test images binarized at 0.5"),
+                OptionSpec.File("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder)"),
+                OptionSpec.File("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
+                OptionSpec.Flag("exact", "also enumerate the hidden configurations for the exact log Z (at most 24 hidden units)"),
+                OptionSpec.Int("ais-runs", "R", Invariant($"parallel AIS runs (default {Ais.Runs})"), Ais.Runs),
+                OptionSpec.Int("ais-betas", "K", Invariant($"intermediate distributions, the paper's schedule scaled (default {Ais.Betas})"), Ais.Betas),
+                OptionSpec.Int("seed", "S", "seed of the AIS runs and of the pseudo-log-likelihood's pixels (default 1)", 1),
+                OptionSpec.Int("limit", "N", "use the first N training and min(N, 10000) test images"),
+                OptionSpec.Choice("binarize", "how the images become visible data (default: the mode the model was trained with, stored in its checkpoint; threshold for a checkpoint without one). With none, the pseudo-log-likelihood, reconstruction error and free energies score the grey levels as they are, while the log-likelihoods (AIS and exact), defined for binary images only, are of the test images binarized at 0.5", Binarizations),
                 CommandSpec.Accelerator,
             ],
             ["infogpu rbm eval --model out/rbm/model.safetensors", "infogpu rbm eval --model out/small --exact --ais-betas 5000 --json"]);
@@ -407,7 +410,7 @@ internal static class RbmCommands
                 model = Path.Combine(model, ModelFile);
             if (!File.Exists(model))
                 throw new InfoGpuException($"--model {model}: no such file; give a model.safetensors written by 'infogpu rbm train'");
-            int runs = a.GetInt("ais-runs", 100), betas = a.GetInt("ais-betas", 14_500), seed = a.GetInt("seed", 1);
+            int runs = a.GetInt("ais-runs"), betas = a.GetInt("ais-betas"), seed = a.GetInt("seed", 1);
             if (runs < 2 || betas < 3 || seed < 0)
                 throw new UsageException("--ais-runs must be >= 2, --ais-betas >= 3 and --seed >= 0");
             var rbm = RbmCheckpoint.LoadModel(model, out bool verified);
@@ -481,7 +484,7 @@ internal static class RbmCommands
 
     internal static RbmTrainerOptions ParseOptions(Args a)
     {
-        string sampler = a.Get("sampler") ?? "cd";
+        string sampler = a.GetOrDefault("sampler")!;
         var kind = sampler switch
         {
             "cd" => RbmSamplerKind.Cd,
@@ -490,9 +493,9 @@ internal static class RbmCommands
         };
         var d = new RbmTrainerOptions();
         double m1 = d.InitialMomentum, m2 = d.FinalMomentum;
-        if (a.Get("momentum") is string ms)
+        if (a.Has("momentum"))
         {
-            var list = Args.ParseList("momentum", ms);
+            var list = a.GetList("momentum");
             if (list.Length is < 1 or > 2)
                 throw new UsageException("--momentum takes one value or two (FIRST,LATER), e.g. 0.5,0.9");
             m1 = list[0];
@@ -530,9 +533,12 @@ internal static class RbmCommands
         return options;
     }
 
+    /// <summary>The values of <c>--binarize</c>.</summary>
+    internal static string[] Binarizations => ["threshold", "stochastic", "none"];
+
     /// <summary>The <c>--binarize</c> option of <c>rbm train</c> and <c>rbm eval</c>.</summary>
-    internal static OptionSpec BinarizeOption => new("binarize", "threshold|stochastic|none",
-        "how the grey-level images in [0, 1] become visible data: threshold at 0.5 (default), stochastic (each pixel drawn once as Bernoulli(intensity) from the seed: a fixed binary data set), or none (the grey levels themselves, as scikit-learn's BernoulliRBM takes them: the positive phase uses them directly, CD chains start from them, and the monitors score them as they are). Stored in the checkpoint; --resume keeps it and 'rbm eval' uses it");
+    internal static OptionSpec BinarizeOption => OptionSpec.Choice("binarize",
+        "how the grey-level images in [0, 1] become visible data: threshold at 0.5, stochastic (each pixel drawn once as Bernoulli(intensity) from the seed: a fixed binary data set), or none (the grey levels themselves, as scikit-learn's BernoulliRBM takes them: the positive phase uses them directly, CD chains start from them, and the monitors score them as they are). Stored in the checkpoint; --resume keeps it and 'rbm eval' uses it", Binarizations, "threshold");
 
     /// <summary>The mode of <c>--binarize</c> (threshold when absent).</summary>
     internal static BinarizeMode ParseBinarize(Args a) => (a.Get("binarize") ?? "threshold") switch

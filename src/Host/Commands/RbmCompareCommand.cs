@@ -35,24 +35,24 @@ internal sealed class RbmCompareCommand : ICommand
         "train with the exact gradient (small hidden layers), a long chain, CD-1, CD-k and PCD under one budget and compare test log-likelihoods and gradient quality",
         "[--data DIR] [--hidden 500] [--epochs 5] [--budget-seconds S] [--k 10] [--gibbs-steps 100] [--momentum 0.5] [--downscale 1] [--estimates 20] [--ais-runs 100] [--ais-betas 14500] [--curve-betas 1000] [--limit N] [--seed 1] [--out DIR [--overwrite]] [--accelerator KIND] [--json]",
         [
-            new("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
-            new("hidden", "H", $"hidden units (default 500); up to {ExactGradientLimit} adds the exact-gradient row and the gradient-quality columns (2^H hidden states per update: use --downscale 2), up to {ExactLikelihoodLimit} gives exact log-likelihoods instead of AIS"),
-            new("epochs", "E", "epochs per method (default 5)"),
-            new("budget-seconds", "S", "stop a method once its training time reaches S seconds (default: no limit)"),
-            new("k", "K", "Gibbs steps of CD-k (default 10)"),
-            new("gibbs-steps", "G", "burn-in of the long chain: fresh Bernoulli(1/2) chains run G sweeps before every update (default 100)"),
-            new("momentum", "M", $"constant momentum of every method, in [0, 1) (default {DefaultMomentum}; no method gets a schedule the others do not)"),
-            new("downscale", "F", "shrink the images by F in each direction (mean of F x F blocks, then binarized; 2 gives 14x14) so that the exact gradient is affordable (default 1)"),
-            new("estimates", "R", "mini-batch gradient estimates per method for the gradient-quality columns (default 20; at least 2)"),
-            new("ais-runs", "R", "AIS runs of the final estimates (default 100; unused when the log-likelihood is exact)"),
-            new("ais-betas", "K", "AIS temperatures of the final estimates (default 14500, Salakhutdinov and Murray's schedule)"),
-            new("curve-betas", "K", "AIS temperatures of the per-epoch estimates on the curve (default 1000; 0 turns the curve off; with exact log-likelihoods any value > 0 keeps the exact curve)"),
-            new("lr", "R", "learning rate (default 0.05)"),
-            new("batch", "B", "mini-batch size (default 100)"),
-            new("limit", "N", "use the first N training and min(N, 10000) test images"),
-            new("seed", "S", "seed of the initial model, the data order and every draw (default 1)"),
-            new("out", "DIR", "where compare.md, compare.json and loglik_vs_time.png go (default out/rbm-compare)"),
-            new("overwrite", null, "replace a comparison already in the --out folder (default: refuse)"),
+            OptionSpec.File("data", "DIR", "IDX folder; default: /usr/share/datasets/fashion-mnist, else the embedded subset"),
+            OptionSpec.Int("hidden", "H", $"hidden units (default 500); up to {ExactGradientLimit} adds the exact-gradient row and the gradient-quality columns (2^H hidden states per update: use --downscale 2), up to {ExactLikelihoodLimit} gives exact log-likelihoods instead of AIS", 500),
+            OptionSpec.Int("epochs", "E", "epochs per method (default 5)", 5),
+            OptionSpec.Double("budget-seconds", "S", "stop a method once its training time reaches S seconds (default: no limit)"),
+            OptionSpec.Int("k", "K", "Gibbs steps of CD-k (default 10)", 10),
+            OptionSpec.Int("gibbs-steps", "G", "burn-in of the long chain: fresh Bernoulli(1/2) chains run G sweeps before every update (default 100)", 100),
+            OptionSpec.Double("momentum", "M", $"constant momentum of every method, in [0, 1) (default {DefaultMomentum}; no method gets a schedule the others do not)", DefaultMomentum),
+            OptionSpec.Int("downscale", "F", "shrink the images by F in each direction (mean of F x F blocks, then binarized; 2 gives 14x14) so that the exact gradient is affordable (default 1)", 1),
+            OptionSpec.Int("estimates", "R", "mini-batch gradient estimates per method for the gradient-quality columns (default 20; at least 2)", 20),
+            OptionSpec.Int("ais-runs", "R", "AIS runs of the final estimates (default 100; unused when the log-likelihood is exact)", 100),
+            OptionSpec.Int("ais-betas", "K", "AIS temperatures of the final estimates (default 14500, Salakhutdinov and Murray's schedule)", 14500),
+            OptionSpec.Int("curve-betas", "K", "AIS temperatures of the per-epoch estimates on the curve (default 1000; 0 turns the curve off; with exact log-likelihoods any value > 0 keeps the exact curve)", 1000),
+            OptionSpec.Double("lr", "R", "learning rate (default 0.05)", 0.05),
+            OptionSpec.Int("batch", "B", "mini-batch size (default 100)", 100),
+            OptionSpec.Int("limit", "N", "use the first N training and min(N, 10000) test images"),
+            OptionSpec.Int("seed", "S", "seed of the initial model, the data order and every draw (default 1)", 1),
+            OptionSpec.File("out", "DIR", "where compare.md, compare.json and loglik_vs_time.png go", Path.Combine("out", "rbm-compare")),
+            OptionSpec.Flag("overwrite", "replace a comparison already in the --out folder (default: refuse)"),
             CommandSpec.Accelerator,
         ],
         ["infogpu rbm compare --hidden 500 --epochs 5", "infogpu rbm compare --limit 2000 --hidden 16 --downscale 2 --epochs 3 --momentum 0.5 --json"]);
@@ -68,10 +68,10 @@ internal sealed class RbmCompareCommand : ICommand
         if (hidden < 1 || epochs < 1 || k < 1 || gibbs < 1 || runs < 2 || betas < 3 || curveBetas < 0 || (curveBetas > 0 && curveBetas < 3) || batch < 1 || seed < 0 || !(budget > 0) || downscale < 1 || estimates < 2)
             throw new UsageException("--hidden, --epochs, --k, --gibbs-steps, --batch, --downscale must be >= 1, --estimates and --ais-runs >= 2, --ais-betas >= 3, --curve-betas 0 or >= 3, --budget-seconds > 0, --seed >= 0");
         if (!(momentum >= 0 && momentum < 1))
-            throw new UsageException($"--momentum must be a number in [0, 1) (got {a.Get("momentum")})");
+            throw new UsageException($"--momentum must be a number in [0, 1) (got {a.Raw("momentum")})");
         if (!(lr > 0) || !double.IsFinite(lr))
-            throw new UsageException($"--lr must be a positive number (got {a.Get("lr")})");
-        string outDir = Path.GetFullPath(a.Get("out") ?? Path.Combine("out", "rbm-compare"));
+            throw new UsageException($"--lr must be a positive number (got {a.Raw("lr")})");
+        string outDir = Path.GetFullPath(a.GetOrDefault("out")!);
         if (File.Exists(Path.Combine(outDir, "compare.json")) && !a.Has("overwrite"))
             throw new InfoGpuException($"{outDir} already holds a comparison (compare.json); give another --out or add --overwrite to replace it");
         var data = FashionMnist.Load(a.Get("data"), a.Has("limit") ? a.GetInt("limit", 0) : null);
@@ -96,8 +96,14 @@ internal sealed class RbmCompareCommand : ICommand
         var flips = new NumpyLegacyRandom((uint)seed).RandInt(0, nv, test.Count);
         var results = new List<MethodResult>();
         Rbm? exactModel = null;
-        foreach (var (name, estimator) in methods)
+        // One stage per method, and one for the gradient-quality columns when they are measured.
+        using var bar = StagedBar.For(context, "compare", methods.Count + (exactGradient ? 1 : 0));
+        // Training fills a method's stage, or its first 80 % when a final AIS follows.
+        double trainingShare = exactLikelihood ? 1 : 0.8;
+        for (int m = 0; m < methods.Count; m++)
         {
+            var (name, estimator) = methods[m];
+            bar?.Begin(m, name);
             var options = new RbmTrainerOptions
             {
                 Sampler = estimator.Kind is RbmEstimatorKind.Pcd or RbmEstimatorKind.LongChain ? RbmSamplerKind.Pcd : RbmSamplerKind.Cd,
@@ -136,11 +142,15 @@ internal sealed class RbmCompareCommand : ICommand
                 var studyOptions = new RbmGradientStudyOptions { BatchSize = batch, LearningRate = lr, Momentum = momentum, WeightDecay = options.WeightDecay, Seed = options.Seed };
                 using var trainer = new RbmGradientTrainer(device, rbm, train.Images, estimator, studyOptions);
                 using var evaluator = new RbmEvaluator(device, nv, hidden, Math.Min(1000, Math.Max(1, test.Count)));
+                var progress = bar?.Training(0, trainingShare);
                 for (int e = 1; e <= epochs && trained < budget; e++)
                 {
                     double before = trainer.Seconds;
                     for (int step = 0; step < trainer.StepsPerEpoch; step++)
+                    {
                         trainer.Update();
+                        progress?.Report(new TrainingProgress(e, epochs, step + 1, trainer.StepsPerEpoch, (long)(e - 1) * trainer.StepsPerEpoch + step + 1, trainer.Seconds));
+                    }
                     var scores = evaluator.Evaluate(rbm, test.Images, flips);
                     EpochDone(e, trainer.Seconds - before, scores.ReconstructionError, scores.PseudoLogLikelihood);
                 }
@@ -150,7 +160,7 @@ internal sealed class RbmCompareCommand : ICommand
             {
                 using var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options);
                 using var overBudget = new CancellationTokenSource();
-                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions());
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions { Progress = bar?.Training(0, trainingShare) });
                 session.EpochCompleted += m =>
                 {
                     EpochDone(m.Epoch, m.Seconds, m.ReconstructionError, m.PseudoLogLikelihood);
@@ -170,7 +180,7 @@ internal sealed class RbmCompareCommand : ICommand
             else
             {
                 context.Note($"{name}: final AIS ({runs} runs x {betas} betas) ...");
-                ais = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(runs, betas, (ulong)seed));
+                ais = AnnealedImportanceSampling.EstimateLogPartition(device, rbm.Weights, rbm.VisibleBias, rbm.HiddenBias, baseBias, new AisOptions(runs, betas, (ulong)seed), bar?.Fraction("final AIS", trainingShare, 1));
                 logZ = ais.LogZ;
                 testLl = TestLogLikelihood(device, rbm, test, logZ);
             }
@@ -182,9 +192,11 @@ internal sealed class RbmCompareCommand : ICommand
         {
             context.Note($"gradient quality at the exact-gradient model's final parameters: {estimates} mini-batch estimates per method ...");
             var studyOptions = new RbmGradientStudyOptions { BatchSize = batch, Estimates = estimates, PersistentWarmup = gibbs, Seed = (ulong)seed };
-            quality = RbmGradientStudy.MeasureQuality(device, exactModel, train.Images, methods.Select(m => m.Estimator).ToList(), studyOptions);
+            bar?.Begin(methods.Count, "gradient quality");
+            quality = RbmGradientStudy.MeasureQuality(device, exactModel, train.Images, methods.Select(m => m.Estimator).ToList(), studyOptions, bar?.Study("estimate"));
         }
 
+        bar?.Dispose();
         var settings = new Settings(data.Description, train.Rows, train.Cols, nv, hidden, momentum, gibbs, estimates, runs, betas, curveBetas, exactLikelihood, device.Info.Kind);
         string md = Markdown(results, quality, settings);
         Plots.SaveAtomically(Path.Combine(outDir, "compare.md"), tmp => File.WriteAllText(tmp, md));

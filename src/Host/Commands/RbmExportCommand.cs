@@ -15,9 +15,9 @@ internal sealed class RbmExportCommand : ICommand
         "write a trained RBM in scikit-learn's BernoulliRBM layout (components_, intercept_hidden_, intercept_visible_) as a NumPy .npz",
         "--model M --out FILE.npz [--overwrite] [--json]",
         [
-            new("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder), or a safetensors file from another tool"),
-            new("out", "FILE", "the .npz to write (numpy.load opens it; see the README for setting a BernoulliRBM's attributes from it)"),
-            new("overwrite", null, "replace FILE when it exists (default: refuse)"),
+            OptionSpec.File("model", "M", "a model.safetensors written by 'infogpu rbm train' (or its folder), or a safetensors file from another tool"),
+            OptionSpec.File("out", "FILE", "the .npz to write (numpy.load opens it; see the README for setting a BernoulliRBM's attributes from it)"),
+            OptionSpec.Flag("overwrite", "replace FILE when it exists (default: refuse)"),
         ],
         ["infogpu rbm export --model out/rbm --out rbm.npz"]);
 

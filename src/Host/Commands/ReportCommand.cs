@@ -16,16 +16,16 @@ internal sealed class ReportCommand : ICommand
         "run the chapter end to end and write report.html (self-contained), report.json and the figures",
         "[--data DIR] [--out DIR] [--quick] [--accelerator KIND] [--json]",
         [
-            new("data", "DIR", "IDX folder (Fashion-MNIST layout) for the RBM and VAE sections; default: Debian's /usr/share/datasets/fashion-mnist when installed, else the embedded subset"),
-            new("out", "DIR", "output folder (default: out/report)"),
-            new("quick", null, "smaller runs (about a minute on 2 cores)"),
+            OptionSpec.File("data", "DIR", "IDX folder (Fashion-MNIST layout) for the RBM and VAE sections; default: Debian's /usr/share/datasets/fashion-mnist when installed, else the embedded subset"),
+            OptionSpec.File("out", "DIR", "output folder", Path.Combine("out", "report")),
+            OptionSpec.Flag("quick", "smaller runs (about a minute on 2 cores)"),
             CommandSpec.Accelerator,
         ],
         ["infogpu report", "infogpu report --quick --out /tmp/report", "infogpu report --data ~/mnist --json --accelerator cuda"]);
 
     public int Run(CommandContext context)
     {
-        string dir = Path.GetFullPath(context.Args.Get("out") ?? Path.Combine("out", "report"));
+        string dir = Path.GetFullPath(context.Args.GetOrDefault("out")!);
         // The images first: a missing or broken --data folder is an error before any work.
         string? dataDir = context.Args.Get("data");
         var images = FashionMnist.Load(dataDir);
@@ -46,10 +46,16 @@ internal sealed class ReportCommand : ICommand
         report.Meta["images_test"] = images.Test.Count;
         report.Meta["generated"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
         var total = Stopwatch.StartNew();
-        foreach (var (name, section) in ReportSections.All)
+        using (var bar = StagedBar.For(context, "report", ReportSections.All.Count))
         {
-            context.Note($"[{total.Elapsed:mm\\:ss}] {name} ...");
-            section(device, settings, report);
+            settings = settings with { Bar = bar };
+            for (int i = 0; i < ReportSections.All.Count; i++)
+            {
+                var (name, section) = ReportSections.All[i];
+                bar?.Begin(i, name);
+                context.Note($"[{total.Elapsed:mm\\:ss}] {name} ...");
+                section(device, settings, report);
+            }
         }
         report.Meta["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
         report.Write(dir);
@@ -80,4 +86,7 @@ internal sealed record ReportSettings(string Directory, string? DataDirectory, b
 
     /// <summary>Where <see cref="Images"/> came from, in words.</summary>
     public required string ImageSource { get; init; }
+
+    /// <summary>The live bar of the report (the section under way is its stage), or null when none is drawn; sections report their training into it.</summary>
+    public StagedBar? Bar { get; init; }
 }

@@ -184,7 +184,7 @@ internal static class SessionRunner
             throw new UsageException($"{string.Join(", ", given)} cannot change on --resume: the run keeps its settings (only --epochs, --lr and --checkpoint-every may change); start a new run with --out DIR to use other settings");
         if (!a.Has("lr"))
             return null;
-        double lr = a.GetDouble("lr", 0);
+        double lr = a.GetDouble("lr");
         return lr > 0 && double.IsFinite(lr) ? lr : throw new UsageException($"--lr must be a positive number (got {lr.ToString(CultureInfo.InvariantCulture)})");
     }
 
@@ -265,7 +265,7 @@ internal static class SessionRunner
             bool end = p.StepInEpoch == p.StepsPerEpoch;
             bar.Draw(p.Fraction, string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}  step {p.StepInEpoch}/{p.StepsPerEpoch}"), force: end);
             if (end)
-                bar.Dispose();
+                bar.Erase();
         }
     }
 }

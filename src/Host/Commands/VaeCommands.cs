@@ -18,22 +18,22 @@ internal static class VaeCommands
 
     private static readonly OptionSpec[] DataOptions =
     [
-        new("data", "DIR", "folder with Fashion-MNIST/MNIST IDX files (default: /usr/share/datasets/fashion-mnist if installed, else the embedded 5000/1000 subset)"),
-        new("limit", "N", "first N training images and first min(N, 10000) test images"),
+        OptionSpec.File("data", "DIR", "folder with Fashion-MNIST/MNIST IDX files (default: /usr/share/datasets/fashion-mnist if installed, else the embedded 5000/1000 subset)"),
+        OptionSpec.Int("limit", "N", "first N training images and first min(N, 10000) test images"),
     ];
 
     private static readonly VaeTrainerOptions D = new();
 
     private static readonly OptionSpec[] TrainOptions =
     [
-        new("hidden", "H", Invariant($"hidden units of encoder and decoder (default {D.Hidden})")),
-        new("latent", "L", Invariant($"latent dimensions (default {D.Latent})")),
-        new("beta", "B", Invariant($"weight of the KL term (default {D.Beta})")),
-        new("epochs", "E", Invariant($"passes over the training set (default {D.Epochs})")),
-        new("batch", "N", Invariant($"mini-batch size (default {D.BatchSize})")),
-        new("lr", "R", Invariant($"Adam learning rate (default {D.LearningRate})")),
-        new("binarize", null, "threshold pixels at 0.5 (default: grey levels in [0, 1])"),
-        new("seed", "S", Invariant($"Philox seed of initialisation, shuffles and noise (default {D.Seed})")),
+        OptionSpec.Int("hidden", "H", Invariant($"hidden units of encoder and decoder (default {D.Hidden})"), D.Hidden),
+        OptionSpec.Int("latent", "L", Invariant($"latent dimensions (default {D.Latent})"), D.Latent),
+        OptionSpec.Double("beta", "B", Invariant($"weight of the KL term (default {D.Beta})"), D.Beta),
+        OptionSpec.Int("epochs", "E", Invariant($"passes over the training set (default {D.Epochs})"), D.Epochs),
+        OptionSpec.Int("batch", "N", Invariant($"mini-batch size (default {D.BatchSize})"), D.BatchSize),
+        OptionSpec.Double("lr", "R", Invariant($"Adam learning rate (default {D.LearningRate})"), D.LearningRate),
+        OptionSpec.Flag("binarize", "threshold pixels at 0.5 (default: grey levels in [0, 1])"),
+        OptionSpec.Int("seed", "S", Invariant($"Philox seed of initialisation, shuffles and noise (default {D.Seed})"), (int)D.Seed),
     ];
 
     // After the option lists: static fields initialise in textual order.
@@ -63,7 +63,7 @@ internal static class VaeCommands
         {
             LearningRate = a.GetDouble("lr", D.LearningRate),
             BatchSize = a.GetInt("batch", D.BatchSize),
-            Beta = a.GetDouble("beta", D.Beta),
+            Beta = a.Declares("beta") ? a.GetDouble("beta", D.Beta) : D.Beta,
             Epochs = a.GetInt("epochs", D.Epochs),
             Seed = (ulong)seed,
             Binarize = a.Has("binarize"),
@@ -103,11 +103,11 @@ internal static class VaeCommands
             [
                 .. DataOptions,
                 .. TrainOptions,
-                new("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
-                new("out", "DIR", "write DIR/metrics.csv, DIR/model.safetensors (with the Adam state), reconstructions.png, samples.png, latent.png"),
-                new("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
-                new("overwrite", null, "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
-                new("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
+                OptionSpec.Int("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
+                OptionSpec.File("out", "DIR", "write DIR/metrics.csv, DIR/model.safetensors (with the Adam state), reconstructions.png, samples.png, latent.png"),
+                OptionSpec.File("resume", "DIR", "continue the run whose checkpoint is DIR/model.safetensors, with its settings and data (--epochs sets the new total)"),
+                OptionSpec.Flag("overwrite", "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
+                OptionSpec.Int("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
                 GridOption.Seeds,
                 GridOption.Grid("lr, beta"),
                 CommandSpec.Accelerator,
@@ -124,7 +124,7 @@ internal static class VaeCommands
                 return ResumeGrid(context, resume);
             string? outDir = a.Get("out") ?? resume;
             int every = a.GetInt("checkpoint-every", 0);
-            int epochs = a.GetInt("epochs", 0);
+            int epochs = a.Has("epochs") ? a.GetInt("epochs") : 0;
             if (every < 0 || (a.Has("epochs") && epochs < 1))
                 throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
             if (every > 0 && outDir is null)
@@ -182,7 +182,7 @@ internal static class VaeCommands
             var models = GridOption.Parse(a, baseOptions.Seed, GridKeys, ShapeKeys);
             var (first, count) = SessionRunner.GridShare(context, models.Count);
             int every = a.GetInt("checkpoint-every", 0);
-            int epochs = a.GetInt("epochs", 0);
+            int epochs = a.Has("epochs") ? a.GetInt("epochs") : 0;
             if (every < 0 || (a.Has("epochs") && epochs < 1))
                 throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
             var options = new VaeTrainerOptions[models.Count];
@@ -233,7 +233,7 @@ internal static class VaeCommands
             if (fixedFlags.Count > 0)
                 throw new UsageException($"{string.Join(", ", fixedFlags)} cannot change when a grid resumes: its models keep their settings and folders (only --epochs, --checkpoint-every, --data and --limit may be given)");
             int every = a.GetInt("checkpoint-every", 0);
-            int epochs = a.GetInt("epochs", 0);
+            int epochs = a.Has("epochs") ? a.GetInt("epochs") : 0;
             if (every < 0 || (a.Has("epochs") && epochs < 1))
                 throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
             var (config, models) = GridOption.ReadIndex(dir, "vae train");
@@ -388,12 +388,12 @@ internal static class VaeCommands
             "evaluate a trained VAE on the test images: ELBO and its parts, importance-weighted log-likelihood, latent statistics",
             "--model DIR/model.safetensors [--data DIR] [--limit N] [--iwae-samples 500] [--iwae-images 1000] [--mc-samples 10] [--seed 1] [--accelerator KIND] [--json]",
             [
-                new("model", "FILE", "model.safetensors written by 'infogpu vae train --out DIR'"),
+                OptionSpec.File("model", "FILE", "model.safetensors written by 'infogpu vae train --out DIR'"),
                 .. DataOptions,
-                new("iwae-samples", "K", "importance samples per image for log p(x) (default 500)"),
-                new("iwae-images", "N", "first N test images for the importance-weighted estimate (default 1000)"),
-                new("mc-samples", "N", "z samples per image of the Monte-Carlo ELBO (default 10)"),
-                new("seed", "S", "Philox seed of the evaluation noise (default 1)"),
+                OptionSpec.Int("iwae-samples", "K", "importance samples per image for log p(x) (default 500)", 500),
+                OptionSpec.Int("iwae-images", "N", "first N test images for the importance-weighted estimate (default 1000)", 1000),
+                OptionSpec.Int("mc-samples", "N", "z samples per image of the Monte-Carlo ELBO (default 10)", 10),
+                OptionSpec.Int("seed", "S", "Philox seed of the evaluation noise (default 1)", 1),
                 CommandSpec.Accelerator,
             ],
             ["infogpu vae eval --model out/vae/model.safetensors", "infogpu vae eval --model out/vae/model.safetensors --iwae-samples 50 --json"]);
@@ -476,10 +476,10 @@ internal static class VaeCommands
             "train one VAE per beta and tabulate rate (KL) against distortion (reconstruction) on the test images",
             "--betas 0.5,1,2,4 [--data DIR] [--limit N] [--hidden 400] [--latent 20] [--epochs 10] [--batch 128] [--lr 1e-3] [--binarize] [--seed 1] [--out DIR] [--accelerator KIND] [--json]",
             [
-                new("betas", "B1,B2,...", "KL weights to train with"),
+                OptionSpec.Numbers("betas", "B1,B2,...", "KL weights to train with"),
                 .. DataOptions,
                 .. TrainOptions.Where(o => o.Name != "beta"),
-                new("out", "DIR", "write DIR/rate_distortion.csv and DIR/rate_distortion.png"),
+                OptionSpec.File("out", "DIR", "write DIR/rate_distortion.csv and DIR/rate_distortion.png"),
                 CommandSpec.Accelerator,
             ],
             ["infogpu vae sweep-beta --betas 0.5,1,2,4 --epochs 5 --out out/beta", "infogpu vae sweep-beta --betas 1,4 --limit 2000 --epochs 2 --json"]);

@@ -22,9 +22,9 @@ internal static partial class ReportSections
         var estimators = RbmEstimator.Chapter(cdK, burnIn);
         var options = new RbmGradientStudyOptions { BatchSize = 100, LearningRate = lr, Momentum = momentum, Updates = updates, EvaluateEvery = every, Estimates = 10, PersistentWarmup = burnIn, Seed = 1 };
         var initial = InfoGpu.Restricted.Rbm.Initialize(train.Pixels, hidden, 1, train.PixelMeans());
-        var curves = RbmGradientStudy.LearningCurves(device, initial, train.Images, test.Images, estimators, options);
+        var curves = RbmGradientStudy.LearningCurves(device, initial, train.Images, test.Images, estimators, options, settings.Bar?.Study("update", 0, 0.8));
         var trained = curves[0].FinalModel!;
-        var quality = RbmGradientStudy.MeasureQuality(device, trained, train.Images, estimators, options);
+        var quality = RbmGradientStudy.MeasureQuality(device, trained, train.Images, estimators, options, settings.Bar?.Study("estimate", 0.8, 1));
 
         var s = report.Add("rbm-gradients", "The chapter's table, measured: exact gradient, Gibbs sampling, CD-k and PCD");
         s.Paragraphs.Add(FormattableString.Invariant($"An RBM with {hidden} hidden units on the first {train.Count} training images of {settings.ImageSource}, shrunk to {train.Rows}x{train.Cols} (means of 2x2 blocks, then binarized), so that the exact gradient is affordable: its model term enumerates the 2^{hidden} hidden states (float64, on the host). Every estimator trains the same initial model for {updates} updates (batch 100, learning rate {lr}, constant momentum {momentum} for all, seed 1); the log-likelihood of {test.Count} held-out images is exact. The long chain restarts {options.ChainCount} chains from Bernoulli(1/2) and runs a burn-in of {burnIn} sweeps before every update; PCD-1 carries {options.ChainCount} chains from update to update."));

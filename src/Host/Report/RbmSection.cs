@@ -28,12 +28,14 @@ internal static partial class ReportSections
         // PCD-1 twice: with the momentum schedule of the CD runs, and without momentum (as
         // scikit-learn's BernoulliRBM): momentum makes the persistent chains lag the moving
         // parameters, and on this small model the held-out likelihood then swings by tens of nats.
-        foreach (var (name, kind, k, momentum) in new[]
+        var samplers = new[]
         {
             ("CD-1", RbmSamplerKind.Cd, 1, true), ($"CD-{cdK}", RbmSamplerKind.Cd, cdK, true),
             ("PCD-1", RbmSamplerKind.Pcd, 1, true), ("PCD-1, no momentum", RbmSamplerKind.Pcd, 1, false),
-        })
+        };
+        for (int run = 0; run < samplers.Length; run++)
         {
+            var (name, kind, k, momentum) = samplers[run];
             var rbm = Restricted.Rbm.Initialize(train.Pixels, hidden, 1, means);
             var options = new RbmTrainerOptions { Sampler = kind, K = k, Epochs = epochs, Seed = 1, AllBitsRows = 0 };
             if (!momentum)
@@ -44,7 +46,7 @@ internal static partial class ReportSections
             double seconds = 0;
             using (var trainer = new RbmTrainer(device, rbm, train.Images, test.Images, options))
             {
-                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions());
+                var session = new TrainingSession<RbmEpochMetrics>(trainer, new TrainingSessionOptions { Progress = settings.Bar?.Training((double)run / samplers.Length, (run + 1.0) / samplers.Length) });
                 session.EpochCompleted += m =>
                 {
                     last = m;

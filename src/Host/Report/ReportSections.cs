@@ -41,7 +41,7 @@ internal static partial class ReportSections
         IReadOnlyList<InfoGpu.Boltzmann.BoltzmannEpochMetrics> history;
         using (var trainer = new InfoGpu.Boltzmann.BoltzmannTrainer(device, machine, data, options))
         {
-            var session = new InfoGpu.Training.TrainingSession<InfoGpu.Boltzmann.BoltzmannEpochMetrics>(trainer, new InfoGpu.Training.TrainingSessionOptions());
+            var session = new InfoGpu.Training.TrainingSession<InfoGpu.Boltzmann.BoltzmannEpochMetrics>(trainer, new InfoGpu.Training.TrainingSessionOptions { Progress = settings.Bar?.Training() });
             session.Run();
             history = session.History;
         }

@@ -25,7 +25,7 @@ internal static partial class ReportSections
         var testCurve = new List<double>();
         using (var trainer = new VaeTrainer(device, vae, data, options))
         {
-            var session = new TrainingSession<VaeEpochMetrics>(trainer, new TrainingSessionOptions());
+            var session = new TrainingSession<VaeEpochMetrics>(trainer, new TrainingSessionOptions { Progress = settings.Bar?.Training() });
             session.Run();
             foreach (var r in session.History)
             {

@@ -51,8 +51,8 @@ public class CheckDeviceConsoleTests
 
     [Theory]
     [InlineData(2, "are both 'cpu'", "check-device", "--accelerator", "cpu", "--against", "cpu")]
-    [InlineData(2, "is not a device kind", "check-device", "--accelerator", "tpu")]
-    [InlineData(2, "is not a device kind", "check-device", "--accelerator", "ilgpu-cpu", "--against", "auto")]
+    [InlineData(2, "--accelerator 'tpu' is not one of cuda, opencl, cpu, ilgpu-cpu", "check-device", "--accelerator", "tpu")]
+    [InlineData(2, "--against 'auto' is not one of cuda, opencl, cpu, ilgpu-cpu", "check-device", "--accelerator", "ilgpu-cpu", "--against", "auto")]
     [InlineData(2, "is not one of gemm", "check-device", "--accelerator", "ilgpu-cpu", "--checks", "gemm,fft")]
     [InlineData(2, "--overwrite needs --out", "check-device", "--accelerator", "ilgpu-cpu", "--overwrite")]
     public void BadCommandLinesAreRefusedInOneLine(int expected, string message, params string[] argv)

@@ -252,7 +252,8 @@ public class CommandLineTests
         {
             foreach (var o in c.Spec.Options.Concat(CommandSpec.Common))
             {
-                string prefix = $"complete -c infogpu -n '__infogpu_at \"{c.Spec.Path}\"' -l {o.Name}{(o.Value is null ? " -d" : " -r -F -d")} ";
+                string value = o.Value is null ? " -d" : o.Type == OptionType.Choice ? $" -x -a '{string.Join(' ', o.Choices)}' -d" : " -r -F -d";
+                string prefix = $"complete -c infogpu -n '__infogpu_at \"{c.Spec.Path}\"' -l {o.Name}{value} ";
                 Assert.True(lines.Any(l => l.StartsWith(prefix, StringComparison.Ordinal)), $"the fish script lacks --{o.Name} of '{c.Spec.Path}'");
             }
         }

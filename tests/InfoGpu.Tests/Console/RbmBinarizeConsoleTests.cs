@@ -74,7 +74,7 @@ public class RbmBinarizeConsoleTests
 
         (code, _, err) = ConsoleRunner.Run(Train(Path.Combine(TestPaths.TempDir(), "bad"), "--binarize", "grey"));
         Assert.Equal(2, code);
-        Assert.Contains("--binarize 'grey' is not threshold, stochastic or none", err, StringComparison.Ordinal);
+        Assert.Contains("--binarize 'grey' is not one of threshold, stochastic, none", err, StringComparison.Ordinal);
     }
 
     [Fact]
