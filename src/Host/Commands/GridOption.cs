@@ -38,6 +38,29 @@ internal static class GridOption
     public static OptionSpec Grid(string keys) => new("grid", "\"KEY=V1,V2;...\"",
         $"train one model per combination (the Cartesian product) of the settings, e.g. \"lr=0.01,0.1;weight-decay=0,1e-4\"; keys: {keys}. Each model gets its own folder under --out (e.g. DIR/seed-1_lr-0.01_weight-decay-0) and DIR/grid.json indexes them; the shape (hidden units, batch...) is shared");
 
+    /// <summary><c>--grid-step auto|fused|one-by-one</c>: how the grid steps its models (<see cref="GridStepping"/>).</summary>
+    public static OptionSpec Stepping { get; } = OptionSpec.Choice(
+        "grid-step",
+        "how a grid steps its models: auto (one set of launches for all of them on cuda and opencl; one model after another on cpu and ilgpu-cpu, where that measured as fast), fused (one set of launches on any device, for RBMs of one shape) or one-by-one; on cpu every choice gives the same bits",
+        ["auto", "fused", "one-by-one"],
+        "auto");
+
+    /// <summary>The stepping <c>--grid-step</c> asks for; a usage error when given to a single run.</summary>
+    public static GridStepping ParseStepping(Args a, bool grid)
+    {
+        string? value = a.Get("grid-step");
+        if (value is null)
+            return GridStepping.Auto;
+        if (!grid)
+            throw new UsageException("--grid-step applies to grids (--seeds, --grid, or --resume of a grid's folder): leave it out of a single run");
+        return value.ToLowerInvariant() switch
+        {
+            "fused" => GridStepping.Fused,
+            "one-by-one" => GridStepping.OneByOne,
+            _ => GridStepping.Auto,
+        };
+    }
+
     /// <summary>True when the command was asked for a grid.</summary>
     public static bool Requested(Args a) => a.Has("seeds") || a.Has("grid");
 

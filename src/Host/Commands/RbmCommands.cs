@@ -48,6 +48,7 @@ internal static class RbmCommands
                 BinarizeOption,
                 OptionSpec.Int("shards", "N", "split every batch into N shards whose gradients are added in shard order, as N MPI ranks do (default 1; under mpirun: the number of ranks)"),
                 GridOption.Seeds,
+                GridOption.Stepping,
                 GridOption.Grid("lr, weight-decay, final-momentum (the momentum after the switch; --momentum sets the first)"),
                 CommandSpec.Accelerator,
             ],
@@ -67,6 +68,7 @@ internal static class RbmCommands
             string? resume = a.Get("resume");
             if (resume is not null && GridOption.IsGrid(resume))
                 return ResumeGrid(context, resume);
+            GridOption.ParseStepping(a, grid: false);
             var checkpoint = resume is null ? null : TrainingSession.ReadCheckpoint(resume, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
             double? newLr = checkpoint is null ? null : SessionRunner.CheckResumeFlags(context, ["hidden", "sampler", "k", "batch", "momentum", "weight-decay", "sparsity-target", "sparsity-cost", "seed"]);
             var stored = checkpoint is null ? null : RbmCheckpoint.ReadOptions(checkpoint);
@@ -280,9 +282,9 @@ internal static class RbmCommands
             try
             {
                 if (SessionRunner.SpreadsGrid(context))
-                    spread = new DistributedGrid<RbmEpochMetrics>(context.Cluster, names, local, Session);
+                    spread = new DistributedGrid<RbmEpochMetrics>(context.Cluster, names, local, Session, GridOption.ParseStepping(context.Args, grid: true));
                 else
-                    grid = new ModelGrid<RbmEpochMetrics>(local, names);
+                    grid = new ModelGrid<RbmEpochMetrics>(local, names, GridOption.ParseStepping(context.Args, grid: true));
             }
             catch (ArgumentException e)
             {
@@ -290,7 +292,7 @@ internal static class RbmCommands
             }
             sessions = spread?.Sessions ?? local;
             bool fused = spread?.Fused ?? grid!.Fused;
-            context.Note(GridOption.FusionNote(fused, spread?.NotFusedReason ?? grid!.NotFusedReason, local.Count));
+            context.Note(GridOption.FusionNote(fused, spread is not null ? spread.NotFusedReason : grid!.NotFusedReason, local.Count));
             Action writeIndex = () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, sessions, fused));
             int code;
             if (spread is not null)

@@ -109,6 +109,7 @@ internal static class VaeCommands
                 OptionSpec.Flag("overwrite", "replace the run already in the --out folder (default: refuse, and say how to resume it)"),
                 OptionSpec.Int("checkpoint-every", "N", "also write the checkpoint every N training steps (mini-batches) (default: only at the end of every epoch and on Ctrl-C)"),
                 GridOption.Seeds,
+                GridOption.Stepping,
                 GridOption.Grid("lr, beta"),
                 CommandSpec.Accelerator,
             ],
@@ -122,6 +123,7 @@ internal static class VaeCommands
             string? resume = a.Get("resume");
             if (resume is not null && GridOption.IsGrid(resume))
                 return ResumeGrid(context, resume);
+            GridOption.ParseStepping(a, grid: false);
             string? outDir = a.Get("out") ?? resume;
             int every = a.GetInt("checkpoint-every", 0);
             int epochs = a.Has("epochs") ? a.GetInt("epochs") : 0;
@@ -282,9 +284,9 @@ internal static class VaeCommands
             try
             {
                 if (SessionRunner.SpreadsGrid(context))
-                    spread = new DistributedGrid<VaeEpochMetrics>(context.Cluster, names, local, Session);
+                    spread = new DistributedGrid<VaeEpochMetrics>(context.Cluster, names, local, Session, GridOption.ParseStepping(context.Args, grid: true));
                 else
-                    grid = new ModelGrid<VaeEpochMetrics>(local, names);
+                    grid = new ModelGrid<VaeEpochMetrics>(local, names, GridOption.ParseStepping(context.Args, grid: true));
             }
             catch (ArgumentException e)
             {
@@ -292,7 +294,7 @@ internal static class VaeCommands
             }
             IReadOnlyList<TrainingSession<VaeEpochMetrics>> sessions = spread?.Sessions ?? local;
             bool fused = spread?.Fused ?? grid!.Fused;
-            context.Note(GridOption.FusionNote(fused, spread?.NotFusedReason ?? grid!.NotFusedReason, local.Count));
+            context.Note(GridOption.FusionNote(fused, spread is not null ? spread.NotFusedReason : grid!.NotFusedReason, local.Count));
             Action<int, VaeEpochMetrics> note = (i, r) => context.Note(Invariant($"{models[i].Folder} epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
             Action writeIndex = () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, sessions, fused));
             int code;

@@ -13,15 +13,16 @@ public class RbmGridConsoleTests
     private static readonly string[] Shape = ["--hidden", "12", "--epochs", "2", "--limit", "240", "--batch", "40", "--sample-steps", "5", "--monitor-rows", "60", "--accelerator", "cpu"];
 
     [Theory]
-    [InlineData("pcd", "threshold", "lr=0.02,0.1", "seed-3_lr-0.1", "--lr", "0.1", true)]
-    [InlineData("cd", "stochastic", "weight-decay=0,0.001;final-momentum=0.8", "seed-3_weight-decay-0.001_final-momentum-0.8", "--weight-decay", "0.001", false)]
-    public void EveryModelOfTheGridIsBitIdenticalToTrainingItAlone(string sampler, string binarize, string grid, string probe, string flag, string value, bool fused)
+    [InlineData("pcd", "threshold", "lr=0.02,0.1", "seed-3_lr-0.1", "--lr", "0.1", "fused", true)]
+    [InlineData("cd", "threshold", "lr=0.02,0.1", "seed-3_lr-0.1", "--lr", "0.1", "auto", false)]
+    [InlineData("cd", "stochastic", "weight-decay=0,0.001;final-momentum=0.8", "seed-3_weight-decay-0.001_final-momentum-0.8", "--weight-decay", "0.001", "fused", false)]
+    public void EveryModelOfTheGridIsBitIdenticalToTrainingItAlone(string sampler, string binarize, string grid, string probe, string flag, string value, string stepping, bool fused)
     {
-        string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-{Environment.ProcessId}-{sampler}");
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-grid-{Environment.ProcessId}-{sampler}-{stepping}");
         try
         {
             string gridDir = Path.Combine(root, "grid"), aloneDir = Path.Combine(root, "alone");
-            var (code, output, err) = ConsoleRunner.Run([.. "rbm train --sampler".Split(' '), sampler, "--binarize", binarize, "--seeds", "2-3", "--grid", grid, .. Shape, "--out", gridDir, "--json"]);
+            var (code, output, err) = ConsoleRunner.Run([.. "rbm train --sampler".Split(' '), sampler, "--binarize", binarize, "--seeds", "2-3", "--grid", grid, "--grid-step", stepping, .. Shape, "--out", gridDir, "--json"]);
             Assert.True(code == 0, err);
             using var doc = JsonDocument.Parse(output);
             var models = doc.RootElement.GetProperty("models");
@@ -30,8 +31,9 @@ public class RbmGridConsoleTests
             Assert.Equal(expected, doc.RootElement.GetProperty("count").GetInt32());
             Assert.True(File.Exists(Path.Combine(gridDir, "grid.json")), "grid.json was not written");
 
-            // Threshold images are the same for every seed: one set of launches per step. Stochastic
-            // binarization draws each seed's own images, so the models step one after another.
+            // Threshold images are the same for every seed: one set of launches per step when asked
+            // for (auto steps one model after another on cpu). Stochastic binarization draws each
+            // seed's own images, so the models step one after another even when fused is asked for.
             Assert.Equal(fused, doc.RootElement.GetProperty("fused").GetBoolean());
             using (var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(gridDir, "grid.json"))))
                 Assert.Equal(fused, index.RootElement.GetProperty("fused").GetBoolean());
@@ -82,19 +84,23 @@ public class RbmGridConsoleTests
         try
         {
             string straight = Path.Combine(root, "straight"), resumed = Path.Combine(root, "resumed");
-            var (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "3", "--out", straight]);
+            // The straight run is fused; the resumed one starts one model after another and resumes fused:
+            // the stepping changes nothing in the bits.
+            var (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "3", "--grid-step", "fused", "--out", straight]);
             Assert.True(code == 0, err);
             Assert.Contains("fused: one set of launches for 4 models", err, StringComparison.Ordinal);
             (code, _, err) = ConsoleRunner.Run([.. grid, "--epochs", "1", "--out", resumed]);
             Assert.True(code == 0, err);
+            Assert.Contains("not fused: on cpu a launch costs nothing", err, StringComparison.Ordinal);
 
             // Settings cannot change on a grid's resume.
             (code, _, err) = ConsoleRunner.Run("rbm", "train", "--resume", resumed, "--lr", "0.5", "--accelerator", "cpu");
             Assert.Equal(2, code);
             Assert.Single(err.Trim().Split('\n'));
 
-            (code, var output, err) = ConsoleRunner.Run("rbm", "train", "--resume", resumed, "--epochs", "3", "--sample-steps", "5", "--accelerator", "cpu", "--json");
+            (code, var output, err) = ConsoleRunner.Run("rbm", "train", "--resume", resumed, "--epochs", "3", "--sample-steps", "5", "--grid-step", "fused", "--accelerator", "cpu", "--json");
             Assert.True(code == 0, err);
+            Assert.True(IndexSaysFused(output), "the resumed grid's index does not say it was fused");
             using var doc = JsonDocument.Parse(output);
             var models = doc.RootElement.GetProperty("models");
             Assert.Equal(4, models.GetArrayLength());
@@ -111,6 +117,28 @@ public class RbmGridConsoleTests
             if (Directory.Exists(root))
                 Directory.Delete(root, recursive: true);
         }
+    }
+
+    private static bool IndexSaysFused(string json)
+    {
+        using var d = JsonDocument.Parse(json);
+        return d.RootElement.GetProperty("fused").GetBoolean();
+    }
+
+    /// <summary><c>--grid-step</c> belongs to grids: a single run refuses it; a value not among the choices is a usage error.</summary>
+    [Fact]
+    public void GridStepIsForGridsOnly()
+    {
+        var (code, _, err) = ConsoleRunner.Run("rbm", "train", "--grid-step", "fused", "--limit", "40", "--epochs", "1", "--accelerator", "cpu");
+        Assert.Equal(2, code);
+        Assert.Contains("--grid-step applies to grids", err, StringComparison.Ordinal);
+        (code, _, err) = ConsoleRunner.Run("vae", "train", "--grid-step", "one-by-one", "--limit", "40", "--epochs", "1", "--accelerator", "cpu");
+        Assert.Equal(2, code);
+        Assert.Contains("--grid-step applies to grids", err, StringComparison.Ordinal);
+        (code, _, err) = ConsoleRunner.Run("rbm", "train", "--seeds", "1-2", "--grid-step", "fast", "--accelerator", "cpu");
+        Assert.Equal(2, code);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains("auto, fused, one-by-one", err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,14 +25,15 @@ public class MpiGridTests
     private static readonly string[] Timings = ["seconds", "samples_per_s", "cpu_seconds"];
 
     [SkippableTheory]
-    [InlineData("cd", 2)]
-    [InlineData("pcd", 3)]
-    public void AnRbmGridAcrossRanksEqualsTheSingleProcessGrid(string sampler, int ranks)
+    [InlineData("cd", 2, "auto")]
+    [InlineData("pcd", 3, "fused")]
+    public void AnRbmGridAcrossRanksEqualsTheSingleProcessGrid(string sampler, int ranks, string stepping)
     {
         Skip.If(MpiJob.Missing is not null, MpiJob.Missing);
         string root = TestPaths.TempDir();
         string single = Path.Combine(root, "single"), job = Path.Combine(root, "mpi");
-        string[] args = [.. RbmGrid, "--sampler", sampler, "--epochs", "2", "--checkpoint-every", "3", "--json"];
+        // Fused: each rank steps its block in one set of launches and writes the stacks back before it sends them.
+        string[] args = [.. RbmGrid, "--sampler", sampler, "--epochs", "2", "--checkpoint-every", "3", "--grid-step", stepping, "--json"];
         var one = ConsoleRunner.Run([.. args, "--out", single]);
         Assert.True(one.Code == 0, one.Err);
         var (code, stdout, stderr) = MpiJob.Run(ranks, [.. args, "--out", job]);
@@ -44,6 +45,7 @@ public class MpiGridTests
         var a = Comparable(JsonNode.Parse(one.Out)!.AsObject(), single);
         var b = Comparable(JsonNode.Parse(printed)!.AsObject(), job);
         Assert.Equal(4, b["models"]!.AsArray().Count);
+        Assert.Equal(stepping == "fused", b["fused"]!.GetValue<bool>());
         Assert.Equal(a.ToJsonString(), b.ToJsonString());
         Assert.Equal(a.ToJsonString(), Comparable(JsonNode.Parse(File.ReadAllText(Path.Combine(job, "grid.json")))!.AsObject(), job).ToJsonString());
 
