@@ -177,6 +177,15 @@ for key, peer, goal in (("rbm CD-1", "torch_rbm_cd1.json", 2.0), ("rbm CD-10", "
                         ("rbm PCD-1", "torch_rbm_pcd1.json", None), ("vae step", "torch_vae.json", 1.5)):
     t = find(key)
     ratio(key.replace(" step", "") + " step vs PyTorch " + ("CUDA" if device == "cuda" else "CPU") + " eager", t and t["seconds"], step(peer), goal)
+# The M-model sweep: one fused grid step of M RBMs against M sequential PyTorch CD-1 steps (the
+# throughput of M runs one after another); the goal is stated for M = 64.
+grid = next((t for n, t in timings.items() if n.startswith("rbm grid") and " fused " in n), None)
+if grid:
+    m = int(grid["name"].split()[2])
+    cd1 = step("torch_rbm_cd1.json")
+    ratio("rbm grid of %d models (fused) vs %d sequential PyTorch CD-1 steps" % (m, m), grid["seconds"], cd1 and m * cd1, 20.0 if m == 64 else None)
+    loop = next((t for n, t in timings.items() if n.startswith("rbm grid") and "one by one" in n), None)
+    ratio("rbm grid of %d models: fused vs one model after another" % m, grid["seconds"], loop and loop["seconds"], None)
 doc = {"device": device, "seconds": seconds, "check_device_exit_code": check_rc,
        "checks_passed": (check or {}).get("passed"), "gemm": (check or {}).get("gemm"),
        "check_device": check, "goals": goals,

@@ -50,7 +50,7 @@ public enum GridStepping
 /// <para>Not safe to use from several threads at once: one thread runs a grid.</para>
 /// </remarks>
 /// <typeparam name="TMetrics">The figures of one epoch.</typeparam>
-public sealed class ModelGrid<TMetrics>
+public sealed class ModelGrid<TMetrics> : IDisposable
     where TMetrics : IEpochMetrics<TMetrics>
 {
     private readonly TrainingSession<TMetrics>[] sessions;
@@ -192,6 +192,38 @@ public sealed class ModelGrid<TMetrics>
             SaveAll();
         return TrainingStop.Completed;
     }
+
+    /// <summary>
+    /// One step of every model outside <see cref="Run"/>, for callers that drive the grid themselves
+    /// (benchmarks, custom schedules): fused when <see cref="Fused"/>, else each trainer's step in
+    /// turn. Only the trainers advance: no session records or writes anything (use <see cref="Run"/>
+    /// for folders and checkpoints). Close each epoch with <see cref="EndEpoch"/>, and
+    /// <see cref="Dispose"/> the grid when done, which writes the fused stacks back into the trainers
+    /// and frees them.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The epoch's steps are done: call <see cref="EndEpoch"/>.</exception>
+    /// <exception cref="TrainingDivergedException">A model diverged (the message names it).</exception>
+    public void TrainStep()
+    {
+        var lead = sessions[0].Trainer;
+        if (lead.StepInEpoch >= lead.StepsPerEpoch)
+            throw new InvalidOperationException("the epoch's steps are done: close it with EndEpoch");
+        StepAll();
+    }
+
+    /// <summary>Closes the epoch of every model driven by <see cref="TrainStep"/> and returns their figures, in the grid's order (nothing is recorded in the sessions).</summary>
+    /// <exception cref="InvalidOperationException">Steps of the epoch remain.</exception>
+    /// <exception cref="TrainingDivergedException">A model diverged (the message names it).</exception>
+    public IReadOnlyList<TMetrics> EndEpoch()
+    {
+        var lead = sessions[0].Trainer;
+        if (lead.StepInEpoch < lead.StepsPerEpoch)
+            throw new InvalidOperationException($"{lead.StepsPerEpoch - lead.StepInEpoch} steps of the epoch remain: run them with TrainStep before EndEpoch");
+        return EndEpochAll();
+    }
+
+    /// <summary>Writes the fused stacks back into the trainers and frees them (the trainers stay the caller's); the grid may step again afterwards.</summary>
+    public void Dispose() => EndSteps();
 
     /// <summary>
     /// One step of every model, in the grid's order. A divergence is rethrown naming the model

@@ -91,6 +91,8 @@ internal static class DeviceCheck
         {
             note("check: RBM CD-1 steps ...");
             results.Add(RbmAgreement(device, reference, quick ? 16 : 64));
+            note("check: RBM grid, fused step against each model alone ...");
+            results.Add(RbmGridAgreement(device, quick ? 16 : 64));
         }
         if (Wanted("vae"))
         {
@@ -271,6 +273,49 @@ internal static class DeviceCheck
         return new CheckResult($"RBM 784x{hidden} weights after 5 CD-1 steps (batch 100) vs {reference.Info.Kind}", "max abs difference", worst, RbmWeightAbsolute, nameof(RbmWeightAbsolute));
     }
 
+    /// <summary>
+    /// Three CD-1 RBMs (other seeds, learning rates and weight decays) stepped 5 times by the fused
+    /// grid step on <paramref name="device"/>, each against the same model stepped alone there: the
+    /// largest weight difference. Equal on the CPU kinds; on <c>cuda</c> a model alone runs its
+    /// GEMMs through cuBLAS and the grid through the hand-written batched kernel, so float32
+    /// rounding may flip a draw (<see cref="RbmWeightAbsolute"/>).
+    /// </summary>
+    private static CheckResult RbmGridAgreement(ComputeDevice device, int hidden)
+    {
+        var data = FashionMnist.Load(null, 1000).Train.Binarized();
+        var settings = new[] { (1UL, 0.1, 0.0), (2UL, 0.05, 1e-4), (3UL, 0.2, 1e-3) }
+            .Select(m => new RbmTrainerOptions { Sampler = RbmSamplerKind.Cd, K = 1, Seed = m.Item1, LearningRate = m.Item2, WeightDecay = m.Item3, BatchSize = 100, MonitorRows = 10, AllBitsRows = 0 })
+            .ToArray();
+        RbmTrainer New(RbmTrainerOptions o) => new(device, Rbm.Initialize(data.Pixels, hidden, o.Seed, data.PixelMeans()), data.Images, [], o);
+        var trainers = settings.Select(New).ToList();
+        double worst = 0;
+        try
+        {
+            using (var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m1", "m2", "m3"], GridStepping.Fused))
+            {
+                if (!grid.Fused)
+                    return new CheckResult($"RBM grid of 3 784x{hidden} models, fused step vs each alone", "max abs difference", double.NaN, RbmWeightAbsolute, nameof(RbmWeightAbsolute), $"the grid did not fuse: {grid.NotFusedReason}");
+                for (int i = 0; i < 5; i++)
+                    grid.TrainStep();
+            }
+            foreach (var (t, o) in trainers.Zip(settings))
+            {
+                t.SyncModel();
+                using var alone = New(o);
+                for (int i = 0; i < 5; i++)
+                    alone.TrainStep();
+                alone.SyncModel();
+                worst = Math.Max(worst, t.Model.Weights.Zip(alone.Model.Weights, (a, b) => (double)Math.Abs(a - b)).Max());
+            }
+        }
+        finally
+        {
+            foreach (var t in trainers)
+                t.Dispose();
+        }
+        return new CheckResult($"RBM grid of 3 784x{hidden} models, 5 fused CD-1 steps vs each model alone on {device.Info.Kind}", "max abs difference", worst, RbmWeightAbsolute, nameof(RbmWeightAbsolute));
+    }
+
     private static CheckResult VaeAgreement(ComputeDevice device, ComputeDevice reference, int hidden, int images)
     {
         var data = FashionMnist.Load(null, images);
@@ -315,6 +360,38 @@ internal static class DeviceCheck
             using var t = new RbmTrainer(device, Rbm.Initialize(data.Pixels, hidden, 1, data.PixelMeans()), data.Images, [], options);
             double s = Timing.Median(() => StepOnce(t, device), 5);
             list.Add(new CheckTiming($"rbm {name} step {data.Pixels}x{hidden} batch {batch}", s, "steps/s", 1 / s));
+        }
+        {
+            // The M-model sweep: one fused grid step of M CD-1 RBMs (one set of launches), and the same
+            // M models stepped one after another; gpu-check.sh sets the fused step against M
+            // sequential PyTorch steps.
+            int models = quick ? 4 : 64;
+            var trainers = Enumerable.Range(1, models)
+                .Select(m => new RbmTrainer(device, Rbm.Initialize(data.Pixels, hidden, (ulong)m, data.PixelMeans()), data.Images, [], new RbmTrainerOptions { Sampler = RbmSamplerKind.Cd, K = 1, Seed = (ulong)m, BatchSize = batch, MonitorRows = 10, AllBitsRows = 0, Epochs = 1000 }))
+                .ToList();
+            try
+            {
+                foreach (var (stepping, label) in new[] { (GridStepping.Fused, "fused"), (GridStepping.OneByOne, "one by one") })
+                {
+                    note($"time: RBM grid of {models} models, {label} ...");
+                    using var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], [.. trainers.Select((_, i) => $"m{i}")], stepping);
+                    double s = Timing.Median(
+                        () =>
+                        {
+                            if (trainers[0].StepInEpoch >= trainers[0].StepsPerEpoch)
+                                grid.EndEpoch();
+                            grid.TrainStep();
+                            device.Synchronize();
+                        },
+                        5);
+                    list.Add(new CheckTiming($"rbm grid {models} models CD-1 step {label} {data.Pixels}x{hidden} batch {batch}", s, "model steps/s", models / s));
+                }
+            }
+            finally
+            {
+                foreach (var t in trainers)
+                    t.Dispose();
+            }
         }
         {
             note("time: VAE step ...");

@@ -147,6 +147,59 @@ public class RbmGridStepTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A grid driven step by step (<see cref="ModelGrid{TMetrics}.TrainStep"/>, <see cref="ModelGrid{TMetrics}.EndEpoch"/>,
+    /// then <see cref="ModelGrid{TMetrics}.Dispose"/> to write the stacks back) gives the bits of
+    /// <see cref="ModelGrid{TMetrics}.Run"/>, and refuses a step past the epoch's end or an early end.
+    /// </summary>
+    [Fact]
+    public void AGridDrivenStepByStepGivesTheBitsOfRun()
+    {
+        TestDevices.Use("cpu", d =>
+        {
+            var settings = Models(RbmSamplerKind.Pcd, 2);
+            TensorSet[] States(bool driven)
+            {
+                var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
+                try
+                {
+                    var sessions = trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions())).ToList();
+                    using var grid = new ModelGrid<RbmEpochMetrics>(sessions, ["m0", "m1", "m2"], GridStepping.Fused);
+                    if (!driven)
+                    {
+                        Assert.Equal(TrainingStop.Completed, grid.Run());
+                    }
+                    else
+                    {
+                        for (int e = 0; e < trainers[0].Epochs; e++)
+                        {
+                            Assert.Throws<InvalidOperationException>(() => grid.EndEpoch());
+                            while (trainers[0].StepInEpoch < trainers[0].StepsPerEpoch)
+                                grid.TrainStep();
+                            Assert.Throws<InvalidOperationException>(() => grid.TrainStep());
+                            var metrics = grid.EndEpoch();
+                            Assert.Equal(3, metrics.Count);
+                            Assert.All(metrics, m => Assert.Equal(e + 1, m.Epoch));
+                        }
+                        Assert.True(grid.FusedStepCount > 0);
+                    }
+                    grid.Dispose();
+                    return [.. trainers.Select(t => t.SaveState())];
+                }
+                finally
+                {
+                    foreach (var t in trainers)
+                        t.Dispose();
+                }
+            }
+            var run = States(false);
+            var driven = States(true);
+            for (int i = 0; i < run.Length; i++)
+                SameBits(run[i], driven[i], $"driven model {i}");
+            return 0;
+        });
+    }
+
+    /// <summary>
     /// The stepping policy: <see cref="GridStepping.Auto"/> fuses only where a launch costs (not on
     /// the CPU kinds, where the per-model loop measured as fast or faster), <see cref="GridStepping.OneByOne"/>
     /// never, <see cref="GridStepping.Fused"/> whenever the trainers allow; each runs to the same bits.
