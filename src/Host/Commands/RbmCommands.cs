@@ -267,44 +267,8 @@ internal static class RbmCommands
             CommandContext context, Devices.ComputeDevice device, List<RbmTrainer> trainers, int first, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models,
             Func<ulong, (ImageSet Train, ImageSet Test)> prepared, string outDir, JsonObject config, int epochs, int checkpointEvery, int sampleSteps, Dictionary<string, string> metadata)
         {
-            TrainingSession<RbmEpochMetrics> Session(int i, ITrainer<RbmEpochMetrics> trainer)
-            {
-                var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), checkpointEvery, metadata);
-                return new TrainingSession<RbmEpochMetrics>(trainer, i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]);
-            }
-
-            var local = trainers.Select((t, k) => Session(first + k, t)).ToList();
-            string[] names = [.. models.Select(m => m.Folder)];
-            IReadOnlyList<TrainingSession<RbmEpochMetrics>> sessions = local;
-            DistributedGrid<RbmEpochMetrics>? spread = null;
             Action<int, RbmEpochMetrics> note = (i, m) => context.Note(Invariant($"{models[i].Folder} epoch {m.Epoch,3}: {m.Seconds,7:F2} s  recon {m.ReconstructionError,8:F3}  PLL {m.PseudoLogLikelihood,9:F3}  free-energy gap {m.FreeEnergyGap,7:F3}"));
-            ModelGrid<RbmEpochMetrics>? grid = null;
-            try
-            {
-                if (SessionRunner.SpreadsGrid(context))
-                    spread = new DistributedGrid<RbmEpochMetrics>(context.Cluster, names, local, Session, GridOption.ParseStepping(context.Args, grid: true));
-                else
-                    grid = new ModelGrid<RbmEpochMetrics>(local, names, GridOption.ParseStepping(context.Args, grid: true));
-            }
-            catch (ArgumentException e)
-            {
-                throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
-            }
-            sessions = spread?.Sessions ?? local;
-            bool fused = spread?.Fused ?? grid!.Fused;
-            context.Note(GridOption.FusionNote(fused, spread is not null ? spread.NotFusedReason : grid!.NotFusedReason, local.Count));
-            Action writeIndex = () => GridOption.WriteIndex(outDir, GridOption.Index("rbm train", outDir, config, models, sessions, fused));
-            int code;
-            if (spread is not null)
-            {
-                spread.EpochCompleted += note;
-                code = SessionRunner.RunGrid(context, spread, "rbm train", outDir, writeIndex);
-            }
-            else
-            {
-                grid!.EpochCompleted += note;
-                code = SessionRunner.RunGrid(context, grid, "rbm train", outDir, writeIndex);
-            }
+            var (code, sessions, fused, spread) = SessionRunner.TrainGrid(context, "rbm train", trainers, first, resumedFrom, models, outDir, config, epochs, checkpointEvery, metadata, note);
             if (code != 0 || !context.Cluster.IsRoot)
                 return code;
             for (int i = 0; i < models.Count; i++)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using InfoGpu.Checkpoints;
 using InfoGpu.Host.Cli;
 using InfoGpu.Host.Output;
@@ -78,6 +79,60 @@ internal static class SessionRunner
 
     /// <summary>The vote of the MPI run under way (null: none): the process's SIGTERM handler leaves a signal to it.</summary>
     internal static MpiStopVote? Voting { get; private set; }
+
+    /// <summary>
+    /// What <c>rbm train</c> and <c>vae train</c> grids share: one session per model of this process
+    /// (<paramref name="trainers"/> are models <paramref name="first"/> on), the grid in one process
+    /// (<see cref="ModelGrid{TMetrics}"/>) or dealt to the MPI ranks (<see cref="DistributedGrid{TMetrics}"/>,
+    /// rank 0 then holding every model's session), stepped as <c>--grid-step</c> asks, the note on
+    /// whether it is fused, and the run with the index written before and after. Returns the exit
+    /// code, the sessions this process holds, whether the steps are fused, and the distributed grid
+    /// (for the states of other ranks' models), or null in one process.
+    /// </summary>
+    public static (int Code, IReadOnlyList<TrainingSession<TMetrics>> Sessions, bool Fused, DistributedGrid<TMetrics>? Spread) TrainGrid<TMetrics>(
+        CommandContext context, string command, IReadOnlyList<ITrainer<TMetrics>> trainers, int first, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models,
+        string outDir, JsonObject config, int epochs, int checkpointEvery, Dictionary<string, string> metadata, Action<int, TMetrics> note)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        TrainingSession<TMetrics> Session(int i, ITrainer<TMetrics> trainer)
+        {
+            var sessionOptions = Options(context, epochs, Path.Combine(outDir, models[i].Folder), checkpointEvery, metadata);
+            return new TrainingSession<TMetrics>(trainer, i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]);
+        }
+
+        var local = trainers.Select((t, k) => Session(first + k, t)).ToList();
+        string[] names = [.. models.Select(m => m.Folder)];
+        var stepping = GridOption.ParseStepping(context.Args, grid: true);
+        DistributedGrid<TMetrics>? spread = null;
+        ModelGrid<TMetrics>? grid = null;
+        try
+        {
+            if (SpreadsGrid(context))
+                spread = new DistributedGrid<TMetrics>(context.Cluster, names, local, Session, stepping);
+            else
+                grid = new ModelGrid<TMetrics>(local, names, stepping);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
+        }
+        IReadOnlyList<TrainingSession<TMetrics>> sessions = spread?.Sessions ?? local;
+        bool fused = spread?.Fused ?? grid!.Fused;
+        context.Note(GridOption.FusionNote(fused, spread is not null ? spread.NotFusedReason : grid!.NotFusedReason, local.Count));
+        Action writeIndex = () => GridOption.WriteIndex(outDir, GridOption.Index(command, outDir, config, models, sessions, fused));
+        int code;
+        if (spread is not null)
+        {
+            spread.EpochCompleted += note;
+            code = RunGrid(context, spread, command, outDir, writeIndex);
+        }
+        else
+        {
+            grid!.EpochCompleted += note;
+            code = RunGrid(context, grid, command, outDir, writeIndex);
+        }
+        return (code, sessions, fused, spread);
+    }
 
     /// <summary>
     /// Runs a grid of models (<c>--seeds</c>/<c>--grid</c>) until done or until Ctrl-C/SIGTERM, as

@@ -271,43 +271,8 @@ internal static class VaeCommands
             CommandContext context, List<VaeTrainer> trainers, int first, List<TensorSet>? resumedFrom, IReadOnlyList<GridModel> models, Dataset data,
             string outDir, JsonObject config, int epochs, int every, Dictionary<string, string> metadata)
         {
-            TrainingSession<VaeEpochMetrics> Session(int i, ITrainer<VaeEpochMetrics> trainer)
-            {
-                var sessionOptions = SessionRunner.Options(context, epochs, Path.Combine(outDir, models[i].Folder), every, metadata);
-                return new TrainingSession<VaeEpochMetrics>(trainer, i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]);
-            }
-
-            var local = trainers.Select((t, k) => Session(first + k, t)).ToList();
-            string[] names = [.. models.Select(m => m.Folder)];
-            DistributedGrid<VaeEpochMetrics>? spread = null;
-            ModelGrid<VaeEpochMetrics>? grid = null;
-            try
-            {
-                if (SessionRunner.SpreadsGrid(context))
-                    spread = new DistributedGrid<VaeEpochMetrics>(context.Cluster, names, local, Session, GridOption.ParseStepping(context.Args, grid: true));
-                else
-                    grid = new ModelGrid<VaeEpochMetrics>(local, names, GridOption.ParseStepping(context.Args, grid: true));
-            }
-            catch (ArgumentException e)
-            {
-                throw new InfoGpuException($"{outDir}: {e.Message.Split(" (Parameter")[0]}");
-            }
-            IReadOnlyList<TrainingSession<VaeEpochMetrics>> sessions = spread?.Sessions ?? local;
-            bool fused = spread?.Fused ?? grid!.Fused;
-            context.Note(GridOption.FusionNote(fused, spread is not null ? spread.NotFusedReason : grid!.NotFusedReason, local.Count));
             Action<int, VaeEpochMetrics> note = (i, r) => context.Note(Invariant($"{models[i].Folder} epoch {r.Epoch,3}: {r.Seconds:F2} s  train {r.TrainLoss:F4}  test {r.TestLoss:F4} (BCE {r.TestReconstruction:F4}, KL {r.TestKl:F4})"));
-            Action writeIndex = () => GridOption.WriteIndex(outDir, GridOption.Index("vae train", outDir, config, models, sessions, fused));
-            int code;
-            if (spread is not null)
-            {
-                spread.EpochCompleted += note;
-                code = SessionRunner.RunGrid(context, spread, "vae train", outDir, writeIndex);
-            }
-            else
-            {
-                grid!.EpochCompleted += note;
-                code = SessionRunner.RunGrid(context, grid, "vae train", outDir, writeIndex);
-            }
+            var (code, sessions, fused, spread) = SessionRunner.TrainGrid(context, "vae train", trainers, first, resumedFrom, models, outDir, config, epochs, every, metadata, note);
             if (code != 0 || !context.Cluster.IsRoot)
                 return code;
             for (int i = 0; i < models.Count; i++)
