@@ -353,38 +353,26 @@ internal sealed class Args
     public double GetDouble(string name) => GetDouble(name, DeclaredDefault<double>(name));
 
     /// <summary>An integer option, or <paramref name="fallback"/> when it is not given (the declared default, when one is declared).</summary>
-    public int GetInt(string name, int fallback)
-    {
-        Check(name, fallback, OptionType.Int);
-        if (values.GetValueOrDefault(name) is not string s)
-            return fallback;
-        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
-            throw new UsageException($"--{name} '{s}' is not an integer");
-        return v;
-    }
+    public int GetInt(string name, int fallback) => GetInteger(name, fallback, OptionType.Int, "an integer");
 
     /// <summary>An integer option, or its declared default.</summary>
     public int GetInt(string name) => GetInt(name, DeclaredDefault<int>(name));
 
     /// <summary>A 64-bit integer option, or <paramref name="fallback"/> when it is not given (the declared default, when one is declared).</summary>
-    public long GetLong(string name, long fallback)
-    {
-        Check(name, fallback, OptionType.Long);
-        if (values.GetValueOrDefault(name) is not string s)
-            return fallback;
-        if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
-            throw new UsageException($"--{name} '{s}' is not an integer");
-        return v;
-    }
+    public long GetLong(string name, long fallback) => GetInteger(name, fallback, OptionType.Long, "an integer");
 
     /// <summary>A non-negative 64-bit integer option, or <paramref name="fallback"/> when it is not given (the declared default, when one is declared).</summary>
-    public ulong GetUnsigned(string name, ulong fallback)
+    public ulong GetUnsigned(string name, ulong fallback) => GetInteger(name, fallback, OptionType.Unsigned, "a non-negative integer");
+
+    /// <summary>An integer option of type <typeparamref name="T"/>, or <paramref name="fallback"/> when it is not given; a usage error saying it is not <paramref name="what"/>.</summary>
+    private T GetInteger<T>(string name, T fallback, OptionType type, string what)
+        where T : System.Numerics.IBinaryInteger<T>
     {
-        Check(name, fallback, OptionType.Unsigned);
+        Check(name, fallback, type);
         if (values.GetValueOrDefault(name) is not string s)
             return fallback;
-        if (!ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v))
-            throw new UsageException($"--{name} '{s}' is not a non-negative integer");
+        if (!T.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out T? v))
+            throw new UsageException($"--{name} '{s}' is not {what}");
         return v;
     }
 
