@@ -68,16 +68,16 @@ internal sealed partial class CpuBackend
         }
     }
 
-    public unsafe void VaeAdamBatched(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, DeviceBuffer<double> rates, double correction1, in AdamArgs shared, int models)
+    public unsafe void VaeAdamBatched(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, DeviceBuffer<float> stepSizes, long offset, long stride, in AdamArgs shared, int models)
     {
         AdamTensorsCheck.Check(p, g, m, v);
         AdamTensorsCheck.CheckStacked(p, models);
         Counters.Launch();
-        var rate = rates.HostArray!;
+        var sizes = stepSizes.HostArray!;
         for (int z = 0; z < models; z++)
         {
             var args = shared;
-            args.StepSize = (float)(rate[z] / correction1);
+            args.StepSize = sizes[offset + (z * stride)];
             for (int t = 0; t < p.Count; t++)
             {
                 long n = p[t].Length / models, at = z * n;

@@ -38,8 +38,9 @@ internal partial interface IComputeBackend
     /// <summary>
     /// <see cref="VaeAdam"/> for <paramref name="models"/> models whose tensors are stacked (p[t]
     /// holds the M blocks of tensor t, each p[t].Length / M values): model z steps with
-    /// StepSize = (float)(rates[z] / correction1) (correction1 = 1 - beta1^t, in float64 as the
-    /// single trainer computes it) and the other settings of <paramref name="shared"/>.
+    /// StepSize = stepSizes[offset + z stride] (lr / (1 - beta1^t), computed on the host in float64
+    /// as the single trainer does, so no float64 runs on the device) and the other settings of
+    /// <paramref name="shared"/>.
     /// </summary>
-    void VaeAdamBatched(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, DeviceBuffer<double> rates, double correction1, in AdamArgs shared, int models);
+    void VaeAdamBatched(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, DeviceBuffer<float> stepSizes, long offset, long stride, in AdamArgs shared, int models);
 }

@@ -14,7 +14,7 @@ internal sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, ArrayView<float>, long, long, int, int, int>? vaeCrossEntropyBatched;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, ArrayView<float>, int, int, int>? vaeReluBackwardBatched;
     private Action<KernelConfig, ArrayView<float>, long, ArrayView<float>, int, int, int>? vaeColumnSumsBatched;
-    private Action<Index1D, AdamTensors, AdamArgs, ArrayView<double>, double, int>? vaeAdamBatched;
+    private Action<Index1D, AdamTensors, AdamArgs, ArrayView<float>, long, long, int>? vaeAdamBatched;
 
     public void VaeReparameterizeBatched(DeviceBuffer<float> stats, long statsStride, DeviceBuffer<float> eps, DeviceBuffer<float> z, long zStride, int rows, int latent, DeviceBuffer<ulong> seeds, ulong stream, long offset, int models)
     {
@@ -86,12 +86,12 @@ internal sealed partial class IlgpuBackend
         }
     }
 
-    public void VaeAdamBatched(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, DeviceBuffer<double> rates, double correction1, in AdamArgs shared, int models)
+    public void VaeAdamBatched(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, DeviceBuffer<float> stepSizes, long offset, long stride, in AdamArgs shared, int models)
     {
         AdamTensorsCheck.Check(p, g, m, v);
         AdamTensorsCheck.CheckStacked(p, models);
         using var scope = Enter();
-        vaeAdamBatched ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamTensors, AdamArgs, ArrayView<double>, double, int>(VaeGridKernels.AdamBatchedKernel);
+        vaeAdamBatched ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamTensors, AdamArgs, ArrayView<float>, long, long, int>(VaeGridKernels.AdamBatchedKernel);
         // As VaeAdam: one launch per eight stacked tensors (the VAE has eight), within int indices.
         int t = 0;
         while (t < p.Count)
@@ -111,7 +111,7 @@ internal sealed partial class IlgpuBackend
             if (end > 0)
             {
                 Counters.Launch();
-                vaeAdamBatched((int)end, slots, shared, rates.View, correction1, models);
+                vaeAdamBatched((int)end, slots, shared, stepSizes.View, offset, stride, models);
             }
         }
     }

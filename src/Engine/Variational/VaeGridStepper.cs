@@ -29,8 +29,9 @@ public sealed partial class VaeTrainer : IFusableTrainer
     /// each for the reparameterization (each model's noise keyed by its seed, at the common draw
     /// position), the cross-entropy and its gradient, the KL, the two ReLU backwards, the two bias
     /// column sums and the gradient through z (each model's beta from a device array), and one
-    /// batched Adam whose learning rate is read per model from a device array. The launch count
-    /// does not depend on M.
+    /// batched Adam whose step size (learning rate / (1 - beta1^t)) is read per model from a device
+    /// table of the epoch's steps, computed on the host in float64 as each trainer computes it. The
+    /// launch count does not depend on M.
     /// </summary>
     /// <remarks>
     /// The models must agree on what the launches share (device, shape, data after binarization,
@@ -41,7 +42,8 @@ public sealed partial class VaeTrainer : IFusableTrainer
     /// batched GEMM is the hand-written kernel, which the single-model GEMM also runs except on
     /// <c>cuda</c> with cuBLAS).
     /// <para>
-    /// Uploads only when an epoch starts (the M orders) or a learning rate changes; downloads only
+    /// Uploads only when an epoch starts (the M orders and the M x steps table of step sizes) or a
+    /// learning rate changes (the table again); downloads only
     /// the losses of the models due for their check (<see cref="VaeTrainerOptions.CheckEvery"/>), as
     /// each trainer alone. Not safe to use from several threads.
     /// </para>
@@ -56,13 +58,14 @@ public sealed partial class VaeTrainer : IFusableTrainer
         private readonly DeviceBuffer<float> x, h1, stats, eps, z, h3, logits, dstats, dz, dh, losses;
         private readonly DeviceBuffer<int> order;
         private readonly DeviceBuffer<ulong> seeds;
-        private readonly DeviceBuffer<double> rates;
-        private readonly DeviceBuffer<float> betas;
+        private readonly DeviceBuffer<float> stepSizes, betas;
         private readonly int[] hostOrder;
-        private readonly double[] hostRates, uploadedRates;
+        private readonly float[] hostStepSizes;
+        private readonly double[] hostRates, tableRates;
+        private readonly int stepsPerEpoch;
         private readonly List<IDisposable> owned = [];
-        private int orderEpoch = -1;
-        private bool ratesUploaded, dirty;
+        private int orderEpoch = -1, tableEpoch = -1;
+        private bool dirty;
 
         public GridStepper(VaeTrainer[] models)
         {
@@ -93,11 +96,13 @@ public sealed partial class VaeTrainer : IFusableTrainer
             losses = Own(device.Allocate<float>(2L * count * rows));
             order = device.Allocate<int>((long)count * rows);
             seeds = device.Allocate<ulong>(count);
-            rates = device.Allocate<double>(count);
+            stepsPerEpoch = lead.StepsPerEpoch;
+            stepSizes = device.Allocate<float>((long)count * stepsPerEpoch);
             betas = device.Allocate<float>(count);
             hostOrder = new int[count * rows];
+            hostStepSizes = new float[count * stepsPerEpoch];
             hostRates = new double[count];
-            uploadedRates = new double[count];
+            tableRates = new double[count];
 
             seeds.CopyFrom(models.Select(t => t.Options.Seed).ToArray());
             betas.CopyFrom(models.Select(t => (float)t.Options.Beta).ToArray());
@@ -161,7 +166,7 @@ public sealed partial class VaeTrainer : IFusableTrainer
                 throw new InvalidOperationException("the epoch's steps are done: close it with EndEpoch");
             long t0 = Stopwatch.GetTimestamp();
             PrepareOrder(lead.epoch);
-            PrepareRates();
+            PrepareStepSizes(lead.epoch, lead.step - lead.epochStep);
             int start = lead.epochStep * batch;
             int n = Math.Min(batch, rows - start);
             Gradient(start, n, lead.step * batch * l);
@@ -186,7 +191,7 @@ public sealed partial class VaeTrainer : IFusableTrainer
                     throw;
                 }
             }
-            Adam(lead.step + 1);
+            Adam(lead.step + 1, lead.epochStep);
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds / count;
             foreach (var t in models)
             {
@@ -207,16 +212,25 @@ public sealed partial class VaeTrainer : IFusableTrainer
             orderEpoch = epoch;
         }
 
-        /// <summary>Each model's learning rate, uploaded when one changes.</summary>
-        private void PrepareRates()
+        /// <summary>
+        /// Each model's Adam step size at every step of the epoch, (float)(lr / (1 - 0.9^t)) as
+        /// <c>AdamStep</c> computes it, t = <paramref name="firstStep"/> + 1 + the step in the epoch:
+        /// uploaded when an epoch starts or a learning rate changes.
+        /// </summary>
+        private void PrepareStepSizes(int epoch, long firstStep)
         {
             for (int k = 0; k < count; k++)
                 hostRates[k] = models[k].Options.LearningRate;
-            if (ratesUploaded && hostRates.AsSpan().SequenceEqual(uploadedRates))
+            if (tableEpoch == epoch && hostRates.AsSpan().SequenceEqual(tableRates))
                 return;
-            rates.CopyFrom(hostRates);
-            hostRates.CopyTo(uploadedRates, 0);
-            ratesUploaded = true;
+            for (int k = 0; k < count; k++)
+            {
+                for (int s = 0; s < stepsPerEpoch; s++)
+                    hostStepSizes[(k * stepsPerEpoch) + s] = (float)(hostRates[k] / (1 - Math.Pow(Beta1, firstStep + s + 1)));
+            }
+            stepSizes.CopyFrom(hostStepSizes);
+            hostRates.CopyTo(tableRates, 0);
+            tableEpoch = epoch;
         }
 
         /// <summary>
@@ -264,10 +278,12 @@ public sealed partial class VaeTrainer : IFusableTrainer
         private void Product(GemmLayout layout, MatrixView a, long aStride, MatrixView b, long bStride, MatrixView c, long cStride) =>
             Gemm.MultiplyBatched(layout, a, b, c, GemmEpilogue.None, new GemmBatch { Count = count, AStride = aStride, BStride = bStride, CStride = cStride });
 
-        /// <summary>The Adam step <paramref name="step"/> of every model (as <c>AdamStep</c>: the bias corrections in float64, each model's learning rate).</summary>
-        private void Adam(long step)
+        private const double Beta1 = 0.9;
+
+        /// <summary>The Adam step <paramref name="step"/> of every model (as <c>AdamStep</c>: the bias corrections in float64, each model's step size from the table).</summary>
+        private void Adam(long step, int stepInEpoch)
         {
-            const double b1 = 0.9, b2 = 0.999;
+            const double b1 = Beta1, b2 = 0.999;
             var shared = new AdamArgs
             {
                 OneMinusBeta1 = (float)(1 - b1),
@@ -276,7 +292,7 @@ public sealed partial class VaeTrainer : IFusableTrainer
                 Bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(b2, step)),
                 Epsilon = 1e-8f,
             };
-            device.Backend.VaeAdamBatched(p, g, m, v, rates, 1 - Math.Pow(b1, step), shared, count);
+            device.Backend.VaeAdamBatched(p, g, m, v, stepSizes, stepInEpoch, stepsPerEpoch, shared, count);
         }
 
         public void WriteBack() => WriteBack(gradients: false);
@@ -315,7 +331,7 @@ public sealed partial class VaeTrainer : IFusableTrainer
         public void Dispose()
         {
             betas.Dispose();
-            rates.Dispose();
+            stepSizes.Dispose();
             seeds.Dispose();
             order.Dispose();
             for (int i = owned.Count - 1; i >= 0; i--)

@@ -60,34 +60,34 @@ internal static class VaeGridKernels
     /// <summary>
     /// <see cref="VaeKernels.AdamKernel"/> over stacked tensors: slot k holds the M blocks of one
     /// tensor, each (End_k - End_{k-1}) / M long; an element of model z's block steps with
-    /// StepSize = (float)(rates[z] / correction1) and the rest of <paramref name="a"/>.
+    /// StepSize = stepSizes[offset + z stride] and the rest of <paramref name="a"/>.
     /// </summary>
-    public static void AdamBatchedKernel(Index1D index, AdamTensors t, AdamArgs a, ArrayView<double> rates, double correction1, int models)
+    public static void AdamBatchedKernel(Index1D index, AdamTensors t, AdamArgs a, ArrayView<float> stepSizes, long offset, long stride, int models)
     {
         long i = index.X;
         if (i < t.End0)
-            At(t.P0, t.G0, t.M0, t.V0, i, t.End0, a, rates, correction1, models);
+            At(t.P0, t.G0, t.M0, t.V0, i, t.End0, a, stepSizes, offset, stride, models);
         else if (i < t.End1)
-            At(t.P1, t.G1, t.M1, t.V1, i - t.End0, t.End1 - t.End0, a, rates, correction1, models);
+            At(t.P1, t.G1, t.M1, t.V1, i - t.End0, t.End1 - t.End0, a, stepSizes, offset, stride, models);
         else if (i < t.End2)
-            At(t.P2, t.G2, t.M2, t.V2, i - t.End1, t.End2 - t.End1, a, rates, correction1, models);
+            At(t.P2, t.G2, t.M2, t.V2, i - t.End1, t.End2 - t.End1, a, stepSizes, offset, stride, models);
         else if (i < t.End3)
-            At(t.P3, t.G3, t.M3, t.V3, i - t.End2, t.End3 - t.End2, a, rates, correction1, models);
+            At(t.P3, t.G3, t.M3, t.V3, i - t.End2, t.End3 - t.End2, a, stepSizes, offset, stride, models);
         else if (i < t.End4)
-            At(t.P4, t.G4, t.M4, t.V4, i - t.End3, t.End4 - t.End3, a, rates, correction1, models);
+            At(t.P4, t.G4, t.M4, t.V4, i - t.End3, t.End4 - t.End3, a, stepSizes, offset, stride, models);
         else if (i < t.End5)
-            At(t.P5, t.G5, t.M5, t.V5, i - t.End4, t.End5 - t.End4, a, rates, correction1, models);
+            At(t.P5, t.G5, t.M5, t.V5, i - t.End4, t.End5 - t.End4, a, stepSizes, offset, stride, models);
         else if (i < t.End6)
-            At(t.P6, t.G6, t.M6, t.V6, i - t.End5, t.End6 - t.End5, a, rates, correction1, models);
+            At(t.P6, t.G6, t.M6, t.V6, i - t.End5, t.End6 - t.End5, a, stepSizes, offset, stride, models);
         else if (i < t.End7)
-            At(t.P7, t.G7, t.M7, t.V7, i - t.End6, t.End7 - t.End6, a, rates, correction1, models);
+            At(t.P7, t.G7, t.M7, t.V7, i - t.End6, t.End7 - t.End6, a, stepSizes, offset, stride, models);
     }
 
-    private static void At(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, long k, long length, AdamArgs a, ArrayView<double> rates, double correction1, int models)
+    private static void At(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, long k, long length, AdamArgs a, ArrayView<float> stepSizes, long offset, long stride, int models)
     {
         long z = k / (length / models);
         var args = a;
-        args.StepSize = (float)(rates[z] / correction1);
+        args.StepSize = stepSizes[offset + (z * stride)];
         VaeKernels.AdamAt(p, g, m, v, k, args);
     }
 }

@@ -188,10 +188,12 @@ public class VaeGridKernelTests
         TestDevices.Use(kind, d =>
         {
             var buffers = init.Select(t => t.Select(x => Upload(d, x)).ToArray()).ToArray();
-            using var rates = Upload(d, Rates);
+            // Each model's step size at steps 1..4 of an "epoch"; the launch takes step 3's.
+            var sizes = Rates.SelectMany(r => Enumerable.Range(1, 4).Select(t => (float)(r / (1 - Math.Pow(b1, t))))).ToArray();
+            using var table = Upload(d, sizes);
             try
             {
-                d.Backend.VaeAdamBatched([.. buffers.Select(b => b[0])], [.. buffers.Select(b => b[1])], [.. buffers.Select(b => b[2])], [.. buffers.Select(b => b[3])], rates, 1 - Math.Pow(b1, step), shared, Models);
+                d.Backend.VaeAdamBatched([.. buffers.Select(b => b[0])], [.. buffers.Select(b => b[1])], [.. buffers.Select(b => b[2])], [.. buffers.Select(b => b[3])], table, step - 1, 4, shared, Models);
                 for (int m = 0; m < Models; m++)
                 {
                     var alone = init.Select((t, i) => t.Select(x => Block(d, x, m, lengths[i])).ToArray()).ToArray();
