@@ -15,7 +15,7 @@ public enum GridStepping
     /// <summary>
     /// Fused where a launch costs (<c>cuda</c>, <c>opencl</c>), one model after another on the CPU
     /// kinds, where a launch costs nothing and the per-model loop keeps each model's weights in cache
-    /// (measured: the fused step is up to 15 % slower there; benchmarks/RESULTS.md, "RBM grid").
+    /// (measured: the fused step is up to 15 % slower there; benchmarks/RESULTS.md, "RBM grid" and "VAE grid").
     /// </summary>
     Auto,
 
