@@ -143,4 +143,16 @@ internal static class AdamTensorsCheck
                 throw new ArgumentException($"Adam: tensor {t} has {p[t].Length} parameters, {g[t].Length} gradients, {m[t].Length} and {v[t].Length} moments");
         }
     }
+
+    /// <summary>Throws unless every stacked tensor splits into <paramref name="models"/> equal blocks.</summary>
+    public static void CheckStacked(IReadOnlyList<DeviceBuffer<float>> p, int models)
+    {
+        if (models < 1)
+            throw new ArgumentOutOfRangeException(nameof(models), models, "at least one model");
+        for (int t = 0; t < p.Count; t++)
+        {
+            if (p[t].Length % models != 0)
+                throw new ArgumentException($"Adam: stacked tensor {t} has {p[t].Length} values, not a multiple of {models} models");
+        }
+    }
 }

@@ -15,7 +15,7 @@ public enum GridStepping
     /// <summary>
     /// Fused where a launch costs (<c>cuda</c>, <c>opencl</c>), one model after another on the CPU
     /// kinds, where a launch costs nothing and the per-model loop keeps each model's weights in cache
-    /// (measured: the fused step is up to 15 % slower there; benchmarks/RESULTS.md, "RBM grid").
+    /// (measured: the fused step is up to 15 % slower there; benchmarks/RESULTS.md, "RBM grid" and "VAE grid").
     /// </summary>
     Auto,
 
@@ -38,7 +38,7 @@ public enum GridStepping
 /// does the same float operations, with the same draws, as the same model trained alone with the
 /// same settings: on one backend its checkpoint holds the same bits (only the timings differ).
 /// When the trainers allow it (<see cref="Fused"/>: RBMs that share shape, data, batch, sampler,
-/// K and chains) the grid instead steps every model in one set of launches whose count does not
+/// K and chains; VAEs that share shape, data, binarization and batch) the grid instead steps every model in one set of launches whose count does not
 /// depend on the number of models, with each model's bits still those of the model alone on
 /// <c>cpu</c> and <c>ilgpu-cpu</c>; a model's epoch seconds are then its share (1/M) of the grid's steps.
 /// </para>

@@ -366,13 +366,16 @@ public sealed partial class VaeTrainer : ITrainer<VaeEpochMetrics>
     /// <param name="batches">Batches of the epoch whose losses are on the device.</param>
     /// <param name="foundAt">The step (1-based, over the run) named as the one that found a divergence.</param>
     /// <exception cref="TrainingDivergedException">A batch's loss is not finite.</exception>
-    private void ReadLosses(int batches, long foundAt)
+    private void ReadLosses(int batches, long foundAt) => ReadLosses(batches, foundAt, epochLosses, 0);
+
+    /// <summary>As <see cref="ReadLosses(int, long)"/>, from the epoch's losses that start at <paramref name="offset"/> of <paramref name="source"/> (a grid's stacked losses).</summary>
+    private void ReadLosses(int batches, long foundAt, DeviceBuffer<float> source, long offset)
     {
         int batch = Options.BatchSize;
         int from = lossesRead * batch, to = Math.Min(batches * batch, TrainCount);
         if (to <= from)
             return;
-        epochLosses.CopyTo(hostLosses.AsSpan(2 * from, 2 * (to - from)), 2L * from);
+        source.CopyTo(hostLosses.AsSpan(2 * from, 2 * (to - from)), offset + (2L * from));
         float beta = (float)Options.Beta;
         for (int b = lossesRead; b < batches; b++)
         {

@@ -41,7 +41,7 @@ internal static class GridOption
     /// <summary><c>--grid-step auto|fused|one-by-one</c>: how the grid steps its models (<see cref="GridStepping"/>).</summary>
     public static OptionSpec Stepping { get; } = OptionSpec.Choice(
         "grid-step",
-        "how a grid steps its models: auto (one set of launches for all of them on cuda and opencl; one model after another on cpu and ilgpu-cpu, where that measured as fast), fused (one set of launches on any device, for RBMs of one shape) or one-by-one; on cpu every choice gives the same bits",
+        "how a grid steps its models: auto (one set of launches for all of them on cuda and opencl; one model after another on cpu and ilgpu-cpu, where that measured as fast), fused (one set of launches on any device, for RBMs or VAEs of one shape) or one-by-one; on cpu every choice gives the same bits",
         ["auto", "fused", "one-by-one"],
         "auto");
 

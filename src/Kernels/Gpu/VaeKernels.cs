@@ -185,7 +185,7 @@ internal static class VaeKernels
             AdamAt(t.P7, t.G7, t.M7, t.V7, i - t.End6, a);
     }
 
-    private static void AdamAt(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, long k, in AdamArgs a)
+    internal static void AdamAt(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, long k, in AdamArgs a)
     {
         float pk = p[k], mk = m[k], vk = v[k];
         VaeMath.Adam(ref pk, g[k], ref mk, ref vk, a);

@@ -165,20 +165,29 @@ public class RbmGridConsoleTests
         }
     }
 
-    [Fact]
-    public void EveryVaeOfTheGridIsBitIdenticalToTrainingItAlone()
+    /// <summary>
+    /// <c>vae train --seeds/--grid</c>: every model bit-identical to training it alone, fused or not
+    /// (<c>--grid-step fused</c> steps the VAEs in one set of launches and says so in grid.json;
+    /// <c>auto</c> steps them one after another on cpu), and a grid stopped and resumed equals the straight run.
+    /// </summary>
+    [Theory]
+    [InlineData("auto", "1,2", false)]
+    [InlineData("fused", "1-3", true)]
+    public void EveryVaeOfTheGridIsBitIdenticalToTrainingItAlone(string stepping, string seeds, bool fused)
     {
-        string root = Path.Combine(Path.GetTempPath(), $"infogpu-vae-grid-{Environment.ProcessId}");
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-vae-grid-{Environment.ProcessId}-{stepping}");
         string[] sizes = ["--hidden", "16", "--latent", "3", "--limit", "200", "--batch", "40", "--accelerator", "cpu"];
         string[] shape = [.. sizes, "--epochs", "2"];
         try
         {
             string gridDir = Path.Combine(root, "grid"), aloneDir = Path.Combine(root, "alone");
-            var (code, output, err) = ConsoleRunner.Run(["vae", "train", "--seeds", "1,2", "--grid", "beta=0.5,2;lr=0.001,0.003", .. shape, "--out", gridDir, "--json"]);
+            var (code, output, err) = ConsoleRunner.Run(["vae", "train", "--seeds", seeds, "--grid", "beta=0.5,2;lr=0.001,0.003", "--grid-step", stepping, .. shape, "--out", gridDir, "--json"]);
             Assert.True(code == 0, err);
             using var doc = JsonDocument.Parse(output);
             var models = doc.RootElement.GetProperty("models");
-            Assert.Equal(8, models.GetArrayLength());
+            Assert.Equal(4 * (fused ? 3 : 2), models.GetArrayLength());
+            Assert.Equal(fused, doc.RootElement.GetProperty("fused").GetBoolean());
+            Assert.Equal(fused, IndexSaysFused(File.ReadAllText(Path.Combine(gridDir, "grid.json"))));
             var folders = models.EnumerateArray().Select(m => m.GetProperty("folder").GetString()!).ToList();
             Assert.Contains("seed-2_beta-2_lr-0.003", folders);
             foreach (var m in models.EnumerateArray())
@@ -189,10 +198,11 @@ public class RbmGridConsoleTests
 
             // A grid stopped after one epoch and resumed to two equals the straight run, model by model.
             string resumedDir = Path.Combine(root, "resumed");
-            (code, _, err) = ConsoleRunner.Run(["vae", "train", "--seeds", "1,2", "--grid", "beta=0.5,2;lr=0.001,0.003", .. sizes, "--epochs", "1", "--out", resumedDir]);
+            (code, _, err) = ConsoleRunner.Run(["vae", "train", "--seeds", seeds, "--grid", "beta=0.5,2;lr=0.001,0.003", "--grid-step", stepping, .. sizes, "--epochs", "1", "--out", resumedDir]);
             Assert.True(code == 0, err);
-            (code, _, err) = ConsoleRunner.Run("vae", "train", "--resume", resumedDir, "--epochs", "2", "--accelerator", "cpu");
+            (code, output, err) = ConsoleRunner.Run("vae", "train", "--resume", resumedDir, "--epochs", "2", "--grid-step", stepping, "--accelerator", "cpu", "--json");
             Assert.True(code == 0, err);
+            Assert.Equal(fused, IndexSaysFused(output));
             foreach (string folder in folders)
                 AssertSameState(Path.Combine(resumedDir, folder, "model.safetensors"), Path.Combine(gridDir, folder, "model.safetensors"));
         }
