@@ -110,7 +110,7 @@ public class MpiGridTests
         string dir = Path.Combine(root, "grid");
         // 3 models of 100 steps per epoch, a checkpoint after every step.
         string[] args = ["rbm", "train", "--seeds", "1-3", "--limit", "1000", "--hidden", "16", "--batch", "10", "--sampler", "pcd", "--sample-steps", "1", "--monitor-rows", "20", "--accelerator", "cpu", "--quiet"];
-        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "8" };
+        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "30" };
         string err = RunUntilCheckpoint(2, [.. args, "--epochs", "40", "--checkpoint-every", "1", "--out", dir], Path.Combine(dir, "seed-3", "model.safetensors"), env, job => Assert.Equal(0, MpiRunTests.SendSignal(job.Id, 2)));
         Assert.Single(err.Split('\n'), l => l.StartsWith("interrupted in epoch", StringComparison.Ordinal) && l.Contains("every model's checkpoint written under", StringComparison.Ordinal));
         Assert.Contains("resume with: mpirun -np 2 ", err, StringComparison.Ordinal);

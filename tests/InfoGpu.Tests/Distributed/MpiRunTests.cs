@@ -275,8 +275,9 @@ public class MpiRunTests
         // 100 steps per epoch, a checkpoint after every step.
         string[] args = ["rbm", "train", "--limit", "1000", "--hidden", "16", "--batch", "10", "--sampler", "pcd", "--sample-steps", "1", "--monitor-rows", "20", "--seed", "11", "--accelerator", "cpu", "--quiet"];
         // mpirun answers SIGINT with SIGTERM to the ranks after odls_base_sigkill_timeout seconds and
-        // SIGKILL as long again after: 8 s leaves the ranks time to agree and checkpoint.
-        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "8" };
+        // SIGKILL as long again after: 30 s (as the README advises) leaves the ranks time to agree and
+        // checkpoint even on a loaded 2-core machine (8 s was once too short in CI).
+        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "30" };
         string err;
         using (var job = MpiJob.Start(2, [.. args, "--epochs", "40", "--checkpoint-every", "1", "--out", dir], env))
         {
