@@ -275,11 +275,12 @@ public class MpiRunTests
         // 100 steps per epoch, a checkpoint after every step.
         string[] args = ["rbm", "train", "--limit", "1000", "--hidden", "16", "--batch", "10", "--sampler", "pcd", "--sample-steps", "1", "--monitor-rows", "20", "--seed", "11", "--accelerator", "cpu", "--quiet"];
         // mpirun answers SIGINT with SIGTERM to the ranks after odls_base_sigkill_timeout seconds and
-        // SIGKILL as long again after: 30 s (as the README advises) leaves the ranks time to agree and
-        // checkpoint even on a loaded 2-core machine (8 s was once too short in CI).
-        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "30" };
+        // SIGKILL as long again after: 20 s leaves the ranks time to agree and checkpoint even on a
+        // loaded 2-core machine (8 s was once too short in CI: the watchdog ended the job before the
+        // ranks had voted); the run is long enough (1000 epochs) to be still under way when SIGTERM comes.
+        var env = new Dictionary<string, string> { ["OMPI_MCA_odls_base_sigkill_timeout"] = "20" };
         string err;
-        using (var job = MpiJob.Start(2, [.. args, "--epochs", "40", "--checkpoint-every", "1", "--out", dir], env))
+        using (var job = MpiJob.Start(2, [.. args, "--epochs", "1000", "--checkpoint-every", "1", "--out", dir], env))
         {
             var stderr = job.StandardError.ReadToEndAsync();
             _ = job.StandardOutput.ReadToEndAsync();
@@ -303,7 +304,7 @@ public class MpiRunTests
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
         // The checkpoint is whole (its checksum is checked on reading) and was taken mid-run.
         var counters = SafeTensors.Read(model).GetInt64("counters");
-        Assert.True(counters[0] < 40, "the run was not interrupted");
+        Assert.True(counters[0] < 1000, "the run was not interrupted");
         int target = (int)counters[0] + 1;
 
         // Resumed under 2 ranks to the end of the next epoch: the bits of one uninterrupted process with 2 shards.
