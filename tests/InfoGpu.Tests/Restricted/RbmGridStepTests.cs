@@ -4,6 +4,7 @@ using InfoGpu.Distributed;
 using InfoGpu.Kernels;
 using InfoGpu.Restricted;
 using InfoGpu.Tests.Infrastructure;
+using InfoGpu.Tests.Training;
 using InfoGpu.Training;
 using Xunit.Abstractions;
 
@@ -101,7 +102,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                 var first = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
                 try
                 {
-                    var sessions = first.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
+                    var sessions = first.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new FusedGridKit.CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
                     var grid = new ModelGrid<RbmEpochMetrics>(sessions, names, GridStepping.Fused);
                     Assert.True(grid.Fused, grid.NotFusedReason);
                     grid.EpochCompleted += (m, x) => metrics[m].Add(x);
@@ -115,7 +116,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
 
                 var checkpoints = folders.Select(f => SafeTensors.Read(Path.Combine(f, TrainingSession.CheckpointFile))).ToList();
                 for (int i = 0; i < settings.Length; i++)
-                    SameBits(alone[i].AtStop, checkpoints[i], $"{kind} {sampler}-{k}: model {i} at the checkpoint of step {StopAt}");
+                    FusedGridKit.SameBits(alone[i].AtStop, checkpoints[i], $"{kind} {sampler}-{k}: model {i} at the checkpoint of step {StopAt}");
 
                 var resumed = checkpoints.Select(c => RbmTrainer.Resume(d, c, Train, Test)).ToList();
                 try
@@ -128,7 +129,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                     Assert.Equal((Epochs * resumed[0].StepsPerEpoch) - StopAt, grid.FusedStepCount);
                     for (int i = 0; i < settings.Length; i++)
                     {
-                        SameBits(alone[i].AtEnd, resumed[i].SaveState(), $"{kind} {sampler}-{k}: model {i} at the end");
+                        FusedGridKit.SameBits(alone[i].AtEnd, resumed[i].SaveState(), $"{kind} {sampler}-{k}: model {i} at the end");
                         SameMonitors(alone[i].Epochs, metrics[i], $"{kind} {sampler}-{k}: model {i}");
                     }
                 }
@@ -194,7 +195,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
             var run = States(false);
             var driven = States(true);
             for (int i = 0; i < run.Length; i++)
-                SameBits(run[i], driven[i], $"driven model {i}");
+                FusedGridKit.SameBits(run[i], driven[i], $"driven model {i}");
             return 0;
         });
     }
@@ -234,7 +235,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                         reference = states;
                     else
                         for (int i = 0; i < states.Length; i++)
-                            SameBits(reference[i], states[i], $"{stepping} model {i}");
+                            FusedGridKit.SameBits(reference[i], states[i], $"{stepping} model {i}");
                 }
                 finally
                 {
@@ -278,7 +279,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                 Assert.Equal(TrainingStop.Completed, grid.Run());
                 Assert.Equal(0, grid.FusedStepCount);
                 for (int i = 0; i < settings.Length; i++)
-                    SameBits(alone[i].AtEnd, trainers[i].SaveState(), $"unfused model {i}");
+                    FusedGridKit.SameBits(alone[i].AtEnd, trainers[i].SaveState(), $"unfused model {i}");
             }
             finally
             {
@@ -353,14 +354,9 @@ public class RbmGridStepTests(ITestOutputHelper output)
                 var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(nv, nh, o.Seed), data, [], o)).ToList();
                 try
                 {
-                    using (var fused = FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException("the grid does not fuse"))
-                    {
-                        for (int s = 0; s < trainers[0].StepsPerEpoch; s++)
-                            fused.Step();
-                        fused.WriteBack();
-                    }
+                    FusedGridKit.FusedEpoch(trainers);
                     for (int i = 0; i < settings.Length; i++)
-                        SameBits(alone[i], trainers[i].SaveState(), $"simulated GPU, groups of {groupSize}, {sampler}-{k}: model {i}");
+                        FusedGridKit.SameBits(alone[i], trainers[i].SaveState(), $"simulated GPU, groups of {groupSize}, {sampler}-{k}: model {i}");
                 }
                 finally
                 {
@@ -370,12 +366,6 @@ public class RbmGridStepTests(ITestOutputHelper output)
             return 0;
         });
     }
-
-    private static readonly Dictionary<string, Lazy<ComputeDevice>> Own = new()
-    {
-        ["cpu"] = new(() => ComputeDevice.Open(DeviceKind.Cpu)),
-        ["ilgpu-cpu"] = new(() => ComputeDevice.Open(DeviceKind.IlgpuCpu)),
-    };
 
     // A fused CD-1 or PCD-1 grid step: the batched gather 1, the three half-sweeps 3 batched GEMMs
     // (sigmoid + draws fused; not cuBLAS on cuda either), column statistics 2, the gradient 1
@@ -393,11 +383,11 @@ public class RbmGridStepTests(ITestOutputHelper output)
     [InlineData("ilgpu-cpu")]
     public void AFusedStepIsTheSameLaunchesForOneOrFourModels(string kind)
     {
-        var device = Own[kind].Value;
+        var device = FusedGridKit.Own[kind].Value;
         int coefficientBytes = System.Runtime.CompilerServices.Unsafe.SizeOf<RbmUpdateArgs>();
         // Warm up: the first batched GEMM on an ILGPU device loads its kernel and makes a one-value seed placeholder.
         using (var warm = new RbmTrainer(device, Rbm.Initialize(Visible, Hidden, 9), Train, [], new RbmTrainerOptions { BatchSize = Batch, MonitorRows = 10, AllBitsRows = 0 }))
-        using (var steps = FusedSteps.TryCreate([warm]) ?? throw new InvalidOperationException("one model does not fuse"))
+        using (var steps = FusedGridKit.Fuse([warm]))
             steps.Step();
         foreach (var sampler in new[] { RbmSamplerKind.Cd, RbmSamplerKind.Pcd })
         {
@@ -407,7 +397,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                 var trainers = Enumerable.Range(0, m).Select(i => new RbmTrainer(device, Rbm.Initialize(Visible, Hidden, (ulong)i + 1), Train, [], options with { Seed = (ulong)i + 1, LearningRate = 0.01 * (i + 1) })).ToList();
                 try
                 {
-                    using var fused = FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException("the grid does not fuse");
+                    using var fused = FusedGridKit.Fuse(trainers);
                     var first = Measure(device, $"{sampler}-1 fused step of {m} models, first of an epoch", fused.Step);
                     Assert.Equal(new DeviceCounters(FusedStepLaunches, 0, 0, 2, m * ((Rows * sizeof(int)) + coefficientBytes), 0, 0, 0, 0, 0, 0), first);
                     var middle = Measure(device, $"{sampler}-1 fused step of {m} models", fused.Step);
@@ -452,22 +442,6 @@ public class RbmGridStepTests(ITestOutputHelper output)
         return (atStop!, t.SaveState(), epochs);
     }
 
-    private static void SameBits(TensorSet expected, TensorSet actual, string what)
-    {
-        foreach (var (name, t) in expected.Tensors)
-        {
-            Assert.True(actual.Tensors.ContainsKey(name), $"{what}: no tensor {name}");
-            var a = actual.Tensors[name].Data;
-            if (!t.Data.AsSpan().SequenceEqual(a))
-            {
-                int at = 0;
-                while (at < Math.Min(a.Length, t.Data.Length) && a[at] == t.Data[at])
-                    at++;
-                Assert.Fail($"{what}: tensor {name} differs from the model trained alone, first at byte {at} of {t.Data.Length}");
-            }
-        }
-    }
-
     private static void SameMonitors(List<RbmEpochMetrics> expected, List<RbmEpochMetrics> actual, string what)
     {
         Assert.Equal(expected.Count, actual.Count);
@@ -481,13 +455,4 @@ public class RbmGridStepTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Cancels when the run reports the given step.</summary>
-    private sealed class CancelAt(CancellationTokenSource cts, long step) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value)
-        {
-            if (value.Step == step)
-                cts.Cancel();
-        }
-    }
 }

@@ -4,6 +4,7 @@ using InfoGpu.Devices;
 using InfoGpu.Distributed;
 using InfoGpu.Kernels;
 using InfoGpu.Tests.Infrastructure;
+using InfoGpu.Tests.Training;
 using InfoGpu.Training;
 using InfoGpu.Variational;
 using Xunit.Abstractions;
@@ -80,7 +81,7 @@ public class VaeGridStepTests(ITestOutputHelper output)
                 var first = settings.Select(o => New(d, o)).ToList();
                 try
                 {
-                    var sessions = first.Select((t, i) => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
+                    var sessions = first.Select((t, i) => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new FusedGridKit.CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
                     var grid = new ModelGrid<VaeEpochMetrics>(sessions, names, GridStepping.Fused);
                     Assert.True(grid.Fused, grid.NotFusedReason);
                     grid.EpochCompleted += (m, x) => metrics[m].Add(x);
@@ -287,12 +288,7 @@ public class VaeGridStepTests(ITestOutputHelper output)
             var trainers = settings.Select(o => new VaeTrainer(device, Vae.Create(d, h, l, o.Seed), images, [], o)).ToList();
             try
             {
-                using (var fused = FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException("the grid does not fuse"))
-                {
-                    for (int s = 0; s < trainers[0].StepsPerEpoch; s++)
-                        fused.Step();
-                    fused.WriteBack();
-                }
+                FusedGridKit.FusedEpoch(trainers);
                 for (int i = 0; i < settings.Length; i++)
                     SameBits(alone[i], trainers[i].SaveState(), $"simulated GPU, groups of {groupSize}: model {i}");
             }
@@ -303,12 +299,6 @@ public class VaeGridStepTests(ITestOutputHelper output)
             return 0;
         });
     }
-
-    private static readonly Dictionary<string, Lazy<ComputeDevice>> Own = new()
-    {
-        ["cpu"] = new(() => ComputeDevice.Open(DeviceKind.Cpu)),
-        ["ilgpu-cpu"] = new(() => ComputeDevice.Open(DeviceKind.IlgpuCpu)),
-    };
 
     // A fused VAE step: the batched gather 1; forward 4 batched GEMMs (bias and ReLU fused), the
     // reparameterization 1, cross-entropy 1, KL 1; backward 7 batched GEMMs, 2 column sums, 2 ReLU
@@ -327,11 +317,11 @@ public class VaeGridStepTests(ITestOutputHelper output)
     [InlineData("ilgpu-cpu")]
     public void AFusedStepIsTheSameLaunchesForOneOrFourModels(string kind)
     {
-        var device = Own[kind].Value;
+        var device = FusedGridKit.Own[kind].Value;
         var options = new VaeTrainerOptions { BatchSize = Batch, Hidden = Hidden, Latent = Latent, CheckEvery = 3 };
         // Warm up: the first batched launches on an ILGPU device load their kernels.
         using (var warm = New(device, options with { Seed = 9 }))
-        using (var steps = FusedSteps.TryCreate([warm]) ?? throw new InvalidOperationException("one model does not fuse"))
+        using (var steps = FusedGridKit.Fuse([warm]))
             steps.Step();
         using (var t = New(device, options with { Seed = 9 }))
         {
@@ -344,7 +334,7 @@ public class VaeGridStepTests(ITestOutputHelper output)
             var trainers = Enumerable.Range(0, m).Select(i => New(device, options with { Seed = (ulong)i + 1, LearningRate = 1e-3 * (i + 1), Beta = 1 + i })).ToList();
             try
             {
-                using var fused = FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException("the grid does not fuse");
+                using var fused = FusedGridKit.Fuse(trainers);
                 var first = Measure(device, $"fused step of {m} models, first of an epoch", fused.Step);
                 Assert.Equal(new DeviceCounters(FusedStepLaunches, 0, 0, 2, m * ((Rows * sizeof(int)) + (trainers[0].StepsPerEpoch * sizeof(float))), m, m * 2 * Batch * sizeof(float), 0, 0, 0, m), first);
                 var middle = Measure(device, $"fused step of {m} models", fused.Step);
@@ -389,22 +379,9 @@ public class VaeGridStepTests(ITestOutputHelper output)
     }
 
     /// <summary>Every tensor to the bit, but of "partial" (loss, seconds) only the loss: the seconds are wall time.</summary>
-    private static void SameBits(TensorSet expected, TensorSet actual, string what)
-    {
-        foreach (var (name, t) in expected.Tensors)
-        {
-            Assert.True(actual.Tensors.ContainsKey(name), $"{what}: no tensor {name}");
-            var a = actual.Tensors[name].Data;
-            int length = name == "partial" ? sizeof(double) : t.Data.Length;
-            if (!t.Data.AsSpan(0, length).SequenceEqual(a.AsSpan(0, Math.Min(length, a.Length))) || a.Length != t.Data.Length)
-            {
-                int at = 0;
-                while (at < Math.Min(a.Length, length) && a[at] == t.Data[at])
-                    at++;
-                Assert.Fail($"{what}: tensor {name} differs from the model trained alone, first at byte {at} of {t.Data.Length}");
-            }
-        }
-    }
+    // "partial" holds the unfinished epoch's loss sum and its seconds: the seconds are a timing.
+    private static void SameBits(TensorSet expected, TensorSet actual, string what) =>
+        FusedGridKit.SameBits(expected, actual, what, name => name == "partial" ? sizeof(double) : null);
 
     private static void SameLosses(List<VaeEpochMetrics> expected, List<VaeEpochMetrics> actual, string what)
     {
@@ -418,13 +395,4 @@ public class VaeGridStepTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Cancels when the run reports the given step.</summary>
-    private sealed class CancelAt(CancellationTokenSource cts, long step) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value)
-        {
-            if (value.Step == step)
-                cts.Cancel();
-        }
-    }
 }

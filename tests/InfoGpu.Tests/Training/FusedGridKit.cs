@@ -1,0 +1,61 @@
+using InfoGpu.Checkpoints;
+using InfoGpu.Devices;
+using InfoGpu.Training;
+
+namespace InfoGpu.Tests.Training;
+
+/// <summary>What the fused-grid tests of the RBM and the VAE share.</summary>
+internal static class FusedGridKit
+{
+    /// <summary>Devices of the fused-grid budget tests' own (other tests' work would count on the shared ones).</summary>
+    public static readonly Dictionary<string, Lazy<ComputeDevice>> Own = new()
+    {
+        ["cpu"] = new(() => ComputeDevice.Open(DeviceKind.Cpu)),
+        ["ilgpu-cpu"] = new(() => ComputeDevice.Open(DeviceKind.IlgpuCpu)),
+    };
+
+    /// <summary>The fused steps of <paramref name="trainers"/>; fails the test when they do not fuse.</summary>
+    public static IFusedSteps Fuse(IReadOnlyList<ITrainer> trainers) =>
+        FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException($"the grid of {trainers.Count} does not fuse: {FusedSteps.WhyNot(trainers)}");
+
+    /// <summary>One epoch of fused steps, the stacks then written back into the trainers.</summary>
+    public static void FusedEpoch(IReadOnlyList<ITrainer> trainers)
+    {
+        using var fused = Fuse(trainers);
+        for (int s = 0; s < trainers[0].StepsPerEpoch; s++)
+            fused.Step();
+        fused.WriteBack();
+    }
+
+    /// <summary>
+    /// Every tensor of <paramref name="expected"/> is in <paramref name="actual"/> with the same bytes
+    /// (of a tensor that <paramref name="comparedBytes"/> limits, its first bytes only, and the same length).
+    /// </summary>
+    public static void SameBits(TensorSet expected, TensorSet actual, string what, Func<string, int?>? comparedBytes = null)
+    {
+        foreach (var (name, t) in expected.Tensors)
+        {
+            Assert.True(actual.Tensors.ContainsKey(name), $"{what}: no tensor {name}");
+            var a = actual.Tensors[name].Data;
+            int length = comparedBytes?.Invoke(name) ?? t.Data.Length;
+            if (a.Length != t.Data.Length || !t.Data.AsSpan(0, length).SequenceEqual(a.AsSpan(0, length)))
+            {
+                int at = 0;
+                while (at < Math.Min(a.Length, length) && a[at] == t.Data[at])
+                    at++;
+                Assert.Fail($"{what}: tensor {name} differs from the model trained alone, first at byte {at} of {t.Data.Length}");
+            }
+        }
+    }
+
+    /// <summary>Cancels when the run reports the given step.</summary>
+    public sealed class CancelAt(CancellationTokenSource cts, long step) : IProgress<TrainingProgress>
+    {
+        /// <inheritdoc/>
+        public void Report(TrainingProgress value)
+        {
+            if (value.Step == step)
+                cts.Cancel();
+        }
+    }
+}
