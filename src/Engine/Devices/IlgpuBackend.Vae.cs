@@ -103,29 +103,44 @@ internal sealed partial class IlgpuBackend
         AdamTensorsCheck.Check(p, g, m, v);
         using var scope = Enter();
         vaeAdam ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamTensors, AdamArgs>(VaeKernels.AdamKernel);
-        // One launch per eight tensors (the VAE has eight): slot k covers elements
-        // [End_{k-1}, End_k) of the launch; a launch stays within int indices.
-        int t = 0;
+        for (int t = 0; NextAdamLaunch(p, g, m, v, ref t, out var slots, out int end);)
+        {
+            Counters.Launch();
+            vaeAdam(end, slots, args);
+        }
+    }
+
+    /// <summary>
+    /// The next launch of the tensors from <paramref name="t"/> on, packed up to
+    /// <see cref="AdamTensors.Slots"/> at a time (the VAE's eight fit one): slot k covers elements
+    /// [End_{k-1}, End_k) of a launch over [0, <paramref name="end"/>), within int indices. False when
+    /// no tensor is left. Allocates nothing (it runs in every training step).
+    /// </summary>
+    private static bool NextAdamLaunch(IReadOnlyList<DeviceBuffer<float>> p, IReadOnlyList<DeviceBuffer<float>> g, IReadOnlyList<DeviceBuffer<float>> m, IReadOnlyList<DeviceBuffer<float>> v, ref int t, out AdamTensors slots, out int end)
+    {
         while (t < p.Count)
         {
-            var slots = default(AdamTensors);
-            long end = 0;
+            slots = default;
+            long total = 0;
             int k = 0;
-            for (; k < AdamTensors.Slots && t < p.Count && end + p[t].Length <= int.MaxValue; k++, t++)
+            for (; k < AdamTensors.Slots && t < p.Count && total + p[t].Length <= int.MaxValue; k++, t++)
             {
-                end += p[t].Length;
-                slots.Set(k, p[t].View, g[t].View, m[t].View, v[t].View, end);
+                total += p[t].Length;
+                slots.Set(k, p[t].View, g[t].View, m[t].View, v[t].View, total);
             }
             if (k == 0)
                 throw new ArgumentOutOfRangeException(nameof(p), "a tensor of more than 2^31 - 1 elements");
             for (int e = k; e < AdamTensors.Slots; e++)
-                slots.Set(e, p[t - 1].View, g[t - 1].View, m[t - 1].View, v[t - 1].View, end);
-            if (end > 0)
+                slots.Set(e, p[t - 1].View, g[t - 1].View, m[t - 1].View, v[t - 1].View, total);
+            if (total > 0)
             {
-                Counters.Launch();
-                vaeAdam((int)end, slots, args);
+                end = (int)total;
+                return true;
             }
         }
+        slots = default;
+        end = 0;
+        return false;
     }
 }
 

@@ -93,26 +93,10 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter();
         vaeAdamBatched ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamTensors, AdamArgs, ArrayView<float>, long, long, int>(VaeGridKernels.AdamBatchedKernel);
         // As VaeAdam: one launch per eight stacked tensors (the VAE has eight), within int indices.
-        int t = 0;
-        while (t < p.Count)
+        for (int t = 0; NextAdamLaunch(p, g, m, v, ref t, out var slots, out int end);)
         {
-            var slots = default(AdamTensors);
-            long end = 0;
-            int k = 0;
-            for (; k < AdamTensors.Slots && t < p.Count && end + p[t].Length <= int.MaxValue; k++, t++)
-            {
-                end += p[t].Length;
-                slots.Set(k, p[t].View, g[t].View, m[t].View, v[t].View, end);
-            }
-            if (k == 0)
-                throw new ArgumentOutOfRangeException(nameof(p), "a stacked tensor of more than 2^31 - 1 elements");
-            for (int e = k; e < AdamTensors.Slots; e++)
-                slots.Set(e, p[t - 1].View, g[t - 1].View, m[t - 1].View, v[t - 1].View, end);
-            if (end > 0)
-            {
-                Counters.Launch();
-                vaeAdamBatched((int)end, slots, shared, stepSizes.View, offset, stride, models);
-            }
+            Counters.Launch();
+            vaeAdamBatched(end, slots, shared, stepSizes.View, offset, stride, models);
         }
     }
 }
