@@ -23,14 +23,23 @@ public static class VaeBetaSweep
     /// point in beta order (a collective call): each model is trained exactly as in one process, so
     /// the points equal a single run's (but for the seconds). When a rank was cancelled, the points
     /// before the first one missing are returned.
+    /// <para>
+    /// With <paramref name="together"/> the models of a rank's share are trained together as one
+    /// <see cref="ModelGrid{TMetrics}"/> stepped that way (<see cref="GridStepping.Fused"/>: one set of
+    /// launches for all the betas), each model with the bits it has alone on <c>cpu</c>; every model
+    /// then holds its own copy of the training images at once, and a cancelled grid returns no point.
+    /// </para>
     /// </remarks>
-    public static IReadOnlyList<VaeBetaPoint> Run(ComputeDevice device, Dataset data, IReadOnlyList<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress = null, CancellationToken cancel = default, Cluster? cluster = null)
+    public static IReadOnlyList<VaeBetaPoint> Run(ComputeDevice device, Dataset data, IReadOnlyList<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress = null, CancellationToken cancel = default, Cluster? cluster = null, GridStepping? together = null)
     {
         if (betas.Count == 0)
             throw new InfoGpuException("beta sweep: give at least one beta");
         cluster ??= Cluster.Single;
         var (first, count) = Cluster.ShareOf(betas.Count, cluster.Size, cluster.Rank);
-        var mine = Train(device, data, betas.Skip(first).Take(count).ToList(), options, progress, cancel);
+        var share = betas.Skip(first).Take(count).ToList();
+        var mine = together is GridStepping stepping && share.Count > 0
+            ? TrainTogether(device, data, share, options, progress, cancel, stepping)
+            : Train(device, data, share, options, progress, cancel);
         return cluster.Size == 1 ? mine : GatherPoints(cluster, betas.Count, mine);
     }
 
@@ -65,27 +74,60 @@ public static class VaeBetaSweep
         return points;
     }
 
+    private static List<VaeBetaPoint> TrainTogether(ComputeDevice device, Dataset data, List<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress, CancellationToken cancel, GridStepping stepping)
+    {
+        var trainers = new List<VaeTrainer>(betas.Count);
+        try
+        {
+            foreach (double beta in betas)
+            {
+                var o = options with { Beta = beta };
+                trainers.Add(new VaeTrainer(device, Vae.Create(data.Train.Pixels, o.Hidden, o.Latent, o.Seed), data, o));
+            }
+            var sessions = trainers.Select(t => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions())).ToList();
+            var grid = new ModelGrid<VaeEpochMetrics>(sessions, [.. betas.Select(b => FormattableString.Invariant($"beta {b:G6}"))], stepping);
+            if (grid.Run(cancel) == TrainingStop.Cancelled)
+                return [];
+            var points = new List<VaeBetaPoint>(betas.Count);
+            for (int i = 0; i < betas.Count; i++)
+            {
+                var p = Point(device, data, trainers[i], sessions[i]);
+                points.Add(p);
+                progress?.Invoke(p);
+            }
+            return points;
+        }
+        finally
+        {
+            for (int i = trainers.Count - 1; i >= 0; i--)
+                trainers[i].Dispose();
+        }
+    }
+
+    /// <summary>A trained model's point: its last epoch's test rate and distortion, its active units, its seconds.</summary>
+    private static VaeBetaPoint Point(ComputeDevice device, Dataset data, VaeTrainer trainer, TrainingSession<VaeEpochMetrics> session)
+    {
+        var o = trainer.Options;
+        var last = session.History[^1];
+        var test = o.Binarize ? data.Test.Binarized() : data.Test;
+        using var analysis = new VaeAnalysis(device, trainer.Vae, test.Images);
+        return new VaeBetaPoint(o.Beta, last.TestKl, last.TestReconstruction, -(last.TestKl + last.TestReconstruction), analysis.Latent().ActiveUnits, session.History.Sum(m => m.Seconds));
+    }
+
     private static List<VaeBetaPoint> Train(ComputeDevice device, Dataset data, List<double> betas, VaeTrainerOptions options, Action<VaeBetaPoint>? progress, CancellationToken cancel)
     {
         var points = new List<VaeBetaPoint>();
         foreach (double beta in betas)
         {
             var o = options with { Beta = beta };
-            var vae = Vae.Create(data.Train.Pixels, o.Hidden, o.Latent, o.Seed);
-            VaeEpochMetrics last;
-            double seconds;
-            using (var trainer = new VaeTrainer(device, vae, data, o))
+            VaeBetaPoint p;
+            using (var trainer = new VaeTrainer(device, Vae.Create(data.Train.Pixels, o.Hidden, o.Latent, o.Seed), data, o))
             {
                 var session = new TrainingSession<VaeEpochMetrics>(trainer, new TrainingSessionOptions());
                 if (session.Run(cancel) == TrainingStop.Cancelled)
                     break;
-                last = session.History[^1];
-                seconds = session.History.Sum(m => m.Seconds);
+                p = Point(device, data, trainer, session);
             }
-            var test = o.Binarize ? data.Test.Binarized() : data.Test;
-            using var analysis = new VaeAnalysis(device, vae, test.Images);
-            var active = analysis.Latent().ActiveUnits;
-            var p = new VaeBetaPoint(beta, last.TestKl, last.TestReconstruction, -(last.TestKl + last.TestReconstruction), active, seconds);
             points.Add(p);
             progress?.Invoke(p);
         }

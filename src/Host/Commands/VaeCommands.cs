@@ -447,6 +447,10 @@ internal static class VaeCommands
                 .. DataOptions,
                 .. TrainOptions.Where(o => o.Name != "beta"),
                 OptionSpec.File("out", "DIR", "write DIR/rate_distortion.csv and DIR/rate_distortion.png"),
+                OptionSpec.Choice(
+                    "grid-step",
+                    "train the betas together as one grid stepped this way (fused: one set of launches for every beta; auto: fused on cuda and opencl), each model with its bits alone on cpu; every model then holds its own copy of the images (default: one beta after another, whole)",
+                    ["auto", "fused", "one-by-one"]),
                 CommandSpec.Accelerator,
             ],
             ["infogpu vae sweep-beta --betas 0.5,1,2,4 --epochs 5 --out out/beta", "infogpu vae sweep-beta --betas 1,4 --limit 2000 --epochs 2 --json"]);
@@ -461,8 +465,9 @@ internal static class VaeCommands
             var data = LoadData(context);
             using var device = DeviceOption.Open(context);
             using var stop = new StopSignals();
+            GridStepping? together = a.Has("grid-step") ? GridOption.ParseStepping(a, grid: true) : null;
             var points = VaeBetaSweep.Run(device, data, betas, options, p =>
-                context.Note(Invariant($"beta {p.Beta,6:G4}: rate {p.Rate:F3}  distortion {p.Distortion:F3}  active units {p.ActiveUnits}  ({p.Seconds:F1} s)")), stop.Token, context.Cluster);
+                context.Note(Invariant($"beta {p.Beta,6:G4}: rate {p.Rate:F3}  distortion {p.Distortion:F3}  active units {p.ActiveUnits}  ({p.Seconds:F1} s)")), stop.Token, context.Cluster, together);
             if (stop.Token.IsCancellationRequested || points.Count < betas.Length)
             {
                 context.Err.WriteLine(Invariant($"interrupted after {points.Count} of {betas.Length} betas; nothing written"));

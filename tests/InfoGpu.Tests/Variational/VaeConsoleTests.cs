@@ -86,6 +86,31 @@ public class VaeConsoleTests
         Assert.True(File.Exists(Path.Combine(dir, "rate_distortion.png")));
     }
 
+    /// <summary>
+    /// <c>--grid-step</c> trains the betas together as one grid (fused: one set of launches for every
+    /// beta; one-by-one: each model's own step in turn): every point equals the sweep's one beta after
+    /// another, but for the seconds (each model has its bits alone on cpu).
+    /// </summary>
+    [Theory]
+    [InlineData("fused")]
+    [InlineData("one-by-one")]
+    public void SweepBetaTrainedTogetherGivesTheSamePoints(string stepping)
+    {
+        string[] sweep = ["vae", "sweep-beta", "--betas", "0.5,2,4", .. Small, "--epochs", "2", "--json"];
+        var alone = ConsoleRunner.Run(sweep);
+        Assert.True(alone.Code == 0, alone.Err);
+        var together = ConsoleRunner.Run([.. sweep, "--grid-step", stepping]);
+        Assert.True(together.Code == 0, together.Err);
+        var a = JsonNode.Parse(alone.Out)!["points"]!.AsArray();
+        var b = JsonNode.Parse(together.Out)!["points"]!.AsArray();
+        Assert.Equal(3, b.Count);
+        for (int i = 0; i < a.Count; i++)
+        {
+            foreach (string field in new[] { "beta", "rate", "distortion", "elbo", "active_units" })
+                Assert.Equal(a[i]![field]!.ToJsonString(), b[i]![field]!.ToJsonString());
+        }
+    }
+
     [Fact]
     public void BadFlagsAreUsageErrors()
     {
