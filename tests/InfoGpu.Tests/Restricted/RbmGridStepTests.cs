@@ -224,7 +224,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
                 var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
                 try
                 {
-                    var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], stepping);
+                    var grid = FusedGridKit.Grid<RbmEpochMetrics>(trainers, stepping);
                     Assert.Equal(fused, grid.Fused);
                     if (reason is not null)
                         Assert.Contains(reason, grid.NotFusedReason, StringComparison.Ordinal);
@@ -273,7 +273,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
             var trainers = settings.Select((o, i) => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o, parallel[i])).ToList();
             try
             {
-                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], GridStepping.Fused);
+                var grid = FusedGridKit.Grid<RbmEpochMetrics>(trainers, GridStepping.Fused);
                 Assert.False(grid.Fused);
                 Assert.Contains(reason, grid.NotFusedReason, StringComparison.Ordinal);
                 Assert.Equal(TrainingStop.Completed, grid.Run());
@@ -311,7 +311,7 @@ public class RbmGridStepTests(ITestOutputHelper output)
             var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
             try
             {
-                var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], GridStepping.Fused);
+                var grid = FusedGridKit.Grid<RbmEpochMetrics>(trainers, GridStepping.Fused);
                 Assert.True(grid.Fused, grid.NotFusedReason);
                 var e = Assert.Throws<TrainingDivergedException>(() => grid.Run());
                 Assert.Equal($"model m1: {expected}", e.Message);

@@ -14,6 +14,14 @@ internal static class FusedGridKit
         ["ilgpu-cpu"] = new(() => ComputeDevice.Open(DeviceKind.IlgpuCpu)),
     };
 
+    /// <summary>A grid of <paramref name="trainers"/> without folders, the models named m0, m1, ...</summary>
+    public static ModelGrid<TMetrics> Grid<TMetrics>(IEnumerable<ITrainer<TMetrics>> trainers, GridStepping stepping)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        var sessions = trainers.Select(t => new TrainingSession<TMetrics>(t, new TrainingSessionOptions())).ToList();
+        return new ModelGrid<TMetrics>(sessions, [.. sessions.Select((_, i) => $"m{i}")], stepping);
+    }
+
     /// <summary>The fused steps of <paramref name="trainers"/>; fails the test when they do not fuse.</summary>
     public static IFusedSteps Fuse(IReadOnlyList<ITrainer> trainers) =>
         FusedSteps.TryCreate(trainers) ?? throw new InvalidOperationException($"the grid of {trainers.Count} does not fuse: {FusedSteps.WhyNot(trainers)}");

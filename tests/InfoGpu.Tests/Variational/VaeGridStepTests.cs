@@ -150,7 +150,7 @@ public class VaeGridStepTests(ITestOutputHelper output)
                 var trainers = settings.Select(o => New(d, o)).ToList();
                 try
                 {
-                    var grid = new ModelGrid<VaeEpochMetrics>([.. trainers.Select(t => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], stepping);
+                    var grid = FusedGridKit.Grid<VaeEpochMetrics>(trainers, stepping);
                     Assert.Equal(fused, grid.Fused);
                     if (reason is not null)
                         Assert.Contains(reason, grid.NotFusedReason, StringComparison.Ordinal);
@@ -207,7 +207,7 @@ public class VaeGridStepTests(ITestOutputHelper output)
             var trainers = settings.Select((o, i) => New(d, o, parallel[i])).ToList();
             try
             {
-                var grid = new ModelGrid<VaeEpochMetrics>([.. trainers.Select(t => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], GridStepping.Fused);
+                var grid = FusedGridKit.Grid<VaeEpochMetrics>(trainers, GridStepping.Fused);
                 Assert.False(grid.Fused);
                 Assert.Contains(reason, grid.NotFusedReason, StringComparison.Ordinal);
                 Assert.Equal(TrainingStop.Completed, grid.Run());
@@ -246,7 +246,7 @@ public class VaeGridStepTests(ITestOutputHelper output)
             var trainers = settings.Select(o => New(d, o)).ToList();
             try
             {
-                var grid = new ModelGrid<VaeEpochMetrics>([.. trainers.Select(t => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions()))], ["m0", "m1", "m2"], GridStepping.Fused);
+                var grid = FusedGridKit.Grid<VaeEpochMetrics>(trainers, GridStepping.Fused);
                 Assert.True(grid.Fused, grid.NotFusedReason);
                 var e = Assert.Throws<TrainingDivergedException>(() => grid.Run());
                 Assert.Equal($"model m1: {expected}", e.Message);
