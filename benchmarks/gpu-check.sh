@@ -11,7 +11,8 @@
 #   1. infogpu check-device --accelerator cuda --against cpu: every operation on cpu and cuda
 #      with the same inputs, compared with named tolerances, and the timings (GEMM 1024^3 through
 #      cuBLAS, cuBLAS alone and the hand-written kernel; RBM CD-1 / CD-10 / PCD-1 steps at
-#      784x500, batch 100; the VAE step 784-400-20, batch 128; entropy and KL; mutual information);
+#      784x500, batch 100; the VAE step 784-400-20, batch 128; grids of 64 RBMs and 16 VAEs in one
+#      fused step and one model after another; entropy and KL; mutual information);
 #   2. the PyTorch peers (benchmarks/peers/torch_rbm.py, torch_vae.py) with --device cuda, CUDA
 #      events and warm-up, on the same shapes, with whichever python3 imports torch;
 #   3. one JSON (OUT/gpu-check.json) and a short table (OUT/gpu-check.md, also printed) with the
@@ -186,6 +187,14 @@ if grid:
     ratio("rbm grid of %d models (fused) vs %d sequential PyTorch CD-1 steps" % (m, m), grid["seconds"], cd1 and m * cd1, 20.0 if m == 64 else None)
     loop = next((t for n, t in timings.items() if n.startswith("rbm grid") and "one by one" in n), None)
     ratio("rbm grid of %d models: fused vs one model after another" % m, grid["seconds"], loop and loop["seconds"], None)
+# The beta sweep: one fused grid step of M VAEs against M sequential PyTorch VAE steps (no goal stated).
+vgrid = next((t for n, t in timings.items() if n.startswith("vae grid") and " fused " in n), None)
+if vgrid:
+    m = int(vgrid["name"].split()[2])
+    vs = step("torch_vae.json")
+    ratio("vae grid of %d models (fused) vs %d sequential PyTorch VAE steps" % (m, m), vgrid["seconds"], vs and m * vs, None)
+    vloop = next((t for n, t in timings.items() if n.startswith("vae grid") and "one by one" in n), None)
+    ratio("vae grid of %d models: fused vs one model after another" % m, vgrid["seconds"], vloop and vloop["seconds"], None)
 doc = {"device": device, "seconds": seconds, "check_device_exit_code": check_rc,
        "checks_passed": (check or {}).get("passed"), "gemm": (check or {}).get("gemm"),
        "check_device": check, "goals": goals,

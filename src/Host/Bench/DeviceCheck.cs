@@ -98,6 +98,8 @@ internal static class DeviceCheck
         {
             note("check: VAE epoch ...");
             results.Add(VaeAgreement(device, reference, quick ? 40 : 400, quick ? 128 : 512));
+            note("check: VAE grid, fused step against each model alone ...");
+            results.Add(VaeGridAgreement(device, quick ? 40 : 400, quick ? 128 : 640));
         }
         return results;
     }
@@ -329,6 +331,57 @@ internal static class DeviceCheck
         return new CheckResult($"VAE 784-{hidden}-20 train loss of one epoch of {images} images vs {reference.Info.Kind}", "relative difference", Math.Abs(a - b) / Math.Abs(b), VaeLossRelative, nameof(VaeLossRelative), $"{a:G7} against {b:G7}");
     }
 
+    /// <summary>
+    /// Three VAEs (other seeds, learning rates and betas) trained one epoch by the fused grid step
+    /// on <paramref name="device"/>, each against the same model trained alone there: the largest
+    /// relative difference of the epoch's train and test losses. Equal on the CPU kinds; on
+    /// <c>cuda</c> a model alone runs its GEMMs through cuBLAS and the grid through the hand-written
+    /// batched kernel, so the sums round differently (<see cref="VaeLossRelative"/>).
+    /// </summary>
+    private static CheckResult VaeGridAgreement(ComputeDevice device, int hidden, int images)
+    {
+        var data = FashionMnist.Load(null, images);
+        var test = data.Test.Take(128).Images;
+        var common = new VaeTrainerOptions { Epochs = 1, Hidden = hidden, Latent = 20, BatchSize = 128 };
+        var settings = new[] { common with { Seed = 1 }, common with { Seed = 2, LearningRate = 3e-3, Beta = 0.5 }, common with { Seed = 3, LearningRate = 5e-4, Beta = 4 } };
+        VaeTrainer New(VaeTrainerOptions o) => new(device, Vae.Create(data.Train.Pixels, hidden, 20, o.Seed), data.Train.Images, test, o);
+        var trainers = settings.Select(New).ToList();
+        var fused = new VaeEpochMetrics?[settings.Length];
+        double worst = 0;
+        string detail = "";
+        try
+        {
+            using (var grid = new ModelGrid<VaeEpochMetrics>([.. trainers.Select(t => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions()))], ["m1", "m2", "m3"], GridStepping.Fused))
+            {
+                if (!grid.Fused)
+                    return new CheckResult($"VAE grid of 3 784-{hidden}-20 models, fused step vs each alone", "relative difference", double.NaN, VaeLossRelative, nameof(VaeLossRelative), $"the grid did not fuse: {grid.NotFusedReason}");
+                grid.EpochCompleted += (m, x) => fused[m] = x;
+                grid.Run();
+            }
+            for (int i = 0; i < settings.Length; i++)
+            {
+                using var alone = New(settings[i]);
+                var a = alone.TrainEpoch().Metrics!;
+                var f = fused[i]!;
+                foreach (var (x, y) in new[] { (f.TrainLoss, a.TrainLoss), (f.TestLoss, a.TestLoss) })
+                {
+                    double r = Math.Abs(x - y) / Math.Abs(y);
+                    if (!(r <= worst))
+                    {
+                        worst = r;
+                        detail = FormattableString.Invariant($"model {i + 1}: {x:G7} against {y:G7}");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var t in trainers)
+                t.Dispose();
+        }
+        return new CheckResult($"VAE grid of 3 784-{hidden}-20 models, one fused epoch of {images} images vs each model alone on {device.Info.Kind}", "relative difference", worst, VaeLossRelative, nameof(VaeLossRelative), detail);
+    }
+
     /// <summary>Times the steps on <paramref name="device"/>; <paramref name="quick"/> shrinks the GEMM and the rows (for ilgpu-cpu, which simulates every thread).</summary>
     public static List<CheckTiming> Timings(ComputeDevice device, bool quick, Action<string> note)
     {
@@ -401,6 +454,36 @@ internal static class DeviceCheck
             using var t = new VaeTrainer(device, vae, vdata.Train.Images, vdata.Test.Take(128).Images, new VaeTrainerOptions { Epochs = 1000, Hidden = vh, Latent = 20, BatchSize = vb });
             double s = Timing.Median(() => StepOnce(t, device), 5);
             list.Add(new CheckTiming($"vae step {vdata.Train.Pixels}-{vh}-20 batch {vb}", s, "steps/s", 1 / s));
+
+            // The beta sweep: M VAEs (a beta each) in one fused grid step, and the same M one after
+            // another; gpu-check.sh sets the fused step against M sequential PyTorch VAE steps.
+            int models = quick ? 4 : 16;
+            var trainers = Enumerable.Range(1, models)
+                .Select(m => new VaeTrainer(device, Vae.Create(vdata.Train.Pixels, vh, 20, (ulong)m), vdata.Train.Images, vdata.Test.Take(128).Images, new VaeTrainerOptions { Epochs = 1000, Hidden = vh, Latent = 20, BatchSize = vb, Seed = (ulong)m, Beta = 0.25 * m }))
+                .ToList();
+            try
+            {
+                foreach (var (stepping, label) in new[] { (GridStepping.Fused, "fused"), (GridStepping.OneByOne, "one by one") })
+                {
+                    note($"time: VAE grid of {models} models, {label} ...");
+                    using var grid = new ModelGrid<VaeEpochMetrics>([.. trainers.Select(x => new TrainingSession<VaeEpochMetrics>(x, new TrainingSessionOptions()))], [.. trainers.Select((_, i) => $"m{i}")], stepping);
+                    double g = Timing.Median(
+                        () =>
+                        {
+                            if (trainers[0].StepInEpoch >= trainers[0].StepsPerEpoch)
+                                grid.EndEpoch();
+                            grid.TrainStep();
+                            device.Synchronize();
+                        },
+                        5);
+                    list.Add(new CheckTiming($"vae grid {models} models step {label} {vdata.Train.Pixels}-{vh}-20 batch {vb}", g, "model steps/s", models / g));
+                }
+            }
+            finally
+            {
+                foreach (var x in trainers)
+                    x.Dispose();
+            }
         }
         {
             int rows = quick ? 200 : 100_000;
