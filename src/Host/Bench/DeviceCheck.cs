@@ -419,32 +419,13 @@ internal static class DeviceCheck
             // M models stepped one after another; gpu-check.sh sets the fused step against M
             // sequential PyTorch steps.
             int models = quick ? 4 : 64;
-            var trainers = Enumerable.Range(1, models)
-                .Select(m => new RbmTrainer(device, Rbm.Initialize(data.Pixels, hidden, (ulong)m, data.PixelMeans()), data.Images, [], new RbmTrainerOptions { Sampler = RbmSamplerKind.Cd, K = 1, Seed = (ulong)m, BatchSize = batch, MonitorRows = 10, AllBitsRows = 0, Epochs = 1000 }))
-                .ToList();
-            try
-            {
-                foreach (var (stepping, label) in new[] { (GridStepping.Fused, "fused"), (GridStepping.OneByOne, "one by one") })
-                {
-                    note($"time: RBM grid of {models} models, {label} ...");
-                    using var grid = new ModelGrid<RbmEpochMetrics>([.. trainers.Select(t => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions()))], [.. trainers.Select((_, i) => $"m{i}")], stepping);
-                    double s = Timing.Median(
-                        () =>
-                        {
-                            if (trainers[0].StepInEpoch >= trainers[0].StepsPerEpoch)
-                                grid.EndEpoch();
-                            grid.TrainStep();
-                            device.Synchronize();
-                        },
-                        5);
-                    list.Add(new CheckTiming($"rbm grid {models} models CD-1 step {label} {data.Pixels}x{hidden} batch {batch}", s, "model steps/s", models / s));
-                }
-            }
-            finally
-            {
-                foreach (var t in trainers)
-                    t.Dispose();
-            }
+            GridTimings<RbmEpochMetrics>(
+                list,
+                device,
+                Enumerable.Range(1, models).Select(m => new RbmTrainer(device, Rbm.Initialize(data.Pixels, hidden, (ulong)m, data.PixelMeans()), data.Images, [], new RbmTrainerOptions { Sampler = RbmSamplerKind.Cd, K = 1, Seed = (ulong)m, BatchSize = batch, MonitorRows = 10, AllBitsRows = 0, Epochs = 1000 })),
+                $"RBM grid of {models} models",
+                $"rbm grid {models} models CD-1 step {{0}} {data.Pixels}x{hidden} batch {batch}",
+                note);
         }
         {
             note("time: VAE step ...");
@@ -458,32 +439,13 @@ internal static class DeviceCheck
             // The beta sweep: M VAEs (a beta each) in one fused grid step, and the same M one after
             // another; gpu-check.sh sets the fused step against M sequential PyTorch VAE steps.
             int models = quick ? 4 : 16;
-            var trainers = Enumerable.Range(1, models)
-                .Select(m => new VaeTrainer(device, Vae.Create(vdata.Train.Pixels, vh, 20, (ulong)m), vdata.Train.Images, vdata.Test.Take(128).Images, new VaeTrainerOptions { Epochs = 1000, Hidden = vh, Latent = 20, BatchSize = vb, Seed = (ulong)m, Beta = 0.25 * m }))
-                .ToList();
-            try
-            {
-                foreach (var (stepping, label) in new[] { (GridStepping.Fused, "fused"), (GridStepping.OneByOne, "one by one") })
-                {
-                    note($"time: VAE grid of {models} models, {label} ...");
-                    using var grid = new ModelGrid<VaeEpochMetrics>([.. trainers.Select(x => new TrainingSession<VaeEpochMetrics>(x, new TrainingSessionOptions()))], [.. trainers.Select((_, i) => $"m{i}")], stepping);
-                    double g = Timing.Median(
-                        () =>
-                        {
-                            if (trainers[0].StepInEpoch >= trainers[0].StepsPerEpoch)
-                                grid.EndEpoch();
-                            grid.TrainStep();
-                            device.Synchronize();
-                        },
-                        5);
-                    list.Add(new CheckTiming($"vae grid {models} models step {label} {vdata.Train.Pixels}-{vh}-20 batch {vb}", g, "model steps/s", models / g));
-                }
-            }
-            finally
-            {
-                foreach (var x in trainers)
-                    x.Dispose();
-            }
+            GridTimings<VaeEpochMetrics>(
+                list,
+                device,
+                Enumerable.Range(1, models).Select(m => new VaeTrainer(device, Vae.Create(vdata.Train.Pixels, vh, 20, (ulong)m), vdata.Train.Images, vdata.Test.Take(128).Images, new VaeTrainerOptions { Epochs = 1000, Hidden = vh, Latent = 20, BatchSize = vb, Seed = (ulong)m, Beta = 0.25 * m })),
+                $"VAE grid of {models} models",
+                $"vae grid {models} models step {{0}} {vdata.Train.Pixels}-{vh}-20 batch {vb}",
+                note);
         }
         {
             int rows = quick ? 200 : 100_000;
@@ -513,6 +475,41 @@ internal static class DeviceCheck
             list.Add(new CheckTiming($"mutual_info_classif {rows}x{cols}", s));
         }
         return list;
+    }
+
+    /// <summary>
+    /// Times a grid step of <paramref name="create"/>'s trainers twice, fused (one set of launches)
+    /// and one model after another, on the same models; <paramref name="name"/> is a format with
+    /// {0} for "fused" or "one by one". The trainers are disposed.
+    /// </summary>
+    private static void GridTimings<TMetrics>(List<CheckTiming> list, ComputeDevice device, IEnumerable<ITrainer<TMetrics>> create, string what, string name, Action<string> note)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        var trainers = new List<ITrainer<TMetrics>>();
+        try
+        {
+            trainers.AddRange(create);
+            foreach (var (stepping, label) in new[] { (GridStepping.Fused, "fused"), (GridStepping.OneByOne, "one by one") })
+            {
+                note($"time: {what}, {label} ...");
+                using var grid = new ModelGrid<TMetrics>([.. trainers.Select(t => new TrainingSession<TMetrics>(t, new TrainingSessionOptions()))], [.. trainers.Select((_, i) => $"m{i}")], stepping);
+                double s = Timing.Median(
+                    () =>
+                    {
+                        if (trainers[0].StepInEpoch >= trainers[0].StepsPerEpoch)
+                            grid.EndEpoch();
+                        grid.TrainStep();
+                        device.Synchronize();
+                    },
+                    5);
+                list.Add(new CheckTiming(string.Format(System.Globalization.CultureInfo.InvariantCulture, name, label), s, "model steps/s", trainers.Count / s));
+            }
+        }
+        finally
+        {
+            foreach (var t in trainers)
+                t.Dispose();
+        }
     }
 
     /// <summary>
