@@ -56,6 +56,39 @@ internal static class FusedGridKit
         }
     }
 
+    /// <summary>
+    /// <paramref name="alone"/> (model 1 of <paramref name="grid"/>'s settings, trained by itself)
+    /// diverges within 100 epochs, and the fused grid of <paramref name="grid"/> fails naming model
+    /// m1 with the same message. Every trainer is disposed.
+    /// </summary>
+    public static string DivergesLikeAlone<TMetrics>(ITrainer<TMetrics> alone, IReadOnlyList<ITrainer<TMetrics>> grid)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        try
+        {
+            string expected = Assert.Throws<TrainingDivergedException>(() =>
+            {
+                for (int s = 0; s < 100 * alone.StepsPerEpoch; s++)
+                {
+                    if (alone.StepInEpoch == alone.StepsPerEpoch)
+                        alone.EndEpoch();
+                    alone.TrainStep();
+                }
+            }).Message;
+            var fused = Grid(grid, GridStepping.Fused);
+            Assert.True(fused.Fused, fused.NotFusedReason);
+            var e = Assert.Throws<TrainingDivergedException>(() => fused.Run());
+            Assert.Equal($"model m1: {expected}", e.Message);
+            return expected;
+        }
+        finally
+        {
+            alone.Dispose();
+            foreach (var t in grid)
+                t.Dispose();
+        }
+    }
+
     /// <summary>Cancels when the run reports the given step.</summary>
     public sealed class CancelAt(CancellationTokenSource cts, long step) : IProgress<TrainingProgress>
     {
