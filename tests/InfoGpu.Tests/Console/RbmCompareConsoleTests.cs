@@ -88,6 +88,74 @@ public class RbmCompareConsoleTests
         }
     }
 
+    /// <summary>
+    /// <c>--seeds</c> repeats every method per seed, a sampler's seeds as one grid (fused here, on
+    /// cpu): each seed's figures are those of the same comparison run with <c>--seed</c> alone, and
+    /// the method's row is their mean with the standard deviation over the seeds.
+    /// </summary>
+    [Fact]
+    public void SeedsRepeatEveryMethodAndGiveEachSeedsOwnFigures()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"infogpu-rbm-compare-seeds-{Environment.ProcessId}");
+        try
+        {
+            string[] common = ["rbm", "compare", "--limit", "100", "--hidden", "6", "--epochs", "2", "--k", "2", "--gibbs-steps", "3", "--estimates", "2", "--curve-betas", "0", "--accelerator", "cpu", "--json", "--quiet"];
+            var (code, output, err) = ConsoleRunner.Run([.. common, "--seeds", "2,5", "--grid-step", "fused", "--out", Path.Combine(root, "grid")]);
+            Assert.True(code == 0, err);
+            using var grid = JsonDocument.Parse(output);
+            Assert.Equal([2, 5], grid.RootElement.GetProperty("seeds").EnumerateArray().Select(x => x.GetInt32()).ToArray());
+            var alone = new Dictionary<int, JsonDocument>();
+            foreach (int seed in new[] { 2, 5 })
+            {
+                var (c, o, e) = ConsoleRunner.Run([.. common, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", Path.Combine(root, $"seed-{seed}")]);
+                Assert.True(c == 0, e);
+                alone[seed] = JsonDocument.Parse(o);
+            }
+            var methods = grid.RootElement.GetProperty("methods").EnumerateArray().ToArray();
+            Assert.Equal(5, methods.Length);
+            for (int m = 0; m < methods.Length; m++)
+            {
+                var bySeed = methods[m].GetProperty("by_seed").EnumerateArray().ToArray();
+                Assert.Equal([2, 5], bySeed.Select(x => x.GetProperty("seed").GetInt32()).ToArray());
+                foreach (var run in bySeed)
+                {
+                    var single = alone[run.GetProperty("seed").GetInt32()].RootElement.GetProperty("methods")[m];
+                    // The same bits: a model of the grid is the model trained alone with its seed.
+                    Assert.Equal(single.GetProperty("test_log_likelihood").GetDouble(), run.GetProperty("test_log_likelihood").GetDouble());
+                    Assert.Equal(single.GetProperty("log_z").GetDouble(), run.GetProperty("log_z").GetDouble());
+                    Assert.Equal(single.GetProperty("pseudo_log_likelihood").GetDouble(), run.GetProperty("pseudo_log_likelihood").GetDouble());
+                    Assert.Equal(2, run.GetProperty("epochs").GetInt32());
+                }
+                double a = bySeed[0].GetProperty("test_log_likelihood").GetDouble(), b = bySeed[1].GetProperty("test_log_likelihood").GetDouble();
+                Assert.Equal((a + b) / 2, methods[m].GetProperty("test_log_likelihood").GetDouble(), 1e-12);
+                // The sample standard deviation of two values is |a - b| / sqrt(2).
+                Assert.Equal(Math.Abs(a - b) / Math.Sqrt(2), methods[m].GetProperty("test_log_likelihood_sd").GetDouble(), 1e-12);
+                Assert.Equal(0, alone[2].RootElement.GetProperty("methods")[m].GetProperty("test_log_likelihood_sd").GetDouble());
+            }
+            string md = File.ReadAllText(Path.Combine(root, "grid", "compare.md"));
+            Assert.Contains("mean over the 2 seeds", md, StringComparison.Ordinal);
+            Assert.Contains("| CD-1 | 5 | 2 |", md, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("give --seed or --seeds, not both", "--seed", "1", "--seeds", "1-2")]
+    [InlineData("--grid-step applies to --seeds", "--grid-step", "fused")]
+    [InlineData("--seeds: the range '3-1' runs backwards", "--seeds", "3-1")]
+    [InlineData("--seeds: 'x' is not a seed", "--seeds", "x")]
+    public void BadSeedListsAreUsageErrors(string message, params string[] args)
+    {
+        var (code, _, err) = ConsoleRunner.Run(["rbm", "compare", "--accelerator", "cpu", .. args]);
+        Assert.Equal(2, code);
+        Assert.Contains(message, err, StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
     [Theory]
     [InlineData("1")]
     [InlineData("-0.1")]
