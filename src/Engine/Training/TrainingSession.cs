@@ -51,6 +51,15 @@ public sealed record TrainingSessionOptions
     /// </summary>
     public Func<bool>? StopVote { get; init; }
 
+    /// <summary>
+    /// Keep the checkpoint that a new one replaces as <see cref="TrainingSession.PreviousCheckpointFile"/>
+    /// (default false). The sessions of a model grid set it: a grid writes its models' checkpoints
+    /// one after another, so a process killed between two of them leaves some models a checkpoint
+    /// ahead of the others, and <see cref="TrainingSession.ReadGridCheckpoints"/> then finds every
+    /// model at the last step that all of them reached.
+    /// </summary>
+    public bool KeepPreviousCheckpoint { get; init; }
+
     /// <summary>Throws <see cref="InfoGpuException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -86,6 +95,105 @@ public static class TrainingSession
 
     /// <summary>The file a running session holds locked in its folder, so that two runs never write one folder.</summary>
     public const string LockFile = ".infogpu.lock";
+
+    /// <summary>The checkpoint that the last one replaced, kept when <see cref="TrainingSessionOptions.KeepPreviousCheckpoint"/> is set (model grids).</summary>
+    public const string PreviousCheckpointFile = "model.previous.safetensors";
+
+    /// <summary>The metadata key of every checkpoint a session writes: the trainer's step count (updates done) at that checkpoint.</summary>
+    public const string StepKey = "session_step";
+
+    /// <summary>
+    /// Reads the checkpoints of a grid's models, one folder each, at the last step that every model
+    /// reached: each model's checkpoint, or its previous one
+    /// (<see cref="PreviousCheckpointFile"/>) where the grid was stopped while writing a set of
+    /// checkpoints and this model's is a step ahead of another's.
+    /// </summary>
+    /// <param name="directories">The models' folders, in the grid's order.</param>
+    /// <param name="format">The format mark the trainers write.</param>
+    /// <param name="what">What a checkpoint holds, with its article ("an RBM").</param>
+    /// <param name="writer">The command that writes such grids ("infogpu rbm train").</param>
+    /// <returns>The checkpoints in the order of <paramref name="directories"/>, and the indices of the models that continue from their previous checkpoint.</returns>
+    /// <exception cref="InfoGpuException">A model has no readable checkpoint, or the models have none at a common step.</exception>
+    public static (IReadOnlyList<TensorSet> Checkpoints, IReadOnlyList<int> FromPrevious) ReadGridCheckpoints(IReadOnlyList<string> directories, string format, string what, string writer)
+    {
+        ArgumentNullException.ThrowIfNull(directories);
+        int n = directories.Count;
+        var current = new TensorSet?[n];
+        InfoGpuException? firstError = null;
+        for (int i = 0; i < n; i++)
+        {
+            try
+            {
+                current[i] = ReadCheckpoint(directories[i], format, what, writer);
+            }
+            catch (InfoGpuException e)
+            {
+                firstError ??= e;
+            }
+        }
+        var steps = current.Select(c => c is null ? null : StepOf(c)).ToArray();
+        if (firstError is null && (steps.All(x => x is null) || steps.Distinct().Count() == 1))
+            return (current!, []);
+
+        // Stopped while writing a set: every model holds the last complete set's step in its
+        // checkpoint or its previous one (renamed just before a new checkpoint is written).
+        var previous = new TensorSet?[n];
+        for (int i = 0; i < n; i++)
+        {
+            string path = Path.Combine(directories[i], PreviousCheckpointFile);
+            if (!File.Exists(path))
+                continue;
+            try
+            {
+                var set = SafeTensors.Read(path);
+                set.RequireFormat(format, path, what, writer);
+                previous[i] = set;
+            }
+            catch (InfoGpuException)
+            {
+                // A previous checkpoint that does not read is no candidate.
+            }
+        }
+        var common = Enumerable.Range(0, n)
+            .Select(i => new[] { current[i], previous[i] }.Where(c => c is not null).Select(c => StepOf(c!)).Where(x => x is not null).Select(x => x!.Value).ToHashSet())
+            .Aggregate((a, b) => { a.IntersectWith(b); return a; });
+        if (common.Count == 0)
+        {
+            int missing = Array.FindIndex(current, c => c is null);
+            if (missing >= 0 && previous[missing] is null)
+            {
+                throw current.Any(c => c is not null) && !File.Exists(Path.Combine(directories[missing], CheckpointFile))
+                    ? new InfoGpuException($"{directories[missing]}: no {CheckpointFile} there while other models of the grid have one: the grid was stopped before every model's first checkpoint was written; start it again (with --overwrite)")
+                    : firstError!;
+            }
+            string where = string.Join(", ", Enumerable.Range(0, n).Select(i => $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(directories[i]))} at step {(steps[i] is long x ? x.ToString(CultureInfo.InvariantCulture) : "?")}"));
+            throw new InfoGpuException($"the grid's models have no checkpoints of a common step ({where}): they were not written by one run of the grid; start it again (with --overwrite)");
+        }
+        long step = common.Max();
+        var chosen = new TensorSet[n];
+        var fromPrevious = new List<int>();
+        for (int i = 0; i < n; i++)
+        {
+            if (current[i] is { } c && StepOf(c) == step)
+            {
+                chosen[i] = c;
+            }
+            else
+            {
+                chosen[i] = previous[i]!;
+                // The session resumed from it must not keep the checkpoint ahead as its previous one.
+                chosen[i].Metadata[AheadOnDiskKey] = "true";
+                fromPrevious.Add(i);
+            }
+        }
+        return (chosen, fromPrevious);
+    }
+
+    /// <summary>Marks a checkpoint read from <see cref="PreviousCheckpointFile"/> while the model's own file is ahead of the grid (in memory only).</summary>
+    internal const string AheadOnDiskKey = "infogpu_checkpoint_ahead_on_disk";
+
+    private static long? StepOf(TensorSet set) =>
+        set.Metadata.TryGetValue(StepKey, out var v) && long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out long x) ? x : null;
 
     /// <summary>
     /// Reads the checkpoint of the run in <paramref name="directory"/> (the folder a session wrote,
@@ -138,6 +246,10 @@ public sealed class TrainingSession<TMetrics>
     private int firstEpoch = -1;
     private long? savedStep;
 
+    // Resumed from the previous checkpoint of a grid's model whose own checkpoint is ahead of the
+    // grid: the first save replaces that one (from a run the grid abandoned) and keeps the previous.
+    private bool aheadOnDisk;
+
     /// <summary>Prepares a run of <paramref name="trainer"/>; nothing runs until <see cref="Run"/>.</summary>
     /// <param name="trainer">The trainer, new or restored by its <c>Resume</c>.</param>
     /// <param name="options">The session's settings (validated here).</param>
@@ -154,7 +266,10 @@ public sealed class TrainingSession<TMetrics>
         if (options.Epochs > 0)
             trainer.Epochs = options.Epochs;
         if (resumedFrom is not null)
+        {
             history.AddRange(ReadHistory(resumedFrom, trainer.Epoch));
+            aheadOnDisk = resumedFrom.Metadata.ContainsKey(TrainingSession.AheadOnDiskKey);
+        }
         else if (CheckpointPath is string path && options.WriteFiles && File.Exists(path) && !options.Overwrite)
             throw new InfoGpuException($"{options.Directory} already holds a run ({TrainingSession.CheckpointFile}); continue it with --resume {options.Directory}, choose another output folder, or pass --overwrite to replace it");
     }
@@ -384,8 +499,23 @@ public sealed class TrainingSession<TMetrics>
             history[i].ToColumns().AsSpan(0, names.Count).CopyTo(h.AsSpan(i * names.Count));
         set.Add(HistoryTensor, h, history.Count, names.Count);
         set.Metadata[HistoryColumnsKey] = string.Join(',', names);
+        set.Metadata[TrainingSession.StepKey] = trainer.Step.ToString(CultureInfo.InvariantCulture);
         Directory.CreateDirectory(options.Directory!);
+        if (options.KeepPreviousCheckpoint && File.Exists(path) && !aheadOnDisk)
+        {
+            // Renamed, not copied: a kill before the new checkpoint is whole leaves this one.
+            string previous = Path.Combine(options.Directory!, TrainingSession.PreviousCheckpointFile);
+            try
+            {
+                File.Move(path, previous, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new InfoGpuException($"cannot keep the previous checkpoint as {previous}: {e.Message}");
+            }
+        }
         SafeTensors.Write(path, set);
+        aheadOnDisk = false;
         savedStep = trainer.Step;
         WriteMetrics(MetricsPath!);
     }

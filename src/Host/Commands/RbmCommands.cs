@@ -206,7 +206,7 @@ internal static class RbmCommands
                 throw new UsageException($"{string.Join(", ", fixedFlags)} cannot change when a grid resumes: its models keep their settings and folders (only --epochs, --checkpoint-every, --sample-steps, --data and --limit may be given)");
             var (config, models) = GridOption.ReadIndex(dir, "rbm train");
             var (first, count) = SessionRunner.GridShare(context, models.Count);
-            var checkpoints = models.Select(m => TrainingSession.ReadCheckpoint(Path.Combine(dir, m.Folder), RbmCheckpoint.Format, "an RBM", "infogpu rbm train")).ToList();
+            var checkpoints = SessionRunner.ReadGridCheckpoints(context, dir, models, RbmCheckpoint.Format, "an RBM", "infogpu rbm train");
             var stored = checkpoints.Select(RbmCheckpoint.ReadOptions).ToList();
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoints[0], "data_dir");
             int? limit = a.Has("limit") ? a.GetInt("limit", 0) : SessionRunner.StoredLimit(checkpoints[0]);

@@ -96,7 +96,9 @@ internal static class SessionRunner
     {
         TrainingSession<TMetrics> Session(int i, ITrainer<TMetrics> trainer)
         {
-            var sessionOptions = Options(context, epochs, Path.Combine(outDir, models[i].Folder), checkpointEvery, metadata);
+            // A grid writes its models' checkpoints one after another: each keeps its previous one,
+            // so that a kill between two leaves a set that --resume finds whole (ReadGridCheckpoints).
+            var sessionOptions = Options(context, epochs, Path.Combine(outDir, models[i].Folder), checkpointEvery, metadata) with { KeepPreviousCheckpoint = true };
             return new TrainingSession<TMetrics>(trainer, i == 0 ? sessionOptions : sessionOptions with { Progress = null }, resumedFrom?[i]);
         }
 
@@ -153,6 +155,19 @@ internal static class SessionRunner
         context.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"interrupted in epoch {t.Epoch + 1} after step {t.StepInEpoch} ({t.Step} updates done); every model's checkpoint written under {outDir}"));
         context.Err.WriteLine($"resume with: {ProgramName()} {command} --resume {outDir}");
         return stop.ExitCode;
+    }
+
+    /// <summary>
+    /// The checkpoints of a grid's models at the last step every model reached
+    /// (<see cref="TrainingSession.ReadGridCheckpoints"/>), with a note for each model that continues
+    /// from its previous checkpoint because the grid was stopped while writing a set of them.
+    /// </summary>
+    public static List<TensorSet> ReadGridCheckpoints(CommandContext context, string dir, IReadOnlyList<GridModel> models, string format, string what, string writer)
+    {
+        var (checkpoints, fromPrevious) = TrainingSession.ReadGridCheckpoints([.. models.Select(m => Path.Combine(dir, m.Folder))], format, what, writer);
+        foreach (int i in fromPrevious)
+            context.Note($"{models[i].Folder}: continues from its previous checkpoint ({TrainingSession.PreviousCheckpointFile}), where every model of the grid was: the grid was stopped while writing its models' checkpoints");
+        return [.. checkpoints];
     }
 
     /// <summary>Whether a grid is dealt to the ranks of an MPI job: under mpirun with several ranks.</summary>

@@ -240,7 +240,7 @@ internal static class VaeCommands
                 throw new UsageException("--checkpoint-every must be >= 0 and --epochs >= 1");
             var (config, models) = GridOption.ReadIndex(dir, "vae train");
             var (first, count) = SessionRunner.GridShare(context, models.Count);
-            var checkpoints = models.Select(m => TrainingSession.ReadCheckpoint(Path.Combine(dir, m.Folder), VaeCheckpoint.Format, "a VAE", "infogpu vae train")).ToList();
+            var checkpoints = SessionRunner.ReadGridCheckpoints(context, dir, models, VaeCheckpoint.Format, "a VAE", "infogpu vae train");
             string? dataDir = a.Get("data") ?? SessionRunner.Stored(checkpoints[0], "data_dir");
             int? limit = ReadLimit(a) ?? SessionRunner.StoredLimit(checkpoints[0]);
             var data = LoadData(context, dataDir, limit);

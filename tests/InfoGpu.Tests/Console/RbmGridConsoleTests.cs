@@ -225,7 +225,7 @@ public class RbmGridConsoleTests
     }
 
     /// <summary>Every tensor bit for bit; the history's columns except the timings.</summary>
-    private static void AssertSameState(string gridPath, string alonePath)
+    internal static void AssertSameState(string gridPath, string alonePath)
     {
         var g = SafeTensors.Read(gridPath);
         var a = SafeTensors.Read(alonePath);
