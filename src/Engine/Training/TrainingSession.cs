@@ -118,6 +118,8 @@ public static class TrainingSession
     {
         ArgumentNullException.ThrowIfNull(directories);
         int n = directories.Count;
+        if (n == 0)
+            throw new ArgumentException("a grid has at least one model", nameof(directories));
         var current = new TensorSet?[n];
         InfoGpuException? firstError = null;
         for (int i = 0; i < n; i++)
