@@ -323,24 +323,10 @@ public class RbmGridStepTests(ITestOutputHelper output)
             foreach (var (sampler, k) in new[] { (RbmSamplerKind.Cd, 1), (RbmSamplerKind.Pcd, 2) })
             {
                 var settings = Models(sampler, k).Select(o => o with { MonitorRows = 10, AllBitsRows = 0, CheckEvery = 2 }).ToArray();
-                var alone = settings.Select(o =>
-                {
-                    using var t = new RbmTrainer(d, Rbm.Initialize(nv, nh, o.Seed), data, [], o);
-                    for (int s = 0; s < t.StepsPerEpoch; s++)
-                        t.TrainStep();
-                    return t.SaveState();
-                }).ToArray();
-                var trainers = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(nv, nh, o.Seed), data, [], o)).ToList();
-                try
-                {
-                    FusedGridKit.FusedEpoch(trainers);
-                    for (int i = 0; i < settings.Length; i++)
-                        FusedGridKit.SameBits(alone[i], trainers[i].SaveState(), $"simulated GPU, groups of {groupSize}, {sampler}-{k}: model {i}");
-                }
-                finally
-                {
-                    trainers.ForEach(t => t.Dispose());
-                }
+                FusedGridKit.FusedEpochGivesTheBitsAlone(
+                    settings.Length,
+                    i => new RbmTrainer(d, Rbm.Initialize(nv, nh, settings[i].Seed), data, [], settings[i]),
+                    $"simulated GPU, groups of {groupSize}, {sampler}-{k}");
             }
             return 0;
         });

@@ -36,6 +36,37 @@ internal static class FusedGridKit
     }
 
     /// <summary>
+    /// The <paramref name="count"/> trainers <paramref name="make"/> builds, one fused epoch
+    /// together, end with the bits of each one stepped alone through the epoch (built again by
+    /// <paramref name="make"/>; <paramref name="comparedBytes"/> as for <see cref="SameBits"/>). Every trainer is disposed.
+    /// </summary>
+    public static void FusedEpochGivesTheBitsAlone(int count, Func<int, ITrainer> make, string what, Func<string, int?>? comparedBytes = null)
+    {
+        var alone = new TensorSet[count];
+        for (int i = 0; i < count; i++)
+        {
+            using var t = make(i);
+            for (int s = 0; s < t.StepsPerEpoch; s++)
+                t.TrainStep();
+            alone[i] = t.SaveState();
+        }
+        var trainers = new List<ITrainer>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+                trainers.Add(make(i));
+            FusedEpoch(trainers);
+            for (int i = 0; i < count; i++)
+                SameBits(alone[i], trainers[i].SaveState(), $"{what}: model {i}", comparedBytes);
+        }
+        finally
+        {
+            foreach (var t in trainers)
+                t.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Every tensor of <paramref name="expected"/> is in <paramref name="actual"/> with the same bytes
     /// (of a tensor that <paramref name="comparedBytes"/> limits, its first bytes only, and the same length).
     /// </summary>
