@@ -61,20 +61,29 @@ public class MpiGridTests
         string root = TestPaths.TempDir();
         string straight = Path.Combine(root, "straight"), dir = Path.Combine(root, "grid");
         string[] args = [.. RbmGrid, "--sampler", "pcd", "--quiet"];
-        var full = ConsoleRunner.Run([.. args, "--epochs", "3", "--out", straight]);
+        var full = ConsoleRunner.Run([.. args, "--epochs", "4", "--out", straight]);
         Assert.True(full.Code == 0, full.Err);
         var first = ConsoleRunner.Run([.. args, "--epochs", "1", "--out", dir]);
         Assert.True(first.Code == 0, first.Err);
 
-        // Epoch 2 under 2 ranks (models 1-2 and 3-4), epoch 3 back in one process.
+        // Epoch 2 under 2 ranks (models 1-2 and 3-4).
         string[] resume = ["rbm", "train", "--resume", dir, "--sample-steps", "2", "--accelerator", "cpu", "--quiet"];
         var (code, _, stderr) = MpiJob.Run(2, [.. resume, "--epochs", "2"]);
         Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
-        var back = ConsoleRunner.Run([.. resume, "--epochs", "3", "--json"]);
+
+        // Rank 0 killed while writing the models' checkpoints of epoch 2, before the last model's:
+        // that model's files are those of epoch 1. Under 2 ranks every model continues from epoch 1
+        // (the others from their previous checkpoints) to epoch 3; epoch 4 back in one process.
+        string last = Directory.GetDirectories(dir).Order(StringComparer.Ordinal).Last();
+        File.Move(Path.Combine(last, "model.previous.safetensors"), Path.Combine(last, "model.safetensors"), overwrite: true);
+        (code, _, stderr) = MpiJob.Run(2, ["rbm", "train", "--resume", dir, "--sample-steps", "2", "--accelerator", "cpu", "--epochs", "3"]);
+        Assert.True(code == 0, $"mpirun exit {code}: {stderr}");
+        Assert.Equal(3, stderr.Split('\n').Count(l => l.Contains(": continues from its previous checkpoint", StringComparison.Ordinal)));
+        var back = ConsoleRunner.Run([.. resume, "--epochs", "4", "--json"]);
         Assert.True(back.Code == 0, back.Err);
-        Assert.All(JsonNode.Parse(back.Out)!["models"]!.AsArray(), m => Assert.Equal(3, (int)m!["epochs_done"]!));
+        Assert.All(JsonNode.Parse(back.Out)!["models"]!.AsArray(), m => Assert.Equal(4, (int)m!["epochs_done"]!));
         AssertSameModels(straight, dir);
-        Assert.All(Directory.GetDirectories(dir), d => Assert.Equal(4, File.ReadAllLines(Path.Combine(d, "metrics.csv")).Length));
+        Assert.All(Directory.GetDirectories(dir), d => Assert.Equal(5, File.ReadAllLines(Path.Combine(d, "metrics.csv")).Length));
 
         // More ranks than models: a usage error that says how many ranks the grid takes.
         (code, _, stderr) = MpiJob.Run(5, [.. resume, "--epochs", "4"]);
