@@ -92,51 +92,18 @@ public class RbmGridStepTests(ITestOutputHelper output)
             TestDevices.Use(kind, d =>
             {
                 var alone = settings.Select(o => Alone(d, o)).ToArray();
-                var folders = settings.Select((_, i) => Path.Combine(root, $"m{i}")).ToArray();
-                string[] names = ["m0", "m1", "m2"];
-                var metrics = new List<RbmEpochMetrics>[settings.Length];
-                for (int i = 0; i < metrics.Length; i++)
-                    metrics[i] = [];
-
-                using var cts = new CancellationTokenSource();
-                var first = settings.Select(o => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, o.Seed), Train, Test, o)).ToList();
-                try
-                {
-                    var sessions = first.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new FusedGridKit.CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
-                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names, GridStepping.Fused);
-                    Assert.True(grid.Fused, grid.NotFusedReason);
-                    grid.EpochCompleted += (m, x) => metrics[m].Add(x);
-                    Assert.Equal(TrainingStop.Cancelled, grid.Run(cts.Token));
-                    Assert.Equal(StopAt, grid.FusedStepCount);
-                }
-                finally
-                {
-                    first.ForEach(t => t.Dispose());
-                }
-
-                var checkpoints = folders.Select(f => SafeTensors.Read(Path.Combine(f, TrainingSession.CheckpointFile))).ToList();
+                var metrics = FusedGridKit.StopAndResumeFused<RbmEpochMetrics>(
+                    root,
+                    settings.Length,
+                    StopAt,
+                    i => new RbmTrainer(d, Rbm.Initialize(Visible, Hidden, settings[i].Seed), Train, Test, settings[i]),
+                    c => RbmTrainer.Resume(d, c, Train, Test),
+                    i => alone[i].AtStop,
+                    i => alone[i].AtEnd,
+                    (e, a, w) => FusedGridKit.SameBits(e, a, w),
+                    $"{kind} {sampler}-{k}");
                 for (int i = 0; i < settings.Length; i++)
-                    FusedGridKit.SameBits(alone[i].AtStop, checkpoints[i], $"{kind} {sampler}-{k}: model {i} at the checkpoint of step {StopAt}");
-
-                var resumed = checkpoints.Select(c => RbmTrainer.Resume(d, c, Train, Test)).ToList();
-                try
-                {
-                    var sessions = resumed.Select((t, i) => new TrainingSession<RbmEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i] }, checkpoints[i])).ToList();
-                    var grid = new ModelGrid<RbmEpochMetrics>(sessions, names, GridStepping.Fused);
-                    Assert.True(grid.Fused, grid.NotFusedReason);
-                    grid.EpochCompleted += (m, x) => metrics[m].Add(x);
-                    Assert.Equal(TrainingStop.Completed, grid.Run());
-                    Assert.Equal((Epochs * resumed[0].StepsPerEpoch) - StopAt, grid.FusedStepCount);
-                    for (int i = 0; i < settings.Length; i++)
-                    {
-                        FusedGridKit.SameBits(alone[i].AtEnd, resumed[i].SaveState(), $"{kind} {sampler}-{k}: model {i} at the end");
-                        SameMonitors(alone[i].Epochs, metrics[i], $"{kind} {sampler}-{k}: model {i}");
-                    }
-                }
-                finally
-                {
-                    resumed.ForEach(t => t.Dispose());
-                }
+                    SameMonitors(alone[i].Epochs, metrics[i], $"{kind} {sampler}-{k}: model {i}");
                 return 0;
             });
         }

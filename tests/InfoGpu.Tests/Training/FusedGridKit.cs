@@ -36,6 +36,65 @@ internal static class FusedGridKit
     }
 
     /// <summary>
+    /// The <paramref name="count"/> trainers <paramref name="make"/> builds run as a fused grid,
+    /// each with a folder under <paramref name="root"/>, cancelled after step <paramref name="stopAt"/>
+    /// (every model checkpointed there), then resumed from those checkpoints by
+    /// <paramref name="resume"/> and run fused to the end: the checkpoints have the bits of
+    /// <paramref name="atStop"/>, the final states those of <paramref name="atEnd"/> (each model alone),
+    /// compared by <paramref name="sameBits"/>. Returns every model's epoch figures, both runs together.
+    /// </summary>
+    public static List<TMetrics>[] StopAndResumeFused<TMetrics>(
+        string root, int count, long stopAt, Func<int, ITrainer<TMetrics>> make, Func<TensorSet, ITrainer<TMetrics>> resume,
+        Func<int, TensorSet> atStop, Func<int, TensorSet> atEnd, Action<TensorSet, TensorSet, string> sameBits, string what)
+        where TMetrics : IEpochMetrics<TMetrics>
+    {
+        var folders = Enumerable.Range(0, count).Select(i => Path.Combine(root, $"m{i}")).ToArray();
+        string[] names = [.. Enumerable.Range(0, count).Select(i => $"m{i}")];
+        var metrics = Enumerable.Range(0, count).Select(_ => new List<TMetrics>()).ToArray();
+
+        using var cts = new CancellationTokenSource();
+        var first = new List<ITrainer<TMetrics>>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+                first.Add(make(i));
+            var sessions = first.Select((t, i) => new TrainingSession<TMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new CancelAt(cts, stopAt) : null, ProgressEvery = 1 })).ToList();
+            var grid = new ModelGrid<TMetrics>(sessions, names, GridStepping.Fused);
+            Assert.True(grid.Fused, grid.NotFusedReason);
+            grid.EpochCompleted += (m, x) => metrics[m].Add(x);
+            Assert.Equal(TrainingStop.Cancelled, grid.Run(cts.Token));
+            Assert.Equal(stopAt, grid.FusedStepCount);
+        }
+        finally
+        {
+            first.ForEach(t => t.Dispose());
+        }
+
+        var checkpoints = folders.Select(f => SafeTensors.Read(Path.Combine(f, TrainingSession.CheckpointFile))).ToList();
+        for (int i = 0; i < count; i++)
+            sameBits(atStop(i), checkpoints[i], $"{what}: model {i} at the checkpoint of step {stopAt}");
+
+        var resumed = new List<ITrainer<TMetrics>>(count);
+        try
+        {
+            resumed.AddRange(checkpoints.Select(resume));
+            var sessions = resumed.Select((t, i) => new TrainingSession<TMetrics>(t, new TrainingSessionOptions { Directory = folders[i] }, checkpoints[i])).ToList();
+            var grid = new ModelGrid<TMetrics>(sessions, names, GridStepping.Fused);
+            Assert.True(grid.Fused, grid.NotFusedReason);
+            grid.EpochCompleted += (m, x) => metrics[m].Add(x);
+            Assert.Equal(TrainingStop.Completed, grid.Run());
+            Assert.Equal((resumed[0].Epochs * resumed[0].StepsPerEpoch) - stopAt, grid.FusedStepCount);
+            for (int i = 0; i < count; i++)
+                sameBits(atEnd(i), resumed[i].SaveState(), $"{what}: model {i} at the end");
+        }
+        finally
+        {
+            resumed.ForEach(t => t.Dispose());
+        }
+        return metrics;
+    }
+
+    /// <summary>
     /// The <paramref name="count"/> trainers <paramref name="make"/> builds, one fused epoch
     /// together, end with the bits of each one stepped alone through the epoch (built again by
     /// <paramref name="make"/>; <paramref name="comparedBytes"/> as for <see cref="SameBits"/>). Every trainer is disposed.

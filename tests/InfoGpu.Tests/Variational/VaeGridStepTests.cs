@@ -71,51 +71,18 @@ public class VaeGridStepTests(ITestOutputHelper output)
             TestDevices.Use(kind, d =>
             {
                 var alone = settings.Select(o => Alone(d, o)).ToArray();
-                var folders = settings.Select((_, i) => Path.Combine(root, $"m{i}")).ToArray();
-                string[] names = ["m0", "m1", "m2"];
-                var metrics = new List<VaeEpochMetrics>[settings.Length];
-                for (int i = 0; i < metrics.Length; i++)
-                    metrics[i] = [];
-
-                using var cts = new CancellationTokenSource();
-                var first = settings.Select(o => New(d, o)).ToList();
-                try
-                {
-                    var sessions = first.Select((t, i) => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i], Progress = i == 0 ? new FusedGridKit.CancelAt(cts, StopAt) : null, ProgressEvery = 1 })).ToList();
-                    var grid = new ModelGrid<VaeEpochMetrics>(sessions, names, GridStepping.Fused);
-                    Assert.True(grid.Fused, grid.NotFusedReason);
-                    grid.EpochCompleted += (m, x) => metrics[m].Add(x);
-                    Assert.Equal(TrainingStop.Cancelled, grid.Run(cts.Token));
-                    Assert.Equal(StopAt, grid.FusedStepCount);
-                }
-                finally
-                {
-                    first.ForEach(t => t.Dispose());
-                }
-
-                var checkpoints = folders.Select(f => SafeTensors.Read(Path.Combine(f, TrainingSession.CheckpointFile))).ToList();
+                var metrics = FusedGridKit.StopAndResumeFused<VaeEpochMetrics>(
+                    root,
+                    settings.Length,
+                    StopAt,
+                    i => New(d, settings[i]),
+                    c => VaeTrainer.Resume(d, c, Data),
+                    i => alone[i].AtStop,
+                    i => alone[i].AtEnd,
+                    SameBits,
+                    kind);
                 for (int i = 0; i < settings.Length; i++)
-                    SameBits(alone[i].AtStop, checkpoints[i], $"{kind}: model {i} at the checkpoint of step {StopAt}");
-
-                var resumed = checkpoints.Select(c => VaeTrainer.Resume(d, c, Data)).ToList();
-                try
-                {
-                    var sessions = resumed.Select((t, i) => new TrainingSession<VaeEpochMetrics>(t, new TrainingSessionOptions { Directory = folders[i] }, checkpoints[i])).ToList();
-                    var grid = new ModelGrid<VaeEpochMetrics>(sessions, names, GridStepping.Fused);
-                    Assert.True(grid.Fused, grid.NotFusedReason);
-                    grid.EpochCompleted += (m, x) => metrics[m].Add(x);
-                    Assert.Equal(TrainingStop.Completed, grid.Run());
-                    Assert.Equal((Epochs * resumed[0].StepsPerEpoch) - StopAt, grid.FusedStepCount);
-                    for (int i = 0; i < settings.Length; i++)
-                    {
-                        SameBits(alone[i].AtEnd, resumed[i].SaveState(), $"{kind}: model {i} at the end");
-                        SameLosses(alone[i].Epochs, metrics[i], $"{kind}: model {i}");
-                    }
-                }
-                finally
-                {
-                    resumed.ForEach(t => t.Dispose());
-                }
+                    SameLosses(alone[i].Epochs, metrics[i], $"{kind}: model {i}");
                 return 0;
             });
         }
